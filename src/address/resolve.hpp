@@ -1,0 +1,54 @@
+// resolve.hpp - recipient resolution for the SMTP feed (pure).
+//
+// For each RCPT the feed decides, from the configuration snapshot and the
+// account table, where a forward-path goes (EnServe-style feed semantics):
+//  1. the domain must be accepted: smtp.accept_domains is "*" (any domain:
+//     everything is delivered locally) or a list of patterns ("example.com",
+//     "*.example.org" matches sub-domains only); else 550 5.7.1. Address
+//     literals are accepted only in "*" mode.
+//  2. relay-trick local-parts (containing '%', '!', '@', e.g. user%host@us,
+//     "user@host"@us, host!user@us) are refused with 550 5.7.1: this box
+//     delivers only locally and never interprets them as routes.
+//  3. the domain is stripped; the local-part, case-insensitively, is
+//     a mailbox -> that mailbox;
+//     an alias -> its targets, expanded recursively up to max_alias_depth
+//        (deeper or cyclic: 550 5.4.6), "null" discards, duplicates removed;
+//     "postmaster" (when neither) -> the first account (or catch-all);
+//     otherwise the catch-all mailbox when configured, else 550 5.1.1.
+//
+// Source: RFC 5321 2.3.5 and 4.1.1.3 (postmaster must be accepted), 3.6
+// (relaying), RFC 3463 (status codes); the EnServe manual's feed model.
+#pragma once
+
+#include "address/mailbox.hpp"
+#include "config/account.hpp"
+#include "config/config.hpp"
+
+#include <string>
+#include <vector>
+
+namespace boxmail::address {
+
+/// What a recipient resolves to.
+enum class Verdict {
+  Deliver,          ///< deliver to `mailboxes` (may be empty when all targets are "null")
+  DomainRefused,    ///< 550 5.7.1 relay access denied
+  RelayTrick,       ///< 550 5.7.1 route-like local-part refused
+  UnknownUser,      ///< 550 5.1.1
+  AliasLoop,        ///< 550 5.4.6 alias nesting too deep or cyclic
+};
+
+struct Resolution {
+  Verdict verdict = Verdict::UnknownUser;
+  std::vector<std::string> mailboxes;   ///< distinct mailbox names, lower case, in order found
+  std::string detail;                   ///< human text for the log / reply
+};
+
+/// True when `domain` (any case) matches one of `patterns` ("*" matches all).
+bool domain_accepted(std::string_view domain, const std::vector<std::string>& patterns);
+
+/// Resolves one forward-path (the parsed mailbox of RCPT TO).
+Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
+                             const config::AccountTable& accounts);
+
+}  // namespace boxmail::address

@@ -1,0 +1,380 @@
+// boxmailctl.cpp - the administrator's command line tool: mailbox accounts.
+//
+//   boxmailctl [-c FILE] user add NAME [--password-stdin]
+//   boxmailctl [-c FILE] user del NAME
+//   boxmailctl [-c FILE] user passwd NAME [--password-stdin]
+//   boxmailctl [-c FILE] user list
+//   boxmailctl --help
+//
+// Wiring only: the configuration comes from config/schema.hpp (the embedded
+// default without -c), accounts from config/passwd_file.hpp, hashes from
+// config/password.hpp. Edits of the passwd-file are serialized with an
+// exclusive flock(2) on its directory and written atomically; the daemon
+// notices the new file by itself (mtime), so nothing is signalled.
+//
+// Exit status: 0 done, 1 operational error (exists, not found, I/O), 2 usage
+// or configuration error (bad arguments, bad name, bad config file).
+// Errors go to stderr prefixed "boxmailctl: ". See docs/boxmailctl.8.
+#include "config/account.hpp"
+#include "config/passwd_file.hpp"
+#include "config/password.hpp"
+#include "config/schema.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace boxmail::config;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+
+constexpr std::size_t kGeneratedPasswordLength = 12;
+constexpr std::size_t kMaxPasswordLength = 1024;
+
+constexpr char kSynopsis[] =
+    "usage: boxmailctl [-c FILE] user add NAME [--password-stdin]\n"
+    "       boxmailctl [-c FILE] user del NAME\n"
+    "       boxmailctl [-c FILE] user passwd NAME [--password-stdin]\n"
+    "       boxmailctl [-c FILE] user list\n"
+    "       boxmailctl --help\n";
+constexpr char kHelp[] =
+    "\n"
+    "Manages boxmail's mailbox accounts: the passwd-file and the Maildirs.\n"
+    "\n"
+    "  -c FILE, --config FILE  configuration file (default: the embedded default\n"
+    "                          configuration, as boxmaild without -c)\n"
+    "  --password-stdin        read the password from the first line of standard\n"
+    "                          input; without it a random 12-character password is\n"
+    "                          made and printed once as \"NAME: PASSWORD\"\n"
+    "\n"
+    "  user add NAME     create the Maildir MAIL_DIR/NAME and the account\n"
+    "  user del NAME     remove the account; the Maildir is kept\n"
+    "  user passwd NAME  set a new password\n"
+    "  user list         print each account and its Maildir, one per line\n"
+    "\n"
+    "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
+
+/// An error to report and the exit status it leads to.
+struct Failure {
+  int status;
+  std::string message;
+};
+
+void say_error(const std::string& message) { std::cerr << "boxmailctl: " << message << "\n"; }
+
+int usage_error(const std::string& message) {
+  say_error(message);
+  std::cerr << kSynopsis;
+  return kExitUsage;
+}
+
+// ---- arguments ----------------------------------------------------------------
+
+struct Args {
+  std::optional<std::string> config_file;
+  std::string verb;                  // add, del, passwd, list
+  std::string name;
+  bool password_stdin = false;
+  bool help = false;
+};
+
+/// Parses argv; returns an error message for a usage error.
+std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args& a) {
+  std::vector<std::string> words;
+  for (std::size_t i = 0; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      a.help = true;
+      return std::nullopt;
+    }
+    if (arg == "-c" || arg == "--config") {
+      if (i + 1 >= argv.size()) return "option " + arg + " needs a FILE";
+      if (a.config_file) return "-c given twice";
+      a.config_file = argv[++i];
+    } else if (arg.rfind("--config=", 0) == 0) {
+      if (a.config_file) return "-c given twice";
+      a.config_file = arg.substr(9);
+    } else if (arg == "--password-stdin") {
+      a.password_stdin = true;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return "unknown option '" + arg + "'";
+    } else {
+      words.push_back(arg);
+    }
+  }
+  if (words.empty()) return "no command given";
+  if (words[0] != "user") return "unknown command '" + words[0] + "'";
+  if (words.size() < 2) return "'user' needs add, del, passwd or list";
+  a.verb = words[1];
+  const bool takes_name = a.verb == "add" || a.verb == "del" || a.verb == "passwd";
+  if (!takes_name && a.verb != "list") return "unknown command 'user " + a.verb + "'";
+  const std::size_t want = takes_name ? 3 : 2;
+  if (words.size() < want) return "'user " + a.verb + "' needs a mailbox NAME";
+  if (words.size() > want) return "unexpected argument '" + words[want] + "'";
+  if (takes_name) a.name = words[2];
+  if (a.password_stdin && a.verb != "add" && a.verb != "passwd") {
+    return "--password-stdin goes with 'user add' and 'user passwd'";
+  }
+  return std::nullopt;
+}
+
+// ---- helpers --------------------------------------------------------------------
+
+std::string errno_text() { return std::strerror(errno); }
+
+/// The first line of standard input, without its line end.
+std::string read_password_stdin() {
+  std::string line;
+  if (!std::getline(std::cin, line) && line.empty()) {
+    throw Failure{kExitUsage, "no password on standard input"};
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) throw Failure{kExitUsage, "the password on standard input is empty"};
+  if (line.size() > kMaxPasswordLength) {
+    throw Failure{kExitUsage, "the password is longer than " + std::to_string(kMaxPasswordLength) + " octets"};
+  }
+  if (line.find('\0') != std::string::npos) throw Failure{kExitUsage, "the password contains a NUL octet"};
+  return line;
+}
+
+/// An exclusive lock on the passwd-file's directory, held until destroyed:
+/// two boxmailctl runs never lose each other's edit.
+class PasswdLock {
+ public:
+  explicit PasswdLock(const std::string& passwd_path) {
+    namespace fs = std::filesystem;
+    fs::path dir = fs::path(passwd_path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Failure{kExitFail, dir.string() + ": cannot create directory: " + ec.message()};
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) throw Failure{kExitFail, dir.string() + ": cannot open: " + errno_text()};
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) throw Failure{kExitFail, dir.string() + ": cannot lock: " + errno_text()};
+    }
+  }
+  ~PasswdLock() { ::close(fd_); }
+  PasswdLock(const PasswdLock&) = delete;
+  PasswdLock& operator=(const PasswdLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// Loads the passwd-file for an edit; a file with bad lines is not rewritten
+/// (that would silently drop them).
+AccountTable load_for_edit(const std::string& path) {
+  PasswdLoad l = load_passwd_file(path, true);
+  if (!l.errors.empty()) {
+    for (const std::string& e : l.errors) say_error(e);
+    throw Failure{kExitFail, path + ": fix the lines above first; the file was not changed"};
+  }
+  return std::move(l.table);
+}
+
+void save(const std::string& path, const AccountTable& table) {
+  const std::string err = save_passwd_file(path, table);
+  if (!err.empty()) throw Failure{kExitFail, err};
+}
+
+std::string maildir_of(const Config& config, const std::string& name) {
+  return (std::filesystem::path(config.store.mail_dir) / name).string();
+}
+
+/// mkdirat + open without following a symlink; gives the new directory the
+/// owner of `owner` when running as root (the daemon's user owns mail_dir).
+/// Returns the directory's descriptor.
+int make_dir(int parent, const std::string& parent_name, const char* name, const struct stat& owner,
+             bool& created) {
+  created = ::mkdirat(parent, name, 0700) == 0;
+  if (!created && errno != EEXIST) {
+    throw Failure{kExitFail, parent_name + "/" + name + ": cannot create: " + errno_text()};
+  }
+  const int fd = ::openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) throw Failure{kExitFail, parent_name + "/" + name + ": not a directory: " + errno_text()};
+  if (created) {
+    if (::geteuid() == 0 && (owner.st_uid != 0 || owner.st_gid != 0) &&
+        ::fchown(fd, owner.st_uid, owner.st_gid) != 0) {
+      const std::string msg = parent_name + "/" + name + ": cannot change owner: " + errno_text();
+      ::close(fd);
+      throw Failure{kExitFail, msg};
+    }
+    ::fchmod(fd, 0700);
+  }
+  return fd;
+}
+
+/// Creates MAIL_DIR/NAME/{tmp,new,cur} (mode 0700); an existing Maildir is
+/// kept. Returns false when the Maildir was there already.
+bool create_maildir(const Config& config, const std::string& name) {
+  namespace fs = std::filesystem;
+  const std::string root = config.store.mail_dir;
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  if (ec) throw Failure{kExitFail, root + ": cannot create directory: " + ec.message()};
+  const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root_fd < 0) throw Failure{kExitFail, root + ": cannot open: " + errno_text()};
+  struct stat owner {};
+  ::fstat(root_fd, &owner);
+  bool created = false;
+  int box_fd = -1;
+  try {
+    box_fd = make_dir(root_fd, root, name.c_str(), owner, created);
+    const std::string box = maildir_of(config, name);
+    for (const char* sub : {"tmp", "new", "cur"}) {
+      bool sub_created = false;
+      ::close(make_dir(box_fd, box, sub, owner, sub_created));
+    }
+    ::fsync(box_fd);
+    ::fsync(root_fd);
+  } catch (...) {
+    if (box_fd >= 0) ::close(box_fd);
+    ::close(root_fd);
+    throw;
+  }
+  ::close(box_fd);
+  ::close(root_fd);
+  return created;
+}
+
+/// Aliases and the catch-all that name `name` (for warnings).
+std::vector<std::string> references_to(const Config& config, const std::string& name) {
+  std::vector<std::string> refs;
+  for (const auto& [alias, targets] : config.aliases) {
+    for (const std::string& t : targets) {
+      if (t == name) refs.push_back("alias '" + alias + "'");
+    }
+  }
+  if (config.smtp.catch_all == name) refs.push_back("catch_all");
+  return refs;
+}
+
+// ---- commands ---------------------------------------------------------------------
+
+int user_add(const Config& config, const Args& a, const std::optional<std::string>& given) {
+  const std::string& path = config.server.passwd_file;
+  const std::string password = given ? *given : random_password(kGeneratedPasswordLength);
+  PasswdLock lock(path);
+  AccountTable table = load_for_edit(path);
+  if (table.find(a.name)) throw Failure{kExitFail, "mailbox '" + a.name + "' already exists"};
+  if (config.aliases.contains(a.name)) {
+    say_error("warning: [aliases] " + a.name + " in " + config.source +
+              " is hidden by this mailbox (a mailbox is chosen before an alias)");
+  }
+  const bool created = create_maildir(config, a.name);
+  if (!created) say_error("note: keeping the existing Maildir " + maildir_of(config, a.name));
+  Account account;
+  account.name = a.name;
+  account.password = hash_password(password);
+  table.accounts.push_back(std::move(account));
+  save(path, table);
+  if (!given) std::cout << a.name << ": " << password << "\n";
+  return kExitOk;
+}
+
+int user_del(const Config& config, const Args& a) {
+  const std::string& path = config.server.passwd_file;
+  PasswdLock lock(path);
+  AccountTable table = load_for_edit(path);
+  const Account* found = table.find(a.name);
+  if (!found) throw Failure{kExitFail, "no mailbox '" + a.name + "' in " + path};
+  table.accounts.erase(table.accounts.begin() + (found - table.accounts.data()));
+  save(path, table);
+  std::cout << "removed mailbox '" << a.name << "'; its Maildir is kept in " << maildir_of(config, a.name)
+            << "\n";
+  for (const std::string& ref : references_to(config, a.name)) {
+    say_error("warning: " + ref + " in " + config.source + " still names '" + a.name + "'");
+  }
+  return kExitOk;
+}
+
+int user_passwd(const Config& config, const Args& a, const std::optional<std::string>& given) {
+  const std::string& path = config.server.passwd_file;
+  const std::string password = given ? *given : random_password(kGeneratedPasswordLength);
+  PasswdLock lock(path);
+  AccountTable table = load_for_edit(path);
+  const Account* found = table.find(a.name);
+  if (!found) throw Failure{kExitFail, "no mailbox '" + a.name + "' in " + path};
+  table.accounts[static_cast<std::size_t>(found - table.accounts.data())].password = hash_password(password);
+  save(path, table);
+  if (!given) std::cout << a.name << ": " << password << "\n";
+  return kExitOk;
+}
+
+int user_list(const Config& config) {
+  const PasswdLoad l = load_passwd_file(config.server.passwd_file, true);
+  for (const Account& account : l.table.accounts) {
+    std::cout << account.name << "\t" << maildir_of(config, account.name) << "\n";
+  }
+  for (const std::string& e : l.errors) say_error(e);
+  return l.errors.empty() ? kExitOk : kExitFail;
+}
+
+int run(const std::vector<std::string>& argv) {
+  Args a;
+  if (auto err = parse_args(argv, a)) return usage_error(*err);
+  if (a.help) {
+    std::cout << kSynopsis << kHelp;
+    return kExitOk;
+  }
+  if (!a.name.empty()) {
+    if (auto err = mailbox_name_error(a.name)) {
+      say_error("'" + a.name + "': " + *err);
+      return kExitUsage;
+    }
+  }
+
+  ConfigPtr config;
+  if (a.config_file) {
+    ParseResult r = load_config_file(*a.config_file);
+    for (const ConfigError& e : r.errors) say_error(e.to_string());
+    if (!r.config) return kExitUsage;
+    config = r.config;
+  } else {
+    config = default_config();
+  }
+
+  std::optional<std::string> password;   // none: make a random one
+  if (a.password_stdin) password = read_password_stdin();
+
+  if (a.verb == "add") return user_add(*config, a, password);
+  if (a.verb == "del") return user_del(*config, a);
+  if (a.verb == "passwd") return user_passwd(*config, a, password);
+  return user_list(*config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    const int status = run(args);
+    std::cout.flush();
+    if (!std::cout) {
+      say_error("cannot write to standard output");
+      return kExitFail;
+    }
+    return status;
+  } catch (const Failure& f) {
+    say_error(f.message);
+    return f.status;
+  } catch (const std::exception& e) {
+    say_error(e.what());
+    return kExitFail;
+  }
+}

@@ -1,0 +1,210 @@
+// boxmaild - the boxmail mail daemon: wiring only.
+//
+// boxmaild [-c FILE] [--check-config] [--print-schema]
+//
+// Without -c it runs on the embedded default configuration (SMTP on
+// 127.0.0.1:2525, data under ./var) and, on first start, creates two demo
+// mailboxes whose passwords it prints once. SIGHUP reloads the configuration
+// and the passwd-file; SIGTERM/SIGINT stop accepting, let sessions finish the
+// message at hand (at most 30 s) and exit 0.
+#include "config/passwd_file.hpp"
+#include "config/password.hpp"
+#include "config/schema.hpp"
+#include "net/log.hpp"
+#include "smtp/smtp_server.hpp"
+#include "store/spool_file.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace {
+
+using namespace boxmail;
+namespace asio = boost::asio;
+
+constexpr const char* kUsage =
+    "usage: boxmaild [-c FILE] [--check-config] [--print-schema]\n"
+    "  -c FILE          read the configuration from FILE (INI, see boxmail.ini(5));\n"
+    "                   without it the embedded default is used (SMTP on 127.0.0.1:2525, data in ./var)\n"
+    "  --check-config   validate the configuration and exit (0 valid, 2 errors)\n"
+    "  --print-schema   print boxmail.ini(5) generated from the schema and exit\n";
+
+std::string host_name(const config::Config& c) {
+  if (!c.server.hostname.empty()) return c.server.hostname;
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
+  return buf;
+}
+
+/// Re-reads the passwd-file when its identity (mtime, size, inode) changes.
+class AccountWatcher {
+ public:
+  explicit AccountWatcher(std::string path) : path_(std::move(path)) {}
+  /// Returns a new table when the file changed and parsed; null otherwise.
+  std::shared_ptr<const config::AccountTable> poll(bool force) {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0) std::memset(&st, 0, sizeof st);
+    const bool same = st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&
+                      st.st_size == size_ && st.st_ino == ino_;
+    if (same && !force) return nullptr;
+    mtime_ = st.st_mtim;
+    size_ = st.st_size;
+    ino_ = st.st_ino;
+    auto loaded = config::load_passwd_file(path_, true);
+    for (const auto& e : loaded.errors) net::log_error(e);
+    if (!loaded.errors.empty() && !force) {
+      net::log_error("passwd-file " + path_ + " has errors; its valid lines are used");
+    }
+    return std::make_shared<const config::AccountTable>(std::move(loaded.table));
+  }
+  void set_path(std::string path) { path_ = std::move(path); }
+
+ private:
+  std::string path_;
+  timespec mtime_{};
+  off_t size_ = -1;
+  ino_t ino_ = 0;
+};
+
+/// First start on the embedded default: two demo mailboxes with printed passwords.
+void create_demo_mailboxes(const config::Config& c) {
+  if (::access(c.server.passwd_file.c_str(), F_OK) == 0) return;
+  config::AccountTable table;
+  std::cout << "boxmaild: first start: created demo mailboxes (passwords shown only now):\n";
+  for (const char* name : {"alice", "bob"}) {
+    config::Account a;
+    a.name = name;
+    const std::string pw = config::random_password(12);
+    a.password = config::hash_password(pw);
+    table.accounts.push_back(std::move(a));
+    store::make_dirs(c.store.mail_dir + "/" + name + "/new", 0700);
+    store::make_dirs(c.store.mail_dir + "/" + name + "/cur", 0700);
+    store::make_dirs(c.store.mail_dir + "/" + name + "/tmp", 0700);
+    std::cout << "  " << name << "  password: " << pw << "\n";
+  }
+  std::cout.flush();
+  if (auto err = config::save_passwd_file(c.server.passwd_file, table); !err.empty()) {
+    net::log_error("cannot write " + c.server.passwd_file + ": " + err);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path;
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-c" && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--print-schema") {
+      std::cout << config::schema_man_page();
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else {
+      std::cerr << "boxmaild: unknown argument '" << a << "'\n" << kUsage;
+      return 2;
+    }
+  }
+
+  auto load = [&]() -> config::ParseResult {
+    return config_path.empty() ? config::ParseResult{config::default_config(), {}}
+                               : config::load_config_file(config_path);
+  };
+  auto parsed = load();
+  if (!parsed.errors.empty()) {
+    for (const auto& e : parsed.errors) std::cerr << e.to_string() << "\n";
+    return 2;
+  }
+  if (check_only) {
+    std::cout << "config OK: " << parsed.config->source << "\n";
+    return 0;
+  }
+  config::ConfigPtr cfg = parsed.config;
+  net::log_open(cfg->server.log, "boxmaild");
+  std::signal(SIGPIPE, SIG_IGN);
+
+  int err = 0;
+  const int stale = store::clean_spool(cfg->store.spool_dir + "/tmp", err);
+  if (stale < 0) {
+    net::log_error("cannot prepare spool " + cfg->store.spool_dir + "/tmp: " + std::strerror(err));
+    return 1;
+  }
+  if (stale > 0) net::log_info("removed " + std::to_string(stale) + " unfinished message(s) from the spool");
+  if (int e = store::make_dirs(cfg->store.mail_dir, 0755); e != 0) {
+    net::log_error("cannot create mail_dir " + cfg->store.mail_dir + ": " + std::strerror(e));
+    return 1;
+  }
+  if (config_path.empty()) create_demo_mailboxes(*cfg);
+
+  AccountWatcher accounts(cfg->server.passwd_file);
+  auto table = accounts.poll(true);
+
+  asio::io_context io(1);
+  smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
+  server.set_before_accept([&] {
+    if (auto t = accounts.poll(false)) server.set_accounts(std::move(t));
+  });
+  if (auto e = server.listen(); !e.empty()) {
+    net::log_error(e);
+    return 1;
+  }
+  if (config_path.empty()) {
+    net::log_info("embedded default configuration; send mail with e.g. "
+                  "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +
+                  cfg->store.mail_dir + "/alice/new/");
+  }
+  net::log_info("started (" + cfg->source + ", " + std::to_string(table->accounts.size()) + " mailboxes)");
+
+  asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  asio::steady_timer drain_deadline(io);
+  std::function<void()> wait_signal;
+  wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+      if (ec) return;
+      if (sig == SIGHUP) {
+        auto p = load();
+        if (!p.errors.empty()) {
+          for (const auto& e : p.errors) net::log_error(e.to_string());
+          net::log_error("reload failed; keeping the running configuration");
+        } else {
+          cfg = p.config;
+          net::log_open(cfg->server.log, "boxmaild");
+          server.set_config(cfg, host_name(*cfg));
+          accounts.set_path(cfg->server.passwd_file);
+          if (auto t = accounts.poll(true)) server.set_accounts(std::move(t));
+          net::log_info("reloaded " + cfg->source);
+        }
+        wait_signal();
+        return;
+      }
+      net::log_info("stopping (signal " + std::to_string(sig) + ")");
+      signals.cancel();
+      server.shutdown([&] { io.stop(); });
+      drain_deadline.expires_after(std::chrono::seconds(30));
+      drain_deadline.async_wait([&](const boost::system::error_code& e) {
+        if (!e) {
+          net::log_warning("sessions still open after 30 s; exiting");
+          io.stop();
+        }
+      });
+    });
+  };
+  wait_signal();
+  io.run();
+  net::log_info("stopped");
+  return 0;
+}

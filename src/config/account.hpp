@@ -1,0 +1,58 @@
+// account.hpp - mailbox accounts: names and the Dovecot-compatible passwd-file
+// format (pure: text in, values out; file I/O lives in passwd_file.hpp).
+//
+// passwd-file line (Dovecot "passwd-file" driver):
+//   name:{SCHEME}hash:uid:gid:gecos:home:shell:extra_fields
+// boxmail writes `name:{SHA512-CRYPT}$6$...::::::` plus extra fields it owns
+// (space-separated key=value, e.g. "nopop3" later); it keeps fields it does not
+// know. Lines starting with '#' and blank lines are kept as comments are not
+// (they are dropped on rewrite).
+//
+// Mailbox names: 1..64 octets of [a-z0-9._-], starting with a letter or digit,
+// no "..", lower case (the feed matches local-parts case-insensitively). Any
+// name that could escape the mail root (`../x`, `a/b`, `.x`) is refused.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boxmail::config {
+
+/// Why a mailbox name is refused, or std::nullopt when it is valid.
+/// Source: boxmail policy (keeps names safe as a Maildir directory name).
+std::optional<std::string> mailbox_name_error(std::string_view name);
+
+/// One mailbox account.
+struct Account {
+  std::string name;            ///< valid mailbox name, lower case
+  std::string password;        ///< "{SCHEME}hash", never plaintext
+  std::string uid, gid, gecos, home, shell;  ///< Dovecot fields, kept as given (usually empty)
+  std::string extra;           ///< extra_fields, kept as given
+};
+
+/// All accounts, in file order. Immutable snapshot like Config.
+struct AccountTable {
+  std::vector<Account> accounts;
+  /// Finds an account by name, case-insensitively; nullptr when none.
+  const Account* find(std::string_view name) const;
+};
+
+/// A passwd-file problem on one line (1-based).
+struct AccountError {
+  int line = 0;
+  std::string message;
+};
+
+/// Parses passwd-file text. Bad lines are errors and are not in the table.
+struct AccountParse {
+  AccountTable table;
+  std::vector<AccountError> errors;
+};
+AccountParse parse_passwd(std::string_view text);
+
+/// Formats a table as passwd-file text (one line per account, '\n' ends).
+std::string format_passwd(const AccountTable& table);
+
+}  // namespace boxmail::config

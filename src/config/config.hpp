@@ -1,0 +1,95 @@
+// config.hpp - the typed, validated configuration snapshot of boxmaild.
+//
+// A Config is immutable once built: boxmaild parses the INI file (or takes the
+// embedded default) into a new Config, validates it whole, and swaps a
+// std::shared_ptr<const Config>; running sessions keep the snapshot they began
+// with (SIGHUP reload). Every field here is one key of the schema table in
+// schema.hpp, which gives its section, key, type, range, default and doc; the
+// embedded default (default_config()) is exactly the schema's defaults.
+//
+// Units: sizes in octets, times in seconds.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace boxmail::config {
+
+/// How DATA treats a bare LF (an LF not preceded by CR).
+/// Normalize: take it as a line end (Postfix "normalize"); Reject: read the
+/// message to its real CRLF.CRLF end, then refuse it with 550 5.5.2.
+enum class BareLf { Normalize, Reject };
+
+/// How DATA treats a bare CR (a CR not followed by LF).
+/// Keep: store it as a data byte; Reject: refuse the message (550 5.5.2).
+enum class BareCr { Keep, Reject };
+
+/// How the store makes a batch of deliveries durable.
+/// Syncfs: one syncfs(2) for the data of a whole batch and one for its
+/// directory entries (group commit across sessions). Fsync: fsync(2) of each
+/// file and each touched directory, still batched.
+enum class SyncMode { Syncfs, Fsync };
+
+/// A numeric listening address: an IPv4 or IPv6 literal (never a name: the
+/// daemon resolves nothing to bind) and a port.
+struct ListenAddress {
+  std::string host;   ///< "127.0.0.1", "::1", "0.0.0.0", "::"
+  std::uint16_t port = 0;
+  bool operator==(const ListenAddress&) const = default;
+};
+
+/// [server]
+struct ServerConfig {
+  std::string hostname;        ///< name in greeting and Received:; empty = gethostname()
+  std::string passwd_file;     ///< Dovecot-compatible passwd-file of mailboxes
+  std::string log;             ///< "stderr" or "syslog"
+};
+
+/// [smtp] - the SMTP feed listener and its limits (RFC 5321 4.5.3).
+struct SmtpConfig {
+  std::vector<ListenAddress> listen;          ///< where the feed listens
+  std::string banner;                         ///< text after "220 <hostname> ESMTP"
+  std::vector<std::string> accept_domains;    ///< "*" (any) or patterns like "*.example.org", lower case
+  std::string catch_all;                      ///< mailbox for unknown local-parts; empty = none
+  bool vrfy = false;                          ///< VRFY answers (else 252 2.5.0 always)
+  std::uint64_t max_message_size = 0;         ///< octets, SIZE= and actual (552 5.3.4)
+  std::uint32_t max_recipients = 0;           ///< per message (452 4.5.3)
+  std::uint32_t max_command_line = 0;         ///< octets incl. CRLF (500 5.5.2)
+  std::uint32_t max_text_line = 0;            ///< octets of one DATA line excl. CRLF (554 5.6.0)
+  std::uint32_t max_connections = 0;          ///< total simultaneous sessions (421 4.7.0)
+  std::uint32_t max_connections_per_ip = 0;   ///< simultaneous sessions per client address (421 4.7.0)
+  std::uint32_t idle_timeout = 0;             ///< seconds without a complete command or data (421 4.4.2)
+  std::uint32_t session_timeout = 0;          ///< seconds for the whole session (421 4.4.2)
+  std::uint32_t max_errors = 0;               ///< protocol-error budget (421 4.7.0 and close)
+  std::uint32_t max_hops = 0;                 ///< Received: headers before 554 5.4.6
+  std::uint32_t max_alias_depth = 0;          ///< nesting of [aliases]
+  BareLf bare_lf = BareLf::Normalize;
+  BareCr bare_cr = BareCr::Keep;
+};
+
+/// [store]
+struct StoreConfig {
+  std::string mail_dir;     ///< Maildirs live in mail_dir/<mailbox>/{tmp,new,cur}
+  std::string spool_dir;    ///< spool_dir/tmp holds messages being received
+  SyncMode sync = SyncMode::Syncfs;
+};
+
+/// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,
+/// or the single target "null", which discards).
+using Aliases = std::map<std::string, std::vector<std::string>, std::less<>>;
+
+/// One whole, validated configuration snapshot.
+struct Config {
+  std::string source;   ///< file it came from, or "<embedded default>"
+  ServerConfig server;
+  SmtpConfig smtp;
+  StoreConfig store;
+  Aliases aliases;
+};
+
+using ConfigPtr = std::shared_ptr<const Config>;
+
+}  // namespace boxmail::config

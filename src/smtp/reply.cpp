@@ -1,0 +1,95 @@
+// reply.cpp - the SMTP reply table (see reply.hpp).
+#include "smtp/reply.hpp"
+
+#include <array>
+#include <cstddef>
+
+namespace boxmail::smtp {
+namespace {
+
+struct Row {
+  ReplyId id;
+  ReplyInfo info;
+};
+
+// One row per reply, in ReplyId order (checked by the unit tests).
+constexpr std::array kTable{
+    Row{ReplyId::Ok, {250, "2.0.0", "Ok", Next::Keep}},
+    Row{ReplyId::SenderOk, {250, "2.1.0", "Sender ok", Next::Keep}},
+    Row{ReplyId::RecipientOk, {250, "2.1.5", "Recipient ok", Next::Keep}},
+    Row{ReplyId::Queued, {250, "2.0.0", "Ok: queued as ", Next::Keep}},
+    Row{ReplyId::StartData, {354, "", "End data with <CR><LF>.<CR><LF>", Next::Keep}},
+    Row{ReplyId::Bye, {221, "2.0.0", "Bye", Next::Close}},
+    Row{ReplyId::Help, {214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA RSET NOOP QUIT HELP VRFY", Next::Keep}},
+    Row{ReplyId::CannotVrfy, {252, "2.5.0", "Cannot VRFY user, but will accept message", Next::Keep}},
+    Row{ReplyId::VrfyOk, {250, "2.1.5", "", Next::Keep}},
+    Row{ReplyId::VrfyUnknown, {550, "5.1.1", "User unknown", Next::Keep}},
+    Row{ReplyId::Unrecognized, {500, "5.5.2", "Error: command not recognized", Next::Keep}},
+    Row{ReplyId::LineTooLong, {500, "5.5.2", "Error: line too long", Next::Keep}},
+    Row{ReplyId::NotImplemented, {502, "5.5.1", "Error: command not implemented", Next::Keep}},
+    Row{ReplyId::SyntaxParams, {501, "5.5.4", "Syntax: ", Next::Keep}},
+    Row{ReplyId::BadSender, {501, "5.1.7", "Bad sender address syntax: ", Next::Keep}},
+    Row{ReplyId::BadRecipient, {501, "5.1.3", "Bad recipient address syntax: ", Next::Keep}},
+    Row{ReplyId::UnknownParam, {555, "5.5.4", "Unsupported parameter: ", Next::Keep}},
+    Row{ReplyId::NeedHelo, {503, "5.5.1", "Error: send HELO/EHLO first", Next::Keep}},
+    Row{ReplyId::NestedMail, {503, "5.5.1", "Error: nested MAIL command", Next::Keep}},
+    Row{ReplyId::NeedMail, {503, "5.5.1", "Error: need MAIL command", Next::Keep}},
+    Row{ReplyId::NeedRcpt, {503, "5.5.1", "Error: need RCPT command", Next::Keep}},
+    Row{ReplyId::NoValidRcpt, {554, "5.5.1", "Error: no valid recipients", Next::Keep}},
+    Row{ReplyId::TooBig, {552, "5.3.4", "Message size exceeds fixed limit", Next::Keep}},
+    Row{ReplyId::TooManyRcpt, {452, "4.5.3", "Error: too many recipients", Next::Keep}},
+    Row{ReplyId::TooManyHops, {554, "5.4.6", "Too many hops (mail loop?)", Next::Keep}},
+    Row{ReplyId::UserUnknown, {550, "5.1.1", "Recipient address rejected: User unknown: ", Next::Keep}},
+    Row{ReplyId::RelayDenied, {550, "5.7.1", "Relay access denied: ", Next::Keep}},
+    Row{ReplyId::RelayTrick, {550, "5.7.1", "Route-like address refused: ", Next::Keep}},
+    Row{ReplyId::AliasLoop, {550, "5.4.6", "Alias expansion too deep: ", Next::Keep}},
+    Row{ReplyId::BareLfRefused, {550, "5.5.2", "Message refused: bare LF (line feed without carriage return)", Next::Keep}},
+    Row{ReplyId::BareCrRefused, {550, "5.5.2", "Message refused: bare CR (carriage return without line feed)", Next::Keep}},
+    Row{ReplyId::DataLineTooLong, {554, "5.6.0", "Message refused: line too long; the limit in octets is ", Next::Keep}},
+    Row{ReplyId::LocalError, {451, "4.3.0", "Error: local error in processing", Next::Keep}},
+    Row{ReplyId::NoStorage, {452, "4.3.1", "Error: insufficient system storage", Next::Keep}},
+    Row{ReplyId::TooManyConnections, {421, "4.7.0", "Error: too many connections", Next::Close}},
+    Row{ReplyId::TooManyConnectionsFromIp, {421, "4.7.0", "Error: too many connections from your address", Next::Close}},
+    Row{ReplyId::TooManyErrors, {421, "4.7.0", "Error: too many errors", Next::Close}},
+    Row{ReplyId::Timeout, {421, "4.4.2", "Error: timeout exceeded", Next::Close}},
+    Row{ReplyId::ShuttingDown, {421, "4.3.2", "Service shutting down", Next::Close}},
+    Row{ReplyId::HttpRefused, {554, "5.7.0", "This is an SMTP server, not HTTP; closing", Next::Close}},
+};
+
+constexpr bool table_in_order() {
+  for (std::size_t i = 0; i < kTable.size(); ++i) {
+    if (static_cast<std::size_t>(kTable[i].id) != i) return false;
+  }
+  return true;
+}
+static_assert(table_in_order(), "reply table rows must follow ReplyId order");
+
+}  // namespace
+
+const ReplyInfo& reply_info(ReplyId id) {
+  return kTable[static_cast<std::size_t>(id)].info;
+}
+
+std::string format_reply(ReplyId id, std::string_view arg, std::string_view host) {
+  const ReplyInfo& r = reply_info(id);
+  std::string out;
+  out.reserve(16 + r.text.size() + arg.size() + host.size());
+  out += std::to_string(r.code);
+  out += ' ';
+  if (!r.enhanced.empty()) {
+    out += r.enhanced;
+    out += ' ';
+  }
+  if (r.code == 421 && !host.empty()) {
+    out += host;
+    out += ' ';
+  }
+  out += r.text;
+  // Arguments come from the peer (addresses) or config: never let a CR or LF
+  // through, so a reply stays one line.
+  for (char c : arg) out += (c == '\r' || c == '\n') ? ' ' : c;
+  out += "\r\n";
+  return out;
+}
+
+}  // namespace boxmail::smtp

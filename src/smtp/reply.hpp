@@ -1,0 +1,78 @@
+// reply.hpp - every SMTP reply the server sends, from one table.
+//
+// Each reply has a basic code (RFC 5321 4.2), an enhanced status code
+// (RFC 3463, announced by ENHANCEDSTATUSCODES, RFC 2034) and fixed text; some
+// take one argument appended to the text. The greeting, the EHLO/HELO replies
+// and 354 carry no enhanced code (RFC 2034 section 3). A reply also names
+// what the session does after sending it (`Next`), so no code depends on
+// magic numbers.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace boxmail::smtp {
+
+/// What the connection does once the reply is sent.
+enum class Next { Keep, Close };
+
+/// Reply identifiers; the table in reply.cpp gives code, enhanced code, text.
+enum class ReplyId {
+  Ok,                 // 250 2.0.0 Ok
+  SenderOk,           // 250 2.1.0 Sender ok
+  RecipientOk,        // 250 2.1.5 Recipient ok
+  Queued,             // 250 2.0.0 Ok: delivered as <arg>
+  StartData,          // 354 End data with <CR><LF>.<CR><LF>
+  Bye,                // 221 2.0.0 Bye
+  Help,               // 214 2.0.0 <commands>
+  CannotVrfy,         // 252 2.5.0 Cannot VRFY user, but will accept message
+  VrfyOk,             // 250 2.1.5 <arg>
+  VrfyUnknown,        // 550 5.1.1 User unknown
+  Unrecognized,       // 500 5.5.2 Error: command not recognized
+  LineTooLong,        // 500 5.5.2 Error: line too long
+  NotImplemented,     // 502 5.5.1 Error: command not implemented
+  SyntaxParams,       // 501 5.5.4 Syntax: <arg>
+  BadSender,          // 501 5.1.7 Bad sender address syntax: <arg>
+  BadRecipient,       // 501 5.1.3 Bad recipient address syntax: <arg>
+  UnknownParam,       // 555 5.5.4 Unsupported parameter: <arg>
+  NeedHelo,           // 503 5.5.1 Error: send HELO/EHLO first
+  NestedMail,         // 503 5.5.1 Error: nested MAIL command
+  NeedMail,           // 503 5.5.1 Error: need MAIL command
+  NeedRcpt,           // 503 5.5.1 Error: need RCPT command
+  NoValidRcpt,        // 554 5.5.1 Error: no valid recipients
+  TooBig,             // 552 5.3.4 Message size exceeds fixed limit
+  TooManyRcpt,        // 452 4.5.3 Error: too many recipients
+  TooManyHops,        // 554 5.4.6 Too many hops (mail loop?)
+  UserUnknown,        // 550 5.1.1 <arg>: Recipient address rejected: User unknown
+  RelayDenied,        // 550 5.7.1 <arg>: Relay access denied
+  RelayTrick,         // 550 5.7.1 <arg>: Route-like address refused
+  AliasLoop,          // 550 5.4.6 <arg>: Alias expansion too deep
+  BareLfRefused,      // 550 5.5.2 Message refused: bare LF (line feed without carriage return)
+  BareCrRefused,      // 550 5.5.2 Message refused: bare CR (carriage return without line feed)
+  DataLineTooLong,    // 554 5.6.0 Message refused: line too long; the limit in octets is <arg>
+  LocalError,         // 451 4.3.0 Error: local error in processing
+  NoStorage,          // 452 4.3.1 Error: insufficient system storage
+  TooManyConnections, // 421 4.7.0 <host> Error: too many connections
+  TooManyConnectionsFromIp, // 421 4.7.0 <host> Error: too many connections from your address
+  TooManyErrors,      // 421 4.7.0 <host> Error: too many errors
+  Timeout,            // 421 4.4.2 <host> Error: timeout exceeded
+  ShuttingDown,       // 421 4.3.2 <host> Service shutting down
+  HttpRefused,        // 554 5.7.0 This is an SMTP server, not HTTP; closing
+};
+
+/// The fixed parts of a reply.
+struct ReplyInfo {
+  int code;                    ///< 2xx..5xx
+  std::string_view enhanced;   ///< "2.0.0"; empty when none is sent
+  std::string_view text;       ///< fixed text
+  Next next;                   ///< Keep, or Close after sending
+};
+
+/// The table row of a reply.
+const ReplyInfo& reply_info(ReplyId id);
+
+/// Formats "CODE ENH TEXT[ARG]\r\n". For the 421 replies `host` is put
+/// before the text. Lines are single-line replies.
+std::string format_reply(ReplyId id, std::string_view arg = {}, std::string_view host = {});
+
+}  // namespace boxmail::smtp

@@ -1,0 +1,409 @@
+// session.cpp - the SMTP server session state machine (see session.hpp).
+#include "smtp/session.hpp"
+
+#include "address/resolve.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <ctime>
+#include <utility>
+
+namespace boxmail::smtp {
+
+// One row per verb: the sequence preconditions checked before the handler
+// runs, and the handler. (OpenSMTPD-style command table.)
+struct Session::CommandRow {
+  Verb verb;
+  bool needs_helo;   // 503 5.5.1 "send HELO/EHLO first" when not greeted
+  bool needs_mail;   // 503 5.5.1 "need MAIL command" without a transaction
+  void (Session::*handler)(const Command&, TimePoint, Output&);
+};
+
+namespace {
+
+/// Keeps a peer-supplied name printable and short enough for logs and the
+/// Received: header (no CR/LF, no parentheses or semicolons, <= 255 octets).
+std::string sanitize(std::string_view s) {
+  std::string r;
+  r.reserve(std::min<std::size_t>(s.size(), 255));
+  for (char c : s.substr(0, 255)) {
+    const auto u = static_cast<unsigned char>(c);
+    r += (u > 32 && u < 127 && c != '(' && c != ')' && c != ';' && c != '\\') ? c : '?';
+  }
+  return r;
+}
+
+std::string angle(std::string_view path) {
+  std::string r = "<";
+  r += path;
+  r += '>';
+  return r;
+}
+
+}  // namespace
+
+const Session::CommandRow* Session::find_row(Verb verb) {
+  static constexpr std::array<CommandRow, 12> kCommands{{
+      {Verb::Helo, false, false, &Session::cmd_helo},
+      {Verb::Ehlo, false, false, &Session::cmd_ehlo},
+      {Verb::Mail, true, false, &Session::cmd_mail},
+      {Verb::Rcpt, true, true, &Session::cmd_rcpt},
+      {Verb::Data, true, true, &Session::cmd_data},
+      {Verb::Rset, false, false, &Session::cmd_rset},
+      {Verb::Noop, false, false, &Session::cmd_noop},
+      {Verb::Quit, false, false, &Session::cmd_quit},
+      {Verb::Help, false, false, &Session::cmd_help},
+      {Verb::Vrfy, false, false, &Session::cmd_vrfy},
+      {Verb::Expn, false, false, &Session::cmd_expn},
+      {Verb::Http, false, false, &Session::cmd_http},
+  }};
+  for (const auto& row : kCommands) {
+    if (row.verb == verb) return &row;
+  }
+  return nullptr;
+}
+
+Session::Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
+                 ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id)
+    : config_(std::move(config)),
+      accounts_(std::move(accounts)),
+      client_(std::move(client)),
+      hostname_(std::move(hostname)),
+      new_queue_id_(std::move(new_queue_id)),
+      lines_(config_->smtp.max_command_line) {}
+
+Output Session::greet() {
+  Output out;
+  out.replies = "220 " + hostname_ + " ESMTP boxmail";
+  if (!config_->smtp.banner.empty()) {
+    out.replies += ' ';
+    for (char c : config_->smtp.banner) out.replies += (c == '\r' || c == '\n') ? ' ' : c;
+  }
+  out.replies += "\r\n";
+  return out;
+}
+
+void Session::reply(Output& out, ReplyId id, std::string_view arg) {
+  out.replies += format_reply(id, arg, hostname_);
+  if (reply_info(id).next == Next::Close) {
+    out.action = Action::Close;
+    state_ = State::Closed;
+  }
+}
+
+void Session::error(Output& out, ReplyId id, std::string_view arg) {
+  reply(out, id, arg);
+  if (state_ == State::Closed) return;
+  if (++errors_ >= config_->smtp.max_errors) {
+    reply(out, ReplyId::TooManyErrors);
+    out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_) + ")");
+  }
+}
+
+void Session::reset_transaction() {
+  envelope_ = Envelope{};
+  rcpt_attempts_ = 0;
+  if (state_ != State::Start && state_ != State::Closed) state_ = State::Ready;
+}
+
+Output Session::on_input(std::string_view in, TimePoint now, std::string& body, std::size_t& consumed) {
+  Output out;
+  consumed = 0;
+  while (consumed < in.size() && out.action == Action::None) {
+    if (state_ == State::Data) {
+      consumed += reader_.feed(in.substr(consumed), body);
+      if (reader_.done()) finish_data(out);
+      continue;
+    }
+    if (state_ == State::Committing || state_ == State::Closed) break;
+    const auto ev = lines_.next(in.substr(consumed));
+    consumed += ev.consumed;
+    if (ev.kind == LineReader::Kind::NeedMore) continue;
+    if (ev.kind == LineReader::Kind::TooLong) {
+      error(out, ReplyId::LineTooLong);
+      continue;
+    }
+    handle_line(ev.line, now, out);
+  }
+  return out;
+}
+
+void Session::handle_line(std::string_view line, TimePoint now, Output& out) {
+  const Command cmd = parse_command(line);
+  const CommandRow* row = find_row(cmd.verb);
+  if (row == nullptr) {
+    error(out, ReplyId::Unrecognized);
+    return;
+  }
+  if (row->needs_helo && state_ == State::Start) {
+    error(out, ReplyId::NeedHelo);
+    return;
+  }
+  if (row->needs_mail && state_ != State::Mail && state_ != State::Rcpt) {
+    error(out, ReplyId::NeedMail);
+    return;
+  }
+  (this->*(row->handler))(cmd, now, out);
+}
+
+void Session::cmd_helo(const Command& c, TimePoint, Output& out) {
+  if (c.argument.empty()) {
+    error(out, ReplyId::SyntaxParams, "HELO hostname");
+    return;
+  }
+  helo_ = sanitize(c.argument);
+  esmtp_ = false;
+  state_ = State::Ready;
+  reset_transaction();
+  out.replies += "250 " + hostname_ + "\r\n";
+}
+
+void Session::cmd_ehlo(const Command& c, TimePoint, Output& out) {
+  if (c.argument.empty()) {
+    error(out, ReplyId::SyntaxParams, "EHLO hostname");
+    return;
+  }
+  helo_ = sanitize(c.argument);
+  esmtp_ = true;
+  state_ = State::Ready;
+  reset_transaction();
+  out.replies += "250-" + hostname_ + "\r\n";
+  out.replies += "250-PIPELINING\r\n";
+  out.replies += "250-SIZE " + std::to_string(config_->smtp.max_message_size) + "\r\n";
+  out.replies += "250-8BITMIME\r\n";
+  out.replies += "250 ENHANCEDSTATUSCODES\r\n";
+}
+
+void Session::cmd_mail(const Command& c, TimePoint, Output& out) {
+  if (state_ == State::Mail || state_ == State::Rcpt) {
+    error(out, ReplyId::NestedMail);
+    return;
+  }
+  const MailFrom m = parse_mail_from(c.argument);
+  if (m.error) {
+    error(out, *m.error, m.error_arg);
+    return;
+  }
+  if (m.size && *m.size > config_->smtp.max_message_size) {
+    reply(out, ReplyId::TooBig);
+    out.log.push_back("client=" + client_.address + " from=" + angle(m.path.null_path ? "" : m.path.mailbox.to_string()) +
+                      " refused: SIZE=" + std::to_string(*m.size) + " over the limit");
+    return;
+  }
+  envelope_ = Envelope{};
+  envelope_.reverse_path = m.path.null_path ? std::string() : m.path.mailbox.to_string();
+  state_ = State::Mail;
+  reply(out, ReplyId::SenderOk);
+}
+
+void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
+  const RcptTo r = parse_rcpt_to(c.argument);
+  if (r.error) {
+    error(out, *r.error, r.error_arg);
+    return;
+  }
+  ++rcpt_attempts_;
+  const std::string addr = r.path.mailbox.to_string();
+  if (envelope_.forward_paths.size() >= config_->smtp.max_recipients) {
+    reply(out, ReplyId::TooManyRcpt);
+    return;
+  }
+  const address::Resolution res = address::resolve_recipient(r.path.mailbox, *config_, *accounts_);
+  switch (res.verdict) {
+    case address::Verdict::Deliver:
+      break;
+    case address::Verdict::DomainRefused:
+      reply(out, ReplyId::RelayDenied, angle(addr));
+      out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: relay access denied");
+      return;
+    case address::Verdict::RelayTrick:
+      reply(out, ReplyId::RelayTrick, angle(addr));
+      out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: route-like address");
+      return;
+    case address::Verdict::UnknownUser:
+      reply(out, ReplyId::UserUnknown, angle(addr));
+      out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: user unknown");
+      return;
+    case address::Verdict::AliasLoop:
+      reply(out, ReplyId::AliasLoop, angle(addr));
+      out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: " + res.detail);
+      return;
+  }
+  envelope_.forward_paths.push_back(addr);
+  for (const auto& mb : res.mailboxes) {
+    if (std::find(envelope_.mailboxes.begin(), envelope_.mailboxes.end(), mb) == envelope_.mailboxes.end())
+      envelope_.mailboxes.push_back(mb);
+  }
+  state_ = State::Rcpt;
+  reply(out, ReplyId::RecipientOk);
+}
+
+void Session::cmd_data(const Command& c, TimePoint now, Output& out) {
+  if (!c.argument.empty()) {
+    error(out, ReplyId::SyntaxParams, "DATA");
+    return;
+  }
+  if (state_ != State::Rcpt) {
+    if (rcpt_attempts_ > 0) {
+      reply(out, ReplyId::NoValidRcpt);
+    } else {
+      error(out, ReplyId::NeedRcpt);
+    }
+    return;
+  }
+  const auto& smtp = config_->smtp;
+  envelope_.queue_id = new_queue_id_();
+  std::string& p = envelope_.prefix;
+  p = "Return-Path: <" + envelope_.reverse_path + ">\n";
+  p += "Received: from " + helo_ + " (unknown [" + client_.address + "])\n";
+  p += "\tby " + hostname_ + " (boxmail) with " + (esmtp_ ? "ESMTP" : "SMTP") + " id " + envelope_.queue_id + "\n";
+  if (envelope_.forward_paths.size() == 1) {
+    p += "\tfor <" + sanitize(envelope_.forward_paths.front()) + ">; " + rfc5322_date(now) + "\n";
+  } else {
+    p += "\t; " + rfc5322_date(now) + "\n";
+  }
+  envelope_.prefix_lines = static_cast<std::uint32_t>(std::count(p.begin(), p.end(), '\n'));
+  reader_ = DataReader(DataLimits{smtp.max_message_size, smtp.max_text_line,
+                                  smtp.bare_lf == config::BareLf::Reject,
+                                  smtp.bare_cr == config::BareCr::Reject});
+  state_ = State::Data;
+  reply(out, ReplyId::StartData);
+  out.action = Action::BeginData;
+}
+
+void Session::finish_data(Output& out) {
+  const DataSummary& s = reader_.summary();
+  const auto& smtp = config_->smtp;
+  std::optional<ReplyId> refusal;
+  std::string arg;
+  if (s.too_big) {
+    refusal = ReplyId::TooBig;
+  } else if (s.line_too_long) {
+    refusal = ReplyId::DataLineTooLong;
+    arg = std::to_string(smtp.max_text_line);
+  } else if (smtp.bare_lf == config::BareLf::Reject && s.bare_lf > 0) {
+    refusal = ReplyId::BareLfRefused;
+  } else if (smtp.bare_cr == config::BareCr::Reject && s.bare_cr > 0) {
+    refusal = ReplyId::BareCrRefused;
+  } else if (s.received_headers > smtp.max_hops) {
+    refusal = ReplyId::TooManyHops;
+  }
+  if (refusal) {
+    const std::string text = format_reply(*refusal, arg);
+    out.replies += text;
+    out.log.push_back(log_line("refused", std::string_view(text).substr(0, text.size() - 2)));
+    out.action = Action::AbortData;
+    state_ = State::Ready;
+    reset_transaction();
+    return;
+  }
+  state_ = State::Committing;
+  out.action = Action::Commit;
+}
+
+Output Session::on_committed(int err) {
+  Output out;
+  std::string text;
+  if (err == 0) {
+    text = format_reply(ReplyId::Queued, envelope_.queue_id);
+  } else if (err == ENOSPC || err == EDQUOT) {
+    text = format_reply(ReplyId::NoStorage);
+  } else {
+    text = format_reply(ReplyId::LocalError);
+  }
+  out.replies += text;
+  out.log.push_back(log_line(err == 0 ? "accepted" : "deferred", std::string_view(text).substr(0, text.size() - 2)));
+  state_ = State::Ready;
+  reset_transaction();
+  return out;
+}
+
+std::string Session::log_line(std::string_view result, std::string_view reply_text) const {
+  std::string l = envelope_.queue_id + ": client=" + client_.address + " helo=" + (helo_.empty() ? "-" : helo_) +
+                  " from=<" + envelope_.reverse_path + "> rcpt=";
+  for (std::size_t i = 0; i < envelope_.forward_paths.size(); ++i) {
+    if (i) l += ',';
+    l += '<' + sanitize(envelope_.forward_paths[i]) + '>';
+  }
+  l += " size=" + std::to_string(reader_.summary().size) + " result=";
+  l += result;
+  l += " reply=\"";
+  l += reply_text;
+  l += '"';
+  return l;
+}
+
+void Session::cmd_rset(const Command&, TimePoint, Output& out) {
+  reset_transaction();
+  reply(out, ReplyId::Ok);
+}
+
+void Session::cmd_noop(const Command&, TimePoint, Output& out) { reply(out, ReplyId::Ok); }
+
+void Session::cmd_quit(const Command&, TimePoint, Output& out) { reply(out, ReplyId::Bye); }
+
+void Session::cmd_help(const Command&, TimePoint, Output& out) { reply(out, ReplyId::Help); }
+
+void Session::cmd_vrfy(const Command& c, TimePoint, Output& out) {
+  if (c.argument.empty()) {
+    error(out, ReplyId::SyntaxParams, "VRFY address");
+    return;
+  }
+  if (!config_->smtp.vrfy) {
+    reply(out, ReplyId::CannotVrfy);
+    return;
+  }
+  // VRFY takes a bare local-part, a mailbox or a <path>.
+  std::string text(c.argument);
+  if (text.front() != '<') text = "<" + text + ">";
+  auto path = address::parse_forward_path(text);
+  if (!path.error.empty()) {
+    error(out, ReplyId::BadRecipient, path.error);
+    return;
+  }
+  auto res = address::resolve_recipient(path.mailbox, *config_, *accounts_);
+  if (res.verdict == address::Verdict::Deliver && !res.mailboxes.empty()) {
+    std::string list;
+    for (const auto& mb : res.mailboxes) list += (list.empty() ? "<" : ", <") + mb + ">";
+    reply(out, ReplyId::VrfyOk, list);
+  } else {
+    reply(out, ReplyId::VrfyUnknown);
+  }
+}
+
+void Session::cmd_expn(const Command&, TimePoint, Output& out) { reply(out, ReplyId::NotImplemented); }
+
+void Session::cmd_http(const Command& c, TimePoint, Output& out) {
+  reply(out, ReplyId::HttpRefused);
+  out.log.push_back("client=" + client_.address + " closed: HTTP command " + sanitize(c.verb_text));
+}
+
+Output Session::on_timeout() {
+  Output out;
+  reply(out, ReplyId::Timeout);
+  out.log.push_back("client=" + client_.address + " closed: timeout" +
+                    (state_ == State::Data ? " in DATA" : ""));
+  return out;
+}
+
+Output Session::on_shutdown() {
+  Output out;
+  reply(out, ReplyId::ShuttingDown);
+  return out;
+}
+
+std::string rfc5322_date(std::chrono::system_clock::time_point t) {
+  static constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+  static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d +0000", kDays[tm.tm_wday], tm.tm_mday,
+                kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace boxmail::smtp

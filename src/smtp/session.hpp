@@ -1,0 +1,153 @@
+// session.hpp - the SMTP server session state machine (pure).
+//
+// One Session per connection. It takes events - input bytes, "the message is
+// committed", "timeout", "shutting down" - and returns what to do: replies to
+// send, log lines, and an Action for the glue (smtp_server.cpp), which owns
+// the socket, timers and the store. No sockets, clocks or files here: the
+// time comes in with each event, queue ids from an injected generator.
+//
+// States (RFC 5321 4.1.4 ordering): Start -(HELO/EHLO)-> Ready -(MAIL)->
+// Mail -(RCPT ok)-> Rcpt -(DATA)-> Data -(CRLF.CRLF)-> Committing -> Ready.
+// Commands come from one table (verb, needs HELO, needs MAIL, handler).
+// Sequence errors are 503 5.5.1; syntax errors 500/501/555; both count
+// toward the error budget (smtp.max_errors), unknown recipients do not.
+// Past the budget: 421 4.7.0 and Close. HTTP verbs: 554 5.7.0 and Close.
+//
+// Extensions offered in EHLO: PIPELINING (RFC 2920), SIZE (RFC 1870),
+// 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463 codes).
+// The Received: header follows RFC 5321 4.4 and RFC 3848 (with SMTP/ESMTP).
+#pragma once
+
+#include "config/account.hpp"
+#include "config/config.hpp"
+#include "smtp/command_parser.hpp"
+#include "smtp/data_reader.hpp"
+#include "smtp/line_reader.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boxmail::smtp {
+
+/// The peer of a session.
+struct ClientInfo {
+  std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
+  std::uint16_t port = 0;
+};
+
+/// What the glue must do after sending `replies`.
+enum class Action {
+  None,        ///< read more input
+  BeginData,   ///< open a spool file; write envelope().prefix, then the body output
+  Commit,      ///< the body is complete: make it durable in envelope().mailboxes, then call on_committed
+  AbortData,   ///< the message is refused: remove the spool file
+  Close,       ///< send the replies, then close the connection
+};
+
+/// Result of an event.
+struct Output {
+  std::string replies;               ///< reply lines (CRLF-ended), possibly several (pipelining)
+  std::vector<std::string> log;      ///< log lines, one per event worth logging
+  Action action = Action::None;
+};
+
+/// The transaction being received.
+struct Envelope {
+  std::string queue_id;
+  std::string reverse_path;                 ///< "" for the null reverse-path <>
+  std::vector<std::string> forward_paths;   ///< accepted RCPT addresses, as given
+  std::vector<std::string> mailboxes;       ///< distinct local mailboxes to deliver to (may be empty: all "null")
+  std::string prefix;                       ///< "Return-Path: ...\nReceived: ...\n" written before the body
+  std::uint32_t prefix_lines = 0;           ///< LFs in prefix (for the CRLF size W=)
+};
+
+class Session {
+ public:
+  using TimePoint = std::chrono::system_clock::time_point;
+
+  /// `hostname`: our name for the greeting and Received:. `new_queue_id`
+  /// returns a fresh, unique queue id each call.
+  Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
+          ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id);
+
+  /// The 220 greeting.
+  Output greet();
+
+  /// Feeds input bytes received in command or data mode. Processes commands
+  /// (or data) until the input is used up or an Action other than None is due.
+  /// Message content goes to `body` (LF line ends) for the glue to write to
+  /// the spool file. Returns the replies/action and sets `consumed`.
+  Output on_input(std::string_view in, TimePoint now, std::string& body, std::size_t& consumed);
+
+  /// The store finished the Commit: `error` is 0 (durable in every Maildir)
+  /// or an errno value (ENOSPC/EDQUOT give 452 4.3.1, others 451 4.3.0).
+  Output on_committed(int error);
+
+  /// The idle or whole-session deadline passed: 421 4.4.2 and Close.
+  Output on_timeout();
+
+  /// The server is stopping: 421 4.3.2 and Close.
+  Output on_shutdown();
+
+  /// True while the glue must pass input as message data (354 was sent).
+  bool in_data() const { return state_ == State::Data; }
+  /// True between the end of data and on_committed.
+  bool committing() const { return state_ == State::Committing; }
+  /// True when no transaction is open (for graceful shutdown).
+  bool idle() const { return state_ == State::Start || state_ == State::Ready; }
+
+  const Envelope& envelope() const { return envelope_; }
+  const DataSummary& data_summary() const { return reader_.summary(); }
+  const config::Config& config() const { return *config_; }
+
+ private:
+  enum class State { Start, Ready, Mail, Rcpt, Data, Committing, Closed };
+
+  struct CommandRow;
+  static const CommandRow* find_row(Verb verb);
+
+  void handle_line(std::string_view line, TimePoint now, Output& out);
+  void reply(Output& out, ReplyId id, std::string_view arg = {});
+  void error(Output& out, ReplyId id, std::string_view arg = {});
+  void reset_transaction();
+  void finish_data(Output& out);
+  std::string log_line(std::string_view result, std::string_view reply_text) const;
+
+  void cmd_helo(const Command& c, TimePoint now, Output& out);
+  void cmd_ehlo(const Command& c, TimePoint now, Output& out);
+  void cmd_mail(const Command& c, TimePoint now, Output& out);
+  void cmd_rcpt(const Command& c, TimePoint now, Output& out);
+  void cmd_data(const Command& c, TimePoint now, Output& out);
+  void cmd_rset(const Command& c, TimePoint now, Output& out);
+  void cmd_noop(const Command& c, TimePoint now, Output& out);
+  void cmd_quit(const Command& c, TimePoint now, Output& out);
+  void cmd_help(const Command& c, TimePoint now, Output& out);
+  void cmd_vrfy(const Command& c, TimePoint now, Output& out);
+  void cmd_expn(const Command& c, TimePoint now, Output& out);
+  void cmd_http(const Command& c, TimePoint now, Output& out);
+
+  config::ConfigPtr config_;
+  std::shared_ptr<const config::AccountTable> accounts_;
+  ClientInfo client_;
+  std::string hostname_;
+  std::function<std::string()> new_queue_id_;
+
+  State state_ = State::Start;
+  std::string helo_;
+  bool esmtp_ = false;
+  std::uint32_t errors_ = 0;
+  std::uint32_t rcpt_attempts_ = 0;
+  LineReader lines_;
+  DataReader reader_;
+  Envelope envelope_;
+};
+
+/// Formats `t` as an RFC 5322 date-time in UTC: "Sat, 21 Nov 2026 19:32:00 +0000".
+std::string rfc5322_date(std::chrono::system_clock::time_point t);
+
+}  // namespace boxmail::smtp

@@ -1,0 +1,303 @@
+// smtp_server.cpp - see smtp_server.hpp.
+#include "smtp/smtp_server.hpp"
+
+#include "net/log.hpp"
+#include "smtp/session.hpp"
+#include "store/maildir_name.hpp"
+#include "store/spool_file.hpp"
+#include "tls/random.hpp"
+
+#include <chrono>
+#include <cstring>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/write.hpp>
+
+namespace boxmail::smtp {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t kReadBuffer = 8192;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+/// Logs an exception that escaped a coroutine; never lets it reach run().
+auto log_failure(std::string what) {
+  return [what = std::move(what)](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      net::log_error(what + ": " + ex.what());
+    }
+  };
+}
+}  // namespace
+
+struct SmtpServer::Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::uint64_t id = 0;
+  std::string address;
+  std::uint16_t port = 0;
+  Steady::time_point idle_deadline;
+  Steady::time_point session_deadline;
+  bool timed_out = false;
+  bool shutdown = false;
+  bool closed = false;
+};
+
+SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
+                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
+    : io_(io), config_(std::move(config)), accounts_(std::move(accounts)), hostname_(std::move(hostname)) {
+  committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
+}
+
+SmtpServer::~SmtpServer() = default;
+
+std::string SmtpServer::listen() {
+  for (const auto& la : config_->smtp.listen) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(la.host, ec);
+    if (ec) return "bad listen address " + la.host + ": " + ec.message();
+    tcp::endpoint ep(addr, la.port);
+    auto acc = std::make_unique<tcp::acceptor>(io_);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return "cannot listen on " + la.host + ":" + std::to_string(la.port) + ": " + ec.message();
+    net::log_info("listening on " + (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" +
+                  std::to_string(la.port) + " (smtp)");
+    acceptors_.push_back(std::move(acc));
+  }
+  for (auto& acc : acceptors_) {
+    asio::co_spawn(io_, accept_loop(*acc), log_failure("smtp accept loop"));
+  }
+  return {};
+}
+
+void SmtpServer::set_config(config::ConfigPtr config, std::string hostname) {
+  if (config->smtp.listen != config_->smtp.listen)
+    net::log_warning("smtp.listen changes take effect at the next restart");
+  committer_->set_mode(config->store.sync);
+  config_ = std::move(config);
+  hostname_ = std::move(hostname);
+}
+
+void SmtpServer::set_accounts(std::shared_ptr<const config::AccountTable> accounts) {
+  accounts_ = std::move(accounts);
+}
+
+std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random_u64()); }
+
+asio::awaitable<void> SmtpServer::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) co_return;
+      net::log_warning("accept: " + ec.message());
+      // EMFILE and friends: back off briefly instead of spinning.
+      asio::steady_timer t(io_, std::chrono::milliseconds(100));
+      co_await t.async_wait(kAwait);
+      continue;
+    }
+    if (stopping_) co_return;
+    if (before_accept_) before_accept_();
+    boost::system::error_code rec;
+    auto remote = socket.remote_endpoint(rec);
+    if (rec) continue;
+    std::string address = remote.address().is_v4() || !remote.address().to_v6().is_v4_mapped()
+                              ? remote.address().to_string()
+                              : asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
+    const auto& smtp = config_->smtp;
+    const auto verdict = limits_.try_acquire(address, smtp.max_connections, smtp.max_connections_per_ip);
+    if (verdict != net::ConnectionLimits::Verdict::Ok) {
+      const bool total = verdict == net::ConnectionLimits::Verdict::TooMany;
+      net::log_warning("client=" + address + " refused: too many connections" + (total ? "" : " from this address"));
+      std::string reply = format_reply(total ? ReplyId::TooManyConnections : ReplyId::TooManyConnectionsFromIp, {},
+                                       hostname_);
+      asio::co_spawn(io_, refuse(std::move(socket), std::move(reply)), asio::detached);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), rec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    conn->id = next_id_++;
+    conn->address = std::move(address);
+    conn->port = remote.port();
+    connections_[conn->id] = conn;
+    asio::co_spawn(io_, run_session(conn), log_failure("smtp session " + conn->address));
+  }
+}
+
+asio::awaitable<void> SmtpServer::refuse(tcp::socket socket, std::string reply) {
+  co_await asio::async_write(socket, asio::buffer(reply), kAwait);
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> SmtpServer::watchdog(std::shared_ptr<Connection> conn) {
+  while (!conn->closed) {
+    const auto deadline = std::min(conn->idle_deadline, conn->session_deadline);
+    if (Steady::now() >= deadline) {
+      conn->timed_out = true;
+      boost::system::error_code ec;
+      conn->socket.cancel(ec);
+      co_return;
+    }
+    conn->timer.expires_at(deadline);
+    co_await conn->timer.async_wait(kAwait);
+  }
+}
+
+asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
+  const config::ConfigPtr config = config_;   // this session's snapshot
+  const auto& smtp = config->smtp;
+  Session session(config, accounts_, ClientInfo{conn->address, conn->port}, hostname_,
+                  [this] { return new_queue_id(); });
+  const auto now = Steady::now();
+  conn->idle_deadline = now + std::chrono::seconds(smtp.idle_timeout);
+  conn->session_deadline = now + std::chrono::seconds(smtp.session_timeout);
+  asio::co_spawn(io_, watchdog(conn), asio::detached);
+
+  std::string out = session.greet().replies;
+  std::string body;
+  std::unique_ptr<store::SpoolFile> spool;
+  std::vector<char> buf(kReadBuffer);
+  bool close = false;
+
+  auto flush = [&]() -> asio::awaitable<bool> {
+    if (out.empty()) co_return true;
+    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
+    out.clear();
+    co_return !ec;
+  };
+  auto take = [&](Output&& o) {
+    out += o.replies;
+    for (const auto& line : o.log) net::log_info(line);
+    if (o.action == Action::Close) close = true;
+  };
+
+  if (!co_await flush()) close = true;
+  while (!close) {
+    if (conn->timed_out) {
+      take(session.on_timeout());
+      break;
+    }
+    if (conn->shutdown && session.idle()) {
+      take(session.on_shutdown());
+      break;
+    }
+    auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), kAwait);
+    if (ec) {
+      if (conn->timed_out) {
+        take(session.on_timeout());
+      } else if (ec == asio::error::operation_aborted && conn->shutdown) {
+        continue;  // re-check: idle sessions get 421, busy ones go on
+      }
+      break;
+    }
+    conn->idle_deadline = Steady::now() + std::chrono::seconds(smtp.idle_timeout);
+    std::string_view in(buf.data(), n);
+    while (!in.empty() && !close) {
+      std::size_t used = 0;
+      Output o = session.on_input(in, std::chrono::system_clock::now(), body, used);
+      in.remove_prefix(used);
+      if (used == 0 && o.action == Action::None) break;  // nothing more this session takes
+      if (spool && !body.empty()) spool->write(body);
+      body.clear();
+      const Action action = o.action;
+      take(std::move(o));
+      if (action == Action::BeginData) {
+        int err = 0;
+        spool = store::SpoolFile::create(config->store.spool_dir + "/tmp", session.envelope().queue_id, err);
+        if (!spool) {
+          net::log_error(session.envelope().queue_id + ": cannot create spool file: " + std::strerror(err));
+          // Read the data anyway; the commit below reports the failure.
+        } else {
+          spool->write(session.envelope().prefix);
+        }
+      } else if (action == Action::AbortData) {
+        spool.reset();
+      } else if (action == Action::Commit) {
+        int err = 0;
+        const Envelope& env = session.envelope();
+        if (!spool) {
+          err = EIO;
+        } else if (spool->error() != 0) {
+          err = spool->error();
+          spool.reset();
+        } else if (env.mailboxes.empty()) {
+          spool.reset();  // every recipient was "null": accepted and discarded
+        } else {
+          const DataSummary& s = session.data_summary();
+          const std::uint64_t size = spool->size();
+          const std::uint64_t vsize = size + env.prefix_lines + s.lines;
+          timeval tv{};
+          gettimeofday(&tv, nullptr);
+          store::Delivery d;
+          d.name = store::maildir_file_name(tv.tv_sec, tv.tv_usec, getpid(), ++delivery_seq_, hostname_, size, vsize);
+          d.spool_path = spool->path();
+          d.fd = spool->release();
+          spool.reset();
+          for (const auto& mb : env.mailboxes) d.maildirs.push_back(config->store.mail_dir + "/" + mb);
+          if (!co_await flush()) close = true;
+          err = co_await committer_->async_commit(std::move(d), asio::use_awaitable);
+        }
+        take(session.on_committed(err));
+      }
+    }
+    if (!co_await flush()) break;
+  }
+  co_await flush();
+  conn->closed = true;
+  boost::system::error_code ec;
+  conn->timer.cancel();
+  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+  conn->socket.close(ec);
+  session_ended(conn->id, conn->address);
+}
+
+void SmtpServer::session_ended(std::uint64_t id, const std::string& address) {
+  connections_.erase(id);
+  limits_.release(address);
+  if (stopping_ && connections_.empty() && on_empty_) {
+    auto f = std::move(on_empty_);
+    on_empty_ = nullptr;
+    f();
+  }
+}
+
+void SmtpServer::shutdown(std::function<void()> on_empty) {
+  stopping_ = true;
+  on_empty_ = std::move(on_empty);
+  for (auto& acc : acceptors_) {
+    boost::system::error_code ec;
+    acc->close(ec);
+  }
+  for (auto& [id, weak] : connections_) {
+    if (auto conn = weak.lock()) {
+      conn->shutdown = true;
+      boost::system::error_code ec;
+      conn->socket.cancel(ec);
+    }
+  }
+  if (connections_.empty() && on_empty_) {
+    auto f = std::move(on_empty_);
+    on_empty_ = nullptr;
+    f();
+  }
+}
+
+}  // namespace boxmail::smtp

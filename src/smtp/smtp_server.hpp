@@ -1,0 +1,79 @@
+// smtp_server.hpp - the SMTP feed listener: Asio glue around smtp::Session.
+//
+// Owns the listening sockets, one coroutine per connection, the idle and
+// whole-session deadlines (one watchdog timer per connection), the
+// connection limits, the spool files and the hand-off to the Committer.
+// Everything protocol-related is decided by Session; this file only moves
+// bytes and carries out Actions. Runs on one io_context thread.
+//
+// Backpressure: a connection reads at most one buffer (8 KiB) at a time and
+// does not read again until the replies for it are written and its body
+// bytes are in the spool file. Replies to pipelined commands are flushed
+// once the input at hand is used up (RFC 2920).
+#pragma once
+
+#include "config/account.hpp"
+#include "config/config.hpp"
+#include "net/connection_limits.hpp"
+#include "store/committer.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace boxmail::smtp {
+
+class SmtpServer {
+ public:
+  /// `hostname`: resolved name for greeting and Received: (config or gethostname()).
+  SmtpServer(boost::asio::io_context& io, config::ConfigPtr config,
+             std::shared_ptr<const config::AccountTable> accounts, std::string hostname);
+  ~SmtpServer();
+
+  /// Binds every smtp.listen address. Returns "" or an error message.
+  std::string listen();
+
+  /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
+  void set_config(config::ConfigPtr config, std::string hostname);
+  /// Takes a new account table for new sessions.
+  void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
+  /// Called at each new connection (to re-read the passwd-file if it changed).
+  void set_before_accept(std::function<void()> f) { before_accept_ = std::move(f); }
+
+  /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
+  /// message first. `on_empty` runs once no session is left.
+  void shutdown(std::function<void()> on_empty);
+
+  std::size_t sessions() const { return connections_.size(); }
+
+ private:
+  struct Connection;
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
+  boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
+  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
+  void session_ended(std::uint64_t id, const std::string& address);
+  std::string new_queue_id();
+
+  boost::asio::io_context& io_;
+  config::ConfigPtr config_;
+  std::shared_ptr<const config::AccountTable> accounts_;
+  std::string hostname_;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  net::ConnectionLimits limits_;
+  std::unique_ptr<store::Committer> committer_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
+  std::uint64_t next_id_ = 1;
+  std::uint64_t delivery_seq_ = 0;
+  bool stopping_ = false;
+  std::function<void()> on_empty_;
+  std::function<void()> before_accept_;
+};
+
+}  // namespace boxmail::smtp

@@ -1,0 +1,113 @@
+// committer.hpp - durable delivery into Maildirs with group commit.
+//
+// The Committer turns received spool files into Maildir deliveries, making
+// them durable before the SMTP 250 is sent (DESIGN.md "Durability"). It runs
+// on its own thread so the Asio loop never blocks in fsync, and it commits in
+// batches: every request submitted while a batch is being synced joins the
+// next batch, so N concurrent sessions share the cost of the syncs.
+//
+// Per batch:
+//   1. the data of every spool file is made durable (one syncfs(2) of the
+//      spool file system, or fsync(2) per file in SyncMode::Fsync);
+//   2. each file is hard-linked into every recipient's Maildir/new under its
+//      final name (one inode for all recipients; a copy via Maildir/tmp,
+//      fsync'ed, then renamed, when link(2) fails with EXDEV);
+//   3. the new directory entries are made durable (syncfs of the mail file
+//      system, or fsync of each touched new/ directory);
+//   4. each request's completion is posted to its executor (0 or errno);
+//   5. the spool files are unlinked.
+// A crash before step 3 completes can leave a message in new/ whose 250 was
+// never sent (an allowed duplicate), never a partial file: the link is made
+// only after the data is on disk. If any link of a request fails, the links
+// it made are removed and the request fails whole.
+#pragma once
+
+#include "config/config.hpp"
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/post.hpp>
+
+namespace boxmail::store {
+
+/// One message to deliver.
+struct Delivery {
+  int fd = -1;                        ///< the spool file (ownership passes to the Committer)
+  std::string spool_path;             ///< its path, unlinked after the batch
+  std::string name;                   ///< final Maildir file name
+  std::vector<std::string> maildirs;  ///< Maildir roots (mail_dir/<mailbox>)
+};
+
+/// Counters, read by the status page and the bench.
+struct CommitterStats {
+  std::uint64_t batches = 0;
+  std::uint64_t deliveries = 0;
+  std::uint64_t syncs = 0;
+};
+
+class Committer {
+ public:
+  /// `mail_dir`: root of the Maildirs (kept open for syncfs). Starts the thread.
+  Committer(std::string mail_dir, config::SyncMode mode);
+  ~Committer();  ///< finishes the queued batches, then joins
+  Committer(const Committer&) = delete;
+  Committer& operator=(const Committer&) = delete;
+
+  /// Queues `d`; `done(err)` runs on the committer thread when the batch is
+  /// durable (err 0) or failed (errno). Use async_commit from Asio code.
+  void submit(Delivery d, std::function<void(int)> done);
+
+  /// Asio-style: completes with void(int err) on the handler's executor.
+  template <class CompletionToken>
+  auto async_commit(Delivery d, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(int)>(
+        [this](auto handler, Delivery dd) {
+          auto ex = boost::asio::get_associated_executor(handler);
+          auto h = std::make_shared<decltype(handler)>(std::move(handler));
+          submit(std::move(dd), [h, ex](int err) {
+            boost::asio::post(ex, [h, err]() mutable { (*h)(err); });
+          });
+        },
+        token, std::move(d));
+  }
+
+  void set_mode(config::SyncMode mode);
+  CommitterStats stats() const;
+
+ private:
+  struct Request {
+    Delivery delivery;
+    std::function<void(int)> done;
+    int error = 0;
+    std::vector<std::string> linked;   // paths created in new/
+  };
+  void run();
+  void commit_batch(std::vector<Request>& batch);
+  int ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync);
+  int place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync);
+
+  std::string mail_dir_;
+  int mail_dir_fd_ = -1;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request> queue_;
+  bool stopping_ = false;
+  config::SyncMode mode_;
+  CommitterStats stats_;
+  std::set<std::string> known_maildirs_;  // committer thread only
+  std::thread thread_;
+};
+
+}  // namespace boxmail::store

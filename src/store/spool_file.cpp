@@ -1,0 +1,83 @@
+// spool_file.cpp - see spool_file.hpp.
+#include "store/spool_file.hpp"
+
+#include <cerrno>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace boxmail::store {
+
+std::unique_ptr<SpoolFile> SpoolFile::create(const std::string& dir, const std::string& queue_id, int& err) {
+  std::string path = dir + "/" + queue_id;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    err = errno;
+    return nullptr;
+  }
+  err = 0;
+  return std::unique_ptr<SpoolFile>(new SpoolFile(fd, std::move(path)));
+}
+
+SpoolFile::~SpoolFile() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    ::unlink(path_.c_str());
+  }
+}
+
+void SpoolFile::write(std::string_view data) {
+  if (error_ != 0 || fd_ < 0) return;
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      error_ = errno;
+      return;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+    size_ += static_cast<std::uint64_t>(n);
+  }
+}
+
+int SpoolFile::release() {
+  int fd = fd_;
+  fd_ = -1;
+  return fd;
+}
+
+int make_dirs(const std::string& path, unsigned mode) {
+  if (path.empty()) return EINVAL;
+  std::string cur;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = path.find('/', pos + 1);
+    cur = path.substr(0, pos);
+    if (cur.empty()) continue;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return errno;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return errno;
+  return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+}
+
+int clean_spool(const std::string& spool_tmp_dir, int& err) {
+  err = make_dirs(spool_tmp_dir, 0700);
+  if (err != 0) return -1;
+  DIR* d = ::opendir(spool_tmp_dir.c_str());
+  if (d == nullptr) {
+    err = errno;
+    return -1;
+  }
+  int removed = 0;
+  while (dirent* e = ::readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+  }
+  ::closedir(d);
+  return removed;
+}
+
+}  // namespace boxmail::store

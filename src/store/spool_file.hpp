@@ -1,0 +1,56 @@
+// spool_file.hpp - a message being received, streamed to spool_dir/tmp.
+//
+// DATA is written here as it arrives (never held whole in memory); the
+// Committer later makes it durable and links it into each recipient's
+// Maildir/new. A SpoolFile that is destroyed before being handed to the
+// Committer unlinks its file (a refused or aborted message leaves nothing).
+// Leftovers from a crash are removed by clean_spool() at start-up.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace boxmail::store {
+
+class SpoolFile {
+ public:
+  /// Creates DIR/<queue_id> exclusively (mode 0600). Returns null and sets
+  /// `err` (errno) on failure.
+  static std::unique_ptr<SpoolFile> create(const std::string& dir, const std::string& queue_id, int& err);
+
+  ~SpoolFile();
+  SpoolFile(const SpoolFile&) = delete;
+  SpoolFile& operator=(const SpoolFile&) = delete;
+
+  /// Appends `data` (loops over short writes). After the first failure the
+  /// file is marked failed and further writes are ignored; error() tells.
+  void write(std::string_view data);
+
+  /// 0, or the errno of the first failed write.
+  int error() const { return error_; }
+  std::uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+  int fd() const { return fd_; }
+
+  /// Hands the file over (the Committer closes and unlinks it).
+  int release();
+
+ private:
+  SpoolFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  int fd_;
+  std::string path_;
+  std::uint64_t size_ = 0;
+  int error_ = 0;
+};
+
+/// Creates SPOOL/tmp (mode 0700) if needed and removes every file in it
+/// (messages a crash interrupted before their 250). Returns the files
+/// removed, or -1 with `err` set when the directory cannot be made.
+int clean_spool(const std::string& spool_tmp_dir, int& err);
+
+/// mkdir -p with `mode` for each missing component. Returns 0 or errno.
+int make_dirs(const std::string& path, unsigned mode);
+
+}  // namespace boxmail::store

@@ -1,0 +1,20 @@
+// random.hpp - the process's random generator: mbedTLS CTR_DRBG seeded from
+// the system entropy source. Used for queue ids, password salts and (later)
+// session cookies and TLS. Not thread-safe: call from one thread, or hold the
+// returned lock (random_bytes takes an internal mutex).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace boxmail::tls {
+
+/// Fills `out` with `n` random octets. Throws std::runtime_error if the DRBG
+/// cannot be seeded or reseeded (no entropy source).
+void random_bytes(void* out, std::size_t n);
+
+/// A random 64-bit number (random_bytes of 8 octets).
+std::uint64_t random_u64();
+
+}  // namespace boxmail::tls
