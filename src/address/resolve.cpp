@@ -196,11 +196,17 @@ Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
     return refuse(Verdict::DomainRefused,
                   "relay access denied: domain '" + rcpt.domain + "' is not local");
   }
+  return resolve_local_part(rcpt.local_part, config, accounts);
+}
+
+Resolution resolve_local_part(std::string_view local_part, const config::Config& config,
+                              const config::AccountTable& accounts) {
+  const std::string key = to_lower(local_part);
 
   // 2. Relay tricks, also when hidden in a Quoted-string (decoded here).
   if (key.find_first_of("%!@") != std::string::npos) {
     return refuse(Verdict::RelayTrick,
-                  "route-like local-part '" + rcpt.local_part + "' refused");
+                  "route-like local-part '" + std::string(local_part) + "' refused");
   }
   if (key.empty()) return refuse(Verdict::UnknownUser, "empty local-part");
 

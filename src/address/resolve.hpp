@@ -51,4 +51,10 @@ bool domain_accepted(std::string_view domain, const std::vector<std::string>& pa
 Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
                              const config::AccountTable& accounts);
 
+/// Steps 2 and 3 alone, for a local-part given without a domain (VRFY with a
+/// bare name, RFC 5321 3.5.2): relay tricks, mailbox, alias, postmaster,
+/// catch-all.
+Resolution resolve_local_part(std::string_view local_part, const config::Config& config,
+                              const config::AccountTable& accounts);
+
 }  // namespace boxmail::address

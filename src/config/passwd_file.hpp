@@ -2,7 +2,11 @@
 //
 // save_passwd_file writes PATH.tmp, fsyncs it, keeps the previous file as
 // PATH.bak (hard link), renames the new one over PATH and fsyncs the
-// directory; mode 0640. Errors are returned as text, never thrown.
+// directory; mode 0640. The owner and group of an existing PATH are kept (a
+// new file takes its directory's group) where the caller may set them; the
+// parent directory is created when missing. Errors are returned as text,
+// never thrown. Callers serialize concurrent edits themselves (boxmailctl
+// holds a flock(2) on the directory).
 #pragma once
 
 #include "config/account.hpp"

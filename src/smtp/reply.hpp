@@ -21,7 +21,7 @@ enum class ReplyId {
   Ok,                 // 250 2.0.0 Ok
   SenderOk,           // 250 2.1.0 Sender ok
   RecipientOk,        // 250 2.1.5 Recipient ok
-  Queued,             // 250 2.0.0 Ok: delivered as <arg>
+  Queued,             // 250 2.0.0 Ok: queued as <arg>
   StartData,          // 354 End data with <CR><LF>.<CR><LF>
   Bye,                // 221 2.0.0 Bye
   Help,               // 214 2.0.0 <commands>

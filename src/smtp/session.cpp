@@ -354,15 +354,21 @@ void Session::cmd_vrfy(const Command& c, TimePoint, Output& out) {
     reply(out, ReplyId::CannotVrfy);
     return;
   }
-  // VRFY takes a bare local-part, a mailbox or a <path>.
-  std::string text(c.argument);
-  if (text.front() != '<') text = "<" + text + ">";
-  auto path = address::parse_forward_path(text);
-  if (!path.error.empty()) {
-    error(out, ReplyId::BadRecipient, path.error);
-    return;
+  // VRFY takes a bare local-part ("VRFY Smith", RFC 5321 3.5.2), a mailbox
+  // or a <path>.
+  address::Resolution res;
+  if (c.argument.find_first_of("@<") == std::string_view::npos) {
+    res = address::resolve_local_part(c.argument, *config_, *accounts_);
+  } else {
+    std::string text(c.argument);
+    if (text.front() != '<') text = "<" + text + ">";
+    auto path = address::parse_forward_path(text);
+    if (!path.error.empty()) {
+      error(out, ReplyId::BadRecipient, path.error);
+      return;
+    }
+    res = address::resolve_recipient(path.mailbox, *config_, *accounts_);
   }
-  auto res = address::resolve_recipient(path.mailbox, *config_, *accounts_);
   if (res.verdict == address::Verdict::Deliver && !res.mailboxes.empty()) {
     std::string list;
     for (const auto& mb : res.mailboxes) list += (list.empty() ? "<" : ", <") + mb + ">";

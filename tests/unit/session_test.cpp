@@ -274,3 +274,10 @@ TEST(Session, Rfc5322Date) {
   EXPECT_EQ(smtp::rfc5322_date(std::chrono::system_clock::from_time_t(1795117920)),
             "Thu, 19 Nov 2026 19:52:00 +0000");
 }
+
+TEST(Session, VrfyWhenEnabled) {
+  Driver d(make_config([](config::Config& c) { c.smtp.vrfy = true; }));
+  d.feed("VRFY alice\r\nVRFY <bob@x>\r\nVRFY sales\r\nVRFY nobody\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + "250 2.1.5 <alice>\r\n250 2.1.5 <bob>\r\n250 2.1.5 <alice>, <bob>\r\n"
+                                      "550 5.1.1 User unknown\r\n");
+}
