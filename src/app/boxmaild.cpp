@@ -17,7 +17,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <iostream>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -79,7 +78,7 @@ class AccountWatcher {
 void create_demo_mailboxes(const config::Config& c) {
   if (::access(c.server.passwd_file.c_str(), F_OK) == 0) return;
   config::AccountTable table;
-  std::cout << "boxmaild: first start: created demo mailboxes (passwords shown only now):\n";
+  std::printf("boxmaild: first start: created demo mailboxes (passwords shown only now):\n");
   for (const char* name : {"alice", "bob"}) {
     config::Account a;
     a.name = name;
@@ -89,9 +88,9 @@ void create_demo_mailboxes(const config::Config& c) {
     store::make_dirs(c.store.mail_dir + "/" + name + "/new", 0700);
     store::make_dirs(c.store.mail_dir + "/" + name + "/cur", 0700);
     store::make_dirs(c.store.mail_dir + "/" + name + "/tmp", 0700);
-    std::cout << "  " << name << "  password: " << pw << "\n";
+    std::printf("  %s  password: %s\n", name, pw.c_str());
   }
-  std::cout.flush();
+  std::fflush(stdout);
   if (auto err = config::save_passwd_file(c.server.passwd_file, table); !err.empty()) {
     net::log_error("cannot write " + c.server.passwd_file + ": " + err);
   }
@@ -109,13 +108,13 @@ int main(int argc, char** argv) {
     } else if (a == "--check-config") {
       check_only = true;
     } else if (a == "--print-schema") {
-      std::cout << config::schema_man_page();
+      std::fputs(config::schema_man_page().c_str(), stdout);
       return 0;
     } else if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
+      std::fputs(kUsage, stdout);
       return 0;
     } else {
-      std::cerr << "boxmaild: unknown argument '" << a << "'\n" << kUsage;
+      std::fprintf(stderr, "boxmaild: unknown argument '%s'\n%s", a.c_str(), kUsage);
       return 2;
     }
   }
@@ -126,11 +125,11 @@ int main(int argc, char** argv) {
   };
   auto parsed = load();
   if (!parsed.errors.empty()) {
-    for (const auto& e : parsed.errors) std::cerr << e.to_string() << "\n";
+    for (const auto& e : parsed.errors) std::fprintf(stderr, "%s\n", e.to_string().c_str());
     return 2;
   }
   if (check_only) {
-    std::cout << "config OK: " << parsed.config->source << "\n";
+    std::printf("config OK: %s\n", parsed.config->source.c_str());
     return 0;
   }
   config::ConfigPtr cfg = parsed.config;
