@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <malloc.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -272,6 +273,9 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
 void SmtpServer::session_ended(std::uint64_t id, const std::string& address) {
   connections_.erase(id);
   limits_.release(address);
+  // After a burst of sessions, hand freed heap back to the system so the
+  // resident size returns to the idle figure.
+  if (connections_.empty()) ::malloc_trim(0);
   if (stopping_ && connections_.empty() && on_empty_) {
     auto f = std::move(on_empty_);
     on_empty_ = nullptr;

@@ -52,6 +52,8 @@ int copy_into(int src_fd, const std::string& maildir, const std::string& name) {
 Committer::Committer(std::string mail_dir, config::SyncMode mode) : mail_dir_(std::move(mail_dir)), mode_(mode) {
   make_dirs(mail_dir_, 0755);
   mail_dir_fd_ = ::open(mail_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct stat st {};
+  if (mail_dir_fd_ >= 0 && ::fstat(mail_dir_fd_, &st) == 0) mail_dev_ = st.st_dev;
   thread_ = std::thread([this] { run(); });
 }
 
@@ -84,19 +86,90 @@ CommitterStats Committer::stats() const {
 }
 
 void Committer::run() {
+  // Requests whose data is durable and whose links are made, waiting for the
+  // sync that makes their directory entries durable. That sync is also the
+  // data sync of the next batch: under load one sync per batch, not two.
+  std::vector<Request> linked;
+  std::set<std::string> dirs_to_sync;
   for (;;) {
     std::vector<Request> batch;
+    config::SyncMode mode;
     {
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [this] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty() && stopping_) return;
+      cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !linked.empty(); });
+      if (queue_.empty() && linked.empty() && stopping_) return;
       batch.reserve(queue_.size());
       while (!queue_.empty()) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      mode = mode_;
     }
-    commit_batch(batch);
+    std::uint64_t syncs = 0;
+    int batch_err = 0;
+    int linked_err = 0;
+    if (mode == config::SyncMode::Syncfs) {
+      // One syncfs per file system involved: the spool's for the batch data,
+      // the mail store's for the linked entries (the same one, usually).
+      struct stat st {};
+      bool mail_synced = false;
+      if (!batch.empty()) {
+        if (::syncfs(batch.front().delivery.fd) != 0) batch_err = errno;
+        ++syncs;
+        mail_synced = ::fstat(batch.front().delivery.fd, &st) == 0 && st.st_dev == mail_dev_;
+        if (mail_synced) linked_err = batch_err;
+      }
+      if (!linked.empty() && !mail_synced) {
+        if (::syncfs(mail_dir_fd_) != 0) linked_err = errno;
+        ++syncs;
+      }
+    } else {
+      for (auto& r : batch) {
+        if (::fsync(r.delivery.fd) != 0) r.error = errno;
+        ++syncs;
+      }
+      for (const auto& d : dirs_to_sync) {
+        if (int err = fsync_path(d); err != 0) linked_err = err;
+        ++syncs;
+      }
+    }
+    // The linked requests are durable now (or failed): answer them.
+    finish(linked, linked_err);
+    linked.clear();
+    dirs_to_sync.clear();
+    // Link the batch whose data is durable; failures are answered at once.
+    std::vector<Request> failed;
+    for (auto& r : batch) {
+      if (batch_err != 0 && r.error == 0) r.error = batch_err;
+      if (r.error == 0) {
+        for (const auto& maildir : r.delivery.maildirs) {
+          if (int err = place(r, maildir, dirs_to_sync); err != 0) {
+            r.error = err;
+            break;
+          }
+        }
+      }
+      (r.error == 0 ? linked : failed).push_back(std::move(r));
+    }
+    finish(failed, 0);
+    std::lock_guard lk(mu_);
+    if (!batch.empty()) ++stats_.batches;
+    stats_.deliveries += batch.size();
+    stats_.syncs += syncs;
+  }
+}
+
+void Committer::finish(std::vector<Request>& requests, int sync_error) {
+  for (auto& r : requests) {
+    const int err = r.error != 0 ? r.error : sync_error;
+    if (err != 0) {
+      for (const auto& p : r.linked) ::unlink(p.c_str());
+    }
+    r.done(err);
+  }
+  for (auto& r : requests) {
+    ::unlink(r.delivery.spool_path.c_str());
+    ::close(r.delivery.fd);
   }
 }
 
@@ -136,72 +209,6 @@ int Committer::place(Request& r, const std::string& maildir, std::set<std::strin
     known_maildirs_.erase(maildir);  // removed behind our back: make it again
   }
   return ENOENT;
-}
-
-void Committer::commit_batch(std::vector<Request>& batch) {
-  config::SyncMode mode;
-  {
-    std::lock_guard lk(mu_);
-    mode = mode_;
-  }
-  std::uint64_t syncs = 0;
-  // 1. data durable
-  if (mode == config::SyncMode::Syncfs) {
-    if (::syncfs(batch.front().delivery.fd) != 0) {
-      const int err = errno;
-      for (auto& r : batch) r.error = err;
-    }
-    ++syncs;
-  } else {
-    for (auto& r : batch) {
-      if (::fsync(r.delivery.fd) != 0) r.error = errno;
-      ++syncs;
-    }
-  }
-  // 2. link into each Maildir/new
-  std::set<std::string> dirs_to_sync;
-  for (auto& r : batch) {
-    if (r.error != 0) continue;
-    for (const auto& maildir : r.delivery.maildirs) {
-      if (int err = place(r, maildir, dirs_to_sync); err != 0) {
-        r.error = err;
-        break;
-      }
-    }
-    if (r.error != 0) {
-      for (const auto& p : r.linked) ::unlink(p.c_str());
-      r.linked.clear();
-    }
-  }
-  // 3. directory entries durable
-  int dir_err = 0;
-  if (!dirs_to_sync.empty()) {
-    if (mode == config::SyncMode::Syncfs && mail_dir_fd_ >= 0) {
-      if (::syncfs(mail_dir_fd_) != 0) dir_err = errno;
-      ++syncs;
-    } else {
-      for (const auto& d : dirs_to_sync) {
-        if (int err = fsync_path(d); err != 0) dir_err = err;
-        ++syncs;
-      }
-    }
-  }
-  // 4. completions, 5. spool files away
-  for (auto& r : batch) {
-    int err = r.error != 0 ? r.error : dir_err;
-    if (err != 0 && r.error == 0) {
-      for (const auto& p : r.linked) ::unlink(p.c_str());
-    }
-    r.done(err);
-  }
-  for (auto& r : batch) {
-    ::unlink(r.delivery.spool_path.c_str());
-    ::close(r.delivery.fd);
-  }
-  std::lock_guard lk(mu_);
-  ++stats_.batches;
-  stats_.deliveries += batch.size();
-  stats_.syncs += syncs;
 }
 
 }  // namespace boxmail::store

@@ -16,6 +16,9 @@
 //      system, or fsync of each touched new/ directory);
 //   4. each request's completion is posted to its executor (0 or errno);
 //   5. the spool files are unlinked.
+// Steps are pipelined: the sync of step 3 for batch N is the sync of step 1
+// for batch N+1, so under load a batch costs one sync; an idle committer
+// runs step 3 at once, so a lone message still waits for just two syncs.
 // A crash before step 3 completes can leave a message in new/ whose 250 was
 // never sent (an allowed duplicate), never a partial file: the link is made
 // only after the data is on disk. If any link of a request fails, the links
@@ -34,6 +37,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/types.h>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -94,12 +99,13 @@ class Committer {
     std::vector<std::string> linked;   // paths created in new/
   };
   void run();
-  void commit_batch(std::vector<Request>& batch);
+  void finish(std::vector<Request>& requests, int sync_error);
   int ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync);
   int place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync);
 
   std::string mail_dir_;
   int mail_dir_fd_ = -1;
+  dev_t mail_dev_ = 0;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request> queue_;
