@@ -4,15 +4,22 @@
 #   make run         build, then start boxmaild on its embedded default configuration
 #   make test        build, then run every test through ctest
 #   make bench       feed benchmarks against Postfix on the same machine
+#   make cross ARCH=aarch64|armhf      cross build for the board (build/cross-ARCH)
+#   make test-cross ARCH=aarch64|armhf the cross build's unit tests under qemu-user
+#   make image BOARD=qemu-aarch64      kernel + initramfs (build/board/BOARD)
+#   make boot-test BOARD=qemu-aarch64  boot the image in QEMU, mail/POP3/HTTP from the host
+#   make install DESTDIR=DIR [ARCH=..] install the file set into a staging root
 BUILD    ?= build
 JOBS     ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libinih-dev \
                 libudns-dev libcrypt-dev libgtest-dev libgmock-dev python3 swaks postfix \
-                dnsmasq-base iproute2 util-linux npm procps
+                dnsmasq-base iproute2 util-linux procps fetchmail curl \
+                libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
+                qemu-system-arm binutils-aarch64-linux-gnu
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build static run test bench clean
 
 all: build
 
@@ -20,6 +27,7 @@ deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 	  echo "make deps: installing$$missing"; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
@@ -39,9 +47,73 @@ run: deps build
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-cross ARCH=aarch64
+	$(MAKE) boot-test BOARD=qemu-aarch64
 
-bench: deps build
-	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD)
+# The appliance build (static, MinSizeRel) is what the bench measures.
+STATIC_BUILD ?= build-static
+$(STATIC_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(STATIC_BUILD) -DBOXMAIL_STATIC=ON -DCMAKE_BUILD_TYPE=MinSizeRel -DBOXMAIL_TESTS=OFF
+
+static: $(STATIC_BUILD)/CMakeCache.txt
+	cmake --build $(STATIC_BUILD) -j $(JOBS)
+
+bench: deps build static
+	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/pop3_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(STATIC_BUILD)
+
+# ---- cross builds, firmware image, boot test (see docs/firmware.md) --------
+ARCH  ?= aarch64
+BOARD ?= qemu-aarch64
+CROSS_BUILD  = $(BUILD)/cross-$(ARCH)
+CROSS_WORK   = $(BUILD)/cross/$(ARCH)
+CROSS_TRIPLET = $(if $(filter aarch64,$(ARCH)),aarch64-linux-gnu,$(if $(filter armhf,$(ARCH)),arm-linux-gnueabihf,$(error ARCH must be aarch64 or armhf)))
+BOARD_ARCH   = $(shell sed -n 's/^ARCH=//p' board/$(BOARD)/board.conf 2>/dev/null)
+BOARD_OUT    = $(BUILD)/board/$(BOARD)
+# Board builds: static, size-tuned (MinSizeRel = -Os), sections + --gc-sections
+# (BOXMAIL_STATIC), stripped when staged with `cmake --install --strip`.
+CROSS_FLAGS ?=
+
+.PHONY: cross _cross test-cross image boot-test install
+
+cross: deps
+	$(MAKE) _cross ARCH=$(ARCH)
+
+_cross:
+	cross/make-sysroot.sh $(ARCH) $(CROSS_WORK)
+	cmake -S . -B $(CROSS_BUILD) -DCMAKE_TOOLCHAIN_FILE=cross/$(CROSS_TRIPLET).cmake \
+	  -DBOXMAIL_SYSROOT=$(abspath $(CROSS_WORK))/sysroot -DCMAKE_BUILD_TYPE=MinSizeRel \
+	  -DBOXMAIL_STATIC=ON -DCMAKE_INSTALL_PREFIX=/usr $(CROSS_FLAGS) >/dev/null
+	cmake --build $(CROSS_BUILD) -j $(JOBS)
+	rm -rf $(CROSS_BUILD)/stage
+	DESTDIR=$(abspath $(CROSS_BUILD))/stage cmake --install $(CROSS_BUILD) --strip >/dev/null
+	@cross/report-sizes.sh $(ARCH) $(CROSS_BUILD)
+
+test-cross: cross
+	cd $(CROSS_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+image: deps
+	@test -f board/$(BOARD)/board.conf || { echo "make image: no board/$(BOARD)/board.conf"; exit 2; }
+	$(MAKE) _cross ARCH=$(BOARD_ARCH)
+	/usr/bin/python3 board/common/build_image.py --board board/$(BOARD) \
+	  --stage $(BUILD)/cross-$(BOARD_ARCH)/stage --sysroot $(BUILD)/cross/$(BOARD_ARCH)/sysroot \
+	  --apt-state $(BUILD)/cross/$(BOARD_ARCH)/apt --out $(BOARD_OUT)
+
+boot-test: image
+	/usr/bin/python3 tests/firmware/boot_test.py --board board/$(BOARD) --image $(BOARD_OUT) \
+	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus
+
+# make install DESTDIR=/staging/root: the host build; with ARCH=aarch64|armhf
+# the cross build (programs, /etc/boxmail, the web root, the service script).
+install:
+	@test -n "$(DESTDIR)" || { echo "make install: set DESTDIR=/path/to/staging/root"; exit 2; }
+ifeq ($(origin ARCH),command line)
+	$(MAKE) _cross ARCH=$(ARCH)
+	DESTDIR=$(abspath $(DESTDIR)) cmake --install $(CROSS_BUILD) --strip
+else
+	$(MAKE) build
+	DESTDIR=$(abspath $(DESTDIR)) cmake --install $(BUILD) --strip
+endif

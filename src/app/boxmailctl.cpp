@@ -4,6 +4,7 @@
 //   boxmailctl [-c FILE] user del NAME
 //   boxmailctl [-c FILE] user passwd NAME [--password-stdin]
 //   boxmailctl [-c FILE] user list
+//   boxmailctl [-c FILE] user pop3 NAME on|off
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
@@ -50,6 +51,7 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] user del NAME\n"
     "       boxmailctl [-c FILE] user passwd NAME [--password-stdin]\n"
     "       boxmailctl [-c FILE] user list\n"
+    "       boxmailctl [-c FILE] user pop3 NAME on|off\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -65,6 +67,8 @@ constexpr char kHelp[] =
     "  user del NAME     remove the account; the Maildir is kept\n"
     "  user passwd NAME  set a new password\n"
     "  user list         print each account and its Maildir, one per line\n"
+    "  user pop3 NAME on|off\n"
+    "                    allow or refuse POP3 for the mailbox (the \"nopop3\" flag)\n"
     "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
@@ -88,6 +92,7 @@ struct Args {
   std::optional<std::string> config_file;
   std::string verb;                  // add, del, passwd, list
   std::string name;
+  std::string value;                 // on|off for 'user pop3'
   bool password_stdin = false;
   bool help = false;
 };
@@ -118,14 +123,19 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
   }
   if (words.empty()) return "no command given";
   if (words[0] != "user") return "unknown command '" + words[0] + "'";
-  if (words.size() < 2) return "'user' needs add, del, passwd or list";
+  if (words.size() < 2) return "'user' needs add, del, passwd, list or pop3";
   a.verb = words[1];
-  const bool takes_name = a.verb == "add" || a.verb == "del" || a.verb == "passwd";
+  const bool takes_name = a.verb == "add" || a.verb == "del" || a.verb == "passwd" || a.verb == "pop3";
   if (!takes_name && a.verb != "list") return "unknown command 'user " + a.verb + "'";
-  const std::size_t want = takes_name ? 3 : 2;
+  const std::size_t want = a.verb == "pop3" ? 4 : takes_name ? 3 : 2;
+  if (a.verb == "pop3" && words.size() == 3) return "'user pop3 NAME' needs on or off";
   if (words.size() < want) return "'user " + a.verb + "' needs a mailbox NAME";
   if (words.size() > want) return "unexpected argument '" + words[want] + "'";
   if (takes_name) a.name = words[2];
+  if (a.verb == "pop3") {
+    a.value = words[3];
+    if (a.value != "on" && a.value != "off") return "'user pop3 NAME' takes on or off, not '" + a.value + "'";
+  }
   if (a.password_stdin && a.verb != "add" && a.verb != "passwd") {
     return "--password-stdin goes with 'user add' and 'user passwd'";
   }
@@ -325,6 +335,20 @@ int user_list(const Config& config) {
   return l.errors.empty() ? kExitOk : kExitFail;
 }
 
+int user_pop3(const Config& config, const Args& a) {
+  const std::string& path = config.server.passwd_file;
+  PasswdLock lock(path);
+  AccountTable table = load_for_edit(path);
+  const Account* found = table.find(a.name);
+  if (!found) throw Failure{kExitFail, "no mailbox '" + a.name + "' in " + path};
+  Account& account = table.accounts[static_cast<std::size_t>(found - table.accounts.data())];
+  set_flag(account, "nopop3", a.value == "off");
+  save(path, table);
+  std::cout << a.name << ": POP3 " << (pop3_allowed(account) ? "on" : "off")
+            << (login_allowed(account) ? "" : " (logins are disabled by nologin)") << "\n";
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -355,6 +379,7 @@ int run(const std::vector<std::string>& argv) {
   if (a.verb == "add") return user_add(*config, a, password);
   if (a.verb == "del") return user_del(*config, a);
   if (a.verb == "passwd") return user_passwd(*config, a, password);
+  if (a.verb == "pop3") return user_pop3(*config, a);
   return user_list(*config);
 }
 

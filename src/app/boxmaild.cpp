@@ -11,9 +11,11 @@
 #include "config/password.hpp"
 #include "config/schema.hpp"
 #include "net/log.hpp"
+#include "pop3/pop3_server.hpp"
 #include "smtp/smtp_server.hpp"
 #include "store/spool_file.hpp"
 
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -33,7 +35,8 @@ namespace asio = boost::asio;
 constexpr const char* kUsage =
     "usage: boxmaild [-c FILE] [--check-config] [--print-schema]\n"
     "  -c FILE          read the configuration from FILE (INI, see boxmail.ini(5));\n"
-    "                   without it the embedded default is used (SMTP on 127.0.0.1:2525, data in ./var)\n"
+    "                   without it the embedded default is used (SMTP on 127.0.0.1:2525,\n"
+    "                   POP3 on 127.0.0.1:1100, data in ./var)\n"
     "  --check-config   validate the configuration and exit (0 valid, 2 errors)\n"
     "  --print-schema   print boxmail.ini(5) generated from the schema and exit\n";
 
@@ -154,45 +157,88 @@ int main(int argc, char** argv) {
 
   asio::io_context io(1);
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
-  server.set_before_accept([&] {
-    if (auto t = accounts.poll(false)) server.set_accounts(std::move(t));
-  });
+  // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
+  std::unique_ptr<pop3::Pop3Server> pop3_server;
+  if (cfg->pop3.enabled) pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg));
+  // Both servers share one account table, re-read when the passwd-file changes.
+  auto poll_accounts = [&](bool force) {
+    if (auto t = accounts.poll(force)) {
+      table = t;
+      server.set_accounts(t);
+      if (pop3_server) pop3_server->set_accounts(std::move(t));
+    }
+  };
+  server.set_before_accept([&] { poll_accounts(false); });
+  if (pop3_server) pop3_server->set_before_accept([&] { poll_accounts(false); });
   if (auto e = server.listen(); !e.empty()) {
     net::log_error(e);
     return 1;
+  }
+  if (pop3_server) {
+    if (auto e = pop3_server->listen(); !e.empty()) {
+      net::log_error(e);
+      return 1;
+    }
   }
   if (config_path.empty()) {
     net::log_info("embedded default configuration; send mail with e.g. "
                   "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +
                   cfg->store.mail_dir + "/alice/new/");
+    if (pop3_server && !cfg->pop3.listen.empty()) {
+      net::log_info("read it over POP3 on " + cfg->pop3.listen.front().host + ":" +
+                    std::to_string(cfg->pop3.listen.front().port) + ", e.g. `curl -u alice:PASSWORD pop3://" +
+                    cfg->pop3.listen.front().host + ":" + std::to_string(cfg->pop3.listen.front().port) + "/1`");
+    }
   }
   net::log_info("started (" + cfg->source + ", " + std::to_string(table->accounts.size()) + " mailboxes)");
 
+  // SIGHUP: a config with errors is never taken; the errors come back
+  // (and are logged).
+  auto reload = [&]() -> std::vector<std::string> {
+    auto p = load();
+    std::vector<std::string> errors;
+    if (!p.errors.empty()) {
+      for (const auto& e : p.errors) {
+        net::log_error(e.to_string());
+        errors.push_back(e.to_string());
+      }
+      net::log_error("reload failed; keeping the running configuration");
+      return errors;
+    }
+    cfg = p.config;
+    net::log_open(cfg->server.log, "boxmaild");
+    server.set_config(cfg, host_name(*cfg));
+    if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
+    accounts.set_path(cfg->server.passwd_file);
+    poll_accounts(true);
+    net::log_info("reloaded " + cfg->source);
+    return errors;
+  };
+
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
+  int servers_left = 0;   // servers still draining after SIGTERM
   asio::steady_timer drain_deadline(io);
   std::function<void()> wait_signal;
   wait_signal = [&] {
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
       if (ec) return;
       if (sig == SIGHUP) {
-        auto p = load();
-        if (!p.errors.empty()) {
-          for (const auto& e : p.errors) net::log_error(e.to_string());
-          net::log_error("reload failed; keeping the running configuration");
-        } else {
-          cfg = p.config;
-          net::log_open(cfg->server.log, "boxmaild");
-          server.set_config(cfg, host_name(*cfg));
-          accounts.set_path(cfg->server.passwd_file);
-          if (auto t = accounts.poll(true)) server.set_accounts(std::move(t));
-          net::log_info("reloaded " + cfg->source);
-        }
+        reload();
         wait_signal();
         return;
       }
       net::log_info("stopping (signal " + std::to_string(sig) + ")");
       signals.cancel();
-      server.shutdown([&] { io.stop(); });
+      // The loop stops once both servers have no session left.
+      servers_left = pop3_server ? 2 : 1;
+      server.shutdown([&] {
+        if (--servers_left == 0) io.stop();
+      });
+      if (pop3_server) {
+        pop3_server->shutdown([&] {
+          if (--servers_left == 0) io.stop();
+        });
+      }
       drain_deadline.expires_after(std::chrono::seconds(30));
       drain_deadline.async_wait([&](const boost::system::error_code& e) {
         if (!e) {
@@ -204,6 +250,8 @@ int main(int argc, char** argv) {
   };
   wait_signal();
   io.run();
-  net::log_info("stopped");
+  const auto st = server.commit_stats();
+  net::log_info("stopped; " + std::to_string(st.deliveries) + " deliveries in " + std::to_string(st.batches) +
+                " commit batches, " + std::to_string(st.syncs) + " syncs");
   return 0;
 }

@@ -149,6 +149,72 @@ AccountParse parse_passwd(std::string_view text) {
   return out;
 }
 
+namespace {
+/// The tokens of an extra field, split at blanks.
+std::vector<std::string_view> tokens(std::string_view extra) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < extra.size()) {
+    while (i < extra.size() && (extra[i] == ' ' || extra[i] == '\t')) ++i;
+    const std::size_t start = i;
+    while (i < extra.size() && extra[i] != ' ' && extra[i] != '\t') ++i;
+    if (i > start) out.push_back(extra.substr(start, i - start));
+  }
+  return out;
+}
+
+bool is_flag_token(std::string_view token, std::string_view flag) {
+  return token == flag || (token.size() > flag.size() && token.starts_with(flag) && token[flag.size()] == '=');
+}
+}  // namespace
+
+bool has_flag(const Account& account, std::string_view flag) {
+  for (std::string_view t : tokens(account.extra)) {
+    if (is_flag_token(t, flag)) return true;
+  }
+  return false;
+}
+
+void set_flag(Account& account, std::string_view flag, bool on) {
+  std::string extra;
+  for (std::string_view t : tokens(account.extra)) {
+    if (is_flag_token(t, flag)) continue;
+    if (!extra.empty()) extra += ' ';
+    extra += t;
+  }
+  if (on) {
+    if (!extra.empty()) extra += ' ';
+    extra += flag;
+  }
+  account.extra = std::move(extra);
+}
+
+bool login_allowed(const Account& account) { return !has_flag(account, "nologin"); }
+
+bool pop3_allowed(const Account& account) { return login_allowed(account) && !has_flag(account, "nopop3"); }
+
+std::uint64_t quota_of(const Account& account) {
+  for (std::string_view t : tokens(account.extra)) {
+    if (!t.starts_with("quota=")) continue;
+    std::uint64_t v = 0;
+    const std::string_view digits = t.substr(6);
+    if (digits.empty() || digits.size() > 19) return 0;
+    for (char c : digits) {
+      if (c < '0' || c > '9') return 0;
+      v = v * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    return v;
+  }
+  return 0;
+}
+
+void set_quota(Account& account, std::uint64_t octets) {
+  set_flag(account, "quota", false);
+  if (octets == 0) return;
+  if (!account.extra.empty()) account.extra += ' ';
+  account.extra += "quota=" + std::to_string(octets);
+}
+
 std::string format_passwd(const AccountTable& table) {
   std::string out;
   for (const Account& a : table.accounts) {

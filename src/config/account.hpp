@@ -13,6 +13,7 @@
 // name that could escape the mail root (`../x`, `a/b`, `.x`) is refused.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -54,5 +55,25 @@ AccountParse parse_passwd(std::string_view text);
 
 /// Formats a table as passwd-file text (one line per account, '\n' ends).
 std::string format_passwd(const AccountTable& table);
+
+/// Extra-field flags (space-separated tokens of Account::extra). A flag is
+/// set when a token is exactly `flag` or starts with "flag=" (Dovecot writes
+/// boolean extra fields either way).
+bool has_flag(const Account& account, std::string_view flag);
+/// Adds (`on`) or removes every token of `flag`; other tokens are kept in order.
+void set_flag(Account& account, std::string_view flag, bool on);
+
+/// Logins allowed at all: no "nologin" token (Dovecot's passdb extra field).
+bool login_allowed(const Account& account);
+/// POP3 allowed: login_allowed and no "nopop3" token (boxmail's per-mailbox
+/// POP3 switch, `boxmailctl user pop3 NAME on|off`).
+bool pop3_allowed(const Account& account);
+
+/// Mailbox quota in octets from a "quota=N" token (N decimal octets); 0 when
+/// there is none or it is not a number. Stored and shown by the web panel;
+/// delivery does not enforce it yet.
+std::uint64_t quota_of(const Account& account);
+/// Sets the "quota=N" token (0 removes it); other tokens are kept in order.
+void set_quota(Account& account, std::uint64_t octets);
 
 }  // namespace boxmail::config

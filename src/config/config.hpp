@@ -70,6 +70,19 @@ struct SmtpConfig {
   BareCr bare_cr = BareCr::Keep;
 };
 
+/// [pop3] - the POP3 server for LAN users (RFC 1939) and its limits.
+struct Pop3Config {
+  bool enabled = true;                        ///< run the POP3 server at all
+  std::vector<ListenAddress> listen;          ///< where POP3 listens
+  std::uint32_t max_command_line = 0;         ///< octets incl. CRLF (-ERR Line too long)
+  std::uint32_t idle_timeout = 0;             ///< seconds without a command (RFC 1939 3: at least 600)
+  std::uint32_t max_errors = 0;               ///< protocol-error budget (-ERR and close)
+  std::uint32_t max_connections = 0;          ///< total simultaneous sessions (-ERR [SYS/TEMP])
+  std::uint32_t max_connections_per_ip = 0;   ///< simultaneous sessions per client address
+  std::uint32_t login_failures = 0;           ///< failed logins in one session before it is closed
+  std::uint32_t login_delay = 0;              ///< seconds before a failed login is answered
+};
+
 /// [store]
 struct StoreConfig {
   std::string mail_dir;     ///< Maildirs live in mail_dir/<mailbox>/{tmp,new,cur}
@@ -86,6 +99,7 @@ struct Config {
   std::string source;   ///< file it came from, or "<embedded default>"
   ServerConfig server;
   SmtpConfig smtp;
+  Pop3Config pop3;
   StoreConfig store;
   Aliases aliases;
 };

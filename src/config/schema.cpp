@@ -40,7 +40,7 @@ namespace {
 constexpr std::size_t kMaxLineLength = INI_MAX_LINE - 3;
 
 constexpr std::string_view kEmbeddedSource = "<embedded default>";
-constexpr std::array<std::string_view, 4> kSections = {"server", "smtp", "store", "aliases"};
+constexpr std::array<std::string_view, 5> kSections = {"server", "smtp", "pop3", "store", "aliases"};
 
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kMi = kKi * 1024;
@@ -463,6 +463,46 @@ const std::vector<Row>& rows() {
                "with 550 5.5.2."},
        [](Config& c, const Value& v) { c.smtp.bare_cr = v.text == "reject" ? BareCr::Reject : BareCr::Keep; }},
 
+      // [pop3]
+      {{.section = "pop3", .key = "enabled", .type = KeyType::Bool, .default_value = "yes",
+        .doc = "Run the POP3 server (RFC 1939) for LAN users to fetch their mail."},
+       [](Config& c, const Value& v) { c.pop3.enabled = v.flag; }},
+      {{.section = "pop3", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:1100",
+        .doc = "Numeric addresses and ports POP3 listens on, e.g. 0.0.0.0:110 [::]:110."},
+       [](Config& c, const Value& v) { c.pop3.listen = v.listen; }},
+      {{.section = "pop3", .key = "max_command_line", .type = KeyType::Uint, .min = 255, .max = 8192,
+        .default_value = "512",
+        .doc = "Longest command line in octets, CRLF included; longer gets -ERR "
+               "(RFC 2449 4: commands are at most 255 octets)."},
+       [](Config& c, const Value& v) { c.pop3.max_command_line = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "idle_timeout", .type = KeyType::Seconds, .min = 600, .max = 86400,
+        .default_value = "600",
+        .doc = "Time allowed without a command, then -ERR and close without deleting anything "
+               "(RFC 1939 3: at least 10 minutes)."},
+       [](Config& c, const Value& v) { c.pop3.idle_timeout = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "max_errors", .type = KeyType::Uint, .min = 1, .max = 1000,
+        .default_value = "10",
+        .doc = "Protocol errors allowed in one session, then -ERR and close."},
+       [](Config& c, const Value& v) { c.pop3.max_errors = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "max_connections", .type = KeyType::Uint, .min = 1, .max = 100000,
+        .default_value = "50",
+        .doc = "Simultaneous POP3 sessions in all; more get -ERR [SYS/TEMP] and are closed."},
+       [](Config& c, const Value& v) { c.pop3.max_connections = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "max_connections_per_ip", .type = KeyType::Uint, .min = 1, .max = 100000,
+        .default_value = "10",
+        .doc = "Simultaneous POP3 sessions from one client address (at most max_connections); "
+               "more get -ERR [SYS/TEMP]."},
+       [](Config& c, const Value& v) { c.pop3.max_connections_per_ip = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "login_failures", .type = KeyType::Uint, .min = 1, .max = 100,
+        .default_value = "3",
+        .doc = "Failed logins allowed in one session; the last one closes the connection "
+               "(failures are also counted per client address)."},
+       [](Config& c, const Value& v) { c.pop3.login_failures = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "login_delay", .type = KeyType::Seconds, .min = 0, .max = 30,
+        .default_value = "2",
+        .doc = "Wait before answering a failed login (slows password guessing)."},
+       [](Config& c, const Value& v) { c.pop3.login_delay = narrow<std::uint32_t>(v.number); }},
+
       // [store]
       {{.section = "store", .key = "mail_dir", .type = KeyType::Path, .default_value = "./var/mail",
         .doc = "Directory of the mailboxes, one Maildir each: mail_dir/NAME/{tmp,new,cur}."},
@@ -525,7 +565,7 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
 
 // ---- the parser -----------------------------------------------------------------
 
-constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [store], [aliases])";
+constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [store], [aliases])";
 
 struct Parser {
   std::string_view text;
@@ -714,8 +754,11 @@ struct Parser {
   /// A cross-key error, placed on the line of `key` (or of `other` when
   /// only that one was set in the file), 0 when neither was.
   void cross_error(std::string_view key, std::string_view other, std::string message) {
-    const int l = line_of("smtp", key) != 0 ? line_of("smtp", key) : line_of("smtp", other);
-    errors.push_back(ConfigError{file, l, "smtp", std::string(key), std::move(message)});
+    cross_error_in("smtp", key, other, std::move(message));
+  }
+  void cross_error_in(std::string_view sec, std::string_view key, std::string_view other, std::string message) {
+    const int l = line_of(sec, key) != 0 ? line_of(sec, key) : line_of(sec, other);
+    errors.push_back(ConfigError{file, l, std::string(sec), std::string(key), std::move(message)});
   }
 
   void cross_checks() {
@@ -737,6 +780,22 @@ struct Parser {
     }
     if (!is_bad("smtp", "catch_all") && !s.catch_all.empty()) {
       if (auto err = mailbox_name_error(s.catch_all)) cross_error("catch_all", "catch_all", *err);
+    }
+    const Pop3Config& p = config.pop3;
+    if (!is_bad("pop3", "max_connections") && !is_bad("pop3", "max_connections_per_ip") &&
+        p.max_connections_per_ip > p.max_connections) {
+      cross_error_in("pop3", "max_connections_per_ip", "max_connections",
+                     "max_connections_per_ip (" + std::to_string(p.max_connections_per_ip) +
+                         ") is larger than max_connections (" + std::to_string(p.max_connections) + ")");
+    }
+    if (p.enabled && !is_bad("pop3", "listen") && !is_bad("smtp", "listen")) {
+      for (const ListenAddress& a : p.listen) {
+        if (std::find(s.listen.begin(), s.listen.end(), a) != s.listen.end()) {
+          cross_error_in("pop3", "listen", "listen",
+                         "port " + std::to_string(a.port) + " on " + a.host + " is also in [smtp] listen");
+          break;
+        }
+      }
     }
   }
 };
@@ -1015,6 +1074,11 @@ std::string schema_man_page() {
   add("and");
   add(".B listen");
   add("may not be empty.");
+  add("The same holds for the");
+  add(".B max_connections");
+  add("keys of [pop3], whose");
+  add(".B listen");
+  add("may not share an address and port with [smtp].");
   add("Unknown sections and keys, a key given twice in one section,");
   add("and lines longer than " + max_line + " octets are errors too.");
   add(".SH DIAGNOSTICS");
@@ -1041,6 +1105,9 @@ std::string schema_man_page() {
   add("accept_domains = example.com, *.example.com");
   add("catch_all = postmaster");
   add("max_message_size = 50M");
+  add("");
+  add("[pop3]");
+  add("listen = 0.0.0.0:110 [::]:110");
   add("");
   add("[store]");
   add("mail_dir = /var/mail");

@@ -52,6 +52,9 @@ class SmtpServer {
 
   std::size_t sessions() const { return connections_.size(); }
 
+  /// The store's group-commit counters (deliveries, batches, syncs).
+  store::CommitterStats commit_stats() const { return committer_->stats(); }
+
  private:
   struct Connection;
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);

@@ -36,9 +36,22 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-/// One field of a Config as text, by key name.
-std::string show(const Config& c, std::string_view key) {
+/// One field of a Config as text, by key name (and section, for [pop3]'s
+/// keys that share a name with [smtp]'s).
+std::string show(const Config& c, std::string_view key, std::string_view section = "smtp") {
   const SmtpConfig& s = c.smtp;
+  if (section == "pop3") {
+    const Pop3Config& p = c.pop3;
+    if (key == "enabled") return p.enabled ? "true" : "false";
+    if (key == "listen") return join_listen(p.listen);
+    if (key == "max_command_line") return std::to_string(p.max_command_line);
+    if (key == "idle_timeout") return std::to_string(p.idle_timeout);
+    if (key == "max_errors") return std::to_string(p.max_errors);
+    if (key == "max_connections") return std::to_string(p.max_connections);
+    if (key == "max_connections_per_ip") return std::to_string(p.max_connections_per_ip);
+    if (key == "login_failures") return std::to_string(p.login_failures);
+    if (key == "login_delay") return std::to_string(p.login_delay);
+  }
   if (key == "hostname") return c.server.hostname;
   if (key == "passwd_file") return c.server.passwd_file;
   if (key == "log") return c.server.log;
@@ -71,7 +84,7 @@ std::string show(const Config& c, std::string_view key) {
 std::string show_all(const Config& c) {
   std::string out;
   for (const KeyInfo& k : schema()) {
-    out += std::string(k.section) + "." + std::string(k.key) + "=" + show(c, k.key) + "\n";
+    out += std::string(k.section) + "." + std::string(k.key) + "=" + show(c, k.key, k.section) + "\n";
   }
   for (const auto& [name, targets] : c.aliases) out += "alias " + name + "=" + join(targets) + "\n";
   return out;
@@ -144,7 +157,13 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
   };
   for (const auto& c : cases) EXPECT_EQ(show(*d, c.key), c.value) << c.key;
-  EXPECT_EQ(std::size(cases), schema().size());
+  const Case pop3_cases[] = {
+      {"enabled", "true"}, {"listen", "127.0.0.1:1100"}, {"max_command_line", "512"}, {"idle_timeout", "600"},
+      {"max_errors", "10"}, {"max_connections", "50"}, {"max_connections_per_ip", "10"},
+      {"login_failures", "3"}, {"login_delay", "2"},
+  };
+  for (const auto& c : pop3_cases) EXPECT_EQ(show(*d, c.key, "pop3"), c.value) << "pop3." << c.key;
+  EXPECT_EQ(std::size(cases) + std::size(pop3_cases), schema().size());
   EXPECT_TRUE(d->aliases.empty());
 }
 
@@ -315,6 +334,28 @@ const ValueCase kValueCases[] = {
     {"smtp", "accept_domains", "example.com.", "is not a domain pattern", false},
     {"smtp", "accept_domains", "[127.0.0.1]", "is not a domain pattern", false},
     {"smtp", "accept_domains", "", "no domain given", false},
+    // [pop3]
+    {"pop3", "enabled", "no", "false", true},
+    {"pop3", "enabled", "maybe", "is not a boolean", false},
+    {"pop3", "listen", "0.0.0.0:110 [::]:110", "0.0.0.0:110 [::]:110", true},
+    {"pop3", "listen", "pop.example:110", "listen addresses must be numeric", false},
+    {"pop3", "max_command_line", "255", "255", true},
+    {"pop3", "max_command_line", "254", "out of range (255..8192)", false},
+    {"pop3", "max_command_line", "8193", "out of range (255..8192)", false},
+    {"pop3", "idle_timeout", "10m", "600", true},
+    {"pop3", "idle_timeout", "1h", "3600", true},
+    {"pop3", "idle_timeout", "599", "out of range (10m..24h)", false},
+    {"pop3", "max_errors", "1", "1", true},
+    {"pop3", "max_errors", "0", "out of range (1..1000)", false},
+    {"pop3", "max_connections", "10", "10", true},
+    {"pop3", "max_connections", "100001", "out of range", false},
+    {"pop3", "max_connections_per_ip", "1", "1", true},
+    {"pop3", "max_connections_per_ip", "0", "out of range (1..100000)", false},
+    {"pop3", "login_failures", "1", "1", true},
+    {"pop3", "login_failures", "101", "out of range (1..100)", false},
+    {"pop3", "login_delay", "0", "0", true},
+    {"pop3", "login_delay", "30s", "30", true},
+    {"pop3", "login_delay", "31", "out of range (0s..30s)", false},
 };
 // clang-format on
 
@@ -327,7 +368,7 @@ TEST(ConfigSchema, ValuesByType) {
     if (c.ok) {
       ASSERT_TRUE(r.errors.empty()) << errors_text(r);
       ASSERT_TRUE(r.config);
-      EXPECT_EQ(show(*r.config, c.key), c.expect);
+      EXPECT_EQ(show(*r.config, c.key, c.section), c.expect);
     } else {
       EXPECT_FALSE(r.config);
       ASSERT_EQ(r.errors.size(), 1u) << errors_text(r);
@@ -367,11 +408,11 @@ const std::string kLong198 = "banner = " + std::string(198 - 9, 'x');
 
 const SyntaxCase kSyntaxCases[] = {
     {"unknown section", "[server]\n\n[bogus]\nx = 1\n",
-     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [store], [aliases])"},
+     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
     {"empty unknown section", "[server]\n\n[Bogus]\n; nothing\n[smtp]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
     {"empty unknown section at the end", "[server]\n\n[bogus]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
     {"unknown key", "[smtp]\n; comment\nmax_hopz = 3\n",
      "f.ini:3: [smtp] max_hopz: unknown key (did you mean 'max_hops'?)"},
     {"key in the wrong section", "[smtp]\nmail_dir = /x\n",
@@ -453,7 +494,7 @@ TEST(ConfigSchema, UnknownSectionIsReportedOnEachKey) {
   // header are not reported one by one (the header is).
   const ParseResult r = parse_config("[bogus]\na = 1\nb = 2\n[smtp\nc = 3\n[smtp]\nmax_hops = 2\n", "f.ini");
   ASSERT_EQ(r.errors.size(), 3u) << errors_text(r);
-  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [store], [aliases])");
+  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [store], [aliases])");
   EXPECT_EQ(r.errors[1].line, 3);
   EXPECT_EQ(r.errors[1].key, "b");
   EXPECT_EQ(r.errors[2].to_string(), "f.ini:4: section header lacks ']'");
@@ -549,6 +590,11 @@ TEST(ConfigSchema, CrossKeyChecks) {
        "c.ini:2: [smtp] max_connections_per_ip: max_connections_per_ip (101) is larger than max_connections (100)"},
       {"[smtp]\nmax_connections = 10\n",
        "c.ini:2: [smtp] max_connections_per_ip: max_connections_per_ip (20) is larger than max_connections (10)"},
+      {"[pop3]\nmax_connections_per_ip = 60\n",
+       "c.ini:2: [pop3] max_connections_per_ip: max_connections_per_ip (60) is larger than max_connections (50)"},
+      {"[pop3]\nlisten = 127.0.0.1:2525\n",
+       "c.ini:2: [pop3] listen: port 2525 on 127.0.0.1 is also in [smtp] listen"},
+      {"[pop3]\nenabled = no\nlisten = 127.0.0.1:2525\n", ""},
       {"[smtp]\nmax_connections = 10\nmax_connections_per_ip = 10\n", ""},
       {"[smtp]\nidle_timeout = 1h\n", ""},
       {"[smtp]\nidle_timeout = 2h\n",

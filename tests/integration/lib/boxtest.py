@@ -43,6 +43,9 @@ class Box:
     def __init__(self, config=None, users=("alice", "bob"), name="box"):
         self.dir = tempfile.mkdtemp(prefix=f"boxmail-{name}-")
         self.port = free_port()
+        self.pop3_port = free_port()
+        while self.pop3_port == self.port:
+            self.pop3_port = free_port()
         self.mail_dir = os.path.join(self.dir, "mail")
         self.spool_dir = os.path.join(self.dir, "spool")
         self.passwd = os.path.join(self.dir, "passwd")
@@ -52,6 +55,7 @@ class Box:
         self.config = {
             "server": {"hostname": "mx.test.example", "passwd_file": self.passwd, "log": "stderr"},
             "smtp": {"listen": f"127.0.0.1:{self.port}"},
+            "pop3": {"listen": f"127.0.0.1:{self.pop3_port}"},
             "store": {"mail_dir": self.mail_dir, "spool_dir": self.spool_dir},
         }
         for section, keys in (config or {}).items():
@@ -222,6 +226,25 @@ class Box:
         """A Dialogue connected to this box."""
         return Dialogue(self.port, **kw)
 
+    def pop3_dialogue(self, **kw):
+        """A Pop3Dialogue connected to this box's POP3 port."""
+        return Pop3Dialogue(self.pop3_port, **kw)
+
+    def deliver(self, rcpt, message, sender="sender@example.org"):
+        """Delivers MESSAGE (bytes, LF or CRLF line ends) to RCPT over SMTP,
+        sent raw (CRLF, dot-stuffed); returns the queue id. Asserts 250."""
+        d = self.dialogue()
+        try:
+            d.hello()
+            code, lines = d.transaction(sender, [rcpt], to_crlf_dotstuffed(message))
+            if code != 250:
+                raise AssertionError(f"delivery to {rcpt} refused: {code} {lines}")
+            d.send("QUIT")
+            d.expect(221)
+            return lines[-1].split()[-1]
+        finally:
+            d.close()
+
     def ehlo_lines(self):
         """Connects, EHLOs, QUITs; returns the EHLO reply's text lines."""
         d = self.dialogue()
@@ -337,6 +360,93 @@ class Dialogue:
 
     def close(self):
         self.sock.close()
+
+
+class Pop3Dialogue:
+    """A raw POP3 client socket with exact-reply assertions.
+
+    d = Pop3Dialogue(port); d.expect("+OK"); d.send("USER alice"); ...
+    send() appends CRLF unless raw=True. line() reads one CRLF-ended line
+    (bytes kept exact, returned as str). expect(prefix) reads a status line
+    and checks that it starts with PREFIX (e.g. "+OK", "-ERR [IN-USE]") or,
+    with exact=True, equals it. multiline() reads up to the "." line and
+    returns the raw bytes in between (still byte-stuffed, CRLF kept).
+    """
+
+    def __init__(self, port, timeout=10, source=None):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
+        self.buf = b""
+
+    def send(self, data, raw=False):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data if raw else data + b"\r\n")
+
+    def raw_line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise EOFError(f"connection closed; pending {self.buf!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def line(self):
+        return self.raw_line().decode("utf-8", "replace")
+
+    def expect(self, prefix, exact=False):
+        got = self.line()
+        if (got != prefix) if exact else not got.startswith(prefix):
+            raise AssertionError(f"expected {'exactly ' if exact else ''}{prefix!r}, got {got!r}")
+        return got
+
+    def multiline(self):
+        """The body of a multi-line response, up to (not incl.) CRLF.CRLF, as bytes."""
+        while True:
+            if self.buf.startswith(b".\r\n"):
+                self.buf = self.buf[3:]
+                return b""
+            i = self.buf.find(b"\r\n.\r\n")
+            if i >= 0:
+                body, self.buf = self.buf[:i + 2], self.buf[i + 5:]
+                return body
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise EOFError(f"connection closed in a multi-line response; pending {self.buf[-200:]!r}")
+            self.buf += chunk
+
+    def login(self, user, password):
+        self.expect("+OK")
+        self.send("USER " + user)
+        self.expect("+OK")
+        self.send("PASS " + password)
+        return self.expect("+OK Logged in")
+
+    def closed(self, timeout=5):
+        """True when the server closed the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def unstuff(body):
+    """Removes POP3 byte-stuffing from a multi-line body (CRLF kept)."""
+    return b"\r\n".join(l[1:] if l.startswith(b".") else l for l in body.split(b"\r\n"))
 
 
 def to_crlf_dotstuffed(message):

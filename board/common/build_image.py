@@ -1,0 +1,424 @@
+#!/usr/bin/python3
+"""build_image - assemble a boxmail firmware image (kernel + initramfs) for a board.
+
+    board/common/build_image.py --board board/qemu-aarch64 --stage STAGE \
+        --sysroot SYSROOT --apt-state APTSTATE --out OUTDIR [--extra-overlay DIR]
+
+Inputs
+  --board      a board folder with board.conf (ARCH, DEBARCH, KERNEL_PACKAGE,
+               BUSYBOX_PACKAGE, MODULES) and optionally rootfs/ (the board's own
+               base files: passwd, group, hostname, network.conf).
+  --stage      the cross build installed with `cmake --install --strip` and
+               DESTDIR (prefix /usr): /usr/sbin/boxmaild, boxmailctl,
+               boxmail-fw, /etc/boxmail/*, /usr/share/boxmail/www.
+  --sysroot    the target sysroot (cross/make-sysroot.sh): the firewall
+               helper's shared libraries and the glibc loader come from here.
+  --apt-state  the private apt state of the target architecture
+               (cross/debian-fetch.sh) used to fetch the kernel and busybox.
+  --out        receives Image (the kernel), initramfs.cpio.gz, modules.txt
+               and sizes.txt; OUTDIR/cache keeps the downloaded .debs and the
+               extracted kernel.
+  --extra-overlay  a directory packed as a second cpio archive appended to
+               the initramfs (the boot test's own files); the output is then
+               initramfs-test.cpio.gz and the product image is left alone.
+
+What goes into the root file system, in order (later wins):
+  busybox-static (and a link per applet), the kernel modules of MODULES and
+  every module they depend on (read from each .ko's modinfo), the stage,
+  rootfs-overlay/ (what the box carries), BOARD/rootfs/. The dynamic
+  libraries the stage's programs need (the firewall helper) are copied from
+  the sysroot with the loader. The archive is newc, every entry root-owned
+  with a fixed mtime, plus /dev/console and /dev/null as device nodes (no
+  mknod needed). /etc/modules-boot lists the modules in load order for rcS.
+
+Exit status 0, or 1 with a message saying what is missing (a package that
+cannot be fetched, a module that is not in the kernel package); never a
+half-built image.
+"""
+import argparse
+import gzip
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FETCH = os.path.join(SOURCE, "cross", "debian-fetch.sh")
+MTIME = 1700000000
+
+
+class ImageError(Exception):
+    pass
+
+
+def read_conf(path):
+    conf = {}
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            k, _, v = line.partition("=")
+            conf[k.strip()] = " ".join(shlex.split(v))
+    for k in ("ARCH", "DEBARCH", "KERNEL_PACKAGE", "BUSYBOX_PACKAGE", "MODULES", "TRIPLET"):
+        if k not in conf:
+            raise ImageError(f"{path}: {k}= is missing")
+    return conf
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
+    if p.returncode != 0:
+        raise ImageError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr.strip()}")
+    return p.stdout
+
+
+def fetch(debarch, apt_state, dest, packages):
+    """The .deb paths of packages, fetched with cross/debian-fetch.sh (fails loudly)."""
+    p = subprocess.run([FETCH, debarch, apt_state, dest, *packages], capture_output=True, text=True)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        raise ImageError(f"cannot fetch {' '.join(packages)} ({debarch}) from the machine's "
+                         "apt sources; the image needs them (see the messages above)")
+    out = []
+    for name in packages:
+        found = [f for f in os.listdir(dest) if f.startswith(name + "_") and f.endswith(f"_{debarch}.deb")]
+        if not found:
+            raise ImageError(f"{name}: no .deb in {dest}")
+        out.append(os.path.join(dest, sorted(found)[-1]))
+    return out
+
+
+def deb_data(deb):
+    """An open tarfile of a .deb's data member (via dpkg-deb --fsys-tarfile)."""
+    p = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    return p, tarfile.open(fileobj=p.stdout, mode="r|")
+
+
+def extract_kernel(deb, cache):
+    """Extracts boot/vmlinuz-* and lib/modules/*/kernel/** once; returns (image, moddir, version)."""
+    done = os.path.join(cache, ".extracted-" + os.path.basename(deb))
+    kdir = os.path.join(cache, "kernel")
+    if not os.path.exists(done):
+        shutil.rmtree(kdir, ignore_errors=True)
+        os.makedirs(kdir)
+        p, tf = deb_data(deb)
+        for m in tf:
+            name = m.name.lstrip("./")
+            if (name.startswith("boot/vmlinuz-") or name.startswith("lib/modules/")) and (m.isfile() or m.isdir()):
+                tf.extract(m, kdir, set_attrs=False)
+        p.wait()
+        open(done, "w").close()
+    boot = os.path.join(kdir, "boot")
+    images = [f for f in os.listdir(boot) if f.startswith("vmlinuz-")]
+    if len(images) != 1:
+        raise ImageError(f"{deb}: expected one boot/vmlinuz-*, found {images}")
+    version = images[0][len("vmlinuz-"):]
+    return os.path.join(boot, images[0]), os.path.join(kdir, "lib", "modules", version), version
+
+
+def module_index(moddir):
+    """{module name with '_': path} for every .ko under moddir."""
+    idx = {}
+    for root, _, files in os.walk(moddir):
+        for f in files:
+            if f.endswith(".ko"):
+                idx[f[:-3].replace("-", "_")] = os.path.join(root, f)
+    return idx
+
+
+def module_depends(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    m = re.search(rb"\x00depends=([A-Za-z0-9_,-]*)\x00", data)
+    if not m or not m.group(1):
+        return []
+    return [d.decode().replace("-", "_") for d in m.group(1).split(b",") if d]
+
+
+def resolve_modules(wanted, idx):
+    """Wanted modules and their dependencies, each after what it needs."""
+    order, state = [], {}
+
+    def visit(name, chain):
+        name = name.replace("-", "_")
+        if state.get(name) == "done":
+            return
+        if state.get(name) == "busy":
+            raise ImageError(f"module dependency cycle: {' -> '.join(chain + [name])}")
+        if name not in idx:
+            raise ImageError(f"module {name} (needed by {chain[-1] if chain else 'MODULES'}) is not "
+                             "in the kernel package (built in, or renamed?)")
+        state[name] = "busy"
+        for d in module_depends(idx[name]):
+            visit(d, chain + [name])
+        state[name] = "done"
+        order.append(name)
+
+    for w in wanted:
+        visit(w, [])
+    return order
+
+
+def copy_tree(src, dst):
+    """Copies src over dst (files, links, dirs), keeping modes."""
+    for root, dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target_root = os.path.normpath(os.path.join(dst, rel))
+        os.makedirs(target_root, exist_ok=True)
+        for n in dirs + files:
+            s = os.path.join(root, n)
+            t = os.path.join(target_root, n)
+            if os.path.islink(s):
+                if os.path.lexists(t):
+                    os.unlink(t)
+                os.symlink(os.readlink(s), t)
+            elif os.path.isfile(s):
+                if os.path.lexists(t):
+                    os.unlink(t)
+                shutil.copy2(s, t)
+
+
+def needed_libs(readelf, path):
+    out = subprocess.run([readelf, "-d", path], capture_output=True, text=True).stdout
+    interp = subprocess.run([readelf, "-l", path], capture_output=True, text=True).stdout
+    libs = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+    m = re.search(r"Requesting program interpreter: ([^\]]+)\]", interp)
+    return libs, (m.group(1) if m else None)
+
+
+def copy_shared_libs(rootfs, sysroot, triplet):
+    """Copies the shared libraries every ELF program in the rootfs needs, from the sysroot."""
+    readelf = f"{triplet}-readelf"
+    search = [f"lib/{triplet}", f"usr/lib/{triplet}", "lib", "usr/lib"]
+    todo, seen, copied = [], set(), []
+    for root, _, files in os.walk(rootfs):
+        for f in files:
+            p = os.path.join(root, f)
+            if not os.path.islink(p) and os.path.isfile(p):
+                with open(p, "rb") as fh:
+                    if fh.read(4) == b"\x7fELF":
+                        todo.append(p)
+    while todo:
+        p = todo.pop()
+        libs, interp = needed_libs(readelf, p)
+        if interp and interp not in seen:
+            seen.add(interp)
+            src = os.path.join(sysroot, interp.lstrip("/"))
+            real = os.path.realpath(src)
+            if not os.path.exists(real):
+                raise ImageError(f"{p}: loader {interp} not in the sysroot {sysroot}")
+            dst = os.path.join(rootfs, interp.lstrip("/"))
+            real_rel = os.path.relpath(real, sysroot)
+            os.makedirs(os.path.dirname(os.path.join(rootfs, real_rel)), exist_ok=True)
+            shutil.copy2(real, os.path.join(rootfs, real_rel))
+            copied.append(real_rel)
+            if os.path.normpath(dst) != os.path.normpath(os.path.join(rootfs, real_rel)):
+                os.makedirs(os.path.dirname(dst), exist_ok=True)
+                if os.path.lexists(dst):
+                    os.unlink(dst)
+                os.symlink(os.path.relpath(os.path.join(rootfs, real_rel), os.path.dirname(dst)), dst)
+        for lib in libs:
+            if lib in seen:
+                continue
+            seen.add(lib)
+            for d in search:
+                src = os.path.join(sysroot, d, lib)
+                if os.path.exists(src):
+                    break
+            else:
+                raise ImageError(f"{p} needs {lib}, which is not in the sysroot {sysroot}")
+            dst = os.path.join(rootfs, d, lib)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            shutil.copy2(os.path.realpath(src), dst)
+            copied.append(os.path.join(d, lib))
+            todo.append(dst)
+    return copied
+
+
+# -- cpio (newc) -----------------------------------------------------------
+
+class Cpio:
+    def __init__(self, out):
+        self.out = out
+        self.ino = 300000
+
+    def entry(self, name, mode, data=b"", rdev=(0, 0), nlink=1):
+        self.ino += 1
+        name_b = name.encode() + b"\x00"
+        hdr = "070701" + "".join(f"{v:08x}" for v in (
+            self.ino, mode, 0, 0, nlink, MTIME, len(data), 0, 0, rdev[0], rdev[1], len(name_b), 0))
+        self.out.write(hdr.encode() + name_b)
+        self.out.write(b"\x00" * ((4 - (110 + len(name_b)) % 4) % 4))
+        self.out.write(data)
+        self.out.write(b"\x00" * ((4 - len(data) % 4) % 4))
+
+    def tree(self, root):
+        for dirpath, dirs, files in os.walk(root):
+            dirs.sort()
+            rel = os.path.relpath(dirpath, root)
+            if rel != ".":
+                st = os.lstat(dirpath)
+                self.entry(rel, stat.S_IFDIR | (st.st_mode & 0o7777), nlink=2)
+            for n in sorted(files) + sorted(d for d in dirs if os.path.islink(os.path.join(dirpath, d))):
+                p = os.path.join(dirpath, n)
+                r = os.path.normpath(os.path.join(rel, n))
+                st = os.lstat(p)
+                if stat.S_ISLNK(st.st_mode):
+                    self.entry(r, stat.S_IFLNK | 0o777, os.readlink(p).encode())
+                elif stat.S_ISREG(st.st_mode):
+                    with open(p, "rb") as f:
+                        self.entry(r, stat.S_IFREG | (st.st_mode & 0o7777), f.read())
+
+    def trailer(self):
+        self.entry("TRAILER!!!", 0)
+
+
+def write_initramfs(path, root, devices):
+    with gzip.GzipFile(path + ".tmp", "wb", compresslevel=9, mtime=MTIME) as gz:
+        c = Cpio(gz)
+        c.tree(root)
+        for name, mode, major, minor in devices:
+            c.entry(name, mode, rdev=(major, minor))
+        c.trailer()
+    os.replace(path + ".tmp", path)
+
+
+def dir_size(root):
+    total = 0
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(dirpath, f)
+            if not os.path.islink(p):
+                total += os.path.getsize(p)
+    return total
+
+
+def build(args):
+    board = os.path.abspath(args.board)
+    conf = read_conf(os.path.join(board, "board.conf"))
+    out = os.path.abspath(args.out)
+    cache = os.path.join(out, "cache")
+    os.makedirs(cache, exist_ok=True)
+    debarch, triplet = conf["DEBARCH"], conf["TRIPLET"]
+
+    if args.extra_overlay:
+        target = os.path.join(out, "initramfs-test.cpio.gz")
+        base = os.path.join(out, "initramfs.cpio.gz")
+        if not os.path.isfile(base):
+            raise ImageError(f"{base} is missing: build the image first (make image)")
+        extra = os.path.join(out, "extra.cpio.gz")
+        write_initramfs(extra, os.path.abspath(args.extra_overlay), [])
+        with open(target + ".tmp", "wb") as f:
+            for part in (base, extra):
+                with open(part, "rb") as p:
+                    shutil.copyfileobj(p, f)
+        os.replace(target + ".tmp", target)
+        os.unlink(extra)
+        print(f"build_image: {target} ({os.path.getsize(target)} bytes)")
+        return
+
+    kernel_pkg = conf["KERNEL_PACKAGE"]
+    if not re.search(r"-\d+\.\d+", kernel_pkg):  # a metapackage such as linux-image-arm64
+        p = subprocess.run([FETCH, debarch, args.apt_state, "--depends", kernel_pkg],
+                           capture_output=True, text=True)
+        sys.stderr.write(p.stderr)
+        if p.returncode != 0 or not p.stdout.strip():
+            raise ImageError(f"cannot resolve {kernel_pkg} ({debarch}) from the machine's apt sources")
+        kernel_pkg = p.stdout.strip()
+    busybox_deb, kernel_deb = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
+                                    [conf["BUSYBOX_PACKAGE"], kernel_pkg])
+    image, moddir, kver = extract_kernel(kernel_deb, cache)
+
+    rootfs = os.path.join(out, "rootfs")
+    shutil.rmtree(rootfs, ignore_errors=True)
+    for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "run",
+              "var", "root", "lib", "mnt"):
+        os.makedirs(os.path.join(rootfs, d), exist_ok=True)
+    os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+    os.chmod(os.path.join(rootfs, "root"), 0o700)
+
+    # busybox and one link per applet (the applet list comes from busybox itself, under qemu-user)
+    p, tf = deb_data(busybox_deb)
+    for m in tf:
+        if m.name.lstrip("./") == "bin/busybox":
+            with tf.extractfile(m) as src, open(os.path.join(rootfs, "bin", "busybox"), "wb") as dst:
+                shutil.copyfileobj(src, dst)
+    p.wait()
+    bb = os.path.join(rootfs, "bin", "busybox")
+    if not os.path.isfile(bb):
+        raise ImageError(f"{busybox_deb}: no bin/busybox inside")
+    os.chmod(bb, 0o755)
+    os.symlink("sbin/init", os.path.join(rootfs, "init"))   # the kernel runs /init of an initramfs
+    applets = run([conf.get("QEMU_USER", "qemu-" + conf["ARCH"]), bb, "--list-full"]).split()
+    for a in applets:
+        link = os.path.join(rootfs, a)
+        if os.path.lexists(link) or a == "bin/busybox":
+            continue
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.relpath(bb, os.path.dirname(link)), link)
+
+    # kernel modules, dependencies first
+    idx = module_index(moddir)
+    order = resolve_modules(conf["MODULES"].split(), idx)
+    mdst = os.path.join(rootfs, "lib", "modules", kver)
+    os.makedirs(mdst, exist_ok=True)
+    for name in order:
+        shutil.copy2(idx[name], os.path.join(mdst, name + ".ko"))
+    with open(os.path.join(rootfs, "etc", "modules-boot"), "w") as f:
+        f.write("# kernel modules loaded by /etc/init.d/rcS in this order (made by build_image.py)\n")
+        f.write("".join(n + "\n" for n in order))
+
+    # boxmail (the installed stage), the overlay, the board's own files
+    copy_tree(os.path.abspath(args.stage), rootfs)
+    copy_tree(os.path.join(SOURCE, "rootfs-overlay"), rootfs)
+    if os.path.isdir(os.path.join(board, "rootfs")):
+        copy_tree(os.path.join(board, "rootfs"), rootfs)
+    libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet)
+
+    shutil.copy2(image, os.path.join(out, "Image"))
+    initramfs = os.path.join(out, "initramfs.cpio.gz")
+    write_initramfs(initramfs, rootfs, [("dev/console", stat.S_IFCHR | 0o600, 5, 1),
+                                        ("dev/null", stat.S_IFCHR | 0o666, 1, 3)])
+    with open(os.path.join(out, "modules.txt"), "w") as f:
+        f.write("".join(n + "\n" for n in order))
+    sizes = {
+        "kernel": kver,
+        "Image_bytes": os.path.getsize(os.path.join(out, "Image")),
+        "initramfs_gz_bytes": os.path.getsize(initramfs),
+        "rootfs_bytes": dir_size(rootfs),
+        "modules": len(order),
+        "shared_libs": " ".join(libs) or "none",
+    }
+    with open(os.path.join(out, "sizes.txt"), "w") as f:
+        f.write("".join(f"{k}={v}\n" for k, v in sizes.items()))
+    print(f"build_image: kernel {kver} ({sizes['Image_bytes']} bytes), initramfs {initramfs} "
+          f"({sizes['initramfs_gz_bytes']} bytes gzip, {sizes['rootfs_bytes']} bytes unpacked), "
+          f"{len(order)} modules, shared libs: {sizes['shared_libs']}")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--board", required=True)
+    ap.add_argument("--stage")
+    ap.add_argument("--sysroot")
+    ap.add_argument("--apt-state")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--extra-overlay")
+    args = ap.parse_args()
+    if not args.extra_overlay and not (args.stage and args.sysroot and args.apt_state):
+        ap.error("--stage, --sysroot and --apt-state are required to build an image")
+    try:
+        build(args)
+    except ImageError as e:
+        print(f"build_image: ERROR: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

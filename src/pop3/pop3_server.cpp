@@ -1,0 +1,407 @@
+// pop3_server.cpp - see pop3_server.hpp.
+#include "pop3/pop3_server.hpp"
+
+#include "config/password.hpp"
+#include "net/log.hpp"
+#include "pop3/dot_stuffer.hpp"
+#include "pop3/session.hpp"
+#include "store/maildir.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace boxmail::pop3 {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+constexpr std::size_t kReadBuffer = 4096;          // commands are short
+constexpr std::size_t kFileChunk = 16 * 1024;      // pread size for RETR/TOP
+constexpr std::size_t kFlushAt = 32 * 1024;        // write out once this much is encoded
+constexpr auto kFailureWindow = std::chrono::hours(1);
+constexpr std::size_t kMaxFailureRecords = 4096;
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+/// Logs an exception that escaped a coroutine; never lets it reach run().
+auto log_failure(std::string what) {
+  return [what = std::move(what)](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      net::log_error(what + ": " + ex.what());
+    }
+  };
+}
+}  // namespace
+
+struct Pop3Server::Connection {
+  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
+  tcp::socket socket;
+  asio::steady_timer timer;
+  std::uint64_t id = 0;
+  std::string address;
+  std::uint16_t port = 0;
+  Steady::time_point deadline;
+  bool reading = false;     // waiting for a command (shutdown may interrupt)
+  bool timed_out = false;
+  bool shutdown = false;
+  bool closed = false;
+};
+
+Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
+                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
+    : io_(io),
+      config_(std::move(config)),
+      accounts_(std::move(accounts)),
+      hostname_(std::move(hostname)),
+      dummy_hash_(config::hash_password("boxmail-no-such-mailbox")) {}
+
+Pop3Server::~Pop3Server() = default;
+
+std::string Pop3Server::listen() {
+  for (const auto& la : config_->pop3.listen) {
+    boost::system::error_code ec;
+    auto addr = asio::ip::make_address(la.host, ec);
+    if (ec) return "bad listen address " + la.host + ": " + ec.message();
+    tcp::endpoint ep(addr, la.port);
+    auto acc = std::make_unique<tcp::acceptor>(io_);
+    acc->open(ep.protocol(), ec);
+    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acc->bind(ep, ec);
+    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return "cannot listen on " + la.host + ":" + std::to_string(la.port) + ": " + ec.message();
+    net::log_info("listening on " + (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" +
+                  std::to_string(la.port) + " (pop3)");
+    acceptors_.push_back(std::move(acc));
+  }
+  for (auto& acc : acceptors_) {
+    asio::co_spawn(io_, accept_loop(*acc), log_failure("pop3 accept loop"));
+  }
+  return {};
+}
+
+void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
+  if (config->pop3.listen != config_->pop3.listen || config->pop3.enabled != config_->pop3.enabled)
+    net::log_warning("pop3.listen and pop3.enabled changes take effect at the next restart");
+  config_ = std::move(config);
+  hostname_ = std::move(hostname);
+}
+
+void Pop3Server::set_accounts(std::shared_ptr<const config::AccountTable> accounts) {
+  accounts_ = std::move(accounts);
+}
+
+std::uint32_t Pop3Server::recent_login_failures(const std::string& address) const {
+  auto it = failures_.find(address);
+  if (it == failures_.end() || Steady::now() - it->second.last > kFailureWindow) return 0;
+  return it->second.count;
+}
+
+std::uint32_t Pop3Server::count_login_failure(const std::string& address) {
+  const auto now = Steady::now();
+  if (failures_.size() >= kMaxFailureRecords) {
+    std::erase_if(failures_, [&](const auto& kv) { return now - kv.second.last > kFailureWindow; });
+    if (failures_.size() >= kMaxFailureRecords) failures_.clear();   // a flood of addresses: start over
+  }
+  FailureRecord& r = failures_[address];
+  if (now - r.last > kFailureWindow) r.count = 0;
+  ++r.count;
+  r.last = now;
+  return r.count;
+}
+
+asio::awaitable<void> Pop3Server::accept_loop(tcp::acceptor& acceptor) {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopping_) co_return;
+      net::log_warning("pop3 accept: " + ec.message());
+      asio::steady_timer t(io_, std::chrono::milliseconds(100));
+      co_await t.async_wait(kAwait);
+      continue;
+    }
+    if (stopping_) co_return;
+    if (before_accept_) before_accept_();
+    boost::system::error_code rec;
+    auto remote = socket.remote_endpoint(rec);
+    if (rec) continue;
+    std::string address = remote.address().is_v4() || !remote.address().to_v6().is_v4_mapped()
+                              ? remote.address().to_string()
+                              : asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
+    const auto& pop3 = config_->pop3;
+    const auto verdict = limits_.try_acquire(address, pop3.max_connections, pop3.max_connections_per_ip);
+    if (verdict != net::ConnectionLimits::Verdict::Ok) {
+      const bool total = verdict == net::ConnectionLimits::Verdict::TooMany;
+      net::log_warning("pop3: client=" + address + " refused: too many connections" +
+                       (total ? "" : " from this address"));
+      std::string reply = format_reply(total ? ReplyId::TooManyConnections : ReplyId::TooManyConnectionsFromIp);
+      asio::co_spawn(io_, refuse(std::move(socket), std::move(reply)), asio::detached);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), rec);
+    auto conn = std::make_shared<Connection>(std::move(socket));
+    conn->id = next_id_++;
+    conn->address = std::move(address);
+    conn->port = remote.port();
+    connections_[conn->id] = conn;
+    asio::co_spawn(io_, run_session(conn), log_failure("pop3 session " + conn->address));
+  }
+}
+
+asio::awaitable<void> Pop3Server::refuse(tcp::socket socket, std::string reply) {
+  co_await asio::async_write(socket, asio::buffer(reply), kAwait);
+  boost::system::error_code ec;
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+}
+
+asio::awaitable<void> Pop3Server::watchdog(std::shared_ptr<Connection> conn) {
+  while (!conn->closed) {
+    if (Steady::now() >= conn->deadline) {
+      conn->timed_out = true;
+      boost::system::error_code ec;
+      conn->socket.cancel(ec);
+      co_return;
+    }
+    conn->timer.expires_at(conn->deadline);
+    co_await conn->timer.async_wait(kAwait);
+  }
+}
+
+asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
+  const config::ConfigPtr config = config_;   // this session's snapshot
+  const config::Pop3Config& pop3 = config->pop3;
+  Session session(pop3, ClientInfo{conn->address, conn->port}, hostname_, Steady::now());
+  conn->deadline = session.deadline();
+  asio::co_spawn(io_, watchdog(conn), asio::detached);
+
+  std::string out;
+  out.reserve(kFlushAt + 2 * kFileChunk + 64);
+  std::vector<char> buf(kReadBuffer);
+  std::vector<char> chunk;
+  std::string root;                         // the logged-in Maildir
+  std::string locked;                       // the mailbox this session holds
+  std::vector<store::MaildirMessage> listing;
+  bool close = false;
+
+  auto flush = [&]() -> asio::awaitable<bool> {
+    if (out.empty()) co_return true;
+    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
+    out.clear();
+    co_return !ec;
+  };
+  auto take = [&](Output&& o) {
+    out += o.replies;
+    for (const auto& line : o.log) net::log_info(line);
+    if (o.action == Action::Close) close = true;
+  };
+
+  // Streams message retrieval().index after its +OK line; false when the
+  // connection must end (write failed, or the file failed mid-way).
+  auto stream = [&](int fd) -> asio::awaitable<bool> {
+    const Retrieval& r = session.retrieval();
+    DotStuffer ds(r.top_lines);
+    if (chunk.empty()) chunk.resize(kFileChunk);
+    off_t offset = 0;
+    bool ok = true;
+    while (!ds.done()) {
+      const ssize_t n = ::pread(fd, chunk.data(), chunk.size(), offset);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        net::log_error("pop3: client=" + conn->address + " user=" + session.mailbox() + " read " +
+                       listing[r.index].name + ": " + std::strerror(errno));
+        ok = false;
+        break;
+      }
+      if (n == 0) break;
+      offset += n;
+      ds.encode(std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
+      if (out.size() >= kFlushAt) {
+        if (!co_await flush()) {
+          ok = false;
+          break;
+        }
+        session.touch(Steady::now());
+        conn->deadline = session.deadline();
+      }
+    }
+    ::close(fd);
+    if (ok) ds.finish(out);
+    co_return ok;
+  };
+
+  auto authenticate = [&](const Credentials& c) -> AuthResult {
+    const auto accounts = accounts_;
+    const config::Account* a = config::mailbox_name_error(c.mailbox) ? nullptr : accounts->find(c.mailbox);
+    // An unknown mailbox costs the same hash check as a known one.
+    const bool password_ok = config::verify_password(c.password, a ? a->password : dummy_hash_);
+    if (a == nullptr || !password_ok || !config::login_allowed(*a)) return AuthResult::Failed;
+    if (!config::pop3_allowed(*a)) return AuthResult::Pop3Disabled;
+    if (locked_.contains(a->name)) return AuthResult::InUse;
+    locked_.insert(a->name);
+    locked = a->name;
+    return AuthResult::Ok;
+  };
+
+  take(session.greet());
+  if (!co_await flush()) close = true;
+  while (!close) {
+    if (conn->timed_out) {
+      take(session.on_tick(Steady::now()));
+      break;
+    }
+    if (conn->shutdown) {
+      take(session.on_shutdown());
+      break;
+    }
+    conn->reading = true;
+    auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), kAwait);
+    conn->reading = false;
+    if (ec) {
+      if (conn->timed_out) {
+        take(session.on_tick(Steady::now()));
+      } else if (ec == asio::error::operation_aborted && conn->shutdown) {
+        continue;   // the loop head answers -ERR [SYS/TEMP]
+      }
+      break;
+    }
+    std::string_view in(buf.data(), n);
+    while (!in.empty() && !close) {
+      std::size_t used = 0;
+      Output o = session.on_input(in, Steady::now(), used);
+      in.remove_prefix(used);
+      if (used == 0 && o.action == Action::None) break;
+      const Action action = o.action;
+      const bool delay = o.delay;
+      const bool failed = o.login_failed;
+      take(std::move(o));
+      if (action == Action::Authenticate) {
+        Output r = session.on_auth_result(authenticate(session.credentials()));
+        if (r.login_failed) {
+          const auto count = count_login_failure(conn->address);
+          net::log_info("pop3: client=" + conn->address + " " + std::to_string(count) +
+                        " failed login(s) from this address in the last hour");
+        }
+        if (r.delay && pop3.login_delay > 0) {
+          if (!co_await flush()) close = true;
+          asio::steady_timer t(conn->socket.get_executor(), std::chrono::seconds(pop3.login_delay));
+          co_await t.async_wait(kAwait);
+        }
+        const Action next = r.action;
+        take(std::move(r));
+        if (next == Action::ListMailbox) {
+          root = config->store.mail_dir + "/" + session.mailbox();
+          store::MaildirListing l = store::list_maildir(root);
+          if (l.files_read > 0) {
+            net::log_info("pop3: user=" + session.mailbox() + " read " + std::to_string(l.files_read) +
+                          " message file(s) without W= in their name to size them");
+          }
+          std::optional<std::vector<MessageInfo>> infos;
+          if (l.error == 0) {
+            infos.emplace();
+            infos->reserve(l.messages.size());
+            for (const auto& m : l.messages) infos->push_back(MessageInfo{m.size, m.uid});
+            listing = std::move(l.messages);
+          } else {
+            net::log_error("pop3: cannot list " + root + ": " + std::strerror(l.error));
+          }
+          take(session.on_mailbox(std::move(infos)));
+        }
+      } else if (delay || failed) {
+        // A failed login decided by the session alone (malformed SASL PLAIN).
+        if (failed) count_login_failure(conn->address);
+        if (pop3.login_delay > 0) {
+          std::string pending;
+          pending.swap(out);
+          asio::steady_timer t(conn->socket.get_executor(), std::chrono::seconds(pop3.login_delay));
+          co_await t.async_wait(kAwait);
+          out.swap(pending);
+        }
+      } else if (action == Action::Retrieve) {
+        const store::MaildirMessage& m = listing[session.retrieval().index];
+        const int fd = store::open_message(root, m);
+        if (fd < 0) net::log_warning("pop3: cannot open " + root + "/" + m.sub + "/" + m.name + ": " + std::strerror(errno));
+        take(session.on_retrieve(fd >= 0));
+        if (fd >= 0 && !co_await stream(fd)) close = true;
+      } else if (action == Action::Commit) {
+        const Changes& ch = session.changes();
+        store::MaildirChanges mc;
+        std::vector<bool> handled(listing.size(), false);
+        for (std::size_t i : ch.deleted) {
+          mc.deleted.push_back(&listing[i]);
+          handled[i] = true;
+        }
+        for (std::size_t i : ch.retrieved) {
+          mc.seen.push_back(&listing[i]);
+          handled[i] = true;
+        }
+        for (std::size_t i = 0; i < listing.size(); ++i) {
+          if (!handled[i]) mc.unseen.push_back(&listing[i]);
+        }
+        std::vector<std::string> errors;
+        const std::size_t failures = store::apply_changes(root, mc, errors);
+        for (const auto& e : errors) net::log_error("pop3: user=" + session.mailbox() + ": " + e);
+        take(session.on_committed(failures));
+      }
+    }
+    conn->deadline = session.deadline();
+    if (!co_await flush()) break;
+  }
+  co_await flush();
+  conn->closed = true;
+  boost::system::error_code ec;
+  conn->timer.cancel();
+  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
+  conn->socket.close(ec);
+  if (!locked.empty()) locked_.erase(locked);
+  session_ended(conn->id, conn->address);
+}
+
+void Pop3Server::session_ended(std::uint64_t id, const std::string& address) {
+  connections_.erase(id);
+  limits_.release(address);
+  if (stopping_ && connections_.empty() && on_empty_) {
+    auto f = std::move(on_empty_);
+    on_empty_ = nullptr;
+    f();
+  }
+}
+
+void Pop3Server::shutdown(std::function<void()> on_empty) {
+  stopping_ = true;
+  on_empty_ = std::move(on_empty);
+  for (auto& acc : acceptors_) {
+    boost::system::error_code ec;
+    acc->close(ec);
+  }
+  for (auto& [id, weak] : connections_) {
+    if (auto conn = weak.lock()) {
+      conn->shutdown = true;
+      if (conn->reading) {
+        boost::system::error_code ec;
+        conn->socket.cancel(ec);
+      }
+    }
+  }
+  if (connections_.empty() && on_empty_) {
+    auto f = std::move(on_empty_);
+    on_empty_ = nullptr;
+    f();
+  }
+}
+
+}  // namespace boxmail::pop3

@@ -1,0 +1,100 @@
+// pop3_server.hpp - the POP3 listener: Asio glue around pop3::Session.
+//
+// Owns the listening sockets, one coroutine per connection, the idle timer
+// (one watchdog per connection, deadline from Session::deadline()), the
+// connection limits, the failed-login delay and per-address failure counts,
+// the mailbox locks, and the Maildir work: listing at login, streaming RETR
+// and TOP, and the changes at QUIT. Everything protocol-related is decided
+// by Session. Runs on the one io_context thread.
+//
+// Locking (RFC 1939 8): a mailbox is held by at most one session in the
+// TRANSACTION state; a second login gets -ERR [IN-USE] (RFC 2449). The lock
+// is in this process only (boxmaild is the only POP3 reader of its Maildirs).
+//
+// Streaming: RETR/TOP read the file in 16 KiB chunks with pread(2), encode
+// them with a DotStuffer and write each batch before reading the next
+// (backpressure: at most about 48 KiB buffered per connection, whatever the
+// message size). Small messages go out with their +OK line in one write.
+//
+// Costs on the loop thread (known, documented in docs/pop3.md): the password
+// check (SHA512-CRYPT, about 5 ms of CPU), reading the Maildir directories
+// at login, and the renames/unlinks plus two directory fsyncs at QUIT.
+#pragma once
+
+#include "config/account.hpp"
+#include "config/config.hpp"
+#include "net/connection_limits.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+namespace boxmail::pop3 {
+
+class Pop3Server {
+ public:
+  /// `hostname`: the name in the greeting (config or gethostname()).
+  Pop3Server(boost::asio::io_context& io, config::ConfigPtr config,
+             std::shared_ptr<const config::AccountTable> accounts, std::string hostname);
+  ~Pop3Server();
+
+  /// Binds every pop3.listen address. Returns "" or an error message.
+  std::string listen();
+
+  /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
+  void set_config(config::ConfigPtr config, std::string hostname);
+  /// Takes a new account table for new logins.
+  void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
+  /// Called at each new connection (to re-read the passwd-file if it changed).
+  void set_before_accept(std::function<void()> f) { before_accept_ = std::move(f); }
+
+  /// Stops accepting; sessions waiting for a command get -ERR [SYS/TEMP] and
+  /// are closed without saving (RFC 1939: no UPDATE), a RETR in progress
+  /// finishes first. `on_empty` runs once no session is left.
+  void shutdown(std::function<void()> on_empty);
+
+  std::size_t sessions() const { return connections_.size(); }
+
+  /// Failed logins from `address` in the last hour (for the auto-ban).
+  std::uint32_t recent_login_failures(const std::string& address) const;
+
+ private:
+  struct Connection;
+  struct FailureRecord {
+    std::uint32_t count = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
+  boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
+  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
+  void session_ended(std::uint64_t id, const std::string& address);
+  std::uint32_t count_login_failure(const std::string& address);
+
+  boost::asio::io_context& io_;
+  config::ConfigPtr config_;
+  std::shared_ptr<const config::AccountTable> accounts_;
+  std::string hostname_;
+  std::string dummy_hash_;   // verified against for unknown mailboxes (same cost, same reply)
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
+  net::ConnectionLimits limits_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
+  std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
+  std::unordered_map<std::string, FailureRecord> failures_;
+  std::uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  std::function<void()> on_empty_;
+  std::function<void()> before_accept_;
+};
+
+}  // namespace boxmail::pop3

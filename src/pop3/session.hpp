@@ -1,0 +1,211 @@
+// session.hpp - the POP3 server session state machine (pure).
+//
+// One Session per connection. It takes events - input bytes, "the password
+// check finished", "here is the mailbox snapshot", "the message file is
+// open", "the changes are saved", a timer tick - and returns what to do:
+// status lines to send, log lines, and an Action for the glue
+// (pop3_server.cpp), which owns the socket, the timers, the password check
+// and the Maildir. No sockets, clocks or files here: time comes in with each
+// event.
+//
+// States (RFC 1939 3): Authorization -(USER/PASS or AUTH PLAIN ok, mailbox
+// locked and listed)-> Transaction -(QUIT)-> Update (changes saved) -> closed.
+// Commands come from one table (verb, states that allow it, handler).
+// The message list is the snapshot given to on_mailbox at login: it never
+// changes during the session (mail delivered meanwhile shows at the next
+// login). DELE only marks; the marks become deletions in the Commit action
+// after QUIT; a session that ends any other way (drop, timeout, shutdown)
+// saves nothing.
+//
+// Errors: unknown commands, commands in the wrong state and bad arguments
+// get -ERR and count toward pop3.max_errors (then -ERR and close); a
+// message number that names no message does not count. Failed logins count
+// apart, toward pop3.login_failures (then the connection is closed); their
+// reply is marked `delay` for the glue to send after pop3.login_delay. The
+// same reply is sent for an unknown mailbox and a wrong password.
+//
+// Capabilities (RFC 2449): CAPA TOP UIDL RESP-CODES AUTH-RESP-CODE
+// PIPELINING USER SASL PLAIN (RFC 5034, RFC 4616), and STLS once the TLS
+// layer offers it (the `stls` constructor flag; STLS is its issue).
+#pragma once
+
+#include "config/config.hpp"
+#include "pop3/command_parser.hpp"
+#include "pop3/reply.hpp"
+#include "smtp/line_reader.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boxmail::pop3 {
+
+/// The peer of a session.
+struct ClientInfo {
+  std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
+  std::uint16_t port = 0;
+};
+
+/// One message of the snapshot taken at login.
+struct MessageInfo {
+  std::uint64_t size = 0;   ///< octets as sent by RETR (CRLF line ends, before byte-stuffing)
+  std::string uid;          ///< unique-id (RFC 1939 7: 1..70 octets of 0x21..0x7E), stable across sessions
+};
+
+/// What the glue must do after sending `replies`.
+enum class Action {
+  None,          ///< read more input
+  Authenticate,  ///< check credentials(); answer with on_auth_result
+  ListMailbox,   ///< list mailbox(); answer with on_mailbox
+  Retrieve,      ///< open message retrieval().index; answer with on_retrieve, then stream it
+  Commit,        ///< carry out commit(); answer with on_committed
+  Close,         ///< send the replies, then close the connection
+};
+
+/// Result of an event.
+struct Output {
+  std::string replies;               ///< status lines and listings, CRLF-ended
+  std::vector<std::string> log;      ///< log lines
+  Action action = Action::None;
+  bool delay = false;                ///< a failed login: send `replies` only after pop3.login_delay
+  bool login_failed = false;         ///< count one failed login for the client address
+};
+
+/// The outcome of the glue's credential check.
+enum class AuthResult {
+  Ok,            ///< password right, POP3 allowed, mailbox locked for this session
+  Failed,        ///< unknown mailbox, wrong password, or logins disabled (nologin)
+  Pop3Disabled,  ///< password right but the account has POP3 off (nopop3)
+  InUse,         ///< password right but another session holds the mailbox
+};
+
+/// Credentials to check (Action::Authenticate).
+struct Credentials {
+  std::string mailbox;    ///< login name with any @domain removed, lower case
+  std::string password;
+};
+
+/// A message to send (Action::Retrieve).
+struct Retrieval {
+  std::size_t index = 0;                  ///< 0-based into the snapshot
+  std::optional<std::uint64_t> top_lines; ///< TOP's body line count; nullopt for RETR
+};
+
+/// The changes to save at QUIT (Action::Commit), as 0-based snapshot indexes.
+struct Changes {
+  std::vector<std::size_t> deleted;     ///< remove these
+  std::vector<std::size_t> retrieved;   ///< mark these seen (Maildir flag S), unless deleted
+};
+
+class Session {
+ public:
+  using TimePoint = std::chrono::steady_clock::time_point;
+
+  /// `hostname` goes in the greeting; `stls`: STLS can be offered (TLS issue).
+  Session(const config::Pop3Config& config, ClientInfo client, std::string hostname, TimePoint now,
+          bool stls = false);
+
+  /// The "+OK" greeting.
+  Output greet();
+
+  /// Feeds input bytes. Processes command lines until the input is used up
+  /// or an Action other than None is due; sets `consumed`.
+  Output on_input(std::string_view in, TimePoint now, std::size_t& consumed);
+
+  /// The credential check of Action::Authenticate finished.
+  Output on_auth_result(AuthResult result);
+
+  /// The mailbox listing of Action::ListMailbox: the snapshot, or nullopt
+  /// when the mailbox cannot be read (-ERR [SYS/TEMP] and close).
+  Output on_mailbox(std::optional<std::vector<MessageInfo>> messages);
+
+  /// The message of Action::Retrieve could be opened (`available`) or not.
+  /// When available the reply is "+OK <size> octets" and the glue streams
+  /// the message through a DotStuffer right after it.
+  Output on_retrieve(bool available);
+
+  /// The changes of Action::Commit were saved; `failures` of them failed.
+  Output on_committed(std::size_t failures);
+
+  /// The server is stopping: -ERR [SYS/TEMP] and close; nothing is saved.
+  Output on_shutdown();
+
+  /// When the idle timer runs out (RFC 1939 3 autologout): the time of the
+  /// last command or output progress plus pop3.idle_timeout.
+  TimePoint deadline() const { return last_activity_ + idle_; }
+  /// Output progress (a RETR chunk written) also keeps the session alive.
+  void touch(TimePoint now) { last_activity_ = now; }
+  /// Checks the idle timer at `now`: past deadline(), -ERR and Close
+  /// without entering the Update state; otherwise nothing.
+  Output on_tick(TimePoint now);
+
+  const Credentials& credentials() const { return credentials_; }
+  const std::string& mailbox() const { return mailbox_; }
+  const Retrieval& retrieval() const { return retrieval_; }
+  const Changes& changes() const { return changes_; }
+  const std::vector<MessageInfo>& messages() const { return messages_; }
+
+  /// True once logged in (Transaction), i.e. the glue holds the mailbox lock.
+  bool in_transaction() const { return state_ == State::Transaction; }
+  bool closed() const { return state_ == State::Closed; }
+
+ private:
+  enum class State { Authorization, SaslResponse, Authenticating, Listing, Transaction, Retrieving, Update, Closed };
+
+  struct CommandRow;
+  static const CommandRow* find_row(Verb verb);
+
+  void handle_line(std::string_view line, Output& out);
+  void reply(Output& out, ReplyId id, std::string_view arg = {});
+  void error(Output& out, ReplyId id, std::string_view arg = {});
+  void fail_login(Output& out, ReplyId id, std::string_view why);
+  void sasl_response(std::string_view line, Output& out);
+  void plain(std::string_view base64, Output& out);
+  std::optional<std::size_t> message_index(std::uint64_t number, Output& out);
+  std::string summary() const;
+  std::string who() const;
+
+  void cmd_user(const Command& c, Output& out);
+  void cmd_pass(const Command& c, Output& out);
+  void cmd_auth(const Command& c, Output& out);
+  void cmd_capa(const Command& c, Output& out);
+  void cmd_stls(const Command& c, Output& out);
+  void cmd_quit(const Command& c, Output& out);
+  void cmd_stat(const Command& c, Output& out);
+  void cmd_list(const Command& c, Output& out);
+  void cmd_uidl(const Command& c, Output& out);
+  void cmd_retr(const Command& c, Output& out);
+  void cmd_top(const Command& c, Output& out);
+  void cmd_dele(const Command& c, Output& out);
+  void cmd_rset(const Command& c, Output& out);
+  void cmd_noop(const Command& c, Output& out);
+  void cmd_http(const Command& c, Output& out);
+
+  config::Pop3Config config_;
+  ClientInfo client_;
+  std::string hostname_;
+  bool stls_;
+  std::chrono::seconds idle_;
+  TimePoint last_activity_;
+
+  State state_ = State::Authorization;
+  smtp::LineReader lines_;
+  std::uint32_t errors_ = 0;
+  std::uint32_t login_failures_ = 0;
+  std::string user_;                 // USER argument as given
+  Credentials credentials_;
+  std::string mailbox_;              // logged-in mailbox
+  std::vector<MessageInfo> messages_;
+  std::vector<bool> deleted_;
+  std::vector<bool> retrieved_;
+  Retrieval retrieval_;
+  Changes changes_;
+};
+
+/// Keeps a client-supplied string printable and short for log lines.
+std::string log_safe(std::string_view s);
+
+}  // namespace boxmail::pop3

@@ -1,0 +1,358 @@
+#!/usr/bin/python3
+"""boot_test - boot the boxmail firmware image in QEMU and use it from the host.
+
+    tests/firmware/boot_test.py --board board/qemu-aarch64 --image build/board/qemu-aarch64 \
+        --build build/cross-aarch64 --corpus build/corpus
+
+Steps (each failure is a clear message and exit status 1; nothing is skipped
+silently):
+  1. the image (Image, initramfs.cpio.gz from `make image`) must exist; the
+     boot test's overlay (tests/firmware/overlay: a mailbox "demo" with a
+     fixed password) is appended as a second cpio archive.
+  2. qemu-system-aarch64 -M virt, software emulation, 256 MiB, user-mode
+     networking with restrict=on (the guest cannot reach out), host ports
+     forwarded on 127.0.0.1 only to the guest's 25, 110 and 80; the serial
+     console on a pipe. A hard deadline bounds the whole run.
+  3. the time from QEMU's start to the first "220" SMTP greeting.
+  4. real SpamAssassin corpus messages over SMTP to demo@ (each must get 250).
+  5. when the built boxmaild has POP3 (`boxmaild --print-schema` lists
+     [pop3]): every message retrieved over POP3, byte-exact (the stored file
+     is Return-Path + Received + the message as sent).
+  6. the panel's page over HTTP (boxmail.cgi when the image has it, else the
+     placeholder index.html).
+  7. on the serial console: free memory, boxmaild's RSS, `boxmail-fw check`
+     and its peak RSS; then `poweroff`, and QEMU must exit.
+Figures are printed and written to IMAGE/boot-test.txt. Hard limits: boxmaild
+(stripped) < 2 MiB, initramfs without the kernel < 8 MB, the idle mail
+system's RSS < 4 MiB, greeting within the boot deadline; a greeting later
+than 10 s is reported as over its target.
+"""
+import argparse
+import os
+import poplib
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SOURCE, "tests", "integration", "lib"))
+import boxtest  # noqa: E402
+import corpus  # noqa: E402
+
+DEMO_USER = "demo"
+DEMO_PASSWORD = "boot-test-only-password"   # tests/firmware/overlay/etc/boxmail/firstboot-accounts
+MESSAGES = 24                                 # corpus messages sent over SMTP
+BOOT_DEADLINE = 120.0                         # s from QEMU start to the greeting
+RUN_DEADLINE = 420.0                          # s for the whole test
+GREETING_TARGET = 10.0
+RSS_LIMIT_KIB = 4 * 1024
+BOXMAILD_LIMIT = 2 * 1024 * 1024
+INITRAMFS_LIMIT = 8 * 1000 * 1000
+
+
+class BootTestError(Exception):
+    pass
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Console:
+    """The guest's serial console on QEMU's stdin/stdout, read by a thread."""
+
+    def __init__(self, proc, log_path):
+        self.proc = proc
+        self.buf = b""
+        self.lock = threading.Lock()
+        self.log = open(log_path, "wb")
+        self.q = queue.Queue()
+        threading.Thread(target=self._reader, daemon=True).start()
+
+    def _reader(self):
+        while True:
+            data = self.proc.stdout.read1(4096) if hasattr(self.proc.stdout, "read1") else self.proc.stdout.read(1)
+            if not data:
+                break
+            self.log.write(data)
+            self.log.flush()
+            with self.lock:
+                self.buf += data
+
+    def text(self):
+        with self.lock:
+            return self.buf.decode("utf-8", "replace")
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b"\n")
+        self.proc.stdin.flush()
+
+    def wait_for(self, pattern, timeout, start=0):
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern, re.S)
+        while time.monotonic() < deadline:
+            m = rx.search(self.text(), start)
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        tail = self.text()[-3000:]
+        raise BootTestError(f"no {pattern!r} on the guest console within {timeout:.0f} s; console tail:\n{tail}")
+
+    def run(self, command, timeout=60):
+        """Runs a shell command on the console; returns its output."""
+        tag = f"BT{int(time.monotonic() * 1000) % 100000000}"
+        start = len(self.text())
+        self.send(f"echo {tag}-BEGIN; {command}; echo {tag}-END")
+        m = self.wait_for(rf"\n{tag}-BEGIN\r?\n(.*?)\n{tag}-END", timeout, start)
+        return m.group(1).replace("\r", "")
+
+
+def wait_greeting(port, t0, deadline, qemu):
+    """Polls 127.0.0.1:port until a 220 greeting; returns seconds since t0."""
+    while time.monotonic() < deadline:
+        if qemu.poll() is not None:
+            raise BootTestError(f"QEMU exited ({qemu.returncode}) before the SMTP greeting")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.settimeout(2)
+                data = s.recv(512)
+                if data.startswith(b"220"):
+                    t = time.monotonic() - t0
+                    try:
+                        s.sendall(b"QUIT\r\n")
+                        while s.recv(512):
+                            pass
+                    except OSError:
+                        pass
+                    return t
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise BootTestError(f"no SMTP greeting on the guest's port 25 within {BOOT_DEADLINE:.0f} s of QEMU start")
+
+
+def pick_messages(files, n):
+    """n corpus messages spread over the corpus (stable), without CR bytes
+    (so the CRLF/LF comparison of POP3 is exact), largest one included."""
+    plain = []
+    for f in files:
+        with open(f, "rb") as fh:
+            data = fh.read()
+        if b"\r" not in data and b"\x00" not in data:
+            plain.append((f, data))
+    step = max(1, len(plain) // (n - 1))
+    chosen = plain[::step][: n - 1]
+    chosen.append(max(plain, key=lambda x: len(x[1])))
+    return chosen
+
+
+def check_sizes(build, image_dir, figures):
+    stage = os.path.join(build, "stage", "usr", "sbin")
+    for p in ("boxmaild", "boxmailctl", "boxmail-fw"):
+        f = os.path.join(stage, p)
+        if os.path.isfile(f):
+            figures[f"{p}_stripped_bytes"] = os.path.getsize(f)
+    size = figures.get("boxmaild_stripped_bytes")
+    if size is None:
+        raise BootTestError(f"{stage}/boxmaild is missing (make cross ARCH=aarch64)")
+    if size >= BOXMAILD_LIMIT:
+        raise BootTestError(f"boxmaild is {size} bytes stripped, over the 2 MiB target")
+    initramfs = os.path.join(image_dir, "initramfs.cpio.gz")
+    figures["initramfs_bytes"] = os.path.getsize(initramfs)
+    if figures["initramfs_bytes"] >= INITRAMFS_LIMIT:
+        raise BootTestError(f"{initramfs} is {figures['initramfs_bytes']} bytes, over the 8 MB target")
+
+
+def has_pop3(build):
+    boxmaild = os.path.join(build, "stage", "usr", "sbin", "boxmaild")
+    p = subprocess.run(["qemu-aarch64", boxmaild, "--print-schema"], capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise BootTestError(f"boxmaild --print-schema under qemu-aarch64 failed: {p.stderr[-500:]!r}")
+    return b"pop3" in p.stdout
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--board", required=True)
+    ap.add_argument("--image", required=True, help="make image's output dir")
+    ap.add_argument("--build", required=True, help="the cross build dir (with stage/)")
+    ap.add_argument("--corpus", required=True, help="corpus cache dir")
+    ap.add_argument("--keep", action="store_true", help="leave the console log")
+    args = ap.parse_args()
+    t_start = time.monotonic()
+    figures = {}
+    qemu = None
+    try:
+        for tool in ("qemu-system-aarch64", "qemu-aarch64"):
+            if shutil.which(tool) is None:
+                raise BootTestError(f"{tool} is not installed (make deps installs qemu-system-arm, qemu-user)")
+        kernel = os.path.join(args.image, "Image")
+        if not (os.path.isfile(kernel) and os.path.isfile(os.path.join(args.image, "initramfs.cpio.gz"))):
+            raise BootTestError(f"no image in {args.image}: `make image BOARD=qemu-aarch64` failed or "
+                                "was not run (the kernel or busybox package could not be fetched?)")
+        check_sizes(args.build, args.image, figures)
+        pop3 = has_pop3(args.build)
+        p = subprocess.run([sys.executable, os.path.join(SOURCE, "board", "common", "build_image.py"),
+                            "--board", args.board, "--out", args.image,
+                            "--extra-overlay", os.path.join(HERE, "overlay")], capture_output=True, text=True)
+        if p.returncode != 0:
+            raise BootTestError(f"cannot append the test overlay: {p.stderr}")
+        initrd = os.path.join(args.image, "initramfs-test.cpio.gz")
+
+        try:
+            files = corpus.ensure_corpus(args.corpus)
+        except corpus.CorpusError as e:
+            raise BootTestError(f"corpus: {e}")
+        messages = pick_messages(files, MESSAGES)
+
+        ports = {"smtp": free_port(), "pop3": free_port(), "http": free_port()}
+        fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{ports[k]}-:{g}"
+                       for k, g in (("smtp", 25), ("pop3", 110), ("http", 80)))
+        cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-smp", "1",
+               "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio",
+               "-no-reboot", "-kernel", kernel, "-initrd", initrd,
+               "-append", "console=ttyAMA0 quiet panic=-1",
+               "-netdev", f"user,id=n0,restrict=on,{fwd}",
+               "-device", "virtio-net-device,netdev=n0"]
+        print("boot-test: " + " ".join(cmd), flush=True)
+        t0 = time.monotonic()
+        qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        console = Console(qemu, os.path.join(args.image, "boot-test-console.log"))
+        watchdog = threading.Timer(RUN_DEADLINE, qemu.kill)   # the hard bound on the whole run
+        watchdog.daemon = True
+        watchdog.start()
+        figures["greeting_s"] = round(wait_greeting(ports["smtp"], t0, t0 + BOOT_DEADLINE, qemu), 2)
+        print(f"boot-test: first SMTP greeting {figures['greeting_s']} s after QEMU start", flush=True)
+
+        # -- SMTP: real corpus messages ------------------------------------
+        client = corpus.FeedClient(ports["smtp"], timeout=60)
+        refused = client.connect()
+        if refused:
+            raise BootTestError(f"SMTP session refused: {refused}")
+        t = time.monotonic()
+        for path, data in messages:
+            stage, code, text = client.send_message("feed@relay.isp.example", [f"{DEMO_USER}@box.example"],
+                                                    boxtest.to_crlf_dotstuffed(data))
+            if stage != "final" or code != 250:
+                raise BootTestError(f"{corpus.name_of(path)}: {stage} refused: {code} {text}")
+        client.quit()
+        figures["smtp_messages"] = len(messages)
+        figures["smtp_bytes"] = sum(len(d) for _, d in messages)
+        figures["smtp_s"] = round(time.monotonic() - t, 2)
+        print(f"boot-test: {len(messages)} corpus messages ({figures['smtp_bytes']} bytes) accepted "
+              f"over SMTP in {figures['smtp_s']} s", flush=True)
+
+        # -- POP3: byte-exact ----------------------------------------------
+        if pop3:
+            expected = {corpus.stored_form(d) for _, d in messages}
+            p3 = poplib.POP3("127.0.0.1", ports["pop3"], timeout=60)
+            p3.user(DEMO_USER)
+            p3.pass_(DEMO_PASSWORD)
+            count, _ = p3.stat()
+            if count != len(messages):
+                raise BootTestError(f"POP3 STAT says {count} messages, {len(messages)} were sent")
+            got = set()
+            for line in p3.list()[1]:
+                num, size = (int(x) for x in line.split())
+                _, lines, octets = p3.retr(num)
+                stored = b"\n".join(lines) + b"\n"
+                if octets != size:
+                    raise BootTestError(f"POP3 message {num}: LIST says {size} octets, RETR sent {octets}")
+                _, body = boxtest.split_stored(stored)
+                if body not in expected:
+                    raise BootTestError(f"POP3 message {num} does not match any message sent: {stored[:300]!r}")
+                got.add(body)
+            p3.quit()
+            if got != expected:
+                raise BootTestError(f"POP3 returned {len(got)} distinct messages of {len(expected)}")
+            figures["pop3"] = f"{len(got)} messages byte-exact"
+            print(f"boot-test: POP3 retrieved all {len(got)} messages byte-exact", flush=True)
+        else:
+            figures["pop3"] = "not in this boxmaild (no [pop3] in --print-schema)"
+            print("boot-test: POP3 not checked: the built boxmaild has no POP3 server yet", flush=True)
+
+        # -- HTTP: the panel -----------------------------------------------
+        has_cgi = os.path.isfile(os.path.join(args.build, "stage", "usr", "share", "boxmail", "www",
+                                              "cgi-bin", "boxmail.cgi"))
+        url_path = "/cgi-bin/boxmail.cgi" if has_cgi else "/"
+        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}{url_path}", timeout=60) as r:
+            page = r.read().decode("utf-8", "replace")
+            if r.status != 200 or "boxmail" not in page:
+                raise BootTestError(f"GET {url_path}: {r.status}, page: {page[:300]!r}")
+        figures["http"] = f"GET {url_path} 200 ({len(page)} bytes)"
+        print(f"boot-test: panel page {figures['http']}", flush=True)
+
+        # -- the guest's own figures, on the serial console ----------------
+        console.wait_for(r"Please press Enter to activate this console", 30)
+        console.send("")
+        time.sleep(1)
+        out = console.run("grep -E '^(MemTotal|MemFree|MemAvailable):' /proc/meminfo; "
+                          "for p in $(pidof boxmaild); do grep VmRSS /proc/$p/status; done; "
+                          "/usr/sbin/boxmail-fw check; echo fw-rc=$?; "
+                          "time -v /usr/sbin/boxmail-fw check 2>&1 | grep -i 'maximum resident'; "
+                          "uname -r")
+        mem = {k: int(v) for k, v in re.findall(r"^(Mem\w+):\s+(\d+) kB", out, re.M)}
+        rss = [int(v) for v in re.findall(r"VmRSS:\s+(\d+) kB", out)]
+        if not mem or len(rss) != 1:
+            raise BootTestError(f"cannot read memory figures from the guest console:\n{out}")
+        figures.update(guest_mem_total_kib=mem.get("MemTotal"), guest_mem_free_kib=mem.get("MemFree"),
+                       guest_mem_available_kib=mem.get("MemAvailable"), boxmaild_rss_kib=rss[0])
+        fw = re.search(r"^boxmail-fw: (.*)$", out, re.M)
+        figures["boxmail_fw_check"] = fw.group(1) if fw else "no output"
+        peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
+        figures["boxmail_fw_peak_rss_kib"] = int(peak.group(1)) if peak else None
+        if "fw-rc=0" not in out:
+            print(f"boot-test: note: boxmail-fw check failed in the guest: {figures['boxmail_fw_check']}",
+                  flush=True)
+        print(f"boot-test: guest memory {mem}; boxmaild RSS {rss[0]} KiB; "
+              f"boxmail-fw check: {figures['boxmail_fw_check']} (peak RSS {figures['boxmail_fw_peak_rss_kib']} KiB)",
+              flush=True)
+        if rss[0] >= RSS_LIMIT_KIB:
+            raise BootTestError(f"boxmaild's RSS in the guest is {rss[0]} KiB, over the 4 MiB target")
+
+        # -- power off -----------------------------------------------------
+        console.send("poweroff")
+        try:
+            qemu.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise BootTestError("the guest did not power off within 60 s of `poweroff`")
+        figures["qemu_total_s"] = round(time.monotonic() - t0, 1)
+        print(f"boot-test: guest powered off; QEMU ran {figures['qemu_total_s']} s", flush=True)
+    except (BootTestError, AssertionError, OSError, corpus.ConnectionCut, poplib.error_proto) as e:
+        print(f"boot-test: FAILED: {e}", file=sys.stderr)
+        if qemu is not None and qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+        log = os.path.join(args.image, "boot-test-console.log")
+        if os.path.isfile(log):
+            with open(log, "rb") as f:
+                tail = f.read()[-4000:].decode("utf-8", "replace")
+            print(f"---- guest console (tail of {log}) ----\n{tail}", file=sys.stderr)
+        return 1
+    finally:
+        if qemu is not None and qemu.poll() is None:
+            qemu.kill()
+            qemu.wait()
+    if figures["greeting_s"] > GREETING_TARGET:
+        print(f"boot-test: note: greeting after {figures['greeting_s']} s, over the {GREETING_TARGET:.0f} s target",
+              flush=True)
+    with open(os.path.join(args.image, "boot-test.txt"), "w") as f:
+        f.write("".join(f"{k}={v}\n" for k, v in figures.items()))
+    print(f"boot-test: PASSED in {time.monotonic() - t_start:.1f} s; figures in "
+          f"{os.path.join(args.image, 'boot-test.txt')}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

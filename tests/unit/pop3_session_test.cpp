@@ -1,0 +1,315 @@
+// pop3_session_test.cpp - the POP3 session state machine driven directly:
+// dialogues with exact replies, each fed whole and trickled one byte at a
+// time; login failures and their budget; the idle timer with injected time
+// (RFC 1939's 10-minute minimum makes a real-time integration test too slow
+// for CI, so the timeout is tested here).
+#include "pop3/session.hpp"
+
+#include "config/schema.hpp"
+#include "pop3/command_parser.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+using namespace boxmail;
+using pop3::Action;
+using pop3::AuthResult;
+using pop3::Output;
+using pop3::Session;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+const Clock::time_point kT0{};
+
+config::Pop3Config pop3_config() {
+  config::Pop3Config c = config::default_config()->pop3;
+  c.max_errors = 4;
+  c.login_failures = 3;
+  return c;
+}
+
+/// Messages of the test mailbox: sizes and uids.
+std::vector<pop3::MessageInfo> mailbox() {
+  return {{120, "1700000000.M1P1Q1.mx,S=110,W=120"}, {200, "1700000001.M2P1Q2.mx,S=190,W=200"},
+          {50, "uid-3"}};
+}
+
+/// Drives a session like the glue does. Passwords: alice "pw-alice" (ok),
+/// carol "pw-carol" (POP3 off), dave "pw-dave" (mailbox in use).
+struct Driver {
+  explicit Driver(config::Pop3Config cfg = pop3_config(), bool stls = false)
+      : s(cfg, pop3::ClientInfo{"192.0.2.1", 4321}, "mx.test", kT0, stls) {
+    transcript = s.greet().replies;
+  }
+  void feed(std::string_view in, std::size_t step = 0) {
+    if (step == 0) step = in.size() ? in.size() : 1;
+    for (std::size_t pos = 0; pos < in.size() && !closed; pos += step) {
+      std::string_view chunk = in.substr(pos, step);
+      while (!chunk.empty() && !closed) {
+        std::size_t used = 0;
+        Output o = s.on_input(chunk, now, used);
+        chunk.remove_prefix(used);
+        take(o);
+        if (used == 0 && o.action == Action::None) break;
+      }
+    }
+  }
+  void take(const Output& o) {
+    transcript += o.replies;
+    if (o.delay) ++delayed;
+    if (o.login_failed) ++failed_logins;
+    switch (o.action) {
+      case Action::None:
+        break;
+      case Action::Close:
+        closed = true;
+        break;
+      case Action::Authenticate: {
+        const auto& c = s.credentials();
+        logins.push_back(c.mailbox + ":" + c.password);
+        AuthResult r = AuthResult::Failed;
+        if (c.mailbox == "alice" && c.password == "pw-alice") r = AuthResult::Ok;
+        if (c.mailbox == "carol" && c.password == "pw-carol") r = AuthResult::Pop3Disabled;
+        if (c.mailbox == "dave" && c.password == "pw-dave") r = AuthResult::InUse;
+        take(s.on_auth_result(r));
+        break;
+      }
+      case Action::ListMailbox:
+        take(s.on_mailbox(listing_fails ? std::nullopt : std::optional(mailbox())));
+        break;
+      case Action::Retrieve: {
+        const auto r = s.retrieval();
+        take(s.on_retrieve(!gone));
+        if (!gone) {
+          transcript += "<msg " + std::to_string(r.index + 1) +
+                        (r.top_lines ? " top " + std::to_string(*r.top_lines) : std::string()) + ">\r\n.\r\n";
+        }
+        break;
+      }
+      case Action::Commit:
+        committed = true;
+        deleted = s.changes().deleted;
+        retrieved = s.changes().retrieved;
+        take(s.on_committed(commit_failures));
+        break;
+    }
+  }
+  Session s;
+  Clock::time_point now = kT0;
+  std::string transcript;
+  std::vector<std::string> logins;
+  bool closed = false, committed = false, listing_fails = false, gone = false;
+  std::size_t commit_failures = 0;
+  int delayed = 0, failed_logins = 0;
+  std::vector<std::size_t> deleted, retrieved;
+};
+
+const std::string kGreeting = "+OK mx.test POP3 boxmail ready\r\n";
+const std::string kLogin = "USER alice\r\nPASS pw-alice\r\n";
+const std::string kLoggedIn = "+OK Send PASS\r\n+OK Logged in: 3 messages (370 octets)\r\n";
+
+struct DialogueCase {
+  std::string_view name;
+  std::string in;
+  std::string out;   // after the greeting
+  bool closed = false;
+};
+
+const DialogueCase kDialogues[] = {
+    {"quit at once", "QUIT\r\n", "+OK Logging out\r\n", true},
+    {"lower case, bare LF", "quit\n", "+OK Logging out\r\n", true},
+    {"capa", "CAPA\r\n",
+     "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n"
+     "USER\r\nSASL PLAIN\r\nIMPLEMENTATION boxmail\r\n.\r\n"},
+    {"login", kLogin, kLoggedIn},
+    {"login name@domain, any case", "USER Alice@Example.COM\r\nPASS pw-alice\r\n", kLoggedIn},
+    {"stat", kLogin + "STAT\r\n", kLoggedIn + "+OK 3 370\r\n"},
+    {"list", kLogin + "LIST\r\n", kLoggedIn + "+OK 3 messages (370 octets)\r\n1 120\r\n2 200\r\n3 50\r\n.\r\n"},
+    {"list one", kLogin + "LIST 2\r\n", kLoggedIn + "+OK 2 200\r\n"},
+    {"list none", kLogin + "LIST 4\r\nLIST 0\r\n", kLoggedIn + "-ERR No such message\r\n-ERR No such message\r\n"},
+    {"uidl", kLogin + "UIDL\r\nUIDL 3\r\n",
+     kLoggedIn + "+OK Unique-ID listing follows\r\n1 1700000000.M1P1Q1.mx,S=110,W=120\r\n"
+                 "2 1700000001.M2P1Q2.mx,S=190,W=200\r\n3 uid-3\r\n.\r\n+OK 3 uid-3\r\n"},
+    {"retr", kLogin + "RETR 1\r\n", kLoggedIn + "+OK 120 octets\r\n<msg 1>\r\n.\r\n"},
+    {"top", kLogin + "TOP 2 5\r\n", kLoggedIn + "+OK 200 octets\r\n<msg 2 top 5>\r\n.\r\n"},
+    {"dele", kLogin + "DELE 1\r\nSTAT\r\nLIST\r\nRETR 1\r\nDELE 1\r\n",
+     kLoggedIn + "+OK Message 1 deleted\r\n+OK 2 250\r\n+OK 2 messages (250 octets)\r\n2 200\r\n3 50\r\n.\r\n"
+                 "-ERR Message 1 already deleted\r\n-ERR Message 1 already deleted\r\n"},
+    {"rset", kLogin + "DELE 1\r\nDELE 3\r\nRSET\r\nSTAT\r\n",
+     kLoggedIn + "+OK Message 1 deleted\r\n+OK Message 3 deleted\r\n+OK 3 messages (370 octets)\r\n+OK 3 370\r\n"},
+    {"dele quit", kLogin + "DELE 2\r\nQUIT\r\n",
+     kLoggedIn + "+OK Message 2 deleted\r\n+OK Logging out (2 messages left)\r\n", true},
+    {"noop", kLogin + "NOOP\r\n", kLoggedIn + "+OK\r\n"},
+    {"pipelined", kLogin + "STAT\r\nRETR 3\r\nNOOP\r\nQUIT\r\n",
+     kLoggedIn + "+OK 3 370\r\n+OK 50 octets\r\n<msg 3>\r\n.\r\n+OK\r\n+OK Logging out (3 messages left)\r\n", true},
+    {"wrong state before login", "STAT\r\nRETR 1\r\n",
+     "-ERR Command not valid in this state\r\n-ERR Command not valid in this state\r\n"},
+    {"wrong state after login", kLogin + "USER bob\r\nPASS x\r\n",
+     kLoggedIn + "-ERR Command not valid in this state\r\n-ERR Command not valid in this state\r\n"},
+    {"pass first", "PASS pw-alice\r\n", "-ERR Send USER first\r\n"},
+    {"user needs a name", "USER\r\n", "-ERR Syntax: USER name\r\n"},
+    {"unknown", "XYZZY\r\n", "-ERR Unknown command\r\n"},
+    {"syntax", kLogin + "RETR\r\nRETR x\r\nTOP 1\r\nSTAT 1\r\n",
+     kLoggedIn + "-ERR Syntax: RETR msg\r\n-ERR Syntax: RETR msg\r\n-ERR Syntax: TOP msg n\r\n-ERR Syntax: STAT\r\n"
+                 "-ERR Too many errors, closing\r\n",
+     true},
+    {"stls not offered", "STLS\r\n", "-ERR STLS is not available\r\n"},
+    {"http", "GET / HTTP/1.1\r\nHost: x\r\n", "-ERR This is a POP3 server, not HTTP; closing\r\n", true},
+    {"too many errors", "A\r\nB\r\nC\r\nD\r\nE\r\n",
+     "-ERR Unknown command\r\n-ERR Unknown command\r\n-ERR Unknown command\r\n-ERR Unknown command\r\n"
+     "-ERR Too many errors, closing\r\n",
+     true},
+    {"auth list", "AUTH\r\n", "+OK SASL mechanisms follow\r\nPLAIN\r\n.\r\n"},
+    {"auth plain initial", "AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n", "+OK Logged in: 3 messages (370 octets)\r\n"},
+    {"auth plain continued", "AUTH PLAIN\r\nAGFsaWNlAHB3LWFsaWNl\r\n",
+     "+ \r\n+OK Logged in: 3 messages (370 octets)\r\n"},
+    {"auth plain authzid same", "AUTH PLAIN YWxpY2UAYWxpY2UAcHctYWxpY2U=\r\n", "+OK Logged in: 3 messages (370 octets)\r\n"},
+    {"auth cancelled", "AUTH PLAIN\r\n*\r\n", "+ \r\n-ERR Authentication cancelled\r\n"},
+    {"auth bad base64", "AUTH PLAIN !!!!\r\n", "-ERR Invalid base64 data\r\n"},
+    {"auth other mechanism", "AUTH CRAM-MD5\r\n", "-ERR Unsupported authentication mechanism\r\n"},
+    {"line too long", "USER " + std::string(600, 'a') + "\r\nNOOP\r\n",
+     "-ERR Line too long\r\n-ERR Command not valid in this state\r\n"},
+    {"quit with argument", "QUIT now\r\n", "-ERR Syntax: QUIT\r\n"},
+};
+
+TEST(Pop3Session, Dialogues) {
+  for (const auto& c : kDialogues) {
+    for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+      SCOPED_TRACE(std::string(c.name) + (step ? " (trickled)" : " (whole)"));
+      Driver d;
+      d.feed(c.in, step);
+      EXPECT_EQ(d.transcript, kGreeting + c.out);
+      EXPECT_EQ(d.closed, c.closed);
+    }
+  }
+}
+
+TEST(Pop3Session, CommitCarriesDeletionsAndRetrievals) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.feed(kLogin + "RETR 1\r\nTOP 2 0\r\nRETR 3\r\nDELE 3\r\nQUIT\r\n", step);
+    EXPECT_TRUE(d.committed);
+    EXPECT_EQ(d.deleted, (std::vector<std::size_t>{2}));
+    EXPECT_EQ(d.retrieved, (std::vector<std::size_t>{0}));   // TOP is no retrieval; 3 is deleted
+    EXPECT_TRUE(d.closed);
+  }
+}
+
+TEST(Pop3Session, RsetKeepsEverything) {
+  Driver d;
+  d.feed(kLogin + "DELE 1\r\nDELE 2\r\nRSET\r\nQUIT\r\n");
+  EXPECT_TRUE(d.committed);
+  EXPECT_TRUE(d.deleted.empty());
+}
+
+TEST(Pop3Session, DroppedConnectionSavesNothing) {
+  Driver d;
+  d.feed(kLogin + "DELE 1\r\nDELE 2\r\n");
+  EXPECT_FALSE(d.committed);   // no QUIT: the glue never gets a Commit
+  Output o = d.s.on_shutdown();
+  EXPECT_EQ(o.replies, "-ERR [SYS/TEMP] Server shutting down\r\n");
+  EXPECT_EQ(o.action, Action::Close);
+}
+
+TEST(Pop3Session, LoginFailuresSameReplyThenClose) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.feed("USER nobody\r\nPASS x\r\n", step);    // unknown mailbox
+    d.feed("USER alice\r\nPASS wrong\r\n", step); // wrong password
+    EXPECT_FALSE(d.closed);
+    d.feed("AUTH PLAIN AGFsaWNlAHdyb25n\r\n", step);   // wrong password over SASL
+    EXPECT_EQ(d.transcript, kGreeting +
+                                "+OK Send PASS\r\n-ERR [AUTH] Authentication failed\r\n"
+                                "+OK Send PASS\r\n-ERR [AUTH] Authentication failed\r\n"
+                                "-ERR [AUTH] Authentication failed; too many failures, closing\r\n");
+    EXPECT_TRUE(d.closed);
+    EXPECT_EQ(d.delayed, 3);
+    EXPECT_EQ(d.failed_logins, 3);
+    EXPECT_EQ(d.logins, (std::vector<std::string>{"nobody:x", "alice:wrong", "alice:wrong"}));
+  }
+}
+
+TEST(Pop3Session, Pop3DisabledAndInUse) {
+  Driver d;
+  d.feed("USER carol\r\nPASS pw-carol\r\n");
+  d.feed("USER dave\r\nPASS pw-dave\r\n");
+  d.feed(kLogin);
+  EXPECT_EQ(d.transcript, kGreeting +
+                              "+OK Send PASS\r\n-ERR [AUTH] POP3 access is disabled for this mailbox\r\n"
+                              "+OK Send PASS\r\n-ERR [IN-USE] Mailbox is in use by another POP3 session\r\n" +
+                              kLoggedIn);
+  EXPECT_EQ(d.failed_logins, 0);   // the password was right both times
+}
+
+TEST(Pop3Session, OtherAuthorizationIdentityRefused) {
+  Driver d;
+  d.feed("AUTH PLAIN " + pop3::base64_encode(std::string("bob\0alice\0pw-alice", 18)) + "\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + "-ERR [AUTH] Authentication failed\r\n");
+  EXPECT_TRUE(d.logins.empty());
+  EXPECT_EQ(d.failed_logins, 1);
+}
+
+TEST(Pop3Session, PasswordWithSpaces) {
+  Driver d;
+  d.feed("USER alice\r\nPASS two words \r\n");
+  EXPECT_EQ(d.logins, (std::vector<std::string>{"alice:two words "}));
+}
+
+TEST(Pop3Session, MailboxUnreadable) {
+  Driver d;
+  d.listing_fails = true;
+  d.feed(kLogin + "STAT\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + "+OK Send PASS\r\n-ERR [SYS/TEMP] Cannot open the mailbox\r\n");
+  EXPECT_TRUE(d.closed);
+}
+
+TEST(Pop3Session, MessageGone) {
+  Driver d;
+  d.gone = true;
+  d.feed(kLogin + "RETR 2\r\nNOOP\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + kLoggedIn + "-ERR [SYS/TEMP] Message 2 is no longer available\r\n+OK\r\n");
+}
+
+TEST(Pop3Session, CommitFailure) {
+  Driver d;
+  d.commit_failures = 1;
+  d.feed(kLogin + "DELE 1\r\nQUIT\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + kLoggedIn +
+                              "+OK Message 1 deleted\r\n-ERR [SYS/TEMP] Some changes were not saved: 1 of them failed\r\n");
+  EXPECT_TRUE(d.closed);
+}
+
+TEST(Pop3Session, CapaOffersStlsWhenAvailable) {
+  Driver d(pop3_config(), true);
+  d.feed("CAPA\r\n");
+  EXPECT_NE(d.transcript.find("\r\nSTLS\r\n"), std::string::npos);
+}
+
+TEST(Pop3Session, IdleTimeoutWithInjectedTime) {
+  Driver d;   // idle_timeout defaults to 600 s (RFC 1939 3: at least 10 minutes)
+  EXPECT_EQ(d.s.deadline(), kT0 + std::chrono::seconds(600));
+  EXPECT_EQ(d.s.on_tick(kT0 + std::chrono::seconds(599)).action, Action::None);
+  d.now = kT0 + std::chrono::seconds(300);
+  d.feed(kLogin + "DELE 1\r\n");   // activity moves the deadline
+  EXPECT_EQ(d.s.deadline(), kT0 + std::chrono::seconds(900));
+  EXPECT_EQ(d.s.on_tick(kT0 + std::chrono::seconds(899)).action, Action::None);
+  d.s.touch(kT0 + std::chrono::seconds(400));   // output progress (RETR streaming)
+  EXPECT_EQ(d.s.on_tick(kT0 + std::chrono::seconds(999)).action, Action::None);
+  Output o = d.s.on_tick(kT0 + std::chrono::seconds(1000));
+  EXPECT_EQ(o.replies, "-ERR Disconnected for inactivity\r\n");
+  EXPECT_EQ(o.action, Action::Close);
+  EXPECT_FALSE(d.committed);   // autologout does not enter UPDATE: nothing deleted
+  EXPECT_TRUE(d.s.closed());
+}
+
+TEST(Pop3Session, IncompleteLineIsNoActivity) {
+  Driver d;
+  d.now = kT0 + std::chrono::seconds(100);
+  d.feed("NOO");   // no complete command yet
+  EXPECT_EQ(d.s.deadline(), kT0 + std::chrono::seconds(600));
+}
+
+}  // namespace
