@@ -16,7 +16,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -35,17 +34,6 @@ constexpr auto kFailureWindow = std::chrono::hours(1);
 constexpr std::size_t kMaxFailureRecords = 4096;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-/// Logs an exception that escaped a coroutine; never lets it reach run().
-auto log_failure(std::string what) {
-  return [what = std::move(what)](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      net::log_error(what + ": " + ex.what());
-    }
-  };
-}
 }  // namespace
 
 struct Pop3Server::Connection {
@@ -68,32 +56,23 @@ Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
       config_(std::move(config)),
       accounts_(std::move(accounts)),
       hostname_(std::move(hostname)),
-      dummy_hash_(config::hash_password("boxmail-no-such-mailbox")) {}
+      dummy_hash_(config::hash_password("boxmail-no-such-mailbox")),
+      listener_(io, "pop3",
+                net::Listener::Hooks{
+                    [this] { return std::pair{config_->pop3.max_connections, config_->pop3.max_connections_per_ip}; },
+                    [](net::ConnectionLimits::Verdict v) {
+                      return format_reply(v == net::ConnectionLimits::Verdict::TooMany
+                                              ? ReplyId::TooManyConnections
+                                              : ReplyId::TooManyConnectionsFromIp);
+                    },
+                    [this](tcp::socket s, std::string address, std::uint16_t port) {
+                      accepted(std::move(s), std::move(address), port);
+                    },
+                    nullptr}) {}
 
 Pop3Server::~Pop3Server() = default;
 
-std::string Pop3Server::listen() {
-  for (const auto& la : config_->pop3.listen) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(la.host, ec);
-    if (ec) return "bad listen address " + la.host + ": " + ec.message();
-    tcp::endpoint ep(addr, la.port);
-    auto acc = std::make_unique<tcp::acceptor>(io_);
-    acc->open(ep.protocol(), ec);
-    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acc->bind(ep, ec);
-    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "cannot listen on " + la.host + ":" + std::to_string(la.port) + ": " + ec.message();
-    net::log_info("listening on " + (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" +
-                  std::to_string(la.port) + " (pop3)");
-    acceptors_.push_back(std::move(acc));
-  }
-  for (auto& acc : acceptors_) {
-    asio::co_spawn(io_, accept_loop(*acc), log_failure("pop3 accept loop"));
-  }
-  return {};
-}
+std::string Pop3Server::listen() { return listener_.listen(config_->pop3.listen); }
 
 void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
   if (config->pop3.listen != config_->pop3.listen || config->pop3.enabled != config_->pop3.enabled)
@@ -125,48 +104,13 @@ std::uint32_t Pop3Server::count_login_failure(const std::string& address) {
   return r.count;
 }
 
-asio::awaitable<void> Pop3Server::accept_loop(tcp::acceptor& acceptor) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopping_) co_return;
-      net::log_warning("pop3 accept: " + ec.message());
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
-      co_await t.async_wait(kAwait);
-      continue;
-    }
-    if (stopping_) co_return;
-    if (before_accept_) before_accept_();
-    boost::system::error_code rec;
-    auto remote = socket.remote_endpoint(rec);
-    if (rec) continue;
-    std::string address = remote.address().is_v4() || !remote.address().to_v6().is_v4_mapped()
-                              ? remote.address().to_string()
-                              : asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
-    const auto& pop3 = config_->pop3;
-    const auto verdict = limits_.try_acquire(address, pop3.max_connections, pop3.max_connections_per_ip);
-    if (verdict != net::ConnectionLimits::Verdict::Ok) {
-      const bool total = verdict == net::ConnectionLimits::Verdict::TooMany;
-      net::log_warning("pop3: client=" + address + " refused: too many connections" +
-                       (total ? "" : " from this address"));
-      std::string reply = format_reply(total ? ReplyId::TooManyConnections : ReplyId::TooManyConnectionsFromIp);
-      asio::co_spawn(io_, refuse(std::move(socket), std::move(reply)), asio::detached);
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), rec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
-    conn->id = next_id_++;
-    conn->address = std::move(address);
-    conn->port = remote.port();
-    connections_[conn->id] = conn;
-    asio::co_spawn(io_, run_session(conn), log_failure("pop3 session " + conn->address));
-  }
-}
-
-asio::awaitable<void> Pop3Server::refuse(tcp::socket socket, std::string reply) {
-  co_await asio::async_write(socket, asio::buffer(reply), kAwait);
-  boost::system::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
+  auto conn = std::make_shared<Connection>(std::move(socket));
+  conn->id = next_id_++;
+  conn->address = std::move(address);
+  conn->port = port;
+  connections_[conn->id] = conn;
+  asio::co_spawn(io_, run_session(conn), net::log_failure("pop3 session " + conn->address));
 }
 
 asio::awaitable<void> Pop3Server::watchdog(std::shared_ptr<Connection> conn) {
@@ -373,7 +317,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
 
 void Pop3Server::session_ended(std::uint64_t id, const std::string& address) {
   connections_.erase(id);
-  limits_.release(address);
+  listener_.release(address);
   if (stopping_ && connections_.empty() && on_empty_) {
     auto f = std::move(on_empty_);
     on_empty_ = nullptr;
@@ -384,10 +328,7 @@ void Pop3Server::session_ended(std::uint64_t id, const std::string& address) {
 void Pop3Server::shutdown(std::function<void()> on_empty) {
   stopping_ = true;
   on_empty_ = std::move(on_empty);
-  for (auto& acc : acceptors_) {
-    boost::system::error_code ec;
-    acc->close(ec);
-  }
+  listener_.close();
   for (auto& [id, weak] : connections_) {
     if (auto conn = weak.lock()) {
       conn->shutdown = true;

@@ -23,7 +23,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
-#include "net/connection_limits.hpp"
+#include "net/listener.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -55,7 +55,7 @@ class Pop3Server {
   /// Takes a new account table for new logins.
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
-  void set_before_accept(std::function<void()> f) { before_accept_ = std::move(f); }
+  void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
 
   /// Stops accepting; sessions waiting for a command get -ERR [SYS/TEMP] and
   /// are closed without saving (RFC 1939: no UPDATE), a RETR in progress
@@ -74,10 +74,9 @@ class Pop3Server {
     std::chrono::steady_clock::time_point last;
   };
 
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
-  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
   void session_ended(std::uint64_t id, const std::string& address);
   std::uint32_t count_login_failure(const std::string& address);
 
@@ -86,15 +85,13 @@ class Pop3Server {
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
   std::string dummy_hash_;   // verified against for unknown mailboxes (same cost, same reply)
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
-  net::ConnectionLimits limits_;
+  net::Listener listener_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
   std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
   std::unordered_map<std::string, FailureRecord> failures_;
   std::uint64_t next_id_ = 1;
   bool stopping_ = false;
   std::function<void()> on_empty_;
-  std::function<void()> before_accept_;
 };
 
 }  // namespace boxmail::pop3

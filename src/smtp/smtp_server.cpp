@@ -18,7 +18,6 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/write.hpp>
 
 namespace boxmail::smtp {
@@ -31,17 +30,6 @@ namespace {
 constexpr std::size_t kReadBuffer = 8192;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-/// Logs an exception that escaped a coroutine; never lets it reach run().
-auto log_failure(std::string what) {
-  return [what = std::move(what)](std::exception_ptr e) {
-    if (!e) return;
-    try {
-      std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-      net::log_error(what + ": " + ex.what());
-    }
-  };
-}
 }  // namespace
 
 struct SmtpServer::Connection {
@@ -55,39 +43,35 @@ struct SmtpServer::Connection {
   Steady::time_point session_deadline;
   bool timed_out = false;
   bool shutdown = false;
+  bool reading = false;   // waiting for input: shutdown may interrupt only this
   bool closed = false;
 };
 
 SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                        std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
-    : io_(io), config_(std::move(config)), accounts_(std::move(accounts)), hostname_(std::move(hostname)) {
+    : io_(io),
+      config_(std::move(config)),
+      accounts_(std::move(accounts)),
+      hostname_(std::move(hostname)),
+      listener_(io, "smtp",
+                net::Listener::Hooks{
+                    [this] { return std::pair{config_->smtp.max_connections, config_->smtp.max_connections_per_ip}; },
+                    [this](net::ConnectionLimits::Verdict v) {
+                      return format_reply(v == net::ConnectionLimits::Verdict::TooMany
+                                              ? ReplyId::TooManyConnections
+                                              : ReplyId::TooManyConnectionsFromIp,
+                                          {}, hostname_);
+                    },
+                    [this](tcp::socket s, std::string address, std::uint16_t port) {
+                      accepted(std::move(s), std::move(address), port);
+                    },
+                    nullptr}) {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
 }
 
 SmtpServer::~SmtpServer() = default;
 
-std::string SmtpServer::listen() {
-  for (const auto& la : config_->smtp.listen) {
-    boost::system::error_code ec;
-    auto addr = asio::ip::make_address(la.host, ec);
-    if (ec) return "bad listen address " + la.host + ": " + ec.message();
-    tcp::endpoint ep(addr, la.port);
-    auto acc = std::make_unique<tcp::acceptor>(io_);
-    acc->open(ep.protocol(), ec);
-    if (!ec) acc->set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec && addr.is_v6()) acc->set_option(asio::ip::v6_only(true), ec);
-    if (!ec) acc->bind(ep, ec);
-    if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) return "cannot listen on " + la.host + ":" + std::to_string(la.port) + ": " + ec.message();
-    net::log_info("listening on " + (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" +
-                  std::to_string(la.port) + " (smtp)");
-    acceptors_.push_back(std::move(acc));
-  }
-  for (auto& acc : acceptors_) {
-    asio::co_spawn(io_, accept_loop(*acc), log_failure("smtp accept loop"));
-  }
-  return {};
-}
+std::string SmtpServer::listen() { return listener_.listen(config_->smtp.listen); }
 
 void SmtpServer::set_config(config::ConfigPtr config, std::string hostname) {
   if (config->smtp.listen != config_->smtp.listen)
@@ -103,49 +87,13 @@ void SmtpServer::set_accounts(std::shared_ptr<const config::AccountTable> accoun
 
 std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random_u64()); }
 
-asio::awaitable<void> SmtpServer::accept_loop(tcp::acceptor& acceptor) {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor.async_accept(kAwait);
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopping_) co_return;
-      net::log_warning("accept: " + ec.message());
-      // EMFILE and friends: back off briefly instead of spinning.
-      asio::steady_timer t(io_, std::chrono::milliseconds(100));
-      co_await t.async_wait(kAwait);
-      continue;
-    }
-    if (stopping_) co_return;
-    if (before_accept_) before_accept_();
-    boost::system::error_code rec;
-    auto remote = socket.remote_endpoint(rec);
-    if (rec) continue;
-    std::string address = remote.address().is_v4() || !remote.address().to_v6().is_v4_mapped()
-                              ? remote.address().to_string()
-                              : asio::ip::make_address_v4(asio::ip::v4_mapped, remote.address().to_v6()).to_string();
-    const auto& smtp = config_->smtp;
-    const auto verdict = limits_.try_acquire(address, smtp.max_connections, smtp.max_connections_per_ip);
-    if (verdict != net::ConnectionLimits::Verdict::Ok) {
-      const bool total = verdict == net::ConnectionLimits::Verdict::TooMany;
-      net::log_warning("client=" + address + " refused: too many connections" + (total ? "" : " from this address"));
-      std::string reply = format_reply(total ? ReplyId::TooManyConnections : ReplyId::TooManyConnectionsFromIp, {},
-                                       hostname_);
-      asio::co_spawn(io_, refuse(std::move(socket), std::move(reply)), asio::detached);
-      continue;
-    }
-    socket.set_option(tcp::no_delay(true), rec);
-    auto conn = std::make_shared<Connection>(std::move(socket));
-    conn->id = next_id_++;
-    conn->address = std::move(address);
-    conn->port = remote.port();
-    connections_[conn->id] = conn;
-    asio::co_spawn(io_, run_session(conn), log_failure("smtp session " + conn->address));
-  }
-}
-
-asio::awaitable<void> SmtpServer::refuse(tcp::socket socket, std::string reply) {
-  co_await asio::async_write(socket, asio::buffer(reply), kAwait);
-  boost::system::error_code ec;
-  socket.shutdown(tcp::socket::shutdown_both, ec);
+void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
+  auto conn = std::make_shared<Connection>(std::move(socket));
+  conn->id = next_id_++;
+  conn->address = std::move(address);
+  conn->port = port;
+  connections_[conn->id] = conn;
+  asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
 }
 
 asio::awaitable<void> SmtpServer::watchdog(std::shared_ptr<Connection> conn) {
@@ -200,7 +148,9 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
       take(session.on_shutdown());
       break;
     }
+    conn->reading = true;
     auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), kAwait);
+    conn->reading = false;
     if (ec) {
       if (conn->timed_out) {
         take(session.on_timeout());
@@ -272,7 +222,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
 
 void SmtpServer::session_ended(std::uint64_t id, const std::string& address) {
   connections_.erase(id);
-  limits_.release(address);
+  listener_.release(address);
   // After a burst of sessions, hand freed heap back to the system so the
   // resident size returns to the idle figure.
   if (connections_.empty()) ::malloc_trim(0);
@@ -286,15 +236,14 @@ void SmtpServer::session_ended(std::uint64_t id, const std::string& address) {
 void SmtpServer::shutdown(std::function<void()> on_empty) {
   stopping_ = true;
   on_empty_ = std::move(on_empty);
-  for (auto& acc : acceptors_) {
-    boost::system::error_code ec;
-    acc->close(ec);
-  }
+  listener_.close();
   for (auto& [id, weak] : connections_) {
     if (auto conn = weak.lock()) {
       conn->shutdown = true;
-      boost::system::error_code ec;
-      conn->socket.cancel(ec);
+      if (conn->reading) {   // never cut a reply being written
+        boost::system::error_code ec;
+        conn->socket.cancel(ec);
+      }
     }
   }
   if (connections_.empty() && on_empty_) {

@@ -14,7 +14,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
-#include "net/connection_limits.hpp"
+#include "net/listener.hpp"
 #include "store/committer.hpp"
 
 #include <cstdint>
@@ -44,7 +44,7 @@ class SmtpServer {
   /// Takes a new account table for new sessions.
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
-  void set_before_accept(std::function<void()> f) { before_accept_ = std::move(f); }
+  void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
 
   /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
   /// message first. `on_empty` runs once no session is left.
@@ -57,10 +57,9 @@ class SmtpServer {
 
  private:
   struct Connection;
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
-  boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
   void session_ended(std::uint64_t id, const std::string& address);
   std::string new_queue_id();
 
@@ -68,15 +67,13 @@ class SmtpServer {
   config::ConfigPtr config_;
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
-  std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
-  net::ConnectionLimits limits_;
+  net::Listener listener_;
   std::unique_ptr<store::Committer> committer_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::uint64_t delivery_seq_ = 0;
   bool stopping_ = false;
   std::function<void()> on_empty_;
-  std::function<void()> before_accept_;
 };
 
 }  // namespace boxmail::smtp
