@@ -50,19 +50,29 @@ import corpus  # noqa: E402
 NETNS_ENV = "BOXMAIL_BENCH_NETNS"
 DOVECOT = "/usr/sbin/dovecot"
 RUNS = 5
+PIPELINE_DEPTH = 32   # RETR commands per write in the pipelined runs
 T_START = time.monotonic()
 
 CLIENT = r'''
 import poplib, sys, time
 poplib._MAXLINE = 1 << 20
-port, user, pw = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, user, pw, depth = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
 t0 = time.monotonic()
 p = poplib.POP3("127.0.0.1", port, timeout=120)
 p.user(user); p.pass_(pw)
 n, size = p.stat()
 octets = 0
-for i in range(1, n + 1):
-    octets += p.retr(i)[2]
+if depth <= 1:
+    for i in range(1, n + 1):
+        octets += p.retr(i)[2]
+else:
+    # RFC 2449 PIPELINING (both servers announce it): DEPTH RETR commands in
+    # one write, then their responses read with poplib's own reader.
+    for first in range(1, n + 1, depth):
+        batch = range(first, min(n, first + depth - 1) + 1)
+        p.sock.sendall(b"".join(b"RETR %d\r\n" % i for i in batch))
+        for _ in batch:
+            octets += p._getlongresp()[2]
 p.quit()
 print(n, octets, time.monotonic() - t0)
 '''
@@ -170,23 +180,39 @@ def wait_port(port, timeout=20):
     raise SystemExit(f"nothing answers POP3 on port {port}")
 
 
-def retrieve(port, user, pw, pid):
+def cpu_ticks(pid):
+    """utime+stime (clock ticks) of a process tree, children that are gone included."""
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += sum(int(x) for x in fields[11:15])   # utime stime cutime cstime
+        except (OSError, ValueError):
+            pass
+    return total
+
+
+def retrieve(port, user, pw, pid, depth=1):
     sampler = Sampler(pid)
+    ticks0 = cpu_ticks(pid)
     sampler.start()
-    out = subprocess.run([sys.executable, "-c", CLIENT, str(port), user, pw], capture_output=True,
+    out = subprocess.run([sys.executable, "-c", CLIENT, str(port), user, pw, str(depth)], capture_output=True,
                          text=True, timeout=900)
     sampler.stop_flag = True
     sampler.join()
     if out.returncode != 0:
         raise SystemExit(f"poplib client failed: {out.stderr}")
     n, octets, secs = out.stdout.split()
+    server_cpu = (cpu_ticks(pid) - ticks0) / os.sysconf("SC_CLK_TCK")
     return {"messages": int(n), "octets": int(octets), "seconds": float(secs),
+            "server_cpu_us_per_msg": server_cpu / max(int(n), 1) * 1e6,
             "rss_peak_kib": sampler.peak_total, "pop3_process_rss_peak_kib": sampler.peak_single}
 
 
-def best_of(port, user, pw, pid):
+def best_of(port, user, pw, pid, depth=1):
     retrieve(port, user, pw, pid)   # untimed first session (moves new/ -> cur/, Dovecot's index)
-    runs = [retrieve(port, user, pw, pid) for _ in range(RUNS)]
+    runs = [retrieve(port, user, pw, pid, depth) for _ in range(RUNS)]
     best = min(runs, key=lambda r: r["seconds"])
     best["rss_peak_kib"] = max(r["rss_peak_kib"] for r in runs)
     best["pop3_process_rss_peak_kib"] = max(r["pop3_process_rss_peak_kib"] for r in runs)
@@ -313,6 +339,7 @@ def scenario(name, messages, binary, base):
         progress(f"{name}: boxmaild (idle RSS {idle} KiB)")
         box = best_of(pop3_port, "bench", "pw-bench", proc.pid)
         box["rss_idle_kib"] = idle
+        box_pipe = best_of(pop3_port, "bench", "pw-bench", proc.pid, PIPELINE_DEPTH)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
@@ -320,11 +347,14 @@ def scenario(name, messages, binary, base):
     try:
         progress(f"{name}: dovecot")
         dc = best_of(dc_port, "bench", "pw-bench", dproc.pid)
+        dc_pipe = best_of(dc_port, "bench", "pw-bench", dproc.pid, PIPELINE_DEPTH)
     finally:
         dproc.send_signal(signal.SIGTERM)
         dproc.wait(timeout=60)
     return {"messages": len(messages), "octets_stored": sum(len(m) for m in messages),
-            "boxmaild": box, "dovecot": dc, "ratio_msgs_per_s": box["msgs_per_s"] / dc["msgs_per_s"]}
+            "boxmaild": box, "dovecot": dc, "ratio_msgs_per_s": box["msgs_per_s"] / dc["msgs_per_s"],
+            "pipelined": {"depth": PIPELINE_DEPTH, "boxmaild": box_pipe, "dovecot": dc_pipe,
+                          "ratio_msgs_per_s": box_pipe["msgs_per_s"] / dc_pipe["msgs_per_s"]}}
 
 
 def dovecot_version():
@@ -357,7 +387,7 @@ def main():
     os.chmod(base, 0o755)   # Dovecot's auth and mail processes run as other users
     results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "machine": f"{platform.machine()}, {os.cpu_count()} cores", "boxmaild": binary,
-               "dovecot": dovecot_version(), "client": "python3 poplib, one session, RETR 1..N",
+               "dovecot": dovecot_version(), "client": "python3 poplib, one session, RETR 1..N (plain, and pipelined RFC 2449)",
                "scenarios": {}}
     try:
         results["scenarios"]["corpus"] = scenario("corpus", msgs, binary, base)
@@ -367,14 +397,22 @@ def main():
             shutil.rmtree(base, ignore_errors=True)
     print()
     print(f"POP3 retrieval, poplib, best of {RUNS} (boxmaild: {binary}; Dovecot {results['dovecot']})")
-    print(f"{'mailbox':<22}{'server':<10}{'seconds':>9}{'msgs/s':>9}{'MB/s':>8}{'RSS peak KiB':>14}{'pop3 proc KiB':>15}")
+    print(f"{'mailbox':<22}{'server':<10}{'seconds':>9}{'msgs/s':>9}{'MB/s':>8}{'RSS peak KiB':>14}{'pop3 proc KiB':>15}{'srv CPU us/msg':>16}")
     for name, s in results["scenarios"].items():
         label = f"{name} ({s['messages']} msgs)"
         for server in ("boxmaild", "dovecot"):
             r = s[server]
             print(f"{label:<22}{server:<10}{r['seconds']:>9.2f}{r['msgs_per_s']:>9.0f}{r['mb_per_s']:>8.1f}"
-                  f"{r['rss_peak_kib']:>14}{r['pop3_process_rss_peak_kib'] or r['rss_peak_kib']:>15}")
+                  f"{r['rss_peak_kib']:>14}{r['pop3_process_rss_peak_kib'] or r['rss_peak_kib']:>15}"
+                  f"{r['server_cpu_us_per_msg']:>16.1f}")
         print(f"{'':<22}ratio boxmaild/Dovecot: {s['ratio_msgs_per_s']:.2f}x")
+        pl = s["pipelined"]
+        for server in ("boxmaild", "dovecot"):
+            r = pl[server]
+            print(f"{'  pipelined x' + str(pl['depth']):<22}{server:<10}{r['seconds']:>9.2f}{r['msgs_per_s']:>9.0f}"
+                  f"{r['mb_per_s']:>8.1f}{r['rss_peak_kib']:>14}"
+                  f"{r['pop3_process_rss_peak_kib'] or r['rss_peak_kib']:>15}{r['server_cpu_us_per_msg']:>16.1f}")
+        print(f"{'':<22}ratio boxmaild/Dovecot, pipelined: {pl['ratio_msgs_per_s']:.2f}x")
     out_dir = os.path.join(build, "bench")
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, "pop3.json"), "w") as f:
