@@ -1,7 +1,7 @@
 # boxmail front door.
 #   make deps        install missing Debian/npm packages (idempotent, quiet when present)
 #   make             configure and build (build/)
-#   make run         build, then start boxmaild on its embedded default configuration
+#   make run         build, then start boxmaild and the web panel (127.0.0.1:8080)
 #   make test        build, then run every test through ctest
 #   make bench       feed benchmarks against Postfix on the same machine
 #   make cross ARCH=aarch64|armhf      cross build for the board (build/cross-ARCH)
@@ -15,11 +15,11 @@ CMAKE_FLAGS ?=
 
 DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libinih-dev \
                 libudns-dev libcrypt-dev libgtest-dev libgmock-dev python3 swaks postfix \
-                dnsmasq-base iproute2 util-linux procps fetchmail curl \
+                dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu
 
-.PHONY: all deps build static run test bench clean
+.PHONY: all deps build static run test bench fuzz clean
 
 all: build
 
@@ -42,8 +42,13 @@ $(BUILD)/CMakeCache.txt:
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# boxmaild on var/boxmail.ini (written on first run from the defaults, with
+# absolute paths) and the web panel: busybox httpd + boxmail.cgi on
+# 127.0.0.1:8080. Prints the URL, the admin login and the demo mailboxes
+# (passwords on the first run only). Ctrl-C stops both.
+# `$(BUILD)/boxmaild` alone still runs on the embedded default.
 run: deps build
-	$(BUILD)/boxmaild
+	/usr/bin/python3 tests/web/panel_env.py --build $(BUILD) --dir var --http 127.0.0.1:8080 --demo
 
 test: deps build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
@@ -61,9 +66,23 @@ static: $(STATIC_BUILD)/CMakeCache.txt
 bench: deps build static
 	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/pop3_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/panel_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+
+# libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS, new inputs kept
+# under $(FUZZ_BUILD)/corpus, crashes as $(FUZZ_BUILD)/crash-*. Not part of CI.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := data_reader roundtrip smtp_session pop3_session address config
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DBOXMAIL_FUZZ=ON -DBOXMAIL_WERROR=OFF \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOXMAIL_FIREWALL=OFF
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	set -e; for t in $(FUZZ_TARGETS); do mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+	  $(FUZZ_BUILD)/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus/$$t tests/fuzz/corpus/$$t; done
 
 clean:
-	rm -rf $(BUILD) $(STATIC_BUILD)
+	rm -rf $(BUILD) $(STATIC_BUILD) $(FUZZ_BUILD)
 
 # ---- cross builds, firmware image, boot test (see docs/firmware.md) --------
 ARCH  ?= aarch64

@@ -5,6 +5,7 @@
 //   boxmailctl [-c FILE] user passwd NAME [--password-stdin]
 //   boxmailctl [-c FILE] user list
 //   boxmailctl [-c FILE] user pop3 NAME on|off
+//   boxmailctl [-c FILE] admin passwd [--password-stdin]
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -52,6 +54,7 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] user passwd NAME [--password-stdin]\n"
     "       boxmailctl [-c FILE] user list\n"
     "       boxmailctl [-c FILE] user pop3 NAME on|off\n"
+    "       boxmailctl [-c FILE] admin passwd [--password-stdin]\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -69,6 +72,9 @@ constexpr char kHelp[] =
     "  user list         print each account and its Maildir, one per line\n"
     "  user pop3 NAME on|off\n"
     "                    allow or refuse POP3 for the mailbox (the \"nopop3\" flag)\n"
+    "  admin passwd      set the web panel's administrator password (user \"admin\")\n"
+    "                    in the file admin next to the configuration file (./var/admin\n"
+    "                    without -c; $BOXMAIL_ADMIN overrides)\n"
     "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
@@ -122,6 +128,12 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
     }
   }
   if (words.empty()) return "no command given";
+  if (words[0] == "admin") {
+    if (words.size() < 2 || words[1] != "passwd") return "'admin' needs passwd";
+    if (words.size() > 2) return "unexpected argument '" + words[2] + "'";
+    a.verb = "admin-passwd";
+    return std::nullopt;
+  }
   if (words[0] != "user") return "unknown command '" + words[0] + "'";
   if (words.size() < 2) return "'user' needs add, del, passwd, list or pop3";
   a.verb = words[1];
@@ -349,6 +361,30 @@ int user_pop3(const Config& config, const Args& a) {
   return kExitOk;
 }
 
+/// The web panel's administrator: one passwd-file line "admin:{SHA512-CRYPT}..."
+/// in BOXMAIL_ADMIN, else "admin" next to the configuration file.
+int admin_passwd(const Args& a, const std::optional<std::string>& password) {
+  std::string path;
+  if (const char* e = std::getenv("BOXMAIL_ADMIN"); e && *e) {
+    path = e;
+  } else if (a.config_file) {
+    const auto slash = a.config_file->rfind('/');
+    path = (slash == std::string::npos ? std::string(".") : a.config_file->substr(0, slash)) + "/admin";
+  } else {
+    path = "./var/admin";
+  }
+  const std::string plain = password ? *password : random_password(kGeneratedPasswordLength);
+  AccountTable table;
+  Account admin;
+  admin.name = "admin";
+  admin.password = hash_password(plain);
+  table.accounts.push_back(std::move(admin));
+  if (auto err = save_passwd_file(path, table); !err.empty()) throw Failure{kExitFail, err};
+  if (!password) std::cout << "admin: " << plain << "\n";
+  std::cout << "boxmailctl: panel administrator 'admin' set in " << path << "\n";
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -376,6 +412,7 @@ int run(const std::vector<std::string>& argv) {
   std::optional<std::string> password;   // none: make a random one
   if (a.password_stdin) password = read_password_stdin();
 
+  if (a.verb == "admin-passwd") return admin_passwd(a, password);
   if (a.verb == "add") return user_add(*config, a, password);
   if (a.verb == "del") return user_del(*config, a);
   if (a.verb == "passwd") return user_passwd(*config, a, password);

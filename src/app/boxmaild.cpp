@@ -10,6 +10,7 @@
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
 #include "config/schema.hpp"
+#include "control/control_server.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
 #include "smtp/smtp_server.hpp"
@@ -192,8 +193,8 @@ int main(int argc, char** argv) {
   }
   net::log_info("started (" + cfg->source + ", " + std::to_string(table->accounts.size()) + " mailboxes)");
 
-  // SIGHUP: a config with errors is never taken; the errors come back
-  // (and are logged).
+  // SIGHUP and the control socket's `reload`: a config with errors is
+  // never taken; the errors come back (and are logged).
   auto reload = [&]() -> std::vector<std::string> {
     auto p = load();
     std::vector<std::string> errors;
@@ -214,6 +215,50 @@ int main(int argc, char** argv) {
     net::log_info("reloaded " + cfg->source);
     return errors;
   };
+
+  // The control socket (control/): status, reload, recent log lines, stats
+  // for the web panel. Its path is read at start only.
+  const auto started = std::chrono::steady_clock::now();
+  const config::ConfigPtr start_cfg = cfg;   // the listeners were bound from this one
+  auto listen_text = [](const std::vector<config::ListenAddress>& list) {
+    std::string out;
+    for (const auto& a : list) {
+      if (!out.empty()) out += ',';
+      out += a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
+                                                   : a.host + ":" + std::to_string(a.port);
+    }
+    return out;
+  };
+  control::ControlServer::Handlers handlers;
+  handlers.status = [&]() {
+    control::Reply r;
+    const auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    r.lines.push_back("uptime " + std::to_string(up.count()));
+    r.lines.push_back("config " + cfg->source);
+    r.lines.push_back("service smtp " + listen_text(start_cfg->smtp.listen) + " sessions=" +
+                      std::to_string(server.sessions()));
+    if (pop3_server) {
+      r.lines.push_back("service pop3 " + listen_text(start_cfg->pop3.listen) + " sessions=" +
+                        std::to_string(pop3_server->sessions()));
+    } else {
+      r.lines.push_back("service pop3 off sessions=0");
+    }
+    poll_accounts(false);
+    for (auto& l : control::mail_store_lines(cfg->store.mail_dir, *table)) r.lines.push_back(std::move(l));
+    return r;
+  };
+  handlers.reload = [&]() {
+    control::Reply r;
+    r.lines = reload();
+    r.ok = r.lines.empty();
+    r.head = r.ok ? "reloaded" : "configuration has errors; the running one is kept";
+    return r;
+  };
+  control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
+  if (auto e = control_server.listen(); !e.empty()) {
+    net::log_error(e);
+    return 1;
+  }
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   int servers_left = 0;   // servers still draining after SIGTERM

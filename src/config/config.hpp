@@ -46,6 +46,7 @@ struct ServerConfig {
   std::string hostname;        ///< name in greeting and Received:; empty = gethostname()
   std::string passwd_file;     ///< Dovecot-compatible passwd-file of mailboxes
   std::string log;             ///< "stderr" or "syslog"
+  std::string control_socket;  ///< UNIX socket of the control protocol (status, reload, log; control/)
 };
 
 /// [smtp] - the SMTP feed listener and its limits (RFC 5321 4.5.3).
@@ -53,6 +54,7 @@ struct SmtpConfig {
   std::vector<ListenAddress> listen;          ///< where the feed listens
   std::string banner;                         ///< text after "220 <hostname> ESMTP"
   std::vector<std::string> accept_domains;    ///< "*" (any) or patterns like "*.example.org", lower case
+  std::vector<std::string> feed_servers;      ///< servers the feed comes from: reference only, no effect
   std::string catch_all;                      ///< mailbox for unknown local-parts; empty = none
   bool vrfy = false;                          ///< VRFY answers (else 252 2.5.0 always)
   std::uint64_t max_message_size = 0;         ///< octets, SIZE= and actual (552 5.3.4)

@@ -361,6 +361,19 @@ Error check_hostname(const Value& v) {
   return "value " + quoted(v.text) + " is not a host name (letters, digits, '-' and '.')";
 }
 
+/// A list of host names or IP addresses (an address may carry a /prefix).
+Error check_feed_servers(const Value& v) {
+  for (std::string_view item : split_list(v.text)) {
+    const std::string d = lower(item);
+    if (is_domain(d)) continue;
+    const std::string addr = d.substr(0, d.find('/'));
+    unsigned char bin[16];
+    if (::inet_pton(AF_INET, addr.c_str(), bin) == 1 || ::inet_pton(AF_INET6, addr.c_str(), bin) == 1) continue;
+    return quoted(item) + " is not a host name or IP address";
+  }
+  return std::nullopt;
+}
+
 template <typename T>
 T narrow(std::uint64_t v) {
   return static_cast<T>(v);   // the schema's max keeps v within T
@@ -383,6 +396,11 @@ const std::vector<Row>& rows() {
         .default_value = "stderr",
         .doc = "Where log lines go: stderr, or syslog (facility mail)."},
        [](Config& c, const Value& v) { c.server.log = v.text; }},
+      {{.section = "server", .key = "control_socket", .type = KeyType::Path,
+        .default_value = "./var/run/boxmaild.sock",
+        .doc = "UNIX socket for the web panel and tools (status, reload, recent log lines); "
+               "mode 0660, group of its directory."},
+       [](Config& c, const Value& v) { c.server.control_socket = v.text; }},
 
       // [smtp]
       {{.section = "smtp", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:2525",
@@ -395,6 +413,14 @@ const std::vector<Row>& rows() {
         .doc = "Recipient domains delivered here: * for any, or patterns such as example.com "
                "and *.example.org (sub-domains only); others get 550 5.7.1."},
        [](Config& c, const Value& v) { c.smtp.accept_domains = v.domains; }},
+      {{.section = "smtp", .key = "feed_servers", .type = KeyType::String, .default_value = "",
+        .doc = "Servers you accept SMTP mail from (your ISP's mail servers: host names or IP "
+               "addresses); kept for reference, no effect yet."},
+       [](Config& c, const Value& v) {
+         c.smtp.feed_servers.clear();
+         for (std::string_view item : split_list(v.text)) c.smtp.feed_servers.push_back(lower(item));
+       },
+       check_feed_servers},
       {{.section = "smtp", .key = "catch_all", .type = KeyType::Mailbox, .default_value = "",
         .doc = "Mailbox for mail to unknown local-parts; empty refuses them with 550 5.1.1."},
        [](Config& c, const Value& v) { c.smtp.catch_all = v.text; }},

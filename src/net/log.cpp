@@ -9,6 +9,8 @@ namespace boxmail::net {
 namespace {
 bool g_syslog = false;
 std::string g_ident = "boxmaild";
+LogTap g_tap = nullptr;
+void* g_tap_user = nullptr;
 }  // namespace
 
 void log_open(std::string_view sink, const char* ident) {
@@ -22,7 +24,13 @@ void log_open(std::string_view sink, const char* ident) {
   }
 }
 
+void log_set_tap(LogTap tap, void* user) {
+  g_tap = tap;
+  g_tap_user = user;
+}
+
 void log(LogLevel level, std::string_view text) {
+  if (g_tap) g_tap(g_tap_user, level, text);
   if (g_syslog) {
     const int prio = level == LogLevel::Info ? LOG_INFO : level == LogLevel::Warning ? LOG_WARNING : LOG_ERR;
     syslog(prio, "%.*s", static_cast<int>(text.size()), text.data());

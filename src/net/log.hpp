@@ -19,4 +19,10 @@ inline void log_info(std::string_view text) { log(LogLevel::Info, text); }
 inline void log_warning(std::string_view text) { log(LogLevel::Warning, text); }
 inline void log_error(std::string_view text) { log(LogLevel::Error, text); }
 
+/// A tap sees every line logged (after the sink), e.g. the control socket's
+/// ring buffer of recent lines and its message counters. One tap; nullptr
+/// removes it.
+using LogTap = void (*)(void* user, LogLevel level, std::string_view text);
+void log_set_tap(LogTap tap, void* user);
+
 }  // namespace boxmail::net

@@ -72,15 +72,18 @@ std::size_t DataReader::feed(std::string_view in, std::string& out) {
       std::size_t j = i;
       while (j < n && in[j] != '\r' && in[j] != '\n') ++j;
       if (j > i) {
+        // Exactly what emit() would do octet by octet: append up to the
+        // first octet that passes a limit, nothing after it.
         const std::uint64_t run = j - i;
+        std::uint64_t keep = doomed() ? 0 : run;
+        if (limits_.max_line != 0) keep = std::min(keep, limits_.max_line - std::min<std::uint64_t>(line_len_, limits_.max_line));
+        if (limits_.max_size != 0) keep = std::min(keep, limits_.max_size - std::min(summary_.size, limits_.max_size));
+        out.append(in.data() + i, keep);
+        summary_.stored += keep;
         summary_.size += run;
         line_len_ += run;
         if (limits_.max_line != 0 && line_len_ > limits_.max_line) summary_.line_too_long = true;
         if (limits_.max_size != 0 && summary_.size > limits_.max_size) summary_.too_big = true;
-        if (!doomed()) {
-          out.append(in.data() + i, run);
-          summary_.stored += run;
-        }
         i = j;
         continue;
       }

@@ -18,8 +18,8 @@ silently):
   5. when the built boxmaild has POP3 (`boxmaild --print-schema` lists
      [pop3]): every message retrieved over POP3, byte-exact (the stored file
      is Return-Path + Received + the message as sent).
-  6. the panel's page over HTTP (boxmail.cgi when the image has it, else the
-     placeholder index.html).
+  6. the panel's login page over HTTP (/cgi-bin/boxmail.cgi/login, served by
+     busybox httpd and the cross-built boxmail.cgi; index.html without it).
   7. on the serial console: free memory, boxmaild's RSS, `boxmail-fw check`
      and its peak RSS; then `poweroff`, and QEMU must exit.
 Figures are printed and written to IMAGE/boot-test.txt. Hard limits: boxmaild
@@ -285,10 +285,10 @@ def main():
         # -- HTTP: the panel -----------------------------------------------
         has_cgi = os.path.isfile(os.path.join(args.build, "stage", "usr", "share", "boxmail", "www",
                                               "cgi-bin", "boxmail.cgi"))
-        url_path = "/cgi-bin/boxmail.cgi" if has_cgi else "/"
+        url_path = "/cgi-bin/boxmail.cgi/login" if has_cgi else "/"
         with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}{url_path}", timeout=60) as r:
             page = r.read().decode("utf-8", "replace")
-            if r.status != 200 or "boxmail" not in page:
+            if r.status != 200 or "boxmail" not in page or (has_cgi and 'name="password"' not in page):
                 raise BootTestError(f"GET {url_path}: {r.status}, page: {page[:300]!r}")
         figures["http"] = f"GET {url_path} 200 ({len(page)} bytes)"
         print(f"boot-test: panel page {figures['http']}", flush=True)

@@ -55,6 +55,8 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "hostname") return c.server.hostname;
   if (key == "passwd_file") return c.server.passwd_file;
   if (key == "log") return c.server.log;
+  if (key == "control_socket") return c.server.control_socket;
+  if (key == "feed_servers") return join(s.feed_servers);
   if (key == "listen") return join_listen(s.listen);
   if (key == "banner") return s.banner;
   if (key == "accept_domains") return join(s.accept_domains);
@@ -149,6 +151,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
 
   struct Case { std::string_view key, value; } cases[] = {
       {"hostname", ""}, {"passwd_file", "./var/passwd"}, {"log", "stderr"},
+      {"control_socket", "./var/run/boxmaild.sock"}, {"feed_servers", ""},
       {"listen", "127.0.0.1:2525"}, {"banner", ""}, {"accept_domains", "*"}, {"catch_all", ""},
       {"vrfy", "false"}, {"max_message_size", "26214400"}, {"max_recipients", "100"},
       {"max_command_line", "2048"}, {"max_text_line", "1048576"}, {"max_connections", "100"},
@@ -272,6 +275,14 @@ const ValueCase kValueCases[] = {
     {"smtp", "banner", "Welcome to Example Ltd", "Welcome to Example Ltd", true},
     {"smtp", "banner", "a;b", "a;b", true},
     {"smtp", "banner", "", "", true},
+    // feed_servers: host names or addresses (reference only)
+    {"smtp", "feed_servers", "mx1.isp.example, 192.0.2.10 2001:db8::/32", "mx1.isp.example 192.0.2.10 2001:db8::/32", true},
+    {"smtp", "feed_servers", "MX.ISP.Example", "mx.isp.example", true},
+    {"smtp", "feed_servers", "", "", true},
+    {"smtp", "feed_servers", "bad_host!", "'bad_host!' is not a host name or IP address", false},
+    // control_socket
+    {"server", "control_socket", "/run/boxmail/control.sock", "/run/boxmail/control.sock", true},
+    {"server", "control_socket", "", "a path is required", false},
     {"smtp", "banner", "bell\x07", "control character", false},
     {"server", "hostname", "mail.example.com", "mail.example.com", true},
     {"server", "hostname", "Mail.Example.COM", "mail.example.com", true},

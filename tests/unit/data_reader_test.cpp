@@ -169,3 +169,19 @@ TEST(DataReader, DotStuffingIsTransparentToHeaderCounting) {
   EXPECT_EQ(f.summary.received_headers, 1u);
   EXPECT_EQ(f.out, "Received: x\n\n");
 }
+
+TEST(DataReader, OutputUpToALimitIsTheSameWholeAndTrickled) {
+  // Found by fuzz_data_reader: the bulk path must stop appending at the very
+  // octet that passes a limit, as the octet-by-octet path does.
+  for (auto [max_size, max_line] : {std::pair<std::uint64_t, std::uint32_t>{50, 0}, {0, 30}, {40, 35}}) {
+    DataLimits lim;
+    lim.max_size = max_size;
+    lim.max_line = max_line;
+    const std::string in = std::string(20, 'a') + "\r\n" + std::string(60, 'b') + "\r\n.\r\n";
+    Fed whole = feed_whole(in, lim);
+    Fed trickle = feed_trickle(in, lim);
+    EXPECT_EQ(whole.out, trickle.out);
+    EXPECT_EQ(whole.summary.stored, trickle.summary.stored);
+    EXPECT_TRUE(whole.done);
+  }
+}

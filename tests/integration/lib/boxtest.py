@@ -53,7 +53,8 @@ class Box:
         self.log_path = os.path.join(self.dir, "boxmaild.log")
         self.proc = None
         self.config = {
-            "server": {"hostname": "mx.test.example", "passwd_file": self.passwd, "log": "stderr"},
+            "server": {"hostname": "mx.test.example", "passwd_file": self.passwd, "log": "stderr",
+                       "control_socket": os.path.join(self.dir, "control.sock")},
             "smtp": {"listen": f"127.0.0.1:{self.port}"},
             "pop3": {"listen": f"127.0.0.1:{self.pop3_port}"},
             "store": {"mail_dir": self.mail_dir, "spool_dir": self.spool_dir},

@@ -1,0 +1,469 @@
+// cgi_main.cpp - boxmail.cgi, the web panel: the edges only.
+//
+// Reads the CGI environment (RFC 3875: REQUEST_METHOD, PATH_INFO,
+// QUERY_STRING, CONTENT_TYPE, CONTENT_LENGTH, HTTP_COOKIE, REMOTE_ADDR,
+// HTTPS, SCRIPT_NAME) and at most the capped body from stdin; loads the
+// INI file, the passwd-file, the admin file and the session file; asks
+// boxmaild over the control socket; hands all of it to the pure pages
+// (pages.hpp) and writes what they decide. Never opens a Maildir file, never
+// runs a shell or another program.
+//
+// Files (environment variable, then the compiled default):
+//   BOXMAIL_CONFIG       the INI file            /etc/boxmail/boxmail.ini
+//   BOXMAIL_ADMIN        the admin credentials   <dir of the INI>/admin
+//   BOXMAIL_PANEL_STATE  session files (0600)    /run/boxmail/panel
+// The control socket and the passwd-file are the ones the INI names.
+//
+// Writes: the INI file via tmp + fsync + link as .bak + rename + fsync of
+// the directory; then `reload`; when boxmaild refuses it, the previous text
+// is written back. The passwd-file via config::save_passwd_file. Edits are
+// serialized with flock(2) on the INI's directory (as boxmailctl does on the
+// passwd-file's).
+#include "cgi/archive.hpp"
+#include "cgi/form.hpp"
+#include "cgi/html.hpp"
+#include "cgi/pages.hpp"
+#include "cgi/session.hpp"
+#include "config/passwd_file.hpp"
+#include "config/password.hpp"
+#include "control/control_client.hpp"
+#include "tls/random.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+namespace boxmail::cgi {
+extern const char kStyleCss[];   // generated from cgi/style.css (CMake)
+}
+
+namespace {
+
+using namespace boxmail;
+using namespace boxmail::cgi;
+
+constexpr int kLoginFailureDelay = 2;   // seconds before a failed login is answered
+
+std::string env(const char* name, const char* fallback = "") {
+  const char* v = std::getenv(name);
+  return v ? v : fallback;
+}
+
+std::string dir_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+/// tmp + fsync + (old file linked as PATH.bak) + rename + fsync(dir).
+std::string write_file_atomic(const std::string& path, const std::string& text, mode_t mode, bool keep_bak) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
+  std::size_t done = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string e = std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return "cannot write " + tmp + ": " + e;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    (void)::fchmod(fd, st.st_mode & 07777);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return "cannot sync " + tmp + ": " + std::strerror(errno);
+  }
+  if (keep_bak) {
+    const std::string bak = path + ".bak";
+    ::unlink(bak.c_str());
+    (void)::link(path.c_str(), bak.c_str());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string e = std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return "cannot replace " + path + ": " + e;
+  }
+  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return {};
+}
+
+void log_line(int prio, const std::string& text) {
+  std::fprintf(stderr, "boxmail.cgi: %s\n", text.c_str());
+  ::openlog("boxmail.cgi", LOG_PID, LOG_AUTH);
+  ::syslog(prio, "%s", text.c_str());
+  ::closelog();
+}
+
+struct Response {
+  int status = 200;
+  std::string content_type = "text/html; charset=utf-8";
+  std::vector<std::string> headers;
+  std::string body;
+};
+
+const char* reason(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 303: return "See Other";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    default: return "Internal Server Error";
+  }
+}
+
+void send(const Response& r) {
+  // "Status:" first: busybox httpd only honours it as the first header line.
+  std::string out = "Status: " + std::to_string(r.status) + " " + reason(r.status) + "\r\n";
+  out += "Content-Type: " + r.content_type + "\r\n";
+  out += "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+         "Referrer-Policy: same-origin\r\n"
+         "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
+         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n";
+  for (const auto& h : r.headers) out += h + "\r\n";
+  out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
+  out += r.body;
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  std::fflush(stdout);
+}
+
+Response redirect(const std::string& location) {
+  Response r;
+  r.status = 303;
+  r.headers.push_back("Location: " + location);
+  r.body = "<!DOCTYPE html><title>moved</title><a href=\"" + escape(location) + "\">continue</a>\n";
+  return r;
+}
+
+Response error_page(int status, const std::string& script, const std::string& text) {
+  Response r;
+  r.status = status;
+  r.body = layout(script, reason(status), {}, "", "", notice(false, text));
+  return r;
+}
+
+Random128 random128() {
+  Random128 b{};
+  tls::random_bytes(b.data(), b.size());
+  return b;
+}
+
+struct Paths {
+  std::string ini, admin, state;
+};
+
+// ---- sessions -----------------------------------------------------------------
+
+struct Session {
+  std::string id;
+  SessionRecord record;
+};
+
+std::optional<Session> load_session(const Paths& p, std::int64_t now) {
+  const auto id = cookie(env("HTTP_COOKIE"), kCookieName);
+  if (!id || !valid_token(*id)) return std::nullopt;
+  const std::string file = p.state + "/" + *id;
+  std::string text;
+  if (!read_file(file, text)) return std::nullopt;
+  auto rec = parse_session(text);
+  if (!rec || session_expired(*rec, now)) {
+    ::unlink(file.c_str());
+    return std::nullopt;
+  }
+  if (session_needs_touch(*rec, now)) {
+    rec->last = now;
+    (void)write_file_atomic(file, format_session(*rec), 0600, false);
+  }
+  return Session{*id, *rec};
+}
+
+/// Removes expired session files (at each login; the directory stays small).
+void sweep_sessions(const Paths& p, std::int64_t now) {
+  DIR* d = ::opendir(p.state.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    if (!valid_token(e->d_name)) continue;
+    const std::string f = p.state + "/" + e->d_name;
+    std::string text;
+    if (!read_file(f, text)) continue;
+    auto rec = parse_session(text);
+    if (!rec || session_expired(*rec, now)) ::unlink(f.c_str());
+  }
+  ::closedir(d);
+}
+
+bool check_admin(const Paths& p, const std::string& user, const std::string& password) {
+  std::string text;
+  if (!read_file(p.admin, text)) return false;
+  const auto parsed = config::parse_passwd(text);
+  const config::Account* a = parsed.table.find(user);
+  return a != nullptr && config::verify_password(password, a->password);
+}
+
+// ---- model and changes ------------------------------------------------------------
+
+Model load_model(const Paths& p) {
+  Model m;
+  m.ini_path = p.ini;
+  if (!read_file(p.ini, m.ini_text)) {
+    m.config_errors.push_back(config::ConfigError{p.ini, 0, "", "", std::string("cannot read: ") + std::strerror(errno)});
+  } else {
+    auto parsed = config::parse_config(m.ini_text, p.ini);
+    m.config = parsed.config;
+    m.config_errors = std::move(parsed.errors);
+  }
+  if (m.config) {
+    auto loaded = config::load_passwd_file(m.config->server.passwd_file, true);
+    m.accounts = std::move(loaded.table);
+    m.account_errors = std::move(loaded.errors);
+  }
+  m.hash_password = [](std::string_view pw) { return config::hash_password(pw); };
+  return m;
+}
+
+void ask_daemon(Model& m, bool full) {
+  if (!m.config) {
+    m.daemon.error = "the configuration file has errors";
+    return;
+  }
+  const std::string& sock = m.config->server.control_socket;
+  auto st = control::control_request(sock, "status", 5000);
+  if (!st.reached) {
+    m.daemon.error = st.error;
+    return;
+  }
+  m.daemon.reached = true;
+  m.daemon.status = std::move(st.reply.lines);
+  if (!full) return;
+  if (auto s = control::control_request(sock, "stats", 5000); s.reached) m.daemon.stats = std::move(s.reply.lines);
+  if (auto l = control::control_request(sock, "log 15", 5000); l.reached) m.daemon.log = std::move(l.reply.lines);
+}
+
+/// Writes a page's change; returns the notice and whether all went well.
+std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change& c) {
+  const int lock = ::open(dir_of(p.ini).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (lock >= 0) ::flock(lock, LOCK_EX);
+  std::string msg = c.done;
+  bool ok = true;
+  if (c.accounts && m.config) {
+    if (auto e = config::save_passwd_file(m.config->server.passwd_file, *c.accounts); !e.empty()) {
+      if (lock >= 0) ::close(lock);
+      return {"Nothing saved: " + e, false};
+    }
+  }
+  if (c.ini) {
+    if (auto e = write_file_atomic(p.ini, *c.ini, 0640, true); !e.empty()) {
+      if (lock >= 0) ::close(lock);
+      return {"Nothing saved: " + e, false};
+    }
+    const std::string sock = m.config ? m.config->server.control_socket : std::string();
+    const auto r = control::control_request(sock, "reload", 10000);
+    if (!r.reached) {
+      msg += " Saved, but boxmaild could not be asked to reload (" + r.error +
+             "); it takes effect when boxmaild starts.";
+      ok = false;
+    } else if (!r.reply.ok) {
+      (void)write_file_atomic(p.ini, m.ini_text, 0640, false);
+      msg = "boxmaild refused the new configuration (" +
+            (r.reply.lines.empty() ? r.reply.head : r.reply.lines.front()) +
+            "); the previous configuration was put back.";
+      ok = false;
+    } else {
+      msg += " boxmaild reloaded the configuration.";
+    }
+  } else if (c.accounts) {
+    msg += " boxmaild reads the accounts at the next connection.";
+  }
+  if (lock >= 0) ::close(lock);
+  return {msg, ok};
+}
+
+// ---- the request ---------------------------------------------------------------------
+
+Response handle() {
+  const std::int64_t now = std::time(nullptr);
+  Paths paths;
+  paths.ini = env("BOXMAIL_CONFIG", "/etc/boxmail/boxmail.ini");
+  paths.admin = env("BOXMAIL_ADMIN");
+  if (paths.admin.empty()) paths.admin = dir_of(paths.ini) + "/admin";
+  paths.state = env("BOXMAIL_PANEL_STATE", "/run/boxmail/panel");
+  const bool secure = !env("HTTPS").empty() && env("HTTPS") != "off";
+  const std::string remote = env("REMOTE_ADDR", "-");
+
+  Request req;
+  req.method = env("REQUEST_METHOD", "GET");
+  req.path = env("PATH_INFO");
+  req.script = env("SCRIPT_NAME", "/cgi-bin/boxmail.cgi");
+  req.query = parse_urlencoded(env("QUERY_STRING"));
+  if (req.path == "/style.css") {
+    Response r;
+    r.content_type = "text/css; charset=utf-8";
+    r.body = kStyleCss;
+    return r;
+  }
+  if (req.method != "GET" && req.method != "POST" && req.method != "HEAD")
+    return error_page(405, req.script, "Only GET and POST are used here.");
+  if (req.method == "POST") {
+    const Limits limits;
+    const std::string type = env("CONTENT_TYPE");
+    const bool multipart = type.rfind("multipart/", 0) == 0;
+    const std::size_t cap = multipart ? limits.max_upload : limits.max_body;
+    const std::string len_text = env("CONTENT_LENGTH", "0");
+    char* end = nullptr;
+    const unsigned long long len = std::strtoull(len_text.c_str(), &end, 10);
+    if (end == len_text.c_str() || *end != '\0') return error_page(400, req.script, "Bad Content-Length.");
+    if (len > cap) return error_page(413, req.script, "The request is too large.");
+    std::string body(len, '\0');
+    std::size_t got = 0;
+    while (got < len) {
+      const std::size_t n = std::fread(body.data() + got, 1, len - got, stdin);
+      if (n == 0) break;
+      got += n;
+    }
+    body.resize(got);
+    req.form = parse_body(type, body, limits);
+    if (!req.form.error.empty()) return error_page(400, req.script, "Bad form data: " + req.form.error + ".");
+  }
+
+  auto session = load_session(paths, now);
+
+  if (req.path == "/login") {
+    if (req.method != "POST") {
+      if (session) return redirect(req.script + "/status");
+      Response r;
+      r.body = login_page(req.script, "");
+      return r;
+    }
+    const std::string user = req.form.value("user");
+    if (!check_admin(paths, user, req.form.value("password"))) {
+      std::string safe_user;
+      for (char c : user.substr(0, 64)) safe_user += (c >= 0x21 && c < 0x7f) ? c : '?';
+      log_line(LOG_WARNING, "login failed for user '" + safe_user + "' from " + remote);
+      ::sleep(kLoginFailureDelay);
+      Response r;   // 200: the page is fine, the login is not
+      r.body = login_page(req.script, "Wrong user name or password.");
+      return r;
+    }
+    ::mkdir(paths.state.c_str(), 0700);
+    sweep_sessions(paths, now);
+    const std::string id = hex128(random128());
+    SessionRecord rec{user, hex128(random128()), now, now};
+    if (auto e = write_file_atomic(paths.state + "/" + id, format_session(rec), 0600, false); !e.empty())
+      return error_page(500, req.script, "Cannot store the session: " + e);
+    log_line(LOG_INFO, "admin '" + user + "' logged in from " + remote);
+    Response r = redirect(req.script + "/status");
+    r.headers.push_back("Set-Cookie: " + session_cookie(id, secure));
+    return r;
+  }
+
+  if (!session) {
+    if (req.method == "POST") return error_page(403, req.script, "Not logged in.");
+    return redirect(req.script + "/login");
+  }
+  if (req.method == "POST" && !csrf_ok(session->record.csrf, req.form.get("csrf"))) {
+    log_line(LOG_WARNING, "POST " + req.path + " without a valid CSRF token from " + remote);
+    return error_page(403, req.script, "Forbidden: the form's security token is missing or wrong. Nothing was changed.");
+  }
+  if (req.path == "/logout") {
+    if (req.method != "POST") return redirect(req.script + "/status");
+    ::unlink((paths.state + "/" + session->id).c_str());
+    Response r = redirect(req.script + "/login");
+    r.headers.push_back("Set-Cookie: " + clear_session_cookie(secure));
+    return r;
+  }
+
+  Model model = load_model(paths);
+  model.csrf = session->record.csrf;
+
+  if (req.path == "/backup/download") {
+    std::vector<TarMember> members;
+    members.push_back(TarMember{"boxmail.ini", model.ini_text});
+    std::string passwd;
+    if (model.config) read_file(model.config->server.passwd_file, passwd);
+    members.push_back(TarMember{"passwd", passwd});
+    Response r;
+    r.content_type = "application/x-tar";
+    char day[32];
+    const std::time_t t = static_cast<std::time_t>(now);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    std::strftime(day, sizeof day, "%Y%m%d-%H%M%S", &tm);
+    r.headers.push_back(std::string("Content-Disposition: attachment; filename=\"boxmail-backup-") + day + ".tar\"");
+    r.body = make_tar(members, now);
+    return r;
+  }
+
+  const PageInfo* page = find_page(req.path);
+  if (!page) return error_page(404, req.script, "No such page.");
+  View view;
+  Outcome outcome;
+  if (req.method == "POST") {
+    if (!page->post) return error_page(405, req.script, "This page takes no form.");
+    outcome = page->post(req, model);
+    if (outcome.change) {
+      auto [msg, ok] = apply(paths, model, *outcome.change);
+      log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": " + msg);
+      model = load_model(paths);
+      model.csrf = session->record.csrf;
+      view.notice = msg;
+      view.notice_ok = ok;
+    } else {
+      view.form = &req.form;
+      view.outcome = &outcome;
+    }
+  }
+  if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
+  Response r;
+  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view));
+  return r;
+}
+
+}  // namespace
+
+int main() {
+  try {
+    send(handle());
+  } catch (const std::exception& e) {
+    log_line(LOG_ERR, std::string("internal error: ") + e.what());
+    send(error_page(500, env("SCRIPT_NAME", "/cgi-bin/boxmail.cgi"), "Internal error."));
+  }
+  return 0;
+}

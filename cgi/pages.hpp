@@ -1,0 +1,113 @@
+// pages.hpp - the panel's pages (pure): model in, HTML or a change out.
+//
+// The glue (cgi_main.cpp) loads a Model (the INI text and its parse, the
+// accounts, what the daemon said over the control socket), checks the
+// session and the CSRF token, then calls a page:
+//   - render: GET, or a POST that had errors (View carries the submitted
+//     form, the field errors and the notice);
+//   - post: validates the submitted form against the schema (the whole new
+//     INI text goes through config::parse_config) and returns either field
+//     errors or a Change for the glue to write.
+// Pages never touch files, sockets or the clock.
+//
+// Adding a page (TLS, relay, firewall, queue ...) is one row of pages():
+// path, menu title, render function, post function.
+#pragma once
+
+#include "cgi/form.hpp"
+#include "cgi/html.hpp"
+#include "config/account.hpp"
+#include "config/schema.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boxmail::cgi {
+
+struct Request {
+  std::string method;   ///< "GET" or "POST"
+  std::string path;     ///< PATH_INFO ("/status"); "" and "/" mean the start page
+  Form query;           ///< QUERY_STRING
+  Form form;            ///< the POST body
+  std::string script;   ///< SCRIPT_NAME, base of every link
+};
+
+/// What the daemon answered over the control socket.
+struct DaemonView {
+  bool reached = false;
+  std::string error;                 ///< why not reached
+  std::vector<std::string> status;   ///< body of `status`
+  std::vector<std::string> stats;    ///< body of `stats`
+  std::vector<std::string> log;      ///< body of `log N`
+};
+
+struct Model {
+  std::string ini_path;
+  std::string ini_text;
+  config::ConfigPtr config;                      ///< null when ini_text has errors
+  std::vector<config::ConfigError> config_errors;
+  config::AccountTable accounts;
+  std::vector<std::string> account_errors;
+  std::string csrf;                              ///< of the logged-in session
+  DaemonView daemon;
+  /// Hashes a new mailbox password ("{SHA512-CRYPT}..."); injected so pages stay pure.
+  std::function<std::string(std::string_view)> hash_password;
+};
+
+/// What a successful POST asks the glue to write.
+struct Change {
+  std::optional<std::string> ini;                     ///< new INI text, already validated
+  std::optional<config::AccountTable> accounts;       ///< new passwd-file content
+  std::string done;                                   ///< "Mailbox bob added."
+};
+
+struct Outcome {
+  std::map<std::string, std::string> errors;   ///< field name -> message
+  std::string error;                           ///< a message for the whole form
+  std::optional<Change> change;                ///< set when valid and something changed
+  std::string info;                            ///< e.g. "Nothing changed."
+};
+
+struct View {
+  const Form* form = nullptr;         ///< submitted values to show again (after errors)
+  const Outcome* outcome = nullptr;   ///< field errors
+  std::string notice;                 ///< after a write: what happened
+  bool notice_ok = true;
+};
+
+using RenderFn = std::string (*)(const Request&, const Model&, const View&);
+using PostFn = Outcome (*)(const Request&, const Model&);
+
+struct PageInfo {
+  std::string_view path;
+  std::string_view title;
+  RenderFn render;
+  PostFn post;   ///< nullptr: the page takes no POST
+};
+
+/// The menu pages in menu order (status first: the start page).
+const std::vector<PageInfo>& pages();
+const PageInfo* find_page(std::string_view path);
+std::vector<MenuItem> menu();
+
+/// The login form (`error` shown above it, escaped).
+std::string login_page(std::string_view script, std::string_view error);
+
+/// The value a schema key has in `text`: as set there, else its default.
+std::string effective_value(std::string_view text, const config::KeyInfo& key);
+
+/// A quota as typed ("", "0", "500M", "2G", "1048576") in octets; nullopt
+/// when not a size. Same suffixes as the schema's sizes (1024-based).
+std::optional<std::uint64_t> parse_quota(std::string_view text);
+/// Octets for people: "1.5 MiB".
+std::string human_size(std::uint64_t octets);
+
+/// The SVG chart of messages per hour (24 bars, accepted and refused) from
+/// the `stats` body lines; pure text, no script.
+std::string hourly_chart(const std::vector<std::string>& stats_lines);
+
+}  // namespace boxmail::cgi

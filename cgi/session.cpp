@@ -1,0 +1,93 @@
+// session.cpp - see session.hpp.
+#include "cgi/session.hpp"
+
+#include <charconv>
+
+namespace boxmail::cgi {
+
+std::string hex128(const Random128& bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+bool valid_token(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s)
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+std::string format_session(const SessionRecord& s) {
+  return "version: 1\nuser: " + s.user + "\ncsrf: " + s.csrf + "\ncreated: " + std::to_string(s.created) +
+         "\nlast: " + std::to_string(s.last) + "\n";
+}
+
+std::optional<SessionRecord> parse_session(std::string_view text) {
+  SessionRecord s;
+  bool version = false, csrf = false, created = false, last = false;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) nl = text.size();
+    const std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    const auto colon = line.find(": ");
+    if (colon == std::string_view::npos) return std::nullopt;
+    const std::string_view key = line.substr(0, colon);
+    const std::string_view value = line.substr(colon + 2);
+    auto number = [&](std::int64_t& out) {
+      const auto r = std::from_chars(value.data(), value.data() + value.size(), out);
+      return r.ec == std::errc() && r.ptr == value.data() + value.size();
+    };
+    if (key == "version") {
+      if (value != "1") return std::nullopt;
+      version = true;
+    } else if (key == "user") {
+      s.user = std::string(value);
+    } else if (key == "csrf") {
+      if (!valid_token(value)) return std::nullopt;
+      s.csrf = std::string(value);
+      csrf = true;
+    } else if (key == "created") {
+      if (!number(s.created)) return std::nullopt;
+      created = true;
+    } else if (key == "last") {
+      if (!number(s.last)) return std::nullopt;
+      last = true;
+    }
+  }
+  if (!version || !csrf || !created || !last || s.user.empty()) return std::nullopt;
+  return s;
+}
+
+bool session_expired(const SessionRecord& s, std::int64_t now) {
+  return now - s.last > kIdleSeconds || s.last - now > 60;
+}
+
+bool session_needs_touch(const SessionRecord& s, std::int64_t now) { return now - s.last >= kTouchSeconds; }
+
+bool csrf_ok(std::string_view expected, const std::string* given) {
+  if (given == nullptr || given->empty() || expected.empty()) return false;
+  unsigned diff = given->size() == expected.size() ? 0u : 1u;
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    const char g = i < given->size() ? (*given)[i] : '\0';
+    diff |= static_cast<unsigned>(static_cast<unsigned char>(g) ^ static_cast<unsigned char>(expected[i]));
+  }
+  return diff == 0;
+}
+
+std::string session_cookie(std::string_view id, bool secure) {
+  return std::string(kCookieName) + "=" + std::string(id) + "; Path=/; HttpOnly; SameSite=Strict" +
+         (secure ? "; Secure" : "");
+}
+
+std::string clear_session_cookie(bool secure) {
+  return std::string(kCookieName) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
+}
+
+}  // namespace boxmail::cgi

@@ -1,0 +1,69 @@
+// session.hpp - the panel's login sessions and CSRF tokens (pure).
+//
+// A session is a random 128-bit id (32 lower-case hex digits) in a cookie
+// (HttpOnly, SameSite=Strict, Path=/, Secure under HTTPS; no Max-Age, so it
+// ends with the browser) and a record in the state directory, one file per
+// session named by its id:
+//
+//   version: 1
+//   user: admin
+//   csrf: <32 hex digits>
+//   created: <unix seconds>
+//   last: <unix seconds>
+//
+// Every POST except the login form carries the session's CSRF token in the
+// hidden field "csrf" (as LuCI's "token"); a missing or different token is
+// refused with 403 before anything is changed. A session idle for longer
+// than kIdleSeconds is gone. The random octets come from the caller (the
+// glue draws them from mbedTLS's CTR_DRBG), so everything here is pure.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace boxmail::cgi {
+
+constexpr std::int64_t kIdleSeconds = 30 * 60;
+/// `last` is rewritten at most this often (fewer writes on a flash board).
+constexpr std::int64_t kTouchSeconds = 60;
+constexpr std::string_view kCookieName = "boxmail_session";
+
+using Random128 = std::array<unsigned char, 16>;
+
+/// 32 lower-case hex digits.
+std::string hex128(const Random128& bytes);
+
+/// True for exactly 32 lower-case hex digits (the only names the glue will
+/// ever turn into a file name).
+bool valid_token(std::string_view s);
+
+struct SessionRecord {
+  std::string user;
+  std::string csrf;
+  std::int64_t created = 0;
+  std::int64_t last = 0;
+  bool operator==(const SessionRecord&) const = default;
+};
+
+std::string format_session(const SessionRecord& s);
+/// nullopt when the text is not a version-1 record with a valid csrf.
+std::optional<SessionRecord> parse_session(std::string_view text);
+
+/// Idle for longer than kIdleSeconds (or `last` in the future by more than
+/// a minute: a clock step) at `now`.
+bool session_expired(const SessionRecord& s, std::int64_t now);
+/// Whether `last` should be rewritten at `now`.
+bool session_needs_touch(const SessionRecord& s, std::int64_t now);
+
+/// The submitted token equals the session's, compared in constant time;
+/// false when `given` is null or empty.
+bool csrf_ok(std::string_view expected, const std::string* given);
+
+/// Set-Cookie values: the session cookie, and one that removes it.
+std::string session_cookie(std::string_view id, bool secure);
+std::string clear_session_cookie(bool secure);
+
+}  // namespace boxmail::cgi

@@ -1,0 +1,126 @@
+// control_protocol.cpp - see control_protocol.hpp.
+#include "control/control_protocol.hpp"
+
+namespace boxmail::control {
+namespace {
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+}  // namespace
+
+Request parse_request(std::string_view line) {
+  Request r;
+  if (line.ends_with('\n')) line.remove_suffix(1);
+  if (line.ends_with('\r')) line.remove_suffix(1);
+  if (line.size() > kMaxRequestLine) {
+    r.error = "request line too long";
+    return r;
+  }
+  for (char c : line) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      r.error = "control character in request";
+      return r;
+    }
+  }
+  const auto sp = line.find(' ');
+  const std::string verb = lower(line.substr(0, sp));
+  const std::string_view arg = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
+  if (verb == "status" || verb == "reload" || verb == "stats") {
+    if (!arg.empty()) {
+      r.error = verb + " takes no argument";
+      return r;
+    }
+    r.verb = verb == "status" ? Verb::Status : verb == "reload" ? Verb::Reload : Verb::Stats;
+    return r;
+  }
+  if (verb == "log") {
+    r.verb = Verb::Log;
+    unsigned n = 0;
+    if (arg.empty() || arg.size() > 4) {
+      r.error = "usage: log N (1.." + std::to_string(kMaxLogLines) + ")";
+      return r;
+    }
+    for (char c : arg) {
+      if (c < '0' || c > '9') {
+        r.error = "usage: log N (1.." + std::to_string(kMaxLogLines) + ")";
+        return r;
+      }
+      n = n * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (n < 1 || n > kMaxLogLines) {
+      r.error = "log: N must be 1.." + std::to_string(kMaxLogLines);
+      return r;
+    }
+    r.count = n;
+    return r;
+  }
+  r.error = verb.empty() ? "empty request" : "unknown request (status, reload, log N, stats)";
+  return r;
+}
+
+std::string format_reply(const Reply& reply) {
+  std::string out = reply.ok ? "ok" : "error";
+  if (!reply.head.empty()) {
+    out += ' ';
+    for (char c : reply.head) out += (c == '\r' || c == '\n') ? ' ' : c;
+  }
+  out += '\n';
+  for (const std::string& l : reply.lines) {
+    if (!l.empty() && l.front() == '.') out += '.';
+    for (char c : l) out += (c == '\r' || c == '\n') ? ' ' : c;
+    out += '\n';
+  }
+  out += ".\n";
+  return out;
+}
+
+ReplyParse parse_reply(std::string_view text) {
+  ReplyParse p;
+  bool head = true;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const auto nl = text.find('\n', pos);
+    if (nl == std::string_view::npos) return p;   // a partial line: not complete
+    std::string_view line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (head) {
+      head = false;
+      if (line == "ok" || line.starts_with("ok ")) {
+        p.reply.ok = true;
+        p.reply.head = std::string(line.substr(line.size() > 2 ? 3 : 2));
+      } else if (line == "error" || line.starts_with("error ")) {
+        p.reply.ok = false;
+        p.reply.head = std::string(line.substr(line.size() > 5 ? 6 : 5));
+      } else {
+        p.error = "malformed reply head";
+        return p;
+      }
+      continue;
+    }
+    if (line == ".") {
+      p.complete = true;
+      return p;
+    }
+    if (line.starts_with('.')) line.remove_prefix(1);
+    p.reply.lines.emplace_back(line);
+  }
+  return p;
+}
+
+std::string_view field(std::string_view line, std::string_view key) {
+  std::size_t i = 0;
+  while (i < line.size()) {
+    while (i < line.size() && line[i] == ' ') ++i;
+    const std::size_t start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    const std::string_view tok = line.substr(start, i - start);
+    if (tok.size() > key.size() && tok.starts_with(key) && tok[key.size()] == '=') return tok.substr(key.size() + 1);
+  }
+  return {};
+}
+
+}  // namespace boxmail::control

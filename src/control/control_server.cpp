@@ -1,0 +1,207 @@
+// control_server.cpp - see control_server.hpp.
+#include "control/control_server.hpp"
+
+#include "net/log.hpp"
+#include "store/maildir_name.hpp"
+
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+namespace boxmail::control {
+
+namespace asio = boost::asio;
+using asio::local::stream_protocol;
+
+namespace {
+constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr auto kRequestTimeout = std::chrono::seconds(5);
+
+std::string parent_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+/// Octets and count of the messages in DIR (names with S=).
+void add_dir(const std::string& dir, std::uint64_t& count, std::uint64_t& bytes) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return;
+  while (dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    ++count;
+    if (auto s = store::parse_maildir_sizes(e->d_name).size) bytes += *s;
+  }
+  ::closedir(d);
+}
+}  // namespace
+
+std::int64_t local_day(std::int64_t t) {
+  const std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  ::localtime_r(&tt, &tm);
+  return (t + tm.tm_gmtoff) / 86400;
+}
+
+std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts) {
+  std::vector<std::string> out;
+  std::uint64_t total = 0;
+  for (const config::Account& a : accounts.accounts) {
+    std::uint64_t count = 0, bytes = 0;
+    add_dir(mail_dir + "/" + a.name + "/new", count, bytes);
+    add_dir(mail_dir + "/" + a.name + "/cur", count, bytes);
+    total += bytes;
+    out.push_back("mailbox " + a.name + " messages=" + std::to_string(count) + " bytes=" + std::to_string(bytes));
+  }
+  struct statvfs vfs {};
+  std::string line = "store " + mail_dir + " used=" + std::to_string(total);
+  if (::statvfs(mail_dir.c_str(), &vfs) == 0) {
+    line += " free=" + std::to_string(static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize) +
+            " total=" + std::to_string(static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize);
+  }
+  out.push_back(std::move(line));
+  return out;
+}
+
+ControlServer::ControlServer(asio::io_context& io, std::string path, Handlers handlers)
+    : io_(io), path_(std::move(path)), handlers_(std::move(handlers)) {
+  net::log_set_tap(&ControlServer::tap, this);
+}
+
+ControlServer::~ControlServer() {
+  net::log_set_tap(nullptr, nullptr);
+  close();
+}
+
+void ControlServer::tap(void* user, net::LogLevel, std::string_view text) {
+  auto* self = static_cast<ControlServer*>(user);
+  self->ring_.add(text);
+  const net::LogEvent ev = net::classify_log_line(text);
+  if (ev != net::LogEvent::None) {
+    const std::int64_t now = std::time(nullptr);
+    self->stats_.record(ev, now, local_day(now));
+  }
+}
+
+std::string ControlServer::listen() {
+  const std::string dir = parent_dir(path_);
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+    return "cannot create " + dir + " for the control socket: " + std::strerror(errno);
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return "control socket " + path_ + " exists and is not a socket";
+    ::unlink(path_.c_str());
+  }
+  boost::system::error_code ec;
+  auto acc = std::make_unique<stream_protocol::acceptor>(io_);
+  acc->open(stream_protocol(), ec);
+  const mode_t old = ::umask(0117);   // the socket file is born 0660
+  if (!ec) acc->bind(stream_protocol::endpoint(path_), ec);
+  ::umask(old);
+  if (!ec) acc->listen(16, ec);
+  if (ec) return "cannot listen on control socket " + path_ + ": " + ec.message();
+  ::chmod(path_.c_str(), 0660);
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) == 0 && ::chown(path_.c_str(), static_cast<uid_t>(-1), dst.st_gid) != 0) {
+    net::log_warning("control socket " + path_ + ": cannot set its group: " + std::strerror(errno));
+  }
+  acceptor_ = std::move(acc);
+  net::log_info("control socket " + path_);
+  asio::co_spawn(io_, accept_loop(), [](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      net::log_error(std::string("control accept loop: ") + ex.what());
+    }
+  });
+  return {};
+}
+
+void ControlServer::close() {
+  if (!acceptor_) return;
+  boost::system::error_code ec;
+  acceptor_->close(ec);
+  acceptor_.reset();
+  ::unlink(path_.c_str());
+}
+
+asio::awaitable<void> ControlServer::accept_loop() {
+  for (;;) {
+    if (!acceptor_) co_return;
+    auto [ec, socket] = co_await acceptor_->async_accept(kAwait);
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor_) co_return;
+      net::log_warning("control accept: " + ec.message());
+      asio::steady_timer t(io_, std::chrono::milliseconds(100));
+      co_await t.async_wait(kAwait);
+      continue;
+    }
+    asio::co_spawn(io_, serve(std::move(socket)), asio::detached);
+  }
+}
+
+asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
+  asio::steady_timer timer(io_, kRequestTimeout);
+  timer.async_wait([&socket](const boost::system::error_code& e) {
+    if (!e) {
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    }
+  });
+  std::string in;
+  auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(in, kMaxRequestLine + 2), '\n', kAwait);
+  timer.cancel();
+  std::string out;
+  if (ec) {
+    if (ec == asio::error::not_found) out = format_reply(Reply{false, "request line too long", {}});
+  } else {
+    out = format_reply(answer(std::string_view(in).substr(0, n)));
+  }
+  if (!out.empty()) co_await asio::async_write(socket, asio::buffer(out), kAwait);
+  boost::system::error_code ignored;
+  socket.shutdown(stream_protocol::socket::shutdown_both, ignored);
+  socket.close(ignored);
+}
+
+Reply ControlServer::answer(std::string_view line) {
+  const Request req = parse_request(line);
+  if (!req.error.empty()) return Reply{false, req.error, {}};
+  switch (req.verb) {
+    case Verb::Status:
+      return handlers_.status ? handlers_.status() : Reply{false, "status not available", {}};
+    case Verb::Reload:
+      return handlers_.reload ? handlers_.reload() : Reply{false, "reload not available", {}};
+    case Verb::Log:
+      return Reply{true, "", ring_.last(req.count)};
+    case Verb::Stats: {
+      const std::int64_t now = std::time(nullptr);
+      const std::int64_t day = local_day(now);
+      Reply r{true, "", {}};
+      r.lines.push_back("today accepted=" + std::to_string(stats_.accepted_today(day)) +
+                        " refused=" + std::to_string(stats_.refused_today(day)));
+      for (const auto& h : stats_.hours(now)) {
+        r.lines.push_back("hour " + std::to_string(h.start) + " accepted=" + std::to_string(h.accepted) +
+                          " refused=" + std::to_string(h.refused));
+      }
+      return r;
+    }
+  }
+  return Reply{false, "internal error", {}};
+}
+
+}  // namespace boxmail::control

@@ -1,0 +1,74 @@
+// stats.hpp - what the control socket reports about recent activity: the
+// last log lines (a ring buffer) and messages accepted/refused per hour.
+//
+// Pure: no clock reads, no I/O. The daemon's control server (control/)
+// feeds both from the log tap of net/log.hpp, so the SMTP code needs no
+// counting hooks: classify_log_line() recognizes the per-message result
+// lines of smtp::Session ("QUEUEID: client=... result=accepted reply=...")
+// and the per-recipient refusals ("client=... rcpt=<x> refused: ...").
+// Times are Unix seconds passed in by the caller; "today" is the calendar
+// day of the caller's choosing (the glue passes the local day number).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace boxmail::net {
+
+/// The last `capacity` lines, oldest first. Each line is cut to max_line
+/// octets so memory stays bounded (capacity * max_line).
+class LogRing {
+ public:
+  explicit LogRing(std::size_t capacity = 200, std::size_t max_line = 400)
+      : capacity_(capacity), max_line_(max_line) {}
+  void add(std::string_view line);
+  /// The newest `n` lines (fewer when fewer were logged), oldest first.
+  std::vector<std::string> last(std::size_t n) const;
+  std::size_t size() const { return lines_.size(); }
+
+ private:
+  std::size_t capacity_;
+  std::size_t max_line_;
+  std::deque<std::string> lines_;
+};
+
+/// What a log line says about a message.
+enum class LogEvent { None, Accepted, Refused };
+
+/// Accepted: a "result=accepted" message line. Refused: "result=refused",
+/// a recipient or connection refusal ("refused:" / " refused "). The last
+/// " result=" of the line counts (text before it may come from a client).
+LogEvent classify_log_line(std::string_view line);
+
+/// Messages accepted and refused per hour, for the last 24 hours, and for
+/// the current day.
+class MessageStats {
+ public:
+  static constexpr std::size_t kHours = 24;
+  struct Hour {
+    std::int64_t start = 0;     ///< Unix time of the hour's start
+    std::uint32_t accepted = 0;
+    std::uint32_t refused = 0;
+  };
+
+  /// Counts one event at Unix time `now` on local day number `day`.
+  void record(LogEvent event, std::int64_t now, std::int64_t day);
+  /// The 24 hours ending with the hour of `now`, oldest first (empty hours
+  /// included, with their start times).
+  std::array<Hour, kHours> hours(std::int64_t now) const;
+  std::uint32_t accepted_today(std::int64_t day) const { return day == day_ ? accepted_today_ : 0; }
+  std::uint32_t refused_today(std::int64_t day) const { return day == day_ ? refused_today_ : 0; }
+
+ private:
+  std::array<Hour, kHours> ring_{};   ///< slot = (start / 3600) % 24
+  std::int64_t day_ = -1;
+  std::uint32_t accepted_today_ = 0;
+  std::uint32_t refused_today_ = 0;
+};
+
+}  // namespace boxmail::net

@@ -1,0 +1,304 @@
+// cgi_pages_test.cpp - the panel's pure page logic: INI edits, the backup
+// archive, each page's validation (cgi/pages.hpp), and the control protocol
+// and counters it reads (control/control_protocol.hpp, net/stats.hpp).
+#include "cgi/archive.hpp"
+#include "cgi/ini_edit.hpp"
+#include "cgi/pages.hpp"
+#include "control/control_protocol.hpp"
+#include "net/stats.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace boxmail;
+using namespace boxmail::cgi;
+
+const std::string kIni =
+    "; comment\n[server]\npasswd_file = /tmp/p\ncontrol_socket = /tmp/s\n\n[smtp]\n;max_message_size = 25M\n"
+    "listen = 127.0.0.1:2525\n\n[aliases]\ninfo = alice\n";
+
+TEST(CgiIniEdit, GetSetRemove) {
+  EXPECT_EQ(ini_get(kIni, "SMTP", "Listen"), "127.0.0.1:2525");
+  EXPECT_EQ(ini_get(kIni, "smtp", "max_message_size"), std::nullopt);   // commented out
+  EXPECT_EQ(ini_get("[a]\nk = v ; note\n", "a", "k"), "v");
+  // Replace in place.
+  EXPECT_EQ(ini_set("[smtp]\nlisten = x\nbanner = b\n", "smtp", "listen", "y"), "[smtp]\nlisten = y\nbanner = b\n");
+  // Insert after the section's last key, comments kept.
+  EXPECT_EQ(ini_set(kIni, "smtp", "max_message_size", "2k"),
+            "; comment\n[server]\npasswd_file = /tmp/p\ncontrol_socket = /tmp/s\n\n[smtp]\n;max_message_size = 25M\n"
+            "listen = 127.0.0.1:2525\nmax_message_size = 2k\n\n[aliases]\ninfo = alice\n");
+  // A missing section is appended.
+  EXPECT_EQ(ini_set("[server]\nlog = stderr", "pop3", "enabled", "no"), "[server]\nlog = stderr\n\n[pop3]\nenabled = no\n");
+  EXPECT_EQ(ini_set("", "aliases", "a", "b"), "[aliases]\na = b\n");
+  EXPECT_EQ(ini_remove(kIni, "aliases", "info"),
+            "; comment\n[server]\npasswd_file = /tmp/p\ncontrol_socket = /tmp/s\n\n[smtp]\n;max_message_size = 25M\n"
+            "listen = 127.0.0.1:2525\n\n[aliases]\n");
+  EXPECT_EQ(ini_remove(kIni, "aliases", "nope"), kIni);
+  const auto keys = ini_keys(kIni, "aliases");
+  ASSERT_EQ(keys.size(), 1u);
+  EXPECT_EQ(keys[0].first, "info");
+}
+
+TEST(CgiArchive, RoundTripAndRejects) {
+  const std::string tar = make_tar({{"boxmail.ini", "[server]\n"}, {"passwd", std::string(700, 'x')}}, 1700000000);
+  EXPECT_EQ(tar.size() % 512, 0u);
+  const TarRead r = read_tar(tar);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.members.size(), 2u);
+  EXPECT_EQ(r.members[1].data, std::string(700, 'x'));
+  EXPECT_NE(read_tar("short").error, "");
+  std::string bad = tar;
+  bad[0] = 'X';   // checksum no longer matches
+  EXPECT_EQ(read_tar(bad).error, "bad tar header checksum (not a boxmail backup?)");
+  EXPECT_EQ(read_tar(make_tar({{"../etc", "x"}}, 0)).error, "unexpected file name in the archive");
+  EXPECT_EQ(read_tar(make_tar({{"a", "x"}, {"b", "y"}}, 0), 1).error, "too many files in the archive");
+  EXPECT_NE(read_tar(tar.substr(0, 1024)).error, "");
+}
+
+Model model(std::string ini = kIni) {
+  Model m;
+  m.ini_path = "/etc/boxmail/boxmail.ini";
+  m.ini_text = std::move(ini);
+  auto p = config::parse_config(m.ini_text, m.ini_path);
+  m.config = p.config;
+  m.config_errors = p.errors;
+  m.accounts = config::parse_passwd("alice:{SHA512-CRYPT}$6$x$y::::::\n").table;
+  m.csrf = "0123456789abcdef0123456789abcdef";
+  m.hash_password = [](std::string_view pw) { return "{TEST}" + std::string(pw); };
+  return m;
+}
+
+Outcome post(std::string_view path, std::string_view body, const Model& m) {
+  Request r;
+  r.method = "POST";
+  r.path = std::string(path);
+  r.script = "/cgi-bin/boxmail.cgi";
+  r.form = parse_urlencoded(body);
+  EXPECT_EQ(r.form.error, "");
+  return find_page(path)->post(r, m);
+}
+
+TEST(CgiPages, TableAndMenu) {
+  EXPECT_EQ(find_page("")->path, "/status");
+  EXPECT_EQ(find_page("/")->path, "/status");
+  EXPECT_EQ(find_page("/nope"), nullptr);
+  EXPECT_EQ(menu().size(), pages().size());
+}
+
+TEST(CgiPages, FeedValidation) {
+  const Model m = model();
+  struct Case {
+    std::string body, field, error;
+  } cases[] = {
+      {"feed_mode=any&smtp.max_message_size=abc", "smtp.max_message_size", "value 'abc' is not a size"},
+      {"feed_mode=any&smtp.max_message_size=1", "smtp.max_message_size", "out of range"},
+      {"feed_mode=list&smtp.accept_domains=exa+mple.com", "smtp.accept_domains", "'exa mple.com' contains a space"},
+      {"feed_mode=list&smtp.accept_domains=", "smtp.accept_domains", "at least one domain"},
+      {"feed_mode=list&smtp.accept_domains=bad_domain", "smtp.accept_domains", "is not a domain pattern"},
+      {"feed_mode=any&server.hostname=no+way", "server.hostname", "is not a host name"},
+      {"feed_mode=any&smtp.max_recipients=0", "smtp.max_recipients", "out of range"},
+      {"feed_mode=any&smtp.banner=a%3Bb", "smtp.banner", "';'"},
+      {"feed_mode=any&smtp.feed_servers=mx1.isp.example%0Abad+host", "smtp.feed_servers", "contains a space"},
+  };
+  for (const auto& c : cases) {
+    const Outcome o = post("/feed", c.body, m);
+    EXPECT_FALSE(o.change) << c.body;
+    ASSERT_TRUE(o.errors.count(c.field)) << c.body;
+    EXPECT_NE(o.errors.at(c.field).find(c.error), std::string::npos) << o.errors.at(c.field);
+  }
+  const Outcome ok = post("/feed", "feed_mode=list&smtp.accept_domains=example.com%0A*.example.org&smtp.max_message_size=2k", m);
+  ASSERT_TRUE(ok.change) << ok.error << (ok.errors.empty() ? "" : ok.errors.begin()->first + ": " + ok.errors.begin()->second);
+  ASSERT_TRUE(ok.change->ini);
+  EXPECT_EQ(ini_get(*ok.change->ini, "smtp", "max_message_size"), "2k");
+  EXPECT_EQ(ini_get(*ok.change->ini, "smtp", "accept_domains"), "example.com, *.example.org");
+  const Outcome same = post("/feed", "feed_mode=any", m);
+  EXPECT_FALSE(same.change);
+  EXPECT_EQ(same.info, "Nothing changed.");
+}
+
+TEST(CgiPages, RetrievalValidation) {
+  const Model m = model();
+  const Outcome bad = post("/retrieval", "pop3.enabled=yes&pop3.listen=127.0.0.1:2525&pop3.login_failures=3", m);
+  EXPECT_TRUE(bad.errors.count("pop3.listen"));   // same port as [smtp] listen
+  const Outcome off = post("/retrieval", "pop3.listen=127.0.0.1:1100&pop3.login_failures=5&pop3.login_delay=2", m);
+  ASSERT_TRUE(off.change);
+  EXPECT_EQ(ini_get(*off.change->ini, "pop3", "enabled"), "no");
+  EXPECT_EQ(ini_get(*off.change->ini, "pop3", "login_failures"), "5");
+}
+
+TEST(CgiPages, Aliases) {
+  const Model m = model();
+  const Outcome evil = post("/aliases", "action=add&alias_name=%3Cscript%3Ex%3C%2Fscript%3E&alias_targets=alice", m);
+  ASSERT_TRUE(evil.errors.count("alias_name"));
+  EXPECT_FALSE(evil.change);
+  EXPECT_TRUE(post("/aliases", "action=add&alias_name=sales&alias_targets=bad%2Fname", m).errors.count("alias_targets"));
+  EXPECT_TRUE(post("/aliases", "action=add&alias_name=sales&alias_targets=sales", m).errors.count("alias_targets"));
+  EXPECT_TRUE(post("/aliases", "action=add&alias_name=null&alias_targets=alice", m).errors.count("alias_name"));
+  const Outcome ok = post("/aliases", "action=add&alias_name=Sales&alias_targets=alice%2C+null", m);
+  ASSERT_TRUE(ok.change);
+  EXPECT_EQ(ini_get(*ok.change->ini, "aliases", "sales"), "alice, null");
+  const Outcome del = post("/aliases", "action=delete&alias_name=info", m);
+  ASSERT_TRUE(del.change);
+  EXPECT_EQ(ini_get(*del.change->ini, "aliases", "info"), std::nullopt);
+  EXPECT_TRUE(post("/aliases", "action=catch_all&smtp.catch_all=nobody", m).errors.count("smtp.catch_all"));
+  const Outcome ca = post("/aliases", "action=catch_all&smtp.catch_all=alice", m);
+  ASSERT_TRUE(ca.change);
+  EXPECT_EQ(ini_get(*ca.change->ini, "smtp", "catch_all"), "alice");
+}
+
+TEST(CgiPages, Mailboxes) {
+  const Model m = model();
+  struct Case {
+    std::string body, field;
+  } bad[] = {
+      {"action=add&name=..%2F..%2Fetc&password=longenough", "name"},
+      {"action=add&name=alice&password=longenough", "name"},
+      {"action=add&name=&password=longenough", "name"},
+      {"action=add&name=bob&password=short", "password"},
+      {"action=add&name=bob&password=longenough&quota=abc", "quota"},
+      {"action=update&name=alice&new_password=x", "new_password"},
+      {"action=update&name=alice&edit_quota=1T", "edit_quota"},
+  };
+  for (const auto& c : bad) {
+    const Outcome o = post("/mailboxes", c.body, m);
+    EXPECT_TRUE(o.errors.count(c.field)) << c.body;
+    EXPECT_FALSE(o.change) << c.body;
+  }
+  EXPECT_FALSE(post("/mailboxes", "action=delete&name=alice", m).change);   // no confirmation
+  EXPECT_FALSE(post("/mailboxes", "action=delete&name=..%2F..%2Fetc&confirm=yes", m).change);
+  const Outcome add = post("/mailboxes", "action=add&name=Bob&password=longenough&quota=2G", m);
+  ASSERT_TRUE(add.change && add.change->accounts);
+  const auto* bob = add.change->accounts->find("bob");
+  ASSERT_NE(bob, nullptr);
+  EXPECT_EQ(bob->password, "{TEST}longenough");
+  EXPECT_EQ(config::quota_of(*bob), 2ull << 30);
+  const Outcome upd = post("/mailboxes", "action=update&name=alice&edit_quota=&nologin=yes", m);
+  ASSERT_TRUE(upd.change);
+  const auto* alice = upd.change->accounts->find("alice");
+  EXPECT_EQ(alice->extra, "nopop3 nologin");
+  EXPECT_FALSE(config::login_allowed(*alice));
+  const Outcome del = post("/mailboxes", "action=delete&name=alice&confirm=yes", m);
+  ASSERT_TRUE(del.change);
+  EXPECT_TRUE(del.change->accounts->accounts.empty());
+}
+
+TEST(CgiPages, RenderEscapesEverything) {
+  Model m = model();
+  m.daemon.reached = true;
+  m.daemon.log = {"client=<script>alert(1)</script>"};
+  m.daemon.status = {"service smtp 127.0.0.1:25 sessions=1", "mailbox alice messages=2 bytes=2048"};
+  m.daemon.stats = {"today accepted=7 refused=1", "hour 0 accepted=3 refused=1"};
+  Request r;
+  r.method = "GET";
+  r.script = "/cgi-bin/boxmail.cgi";
+  const std::string html = find_page("/status")->render(r, m, View{});
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("<span id=\"accepted-today\">7</span>"), std::string::npos);
+  EXPECT_NE(html.find("<svg"), std::string::npos);
+  // Every input on the settings pages has a label and help text.
+  for (std::string_view p : {"/feed", "/retrieval"}) {
+    const std::string page = find_page(p)->render(r, m, View{});
+    std::size_t pos = 0, inputs = 0;
+    while ((pos = page.find("<input type=\"text\" id=\"", pos)) != std::string::npos) {
+      const std::size_t start = pos + 23;
+      const std::string id = page.substr(start, page.find('"', start) - start);
+      EXPECT_NE(page.find("<label for=\"" + id + "\">"), std::string::npos) << id;
+      EXPECT_NE(page.find("id=\"" + id + "-help\""), std::string::npos) << id;
+      pos = start;
+      ++inputs;
+    }
+    EXPECT_GT(inputs, 1u) << p;
+  }
+}
+
+TEST(CgiPages, QuotaAndSizes) {
+  EXPECT_EQ(parse_quota(""), 0u);
+  EXPECT_EQ(parse_quota("500M"), 500ull << 20);
+  EXPECT_EQ(parse_quota("2g"), 2ull << 30);
+  EXPECT_EQ(parse_quota("1234"), 1234u);
+  EXPECT_EQ(parse_quota("abc"), std::nullopt);
+  EXPECT_EQ(parse_quota("M"), std::nullopt);
+  EXPECT_EQ(human_size(512), "512 B");
+  EXPECT_EQ(human_size(1536), "1.5 KiB");
+  EXPECT_EQ(human_size(300ull << 20), "300 MiB");
+}
+
+TEST(ControlProtocol, Requests) {
+  struct Case {
+    std::string_view line;
+    control::Verb verb;
+    unsigned count;
+    std::string_view error;
+  } cases[] = {
+      {"status\n", control::Verb::Status, 0, ""},
+      {"RELOAD\r\n", control::Verb::Reload, 0, ""},
+      {"stats", control::Verb::Stats, 0, ""},
+      {"log 20", control::Verb::Log, 20, ""},
+      {"log 0", control::Verb::Log, 0, "log: N must be 1..200"},
+      {"log 201", control::Verb::Log, 0, "log: N must be 1..200"},
+      {"log x", control::Verb::Log, 0, "usage: log N (1..200)"},
+      {"status now", control::Verb::Status, 0, "status takes no argument"},
+      {"", control::Verb::Status, 0, "empty request"},
+      {"shutdown", control::Verb::Status, 0, "unknown request (status, reload, log N, stats)"},
+  };
+  for (const auto& c : cases) {
+    const auto r = control::parse_request(c.line);
+    EXPECT_EQ(r.error, c.error) << c.line;
+    if (c.error.empty()) {
+      EXPECT_EQ(r.verb, c.verb) << c.line;
+      EXPECT_EQ(r.count, c.count) << c.line;
+    }
+  }
+  EXPECT_EQ(control::parse_request(std::string(65, 'a')).error, "request line too long");
+}
+
+TEST(ControlProtocol, RepliesRoundTripWholeAndTrickled) {
+  const control::Reply reply{false, "configuration has errors", {".starts with a dot", "two\nlines", ""}};
+  const std::string wire = control::format_reply(reply);
+  EXPECT_EQ(wire, "error configuration has errors\n..starts with a dot\ntwo lines\n\n.\n");
+  const auto p = control::parse_reply(wire);
+  ASSERT_TRUE(p.complete);
+  EXPECT_FALSE(p.reply.ok);
+  EXPECT_EQ(p.reply.head, "configuration has errors");
+  EXPECT_EQ(p.reply.lines, (std::vector<std::string>{".starts with a dot", "two lines", ""}));
+  for (std::size_t i = 0; i < wire.size(); ++i) EXPECT_FALSE(control::parse_reply(wire.substr(0, i)).complete) << i;
+  EXPECT_EQ(control::parse_reply("what\n.\n").error, "malformed reply head");
+  EXPECT_EQ(control::field("service smtp 1.2.3.4:25 sessions=2", "sessions"), "2");
+  EXPECT_EQ(control::field("a=1 b=2", "c"), "");
+}
+
+TEST(NetStats, ClassifyAndCount) {
+  EXPECT_EQ(net::classify_log_line("Q1: client=1.2.3.4 helo=x from=<a> rcpt=<b> size=5 result=accepted reply=\"250\""),
+            net::LogEvent::Accepted);
+  EXPECT_EQ(net::classify_log_line("Q1: client=1.2.3.4 helo=result=accepted size=5 result=refused reply=\"552\""),
+            net::LogEvent::Refused);
+  EXPECT_EQ(net::classify_log_line("client=1.2.3.4 rcpt=<x> refused: user unknown"), net::LogEvent::Refused);
+  EXPECT_EQ(net::classify_log_line("Q1: ... result=deferred reply=\"451\""), net::LogEvent::None);
+  EXPECT_EQ(net::classify_log_line("listening on 127.0.0.1:25 (smtp)"), net::LogEvent::None);
+
+  net::MessageStats s;
+  const std::int64_t t0 = 1700000000 - 1700000000 % 3600;
+  s.record(net::LogEvent::Accepted, t0 + 10, 1);
+  s.record(net::LogEvent::Accepted, t0 + 20, 1);
+  s.record(net::LogEvent::Refused, t0 + 3600, 1);
+  s.record(net::LogEvent::Accepted, t0 + 25 * 3600, 2);   // a day later: the first hour left the window
+  EXPECT_EQ(s.accepted_today(2), 1u);
+  EXPECT_EQ(s.refused_today(2), 0u);
+  EXPECT_EQ(s.accepted_today(1), 0u);
+  const auto h = s.hours(t0 + 25 * 3600);
+  EXPECT_EQ(h.back().accepted, 1u);
+  EXPECT_EQ(h.back().start, t0 + 25 * 3600);
+  EXPECT_EQ(h.front().start, t0 + 2 * 3600);
+  unsigned total = 0;
+  for (const auto& x : h) total += x.accepted + x.refused;
+  EXPECT_EQ(total, 1u);   // the refusal at t0+1h is 24 h old: out of the window
+
+  net::LogRing ring(3, 5);
+  for (std::string_view l : {"one", "two", "three", "four-long-line"}) ring.add(l);
+  EXPECT_EQ(ring.last(10), (std::vector<std::string>{"two", "three", "four-"}));
+  EXPECT_EQ(ring.last(1), (std::vector<std::string>{"four-"}));
+}
+
+}  // namespace

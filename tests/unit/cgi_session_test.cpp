@@ -1,0 +1,85 @@
+// cgi_session_test.cpp - sessions, CSRF tokens and cookies (cgi/session.hpp),
+// and escaping (cgi/html.hpp).
+#include "cgi/html.hpp"
+#include "cgi/session.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace boxmail::cgi;
+
+TEST(CgiSession, Tokens) {
+  Random128 r{};
+  for (std::size_t i = 0; i < r.size(); ++i) r[i] = static_cast<unsigned char>(i * 17);
+  const std::string t = hex128(r);
+  EXPECT_EQ(t, "00112233445566778899aabbccddeeff");
+  EXPECT_TRUE(valid_token(t));
+  for (std::string_view bad : {"", "00112233445566778899aabbccddeef", "00112233445566778899AABBCCDDEEFF",
+                               "../../../../../../../../etc/pass", "00112233445566778899aabbccddeefg"}) {
+    EXPECT_FALSE(valid_token(bad)) << bad;
+  }
+}
+
+TEST(CgiSession, RecordRoundTripAndRejects) {
+  const SessionRecord s{"admin", "0123456789abcdef0123456789abcdef", 1000, 1500};
+  EXPECT_EQ(parse_session(format_session(s)), s);
+  EXPECT_EQ(format_session(s), "version: 1\nuser: admin\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1000\nlast: 1500\n");
+  for (std::string_view bad : {"", "version: 2\nuser: a\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1\nlast: 1\n",
+                               "version: 1\nuser: a\ncsrf: short\ncreated: 1\nlast: 1\n",
+                               "version: 1\nuser: a\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: x\nlast: 1\n",
+                               "version: 1\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1\nlast: 1\n",
+                               "garbage"}) {
+    EXPECT_EQ(parse_session(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(CgiSession, IdleExpiry) {
+  const SessionRecord s{"admin", std::string(32, 'a'), 0, 10000};
+  EXPECT_FALSE(session_expired(s, 10000));
+  EXPECT_FALSE(session_expired(s, 10000 + kIdleSeconds));
+  EXPECT_TRUE(session_expired(s, 10000 + kIdleSeconds + 1));
+  EXPECT_TRUE(session_expired(s, 10000 - 61));   // clock stepped back
+  EXPECT_FALSE(session_needs_touch(s, 10000 + kTouchSeconds - 1));
+  EXPECT_TRUE(session_needs_touch(s, 10000 + kTouchSeconds));
+}
+
+TEST(CgiSession, Csrf) {
+  const std::string t = "0123456789abcdef0123456789abcdef";
+  const std::string same = t, other = "0123456789abcdef0123456789abcdee", shorter = t.substr(0, 31), empty;
+  EXPECT_TRUE(csrf_ok(t, &same));
+  EXPECT_FALSE(csrf_ok(t, nullptr));
+  EXPECT_FALSE(csrf_ok(t, &empty));
+  EXPECT_FALSE(csrf_ok(t, &other));
+  EXPECT_FALSE(csrf_ok(t, &shorter));
+  EXPECT_FALSE(csrf_ok("", &empty));
+}
+
+TEST(CgiSession, Cookies) {
+  EXPECT_EQ(session_cookie("abc", false), "boxmail_session=abc; Path=/; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(session_cookie("abc", true), "boxmail_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure");
+  EXPECT_EQ(clear_session_cookie(false), "boxmail_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+}
+
+TEST(CgiHtml, Escape) {
+  EXPECT_EQ(escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+  EXPECT_EQ(escape("plain"), "plain");
+  const std::string n = notice(false, "<b>");
+  EXPECT_NE(n.find("&lt;b&gt;"), std::string::npos);
+  EXPECT_EQ(n.find("<b>"), std::string::npos);
+  EXPECT_NE(csrf_field("\"><x").find("value=\"&quot;&gt;&lt;x\""), std::string::npos);
+}
+
+TEST(CgiHtml, LayoutHasMenuAndLogoutOnlyWhenLoggedIn) {
+  const std::vector<MenuItem> menu = {{"/status", "Status"}, {"/feed", "Mail feed"}};
+  const std::string in = layout("/cgi-bin/boxmail.cgi", "Mail feed", menu, "/feed", "tok", "<p>x</p>");
+  EXPECT_NE(in.find("href=\"/cgi-bin/boxmail.cgi/feed\" aria-current=\"page\""), std::string::npos);
+  EXPECT_NE(in.find("/logout"), std::string::npos);
+  EXPECT_NE(in.find("name=\"viewport\""), std::string::npos);
+  const std::string out = layout("/x", "Log in", {}, "", "", "");
+  EXPECT_EQ(out.find("/logout"), std::string::npos);
+  EXPECT_EQ(out.find("<nav>"), std::string::npos);
+}
+
+}  // namespace

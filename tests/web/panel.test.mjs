@@ -1,0 +1,298 @@
+// panel.test.mjs - the web panel end to end in headless Chromium.
+//
+//   tests/netns-run node --test tests/web/panel.test.mjs     (ctest: web.panel)
+//
+// Starts boxmaild + busybox httpd + boxmail.cgi (tests/web/panel_env.py) in
+// a temporary directory, drives Debian's chromium through playwright-core
+// (installed by tests/web/install.sh into BOXMAIL_BUILD/web), and sends mail
+// over SMTP with a small client here. Run inside a private network
+// namespace: every server listens on 127.0.0.1 there. Screenshots of every
+// page go to BOXMAIL_BUILD/web-artifacts/. Any console error or page error
+// in the browser fails the test.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const BUILD = path.resolve(process.env.BOXMAIL_BUILD ?? 'build');
+const SOURCE = path.resolve(process.env.BOXMAIL_SOURCE ?? '.');
+const require = createRequire(path.join(BUILD, 'web') + '/');
+const { chromium } = require('playwright-core');
+
+const HTTP_PORT = 18080, SMTP_PORT = 12525, POP3_PORT = 11100;
+const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
+const ADMIN_PW = 'panel-test-pw';
+const ARTIFACTS = path.join(BUILD, 'web-artifacts');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxmail-panel-'));
+const ini = path.join(dir, 'boxmail.ini');
+
+let env, browser, context, page;
+const consoleErrors = [];
+
+/** Starts panel_env.py and waits for its "ready" line. */
+function startEnv() {
+  return new Promise((resolve, reject) => {
+    const p = spawn('/usr/bin/python3', [path.join(SOURCE, 'tests/web/panel_env.py'), '--build', BUILD, '--dir', dir,
+      '--http', `127.0.0.1:${HTTP_PORT}`, '--smtp-port', String(SMTP_PORT), '--pop3-port', String(POP3_PORT),
+      '--admin-password', ADMIN_PW, '--stdin-stop'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('panel-env: ready')) resolve(p);
+    });
+    p.on('exit', (code) => reject(new Error(`panel_env.py exited with ${code}: ${out}`)));
+  });
+}
+
+/** A minimal SMTP client: sends one message; returns the last reply line
+ * (to the end of DATA, or the first command that failed). */
+async function sendMail(to, body = 'Hello from the panel test.') {
+  const s = net.connect(SMTP_PORT, '127.0.0.1');
+  s.setEncoding('latin1');
+  let buf = '';
+  const waiters = [];
+  const pump = () => {
+    while (waiters.length) {
+      const m = buf.match(/^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/);
+      if (!m) return;
+      buf = buf.slice(m[0].length);
+      waiters.shift()(m[0].trim().split('\r\n').pop());
+    }
+  };
+  s.on('data', (d) => { buf += d; pump(); });
+  const closed = new Promise((resolve, reject) => { s.on('close', resolve); s.on('error', reject); });
+  const reply = () => new Promise((resolve) => { waiters.push(resolve); pump(); });
+  const cmd = (line) => { s.write(line + '\r\n'); return reply(); };
+  let r = await reply();
+  for (const [line, ok] of [['EHLO test.example', /^250/], ['MAIL FROM:<tester@example.org>', /^250/],
+    [`RCPT TO:<${to}>`, /^25/], ['DATA', /^354/],
+    [`From: tester@example.org\r\nTo: ${to}\r\nSubject: panel test\r\n\r\n${body}\r\n.`, null]]) {
+    r = await cmd(line);
+    if (ok && !ok.test(r)) break;
+  }
+  s.end('QUIT\r\n');
+  await closed;
+  return r;
+}
+
+function maildirCount(box) {
+  const d = path.join(dir, 'mail', box, 'new');
+  return fs.existsSync(d) ? fs.readdirSync(d).length : 0;
+}
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+async function go(p) {
+  const r = await page.goto(BASE + p);
+  assert.equal(r.status(), 200, `GET ${p}`);
+}
+
+const csrf = () => page.locator('input[name=csrf]').first().inputValue();
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  env = await startEnv();
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    // playwright gives each launch a fresh temporary profile (--user-data-dir)
+  });
+  context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (env) { env.stdin.end(); await new Promise((r) => env.on('exit', r)); }
+  if (process.env.BOXMAIL_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a page without a session sends the browser to the login page', async () => {
+  await page.goto(BASE + '/mailboxes');
+  assert.match(page.url(), /\/login$/);
+  await shot('login');
+  const r = await page.request.post(BASE + '/feed', { form: { 'smtp.max_message_size': '1k' } });
+  assert.equal(r.status(), 403);
+});
+
+test('log in (a wrong password first)', async () => {
+  await page.fill('#f-password', 'wrong-password');
+  await page.click('button[type=submit]');
+  await page.getByText('Wrong user name or password.').waitFor();
+  await page.fill('#f-password', ADMIN_PW);
+  await page.click('button[type=submit]');
+  assert.match(page.url(), /\/status$/);
+  await page.getByRole('heading', { name: 'Status' }).waitFor();
+  const cookies = await context.cookies();
+  const c = cookies.find((x) => x.name === 'boxmail_session');
+  assert.ok(c && c.httpOnly && c.sameSite === 'Strict' && /^[0-9a-f]{32}$/.test(c.value));
+  assert.match(fs.readFileSync(path.join(dir, 'httpd.log'), 'utf8') + fs.readFileSync(path.join(dir, 'boxmaild.log'), 'utf8') +
+    '', /./);
+});
+
+test('create a mailbox, send it mail, see the count on the Status page', async () => {
+  await go('/mailboxes');
+  await page.fill('#f-name', 'carol');
+  await page.fill('#f-password', 'carol-password');
+  await page.fill('#f-quota', '500M');
+  await page.click('text=Add mailbox');
+  await page.getByText('Mailbox carol added.').waitFor();
+  assert.equal(await page.locator('#mailboxes td', { hasText: /^carol$/ }).count(), 1);
+  await shot('mailboxes');
+  assert.match(await sendMail('carol@example.com'), /^250 /);
+  assert.equal(maildirCount('carol'), 1);
+  await go('/status');
+  assert.equal(await page.locator('#accepted-today').innerText(), '1');
+  const row = page.locator('#mailbox-sizes tr', { hasText: 'carol' });
+  assert.equal(await row.locator('td').nth(1).innerText(), '1');
+  assert.equal(await page.locator('svg.chart').count(), 1);
+  await shot('status');
+});
+
+test('add an alias and see mail to it arrive', async () => {
+  await go('/aliases');
+  await page.fill('#f-alias-name', 'sales');
+  await page.fill('#f-alias-targets', 'carol');
+  await page.click('text=Save alias');
+  await page.getByText(/Alias sales added.*reloaded/).waitFor();
+  await shot('aliases');
+  assert.match(await sendMail('sales@example.com'), /^250 /);
+  assert.equal(maildirCount('carol'), 2);
+});
+
+test('change the maximum message size and see the daemon enforce it', async () => {
+  await go('/feed');
+  await page.fill('#f-smtp-max-message-size', '2k');
+  await page.click('text=Save');
+  await page.getByText(/Saved: Maximum message size.*reloaded/).waitFor();
+  assert.match(fs.readFileSync(ini, 'utf8'), /^max_message_size = 2k$/m);
+  assert.match(await sendMail('carol@example.com', 'x'.repeat(70).concat('\r\n').repeat(60)), /^552 /);
+  assert.match(await sendMail('carol@example.com', 'small'), /^250 /);
+  await shot('feed');
+});
+
+test('invalid values show the field error and change nothing', async () => {
+  const before = fs.readFileSync(ini, 'utf8');
+  await go('/feed');
+  await page.fill('#f-smtp-max-message-size', 'abc');
+  await page.click('text=Save');
+  await page.locator('#f-smtp-max-message-size-err').getByText("value 'abc' is not a size").waitFor();
+  assert.equal(await page.locator('#f-smtp-max-message-size').getAttribute('aria-invalid'), 'true');
+  await shot('feed-invalid-size');
+  await go('/feed');
+  await page.check('#f-feed-list');
+  await page.fill('#f-smtp-accept-domains', 'exa mple.com');
+  await page.click('text=Save');
+  await page.locator('#f-smtp-accept-domains-err').getByText("'exa mple.com' contains a space").waitFor();
+  await shot('feed-invalid-domain');
+  assert.equal(fs.readFileSync(ini, 'utf8'), before);
+});
+
+test('POST without or with a wrong CSRF token: 403 and nothing changed', async () => {
+  const before = fs.readFileSync(ini, 'utf8');
+  for (const form of [{ 'smtp.max_message_size': '9k' }, { 'smtp.max_message_size': '9k', csrf: '0'.repeat(32) }]) {
+    const r = await page.request.post(BASE + '/feed', { form });
+    assert.equal(r.status(), 403);
+  }
+  const r = await page.request.post(BASE + '/mailboxes', { form: { action: 'delete', name: 'carol', confirm: 'yes' } });
+  assert.equal(r.status(), 403);
+  assert.equal(fs.readFileSync(ini, 'utf8'), before);
+  assert.match(fs.readFileSync(path.join(dir, 'passwd'), 'utf8'), /^carol:/m);
+});
+
+test('an alias name holding <script> is shown escaped', async () => {
+  await go('/aliases');
+  const evil = '<script>document.title="pwned"</script>';
+  await page.fill('#f-alias-name', evil);
+  await page.fill('#f-alias-targets', 'carol');
+  await page.click('text=Save alias');
+  await page.locator('#f-alias-name-err').waitFor();
+  assert.ok((await page.locator('#f-alias-name-err').innerText()).includes('<script>'));
+  assert.equal(await page.locator('#f-alias-name').inputValue(), evil);
+  assert.equal(await page.locator('main script').count(), 0);
+  assert.notEqual(await page.title(), 'pwned');
+  await shot('aliases-escaped');
+});
+
+test('a mailbox name like ../../etc is refused', async () => {
+  await go('/mailboxes');
+  await page.fill('#f-name', '../../etc');
+  await page.fill('#f-password', 'whatever-pw');
+  await page.click('text=Add mailbox');
+  await page.locator('#f-name-err').waitFor();
+  assert.ok(!fs.readFileSync(path.join(dir, 'passwd'), 'utf8').includes('etc'));
+  await go('/mailboxes?edit=' + encodeURIComponent('../../etc'));
+  await page.getByText('There is no mailbox named ../../etc.').waitFor();
+});
+
+test('mailbox settings, retrieval, backup pages', async () => {
+  await go('/mailboxes?edit=carol');
+  if (await page.locator('#f-pop3').count() === 0) fs.writeFileSync(path.join(ARTIFACTS, 'debug.html'), await page.content());
+  assert.equal(await page.locator('#f-edit-quota').inputValue(), '500M');
+  await page.uncheck('#f-pop3');
+  await page.click('text=Save');
+  await page.getByText('Mailbox carol saved.').waitFor();
+  assert.match(fs.readFileSync(path.join(dir, 'passwd'), 'utf8'), /^carol:.*quota=524288000 nopop3$/m);
+  await go('/retrieval');
+  await page.fill('#f-pop3-login-failures', '5');
+  await page.click('text=Save');
+  await page.getByText(/Saved: Login failures.*reloaded/).waitFor();
+  await shot('retrieval');
+  await go('/backup');
+  await shot('backup');
+  const r = await page.request.get(BASE + '/backup/download');
+  assert.equal(r.status(), 200);
+  const tar = await r.body();
+  assert.equal(tar.subarray(0, 11).toString(), 'boxmail.ini');
+  // Restore it (unchanged) through the form.
+  const file = path.join(dir, 'backup.tar');
+  fs.writeFileSync(file, tar);
+  await page.setInputFiles('#f-archive', file);
+  await page.click('button:has-text("Restore")');
+  await page.getByText(/Restored the configuration/).waitFor();
+  // A broken archive is refused with nothing changed.
+  fs.writeFileSync(file, 'not a tar file');
+  await go('/backup');
+  await page.setInputFiles('#f-archive', file);
+  await page.click('button:has-text("Restore")');
+  await page.locator('.field.invalid .error').waitFor();
+});
+
+test('delete a mailbox with confirmation', async () => {
+  await go('/mailboxes');
+  await go('/mailboxes?delete=carol');
+  await shot('mailboxes-delete-confirm');
+  await page.click('button.danger');
+  await page.getByText(/Mailbox carol deleted/).waitFor();
+  assert.ok(!/^carol:/m.test(fs.readFileSync(path.join(dir, 'passwd'), 'utf8')));
+});
+
+test('readable on a phone-width screen', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await go('/feed');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `page is ${width}px wide`);
+  await shot('feed-phone');
+  await page.setViewportSize({ width: 1000, height: 800 });
+});
+
+test('log out', async () => {
+  await go('/status');
+  await page.click('text=Log out');
+  assert.match(page.url(), /\/login$/);
+  await page.goto(BASE + '/status');
+  assert.match(page.url(), /\/login$/);
+});
+
+test('no console errors', () => {
+  assert.deepEqual(consoleErrors, []);
+});

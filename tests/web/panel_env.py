@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""panel_env - boxmaild + busybox httpd + boxmail.cgi, ready to use.
+
+    tests/web/panel_env.py --build build --dir var [--http 127.0.0.1:8080]
+        [--smtp-port 2525] [--pop3-port 1100] [--admin-password PW] [--demo]
+
+Used by `make run` (the panel on 127.0.0.1:8080), the browser test
+(tests/web/panel.test.mjs, inside a private network namespace) and the bench
+(tests/bench/panel_bench.py). In DIR it makes, once:
+  boxmail.ini   the schema's defaults with absolute paths under DIR (busybox
+                httpd runs a CGI in its cgi-bin directory, so relative paths
+                would point elsewhere) and the given ports
+  admin         the panel's administrator (boxmailctl admin passwd)
+  passwd        with --demo: mailboxes alice and bob, passwords printed once
+and each time: www/ (index.html -> the panel, cgi-bin/boxmail.cgi copied
+from the build), then starts boxmaild -c DIR/boxmail.ini and busybox httpd
+on --http with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in its environment. Prints
+one line "panel-env: ready URL" when both answer, then waits; SIGTERM,
+SIGINT (Ctrl-C) or the end of stdin (with --stdin-stop) stops both.
+"""
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(os.path.dirname(HERE))
+
+
+def wait_port(host, port, proc, what, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"panel-env: {what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"panel-env: {what} did not listen on {host}:{port}")
+
+
+def write_ini(path, d, smtp_port, pop3_port):
+    text = f"""; boxmail.ini for the panel on the build machine (tests/web/panel_env.py).
+; Every key not set here is at its default (see docs/boxmail.ini.5).
+
+[server]
+hostname = boxmail.localdomain
+passwd_file = {d}/passwd
+control_socket = {d}/run/boxmaild.sock
+log = stderr
+
+[smtp]
+listen = 127.0.0.1:{smtp_port}
+accept_domains = *
+
+[pop3]
+listen = 127.0.0.1:{pop3_port}
+
+[store]
+mail_dir = {d}/mail
+spool_dir = {d}/spool
+
+[aliases]
+"""
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--dir", default="var")
+    ap.add_argument("--http", default="127.0.0.1:8080")
+    ap.add_argument("--smtp-port", type=int, default=2525)
+    ap.add_argument("--pop3-port", type=int, default=1100)
+    ap.add_argument("--admin-password")
+    ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--stdin-stop", action="store_true")
+    ap.add_argument("--cgi", help="boxmail.cgi to serve (default: BUILD/boxmail.cgi)")
+    a = ap.parse_args()
+
+    build = os.path.abspath(a.build)
+    d = os.path.abspath(a.dir)
+    os.makedirs(d, exist_ok=True)
+    ini = os.path.join(d, "boxmail.ini")
+    admin = os.path.join(d, "admin")
+    first = not os.path.exists(ini)
+    if first:
+        write_ini(ini, d, a.smtp_port, a.pop3_port)
+    ctl = [os.path.join(build, "boxmailctl"), "-c", ini]
+    env = dict(os.environ, BOXMAIL_ADMIN=admin)
+    admin_pw = None
+    if a.admin_password:
+        subprocess.run(ctl + ["admin", "passwd", "--password-stdin"], input=a.admin_password + "\n",
+                       text=True, env=env, check=True, capture_output=True)
+        admin_pw = a.admin_password
+    elif not os.path.exists(admin):
+        out = subprocess.run(ctl + ["admin", "passwd"], text=True, env=env, check=True,
+                             capture_output=True).stdout
+        admin_pw = out.split("admin: ", 1)[1].split()[0]
+    demo = []
+    if a.demo and not os.path.exists(os.path.join(d, "passwd")):
+        for name in ("alice", "bob"):
+            out = subprocess.run(ctl + ["user", "add", name], text=True, check=True, capture_output=True).stdout
+            demo.append(out.strip())
+
+    www = os.path.join(d, "www")
+    os.makedirs(os.path.join(www, "cgi-bin"), exist_ok=True)
+    shutil.copy2(a.cgi or os.path.join(build, "boxmail.cgi"), os.path.join(www, "cgi-bin", "boxmail.cgi.new"))
+    os.replace(os.path.join(www, "cgi-bin", "boxmail.cgi.new"), os.path.join(www, "cgi-bin", "boxmail.cgi"))
+    shutil.copy2(os.path.join(SOURCE, "rootfs-overlay/usr/share/boxmail/www/index.html"), os.path.join(www, "index.html"))
+    state = os.path.join(d, "panel")
+    os.makedirs(state, mode=0o700, exist_ok=True)
+
+    host, port = a.http.rsplit(":", 1)
+    log = open(os.path.join(d, "boxmaild.log"), "ab")
+    daemon = subprocess.Popen([os.path.join(build, "boxmaild"), "-c", ini], stdout=log, stderr=log,
+                              stdin=subprocess.DEVNULL)
+    httpd_env = dict(os.environ, BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
+    httpd = subprocess.Popen(["busybox", "httpd", "-f", "-p", a.http, "-h", www,
+                              "-c", os.path.join(SOURCE, "rootfs-overlay/etc/boxmail/httpd.conf")],
+                             env=httpd_env, stdin=subprocess.DEVNULL,
+                             stderr=open(os.path.join(d, "httpd.log"), "ab"))
+
+    def stop(*_):
+        for p in (httpd, daemon):
+            if p.poll() is None:
+                p.terminate()
+        for p in (httpd, daemon):
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        wait_port("127.0.0.1", a.smtp_port, daemon, "boxmaild")
+        wait_port(host, int(port), httpd, "busybox httpd")
+        sock = os.path.join(d, "run", "boxmaild.sock")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    except SystemExit:
+        stop()
+        raise
+    url = f"http://{host}:{port}/cgi-bin/boxmail.cgi"
+    if admin_pw:
+        print(f"panel-env: admin login: user admin, password {admin_pw} (shown only now; "
+              f"set another with `build/boxmailctl -c {ini} admin passwd`)", flush=True)
+    else:
+        print(f"panel-env: admin login: user admin, password as printed on the first run "
+              f"(`build/boxmailctl -c {ini} admin passwd` sets a new one)", flush=True)
+    for line in demo:
+        print(f"panel-env: demo mailbox {line} (shown only now)", flush=True)
+    print(f"panel-env: SMTP on 127.0.0.1:{a.smtp_port}, POP3 on 127.0.0.1:{a.pop3_port}, "
+          f"data and logs in {d}", flush=True)
+    print(f"panel-env: ready {url}", flush=True)
+    if a.stdin_stop:
+        sys.stdin.read()
+        stop()
+    while True:
+        if daemon.poll() is not None or httpd.poll() is not None:
+            print("panel-env: boxmaild or httpd exited", file=sys.stderr, flush=True)
+            stop()
+        time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    main()
