@@ -1,6 +1,8 @@
 // form.cpp - see form.hpp.
 #include "cgi/form.hpp"
 
+#include "text/ascii.hpp"
+
 #include <algorithm>
 
 namespace boxmail::cgi {
@@ -11,12 +13,6 @@ int hex_value(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 std::string_view trim(std::string_view s) {
@@ -65,7 +61,7 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
       pvalue = std::string(trim(value.substr(j, end == std::string_view::npos ? end : end - j)));
       j = end == std::string_view::npos ? value.size() : end;
     }
-    if (iequals(pname, name)) return pvalue;
+    if (text::iequals(pname, name)) return pvalue;
     i = value.find(';', j);
   }
   return std::nullopt;
@@ -154,7 +150,7 @@ Form parse_urlencoded(std::string_view body, const Limits& limits) {
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
   const auto semi = content_type.find(';');
-  if (!iequals(trim(content_type.substr(0, semi)), "multipart/form-data")) return std::nullopt;
+  if (!text::iequals(trim(content_type.substr(0, semi)), "multipart/form-data")) return std::nullopt;
   auto b = header_param(content_type, "boundary");
   if (!b || b->empty() || b->size() > 70) return std::nullopt;
   for (char c : *b) {
@@ -203,9 +199,9 @@ Form parse_multipart(std::string_view body, std::string_view boundary, const Lim
       h = eol == std::string_view::npos ? headers.size() + 1 : eol + 2;
       const auto colon = line.find(':');
       if (colon == std::string_view::npos) return fail("malformed part header");
-      if (!iequals(trim(line.substr(0, colon)), "content-disposition")) continue;
+      if (!text::iequals(trim(line.substr(0, colon)), "content-disposition")) continue;
       const std::string_view v = trim(line.substr(colon + 1));
-      if (!iequals(trim(v.substr(0, v.find(';'))), "form-data")) return fail("part is not form-data");
+      if (!text::iequals(trim(v.substr(0, v.find(';'))), "form-data")) return fail("part is not form-data");
       disposition = true;
       name = header_param(v, "name");
       filename = header_param(v, "filename");
@@ -220,8 +216,8 @@ Form parse_multipart(std::string_view body, std::string_view boundary, const Lim
 
 Form parse_body(std::string_view content_type, std::string_view body, const Limits& limits) {
   const std::string_view type = trim(content_type.substr(0, content_type.find(';')));
-  if (iequals(type, "application/x-www-form-urlencoded")) return parse_urlencoded(body, limits);
-  if (iequals(type, "multipart/form-data")) {
+  if (text::iequals(type, "application/x-www-form-urlencoded")) return parse_urlencoded(body, limits);
+  if (text::iequals(type, "multipart/form-data")) {
     const auto b = multipart_boundary(content_type);
     if (!b) return fail("multipart/form-data without a valid boundary");
     return parse_multipart(body, *b, limits);

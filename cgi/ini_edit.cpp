@@ -1,15 +1,10 @@
 // ini_edit.cpp - see ini_edit.hpp.
 #include "cgi/ini_edit.hpp"
 
+#include "text/ascii.hpp"
+
 namespace boxmail::cgi {
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -39,12 +34,12 @@ std::vector<Line> scan(std::string_view text) {
     const std::string_view s = trim(text.substr(pos, nl - pos));
     if (!s.empty() && s.front() == '[') {
       const auto close = s.find(']');
-      section = lower(trim(s.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1)));
+      section = text::ascii_lower(trim(s.substr(1, close == std::string_view::npos ? std::string_view::npos : close - 1)));
       l.header = true;
     } else if (!s.empty() && s.front() != ';' && s.front() != '#') {
       const auto eq = s.find('=');
       if (eq != std::string_view::npos) {
-        l.key = lower(trim(s.substr(0, eq)));
+        l.key = text::ascii_lower(trim(s.substr(0, eq)));
         std::string_view v = trim(s.substr(eq + 1));
         for (std::size_t i = 0; i < v.size(); ++i) {
           if (v[i] == ';' && i > 0 && (v[i - 1] == ' ' || v[i - 1] == '\t')) {
@@ -65,14 +60,14 @@ std::vector<Line> scan(std::string_view text) {
 }  // namespace
 
 std::optional<std::string> ini_get(std::string_view text, std::string_view section, std::string_view key) {
-  const std::string sec = lower(section), k = lower(key);
+  const std::string sec = text::ascii_lower(section), k = text::ascii_lower(key);
   for (const Line& l : scan(text))
     if (!l.header && l.section == sec && l.key == k) return l.value;
   return std::nullopt;
 }
 
 std::string ini_set(std::string_view text, std::string_view section, std::string_view key, std::string_view value) {
-  const std::string sec = lower(section), k = lower(key);
+  const std::string sec = text::ascii_lower(section), k = text::ascii_lower(key);
   const std::string new_line = std::string(key) + " = " + std::string(value);
   const auto lines = scan(text);
   const Line* insert_after = nullptr;
@@ -98,7 +93,7 @@ std::string ini_set(std::string_view text, std::string_view section, std::string
 }
 
 std::string ini_remove(std::string_view text, std::string_view section, std::string_view key) {
-  const std::string sec = lower(section), k = lower(key);
+  const std::string sec = text::ascii_lower(section), k = text::ascii_lower(key);
   std::string out;
   std::size_t copied = 0;
   for (const Line& l : scan(text)) {
@@ -111,7 +106,7 @@ std::string ini_remove(std::string_view text, std::string_view section, std::str
 }
 
 std::vector<std::pair<std::string, std::string>> ini_keys(std::string_view text, std::string_view section) {
-  const std::string sec = lower(section);
+  const std::string sec = text::ascii_lower(section);
   std::vector<std::pair<std::string, std::string>> out;
   for (const Line& l : scan(text))
     if (!l.header && l.section == sec && !l.key.empty()) out.emplace_back(l.key, l.value);

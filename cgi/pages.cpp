@@ -1,6 +1,8 @@
 // pages.cpp - see pages.hpp. One section per page; the table is at the end.
 #include "cgi/pages.hpp"
 
+#include "text/ascii.hpp"
+
 #include "cgi/archive.hpp"
 #include "cgi/ini_edit.hpp"
 #include "control/control_protocol.hpp"
@@ -12,13 +14,6 @@ namespace boxmail::cgi {
 namespace {
 
 using config::KeyInfo;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
@@ -362,7 +357,7 @@ Outcome mailboxes_post(const Request& r, const Model& m) {
   Outcome o;
   const Form& f = r.form;
   const std::string action = f.value("action");
-  const std::string name = lower(trim(f.value("name")));
+  const std::string name = text::ascii_lower(trim(f.value("name")));
   config::AccountTable table = m.accounts;
   auto find = [&](std::string_view n) -> config::Account* {
     for (auto& a : table.accounts)
@@ -470,12 +465,12 @@ Outcome aliases_post(const Request& r, const Model& m) {
   }
   if (action == "catch_all") {
     std::map<std::string, std::string> pre;
-    const std::string v = lower(trim(f.value("smtp.catch_all")));
+    const std::string v = text::ascii_lower(trim(f.value("smtp.catch_all")));
     if (!v.empty() && !config::mailbox_name_error(v) && m.accounts.find(v) == nullptr)
       pre["smtp.catch_all"] = "there is no mailbox named '" + v + "'";
     return apply_settings(m, f, {{"smtp", "catch_all", "Catch-all mailbox"}}, {{"smtp.catch_all", v}}, pre);
   }
-  const std::string name = lower(trim(f.value("alias_name")));
+  const std::string name = text::ascii_lower(trim(f.value("alias_name")));
   if (action == "delete") {
     if (!ini_get(m.ini_text, "aliases", name)) {
       o.error = "There is no alias named '" + name + "'.";
@@ -502,7 +497,7 @@ Outcome aliases_post(const Request& r, const Model& m) {
     o.errors["alias_name"] = "'null' is not an alias name";
   }
   std::vector<std::string> targets;
-  for (std::string& t : split_items(lower(f.value("alias_targets")))) {
+  for (std::string& t : split_items(text::ascii_lower(f.value("alias_targets")))) {
     if (t != "null") {
       if (auto e = config::mailbox_name_error(t)) {
         o.errors["alias_targets"] = "'" + t + "': " + *e;

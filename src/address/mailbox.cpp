@@ -25,6 +25,8 @@
 //  - SMTPUTF8 (RFC 6531) is not supported: any octet >= 0x80 is refused.
 #include "address/mailbox.hpp"
 
+#include "text/ascii.hpp"
+
 #include <string>
 #include <utility>
 
@@ -41,8 +43,6 @@ bool is_let_dig(char c) { return is_alpha(c) || is_digit(c); }
 bool is_hex(char c) {
   return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
 /// atext of RFC 5322 3.2.3, as used by RFC 5321 Atom.
 bool is_atext(char c) {
   if (is_let_dig(c)) return true;
@@ -61,13 +61,6 @@ bool is_print(char c) { return c >= 32 && c <= 126; }
 
 /// dcontent = %d33-90 / %d94-126 (printable, no space, '[', '\', ']').
 bool is_dcontent(char c) { return (c >= 33 && c <= 90) || (c >= 94 && c <= 126); }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
 
 /// Dot-string = Atom *("." Atom): non-empty atoms of atext.
 bool is_dot_string(std::string_view s) {
@@ -161,7 +154,7 @@ std::string literal_error(std::string_view in) {
   if (colon == std::string_view::npos) return "invalid address literal";
   const std::string_view tag = in.substr(0, colon);
   const std::string_view rest = in.substr(colon + 1);
-  if (iequals(tag, "IPv6"))
+  if (text::iequals(tag, "IPv6"))
     return is_ipv6(rest) ? std::string() : "invalid IPv6 address literal";
   // General-address-literal: Standardized-tag = Ldh-str, 1*dcontent.
   if (tag.empty() || !is_let_dig(tag.back())) return "invalid address literal tag";
@@ -222,7 +215,7 @@ class PathParser {
     if (!reverse_) {
       constexpr std::string_view kPostmaster = "postmaster>";
       if (text_.size() - i_ >= kPostmaster.size() &&
-          iequals(text_.substr(i_, kPostmaster.size()), kPostmaster)) {
+          text::iequals(text_.substr(i_, kPostmaster.size()), kPostmaster)) {
         r.mailbox.local_part = std::string(text_.substr(i_, kPostmaster.size() - 1));
         r.end = i_ + kPostmaster.size();
         return r;

@@ -33,6 +33,8 @@
 //    linear in the size of [aliases] times max_alias_depth.
 #include "address/resolve.hpp"
 
+#include "text/ascii.hpp"
+
 #include <algorithm>
 #include <cstdint>
 #include <map>
@@ -42,13 +44,6 @@
 
 namespace boxmail::address {
 namespace {
-
-std::string to_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 /// `text` without one trailing dot ("example.com." -> "example.com").
 std::string_view strip_trailing_dot(std::string_view text) {
@@ -104,11 +99,11 @@ class AliasExpander {
     if (auto it = done_.find(name); it != done_.end() && it->second >= depth) return true;
     stack_.push_back(name);
     for (const std::string& target : targets) {
-      const std::string key = to_lower(target);
+      const std::string key = text::ascii_lower(target);
       if (key == "null") {
         saw_null_ = true;
       } else if (const config::Account* account = accounts_.find(key)) {
-        add_unique(mailboxes_, to_lower(account->name));
+        add_unique(mailboxes_, text::ascii_lower(account->name));
       } else if (auto alias = config_.aliases.find(key); alias != config_.aliases.end()) {
         if (!expand(key, alias->second, depth + 1)) return false;
       } else {
@@ -157,8 +152,8 @@ Resolution resolve_catch_all(const std::string& key, const config::Config& confi
   const std::string& catch_all = config.smtp.catch_all;
   if (catch_all.empty()) return refuse(Verdict::UnknownUser, "unknown user '" + key + "'");
   if (const config::Account* account = accounts.find(catch_all)) {
-    return deliver({to_lower(account->name)},
-                   "catch-all mailbox '" + to_lower(account->name) + "' for '" + key + "'");
+    return deliver({text::ascii_lower(account->name)},
+                   "catch-all mailbox '" + text::ascii_lower(account->name) + "' for '" + key + "'");
   }
   return refuse(Verdict::UnknownUser,
                 "unknown user '" + key + "' (catch-all '" + catch_all + "' is not a mailbox)");
@@ -167,10 +162,10 @@ Resolution resolve_catch_all(const std::string& key, const config::Config& confi
 }  // namespace
 
 bool domain_accepted(std::string_view domain, const std::vector<std::string>& patterns) {
-  const std::string d = to_lower(strip_trailing_dot(domain));
+  const std::string d = text::ascii_lower(strip_trailing_dot(domain));
   const bool literal = !d.empty() && d.front() == '[';
   for (const std::string& raw : patterns) {
-    const std::string p = to_lower(strip_trailing_dot(raw));
+    const std::string p = text::ascii_lower(strip_trailing_dot(raw));
     if (p == "*") return true;
     if (literal || d.empty() || p.empty()) continue;
     if (p.size() > 2 && p[0] == '*' && p[1] == '.') {
@@ -187,7 +182,7 @@ bool domain_accepted(std::string_view domain, const std::vector<std::string>& pa
 
 Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
                              const config::AccountTable& accounts) {
-  const std::string key = to_lower(rcpt.local_part);
+  const std::string key = text::ascii_lower(rcpt.local_part);
 
   // 1. Domain. Only <Postmaster> may come without one (RFC 5321 4.1.1.3).
   if (rcpt.domain.empty()) {
@@ -201,7 +196,7 @@ Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
 
 Resolution resolve_local_part(std::string_view local_part, const config::Config& config,
                               const config::AccountTable& accounts) {
-  const std::string key = to_lower(local_part);
+  const std::string key = text::ascii_lower(local_part);
 
   // 2. Relay tricks, also when hidden in a Quoted-string (decoded here).
   if (key.find_first_of("%!@") != std::string::npos) {
@@ -212,7 +207,7 @@ Resolution resolve_local_part(std::string_view local_part, const config::Config&
 
   // 3a. Accounts first, then aliases.
   if (const config::Account* account = accounts.find(key)) {
-    const std::string name = to_lower(account->name);
+    const std::string name = text::ascii_lower(account->name);
     return deliver({name}, "mailbox '" + name + "'");
   }
   // 3b.
@@ -222,7 +217,7 @@ Resolution resolve_local_part(std::string_view local_part, const config::Config&
   // 3c.
   if (key == "postmaster") {
     if (!accounts.accounts.empty()) {
-      const std::string name = to_lower(accounts.accounts.front().name);
+      const std::string name = text::ascii_lower(accounts.accounts.front().name);
       return deliver({name}, "postmaster -> first mailbox '" + name + "'");
     }
     return resolve_catch_all(key, config, accounts);

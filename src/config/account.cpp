@@ -2,6 +2,8 @@
 // account.hpp). Standard library only: this file is part of boxmail_pure.
 #include "config/account.hpp"
 
+#include "text/ascii.hpp"
+
 #include <cstddef>
 #include <map>
 #include <string>
@@ -14,14 +16,6 @@ constexpr std::size_t kFieldCount = 8;   // name:password:uid:gid:gecos:home:she
 
 bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (is_upper(c)) c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 /// A byte as it can be shown in a message: 'c' when printable, else \xHH.
 std::string show_byte(char c) {
@@ -58,7 +52,7 @@ std::optional<std::string> mailbox_name_error(std::string_view name) {
   }
   for (char c : name) {
     if (is_upper(c)) {
-      return "mailbox names are lower case (write '" + lower(name) + "')";
+      return "mailbox names are lower case (write '" + text::ascii_lower(name) + "')";
     }
   }
   for (char c : name) {
@@ -74,7 +68,7 @@ std::optional<std::string> mailbox_name_error(std::string_view name) {
 }
 
 const Account* AccountTable::find(std::string_view name) const {
-  const std::string key = lower(name);
+  const std::string key = text::ascii_lower(name);
   for (const Account& a : accounts) {
     if (a.name == key) return &a;
   }

@@ -16,6 +16,8 @@
 // parser, so the two cannot drift apart.
 #include "config/schema.hpp"
 
+#include "text/ascii.hpp"
+
 #include "config/account.hpp"
 
 #include <arpa/inet.h>
@@ -48,13 +50,6 @@ constexpr std::uint64_t kGi = kMi * 1024;
 
 // ---- small text helpers ------------------------------------------------------
 
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = to_lower(c);
-  return out;
-}
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -177,7 +172,7 @@ Error parse_suffixed(std::string_view text, const KeyInfo& k, std::string_view s
   std::string_view digits = text;
   std::uint64_t factor = 1;
   if (!text.empty()) {
-    const auto pos = suffixes.find(to_lower(text.back()));
+    const auto pos = suffixes.find(text::ascii_lower(text.back()));
     if (pos != std::string_view::npos) {
       digits.remove_suffix(1);
       factor = factors[pos];
@@ -201,7 +196,7 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
       return std::nullopt;
 
     case KeyType::Bool: {
-      const std::string v = lower(text);
+      const std::string v = text::ascii_lower(text);
       if (v == "yes" || v == "true" || v == "on" || v == "1") {
         out.flag = true;
       } else if (v == "no" || v == "false" || v == "off" || v == "0") {
@@ -235,7 +230,7 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
     }
 
     case KeyType::Enum: {
-      const std::string v = lower(text);
+      const std::string v = text::ascii_lower(text);
       const auto choices = split_choices(k.choices);
       for (std::string_view choice : choices) {
         if (v == choice) {
@@ -309,7 +304,7 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
       const auto items = split_list(text);
       if (items.empty()) return "no domain given (use * to accept any domain)";
       for (std::string_view item : items) {
-        const std::string d = lower(item);
+        const std::string d = text::ascii_lower(item);
         if (d == "*") {
           if (items.size() != 1) return "'*' must stand alone (it already accepts every domain)";
           out.domains.push_back(d);
@@ -330,7 +325,7 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
         out.text.clear();
         return std::nullopt;
       }
-      const std::string name = lower(text);
+      const std::string name = text::ascii_lower(text);
       if (auto err = mailbox_name_error(name)) return *err;
       out.text = name;
       return std::nullopt;
@@ -357,14 +352,14 @@ struct Row {
 };
 
 Error check_hostname(const Value& v) {
-  if (v.text.empty() || is_domain(lower(v.text))) return std::nullopt;
+  if (v.text.empty() || is_domain(text::ascii_lower(v.text))) return std::nullopt;
   return "value " + quoted(v.text) + " is not a host name (letters, digits, '-' and '.')";
 }
 
 /// A list of host names or IP addresses (an address may carry a /prefix).
 Error check_feed_servers(const Value& v) {
   for (std::string_view item : split_list(v.text)) {
-    const std::string d = lower(item);
+    const std::string d = text::ascii_lower(item);
     if (is_domain(d)) continue;
     const std::string addr = d.substr(0, d.find('/'));
     unsigned char bin[16];
@@ -387,7 +382,7 @@ const std::vector<Row>& rows() {
       {{.section = "server", .key = "hostname", .type = KeyType::String, .default_value = "",
         .doc = "Host name announced in the SMTP greeting and in Received: headers; "
                "empty means the system host name."},
-       [](Config& c, const Value& v) { c.server.hostname = lower(v.text); }, check_hostname},
+       [](Config& c, const Value& v) { c.server.hostname = text::ascii_lower(v.text); }, check_hostname},
       {{.section = "server", .key = "passwd_file", .type = KeyType::Path, .default_value = "./var/passwd",
         .doc = "Dovecot-compatible passwd-file of the mailbox accounts (edited with boxmailctl; "
                "reread when it changes)."},
@@ -418,7 +413,7 @@ const std::vector<Row>& rows() {
                "addresses); kept for reference, no effect yet."},
        [](Config& c, const Value& v) {
          c.smtp.feed_servers.clear();
-         for (std::string_view item : split_list(v.text)) c.smtp.feed_servers.push_back(lower(item));
+         for (std::string_view item : split_list(v.text)) c.smtp.feed_servers.push_back(text::ascii_lower(item));
        },
        check_feed_servers},
       {{.section = "smtp", .key = "catch_all", .type = KeyType::Mailbox, .default_value = "",
@@ -643,7 +638,7 @@ struct Parser {
         error("", "", "text after the section header");
         return {};
       }
-      section = lower(trim(s.substr(1, close - 1)));
+      section = text::ascii_lower(trim(s.substr(1, close - 1)));
       if (section.empty()) {
         error("", "", "empty section name");
         return {};
@@ -696,7 +691,7 @@ struct Parser {
   }
 
   void key(std::string_view sec, std::string_view name, std::string_view value) {
-    const std::string k = lower(name);
+    const std::string k = text::ascii_lower(name);
     if (!section_ok) {
       if (unknown_line != 0) {
         error(section, k, kUnknownSection);
@@ -753,7 +748,7 @@ struct Parser {
     }
     std::vector<std::string> targets;
     for (std::string_view item : items) {
-      std::string t = lower(item);
+      std::string t = text::ascii_lower(item);
       if (t != "null") {
         if (auto err = mailbox_name_error(t)) {
           error("aliases", name, "target " + quoted(item) + ": " + *err);

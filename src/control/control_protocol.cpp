@@ -1,14 +1,10 @@
 // control_protocol.cpp - see control_protocol.hpp.
 #include "control/control_protocol.hpp"
 
+#include "text/ascii.hpp"
+
 namespace boxmail::control {
 namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 }  // namespace
 
 Request parse_request(std::string_view line) {
@@ -26,7 +22,7 @@ Request parse_request(std::string_view line) {
     }
   }
   const auto sp = line.find(' ');
-  const std::string verb = lower(line.substr(0, sp));
+  const std::string verb = text::ascii_lower(line.substr(0, sp));
   const std::string_view arg = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
   if (verb == "status" || verb == "reload" || verb == "stats") {
     if (!arg.empty()) {

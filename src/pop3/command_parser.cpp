@@ -1,6 +1,8 @@
 // command_parser.cpp - see command_parser.hpp.
 #include "pop3/command_parser.hpp"
 
+#include "text/ascii.hpp"
+
 #include <array>
 #include <limits>
 
@@ -8,14 +10,6 @@ namespace boxmail::pop3 {
 namespace {
 
 char upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (upper(a[i]) != upper(b[i])) return false;
-  }
-  return true;
-}
 
 struct VerbName {
   std::string_view name;
@@ -47,7 +41,7 @@ Command parse_command(std::string_view line) {
   c.verb_text = line.substr(0, sp);
   if (sp != std::string_view::npos) c.argument = line.substr(sp + 1);
   for (const auto& v : kVerbs) {
-    if (iequals(c.verb_text, v.name)) {
+    if (text::iequals(c.verb_text, v.name)) {
       c.verb = v.verb;
       break;
     }

@@ -1,26 +1,14 @@
 // command_parser.cpp - see command_parser.hpp.
 #include "smtp/command_parser.hpp"
 
+#include "text/ascii.hpp"
+
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <utility>
 
 namespace boxmail::smtp {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
 
 constexpr std::array<std::pair<std::string_view, Verb>, 16> kVerbs{{
     {"HELO", Verb::Helo}, {"EHLO", Verb::Ehlo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
@@ -54,7 +42,7 @@ Command parse_command(std::string_view line) {
   cmd.verb_text = line.substr(0, sp);
   if (sp != std::string_view::npos) cmd.argument = line.substr(sp + 1);
   for (const auto& [name, verb] : kVerbs) {
-    if (iequals(cmd.verb_text, name)) {
+    if (text::iequals(cmd.verb_text, name)) {
       cmd.verb = verb;
       break;
     }
@@ -64,7 +52,7 @@ Command parse_command(std::string_view line) {
 
 MailFrom parse_mail_from(std::string_view argument) {
   MailFrom r;
-  if (!istarts_with(argument, "FROM:")) {
+  if (!text::istarts_with(argument, "FROM:")) {
     r.error = ReplyId::SyntaxParams;
     r.error_arg = "MAIL FROM:<address>";
     return r;
@@ -83,7 +71,7 @@ MailFrom parse_mail_from(std::string_view argument) {
     return r;
   }
   for_each_param(rest, [&](std::string_view key, std::string_view value, bool has_value) {
-    if (iequals(key, "SIZE")) {
+    if (text::iequals(key, "SIZE")) {
       std::uint64_t n = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
       if (!has_value || value.empty() || ec != std::errc{} || p != value.data() + value.size() ||
@@ -93,10 +81,10 @@ MailFrom parse_mail_from(std::string_view argument) {
         return false;
       }
       r.size = n;
-    } else if (iequals(key, "BODY")) {
-      if (iequals(value, "7BIT")) {
+    } else if (text::iequals(key, "BODY")) {
+      if (text::iequals(value, "7BIT")) {
         r.body = Body::SevenBit;
-      } else if (iequals(value, "8BITMIME")) {
+      } else if (text::iequals(value, "8BITMIME")) {
         r.body = Body::EightBitMime;
       } else {
         r.error = ReplyId::SyntaxParams;
@@ -115,7 +103,7 @@ MailFrom parse_mail_from(std::string_view argument) {
 
 RcptTo parse_rcpt_to(std::string_view argument) {
   RcptTo r;
-  if (!istarts_with(argument, "TO:")) {
+  if (!text::istarts_with(argument, "TO:")) {
     r.error = ReplyId::SyntaxParams;
     r.error_arg = "RCPT TO:<address>";
     return r;

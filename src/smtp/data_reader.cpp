@@ -1,13 +1,14 @@
 // data_reader.cpp - see data_reader.hpp for the rules this implements.
 #include "smtp/data_reader.hpp"
 
+#include "text/ascii.hpp"
+
 #include <algorithm>
 
 namespace boxmail::smtp {
 namespace {
 constexpr std::string_view kReceived = "received:";
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 }  // namespace
 
 DataReader::DataReader(DataLimits limits) : limits_(limits) {}
@@ -22,7 +23,7 @@ void DataReader::emit(char c, std::string& out) {
   ++summary_.size;
   ++line_len_;
   if (header_match_ >= 0) {
-    if (lower(c) == kReceived[static_cast<std::size_t>(header_match_)]) {
+    if (text::ascii_lower(c) == kReceived[static_cast<std::size_t>(header_match_)]) {
       if (++header_match_ == static_cast<int>(kReceived.size())) {
         ++summary_.received_headers;
         header_match_ = -1;
