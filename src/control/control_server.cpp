@@ -2,6 +2,7 @@
 #include "control/control_server.hpp"
 
 #include "net/log.hpp"
+#include "store/spool_file.hpp"
 #include "store/maildir_name.hpp"
 
 #include <dirent.h>
@@ -99,8 +100,8 @@ void ControlServer::tap(void* user, net::LogLevel, std::string_view text) {
 
 std::string ControlServer::listen() {
   const std::string dir = parent_dir(path_);
-  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
-    return "cannot create " + dir + " for the control socket: " + std::strerror(errno);
+  if (const int err = store::make_dirs(dir, 0750); err != 0)
+    return "cannot create " + dir + " for the control socket: " + std::strerror(err);
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) return "control socket " + path_ + " exists and is not a socket";

@@ -14,6 +14,9 @@
    list (name and Maildir), passwd, del work; the passwd-file holds {SHA512-CRYPT} hashes (checked with crypt(3))
    and no plaintext; a mailbox added while boxmaild runs gets mail at once
    (no signal), and one deleted is refused at once.
+5. Relative default paths: a config that leaves control_socket at its
+   default (./var/run/boxmaild.sock) starts in an empty working directory:
+   boxmaild makes the missing directories itself.
 """
 import os
 import re
@@ -237,7 +240,24 @@ def users(box):
     d.close()
 
 
+def default_relative_paths():
+    with Box(name="relpaths") as box:
+        del box.config["server"]["control_socket"]
+        box.write_config()
+        cwd = os.path.join(box.dir, "empty-cwd")
+        os.mkdir(cwd)
+        log = open(box.log_path, "ab")
+        box.proc = subprocess.Popen([BOXMAILD, "-c", box.ini], cwd=cwd, stdout=log, stderr=log,
+                                    stdin=subprocess.DEVNULL)
+        box.wait_ready()
+        sock = os.path.join(cwd, "var", "run", "boxmaild.sock")
+        assert poll(lambda: os.path.exists(sock), 5), f"no control socket at {sock}:\n{box.log()}"
+        assert box.stop() == 0
+        log.close()
+
+
 def main():
+    default_relative_paths()
     with Box(config={"smtp": {"accept_domains": "*", "max_message_size": "100000"}}) as box:
         check_config_files(box)
         box.start()
