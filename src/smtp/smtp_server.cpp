@@ -8,6 +8,7 @@
 #include "tls/random.hpp"
 
 #include <chrono>
+#include <optional>
 #include <cstring>
 #include <malloc.h>
 #include <sys/time.h>
@@ -67,6 +68,8 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                     },
                     nullptr}) {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
+  spool_pool_dir_ = config_->store.spool_dir + "/tmp";
+  spool_pool_ = std::make_unique<store::SpoolPool>(spool_pool_dir_);
 }
 
 SmtpServer::~SmtpServer() = default;
@@ -113,8 +116,16 @@ asio::awaitable<void> SmtpServer::watchdog(std::shared_ptr<Connection> conn) {
 asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
   const config::ConfigPtr config = config_;   // this session's snapshot
   const auto& smtp = config->smtp;
-  Session session(config, accounts_, ClientInfo{conn->address, conn->port}, hostname_,
-                  [this] { return new_queue_id(); });
+  // The spool file for the next message comes with its queue id: taken from
+  // the pool (made off the loop) when DATA starts, adopted at BeginData.
+  const std::string spool_tmp = config->store.spool_dir + "/tmp";
+  std::optional<store::SpoolPool::Entry> reserved;
+  int reserve_err = 0;
+  Session session(config, accounts_, ClientInfo{conn->address, conn->port}, hostname_, [&]() -> std::string {
+    if (spool_tmp != spool_pool_dir_) return new_queue_id();
+    reserved = spool_pool_->take(reserve_err);
+    return reserved->queue_id;
+  });
   const auto now = Steady::now();
   conn->idle_deadline = now + std::chrono::seconds(smtp.idle_timeout);
   conn->session_deadline = now + std::chrono::seconds(smtp.session_timeout);
@@ -172,7 +183,14 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
       take(std::move(o));
       if (action == Action::BeginData) {
         int err = 0;
-        spool = store::SpoolFile::create(config->store.spool_dir + "/tmp", session.envelope().queue_id, err);
+        if (!reserved) {
+          spool = store::SpoolFile::create(spool_tmp, session.envelope().queue_id, err);
+        } else if (reserved->fd >= 0) {
+          spool = store::SpoolFile::adopt(reserved->fd, std::move(reserved->path));
+        } else {
+          err = reserve_err;
+        }
+        reserved.reset();
         if (!spool) {
           net::log_error(session.envelope().queue_id + ": cannot create spool file: " + std::strerror(err));
           // Read the data anyway; the commit below reports the failure.
@@ -212,6 +230,10 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
     if (!co_await flush()) break;
   }
   co_await flush();
+  if (reserved && reserved->fd >= 0) {   // a spool file taken but never used
+    ::close(reserved->fd);
+    ::unlink(reserved->path.c_str());
+  }
   conn->closed = true;
   boost::system::error_code ec;
   conn->timer.cancel();

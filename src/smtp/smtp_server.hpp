@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "net/listener.hpp"
 #include "store/committer.hpp"
+#include "store/spool_pool.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -69,6 +70,8 @@ class SmtpServer {
   std::string hostname_;
   net::Listener listener_;
   std::unique_ptr<store::Committer> committer_;
+  std::unique_ptr<store::SpoolPool> spool_pool_;   // spool files made off the loop
+  std::string spool_pool_dir_;
   std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
   std::uint64_t next_id_ = 1;
   std::uint64_t delivery_seq_ = 0;

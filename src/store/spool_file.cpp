@@ -20,6 +20,10 @@ std::unique_ptr<SpoolFile> SpoolFile::create(const std::string& dir, const std::
   return std::unique_ptr<SpoolFile>(new SpoolFile(fd, std::move(path)));
 }
 
+std::unique_ptr<SpoolFile> SpoolFile::adopt(int fd, std::string path) {
+  return std::unique_ptr<SpoolFile>(new SpoolFile(fd, std::move(path)));
+}
+
 SpoolFile::~SpoolFile() {
   if (fd_ >= 0) {
     ::close(fd_);

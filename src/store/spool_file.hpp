@@ -20,6 +20,9 @@ class SpoolFile {
   /// `err` (errno) on failure.
   static std::unique_ptr<SpoolFile> create(const std::string& dir, const std::string& queue_id, int& err);
 
+  /// Takes over an open, empty spool file made elsewhere (SpoolPool).
+  static std::unique_ptr<SpoolFile> adopt(int fd, std::string path);
+
   ~SpoolFile();
   SpoolFile(const SpoolFile&) = delete;
   SpoolFile& operator=(const SpoolFile&) = delete;
