@@ -366,11 +366,22 @@ Response handle() {
   auto session = load_session(paths, now);
 
   if (req.path == "/login") {
+    // The form's CSRF token is a double-submit cookie (no session yet).
+    auto login_form = [&](std::string_view error) {
+      const std::string token = hex128(random128());
+      Response r;
+      r.body = login_page(req.script, error, token);
+      r.headers.push_back("Set-Cookie: " + login_cookie(token, secure));
+      return r;
+    };
     if (req.method != "POST") {
       if (session) return redirect(req.script + "/status");
-      Response r;
-      r.body = login_page(req.script, "");
-      return r;
+      return login_form("");
+    }
+    const auto expected = cookie(env("HTTP_COOKIE"), kLoginCookieName);
+    if (!expected || !csrf_ok(*expected, req.form.get("csrf"))) {
+      log_line(LOG_WARNING, "POST /login without a valid CSRF token from " + remote);
+      return error_page(403, req.script, "The login form has expired or did not come from this box; reload it.");
     }
     const std::string user = req.form.value("user");
     if (!check_admin(paths, user, req.form.value("password"))) {
@@ -378,9 +389,7 @@ Response handle() {
       for (char c : user.substr(0, 64)) safe_user += (c >= 0x21 && c < 0x7f) ? c : '?';
       log_line(LOG_WARNING, "login failed for user '" + safe_user + "' from " + remote);
       ::sleep(kLoginFailureDelay);
-      Response r;   // 200: the page is fine, the login is not
-      r.body = login_page(req.script, "Wrong user name or password.");
-      return r;
+      return login_form("Wrong user name or password.");   // 200: the page is fine, the login is not
     }
     ::mkdir(paths.state.c_str(), 0700);
     sweep_sessions(paths, now);
@@ -391,6 +400,7 @@ Response handle() {
     log_line(LOG_INFO, "admin '" + user + "' logged in from " + remote);
     Response r = redirect(req.script + "/status");
     r.headers.push_back("Set-Cookie: " + session_cookie(id, secure));
+    r.headers.push_back("Set-Cookie: " + clear_login_cookie(secure));
     return r;
   }
 

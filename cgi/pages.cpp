@@ -793,10 +793,11 @@ std::string hourly_chart(const std::vector<std::string>& stats_lines) {
   return svg;
 }
 
-std::string login_page(std::string_view script, std::string_view error) {
+std::string login_page(std::string_view script, std::string_view error, std::string_view csrf) {
   std::string body;
   if (!error.empty()) body += notice(false, error);
   body += "<form method=\"post\" action=\"" + escape(script) + "/login\" class=\"login\">" +
+          "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(csrf) + "\">" +
           text_field("user", "User", "admin", "", "") +
           "<div class=\"field\"><label for=\"f-password\">Password</label><input type=\"password\" id=\"f-password\" "
           "name=\"password\" autocomplete=\"current-password\"></div>"

@@ -95,7 +95,7 @@ const PageInfo* find_page(std::string_view path);
 std::vector<MenuItem> menu();
 
 /// The login form (`error` shown above it, escaped).
-std::string login_page(std::string_view script, std::string_view error);
+std::string login_page(std::string_view script, std::string_view error, std::string_view csrf);
 
 /// The value a schema key has in `text`: as set there, else its default.
 std::string effective_value(std::string_view text, const config::KeyInfo& key);

@@ -90,4 +90,14 @@ std::string clear_session_cookie(bool secure) {
   return std::string(kCookieName) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "");
 }
 
+std::string login_cookie(std::string_view token, bool secure) {
+  return std::string(kLoginCookieName) + "=" + std::string(token) + "; Path=/; HttpOnly; SameSite=Strict" +
+         (secure ? "; Secure" : "");
+}
+
+std::string clear_login_cookie(bool secure) {
+  return std::string(kLoginCookieName) + "=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict" +
+         (secure ? "; Secure" : "");
+}
+
 }  // namespace boxmail::cgi

@@ -30,6 +30,10 @@ constexpr std::int64_t kIdleSeconds = 30 * 60;
 /// `last` is rewritten at most this often (fewer writes on a flash board).
 constexpr std::int64_t kTouchSeconds = 60;
 constexpr std::string_view kCookieName = "boxmail_session";
+/// Before there is a session, the login form's CSRF token is a double-submit
+/// cookie: GET /login sets it and puts the same value in the form; POST
+/// /login needs both, equal (so another site cannot log a browser in).
+constexpr std::string_view kLoginCookieName = "boxmail_login";
 
 using Random128 = std::array<unsigned char, 16>;
 
@@ -65,5 +69,8 @@ bool csrf_ok(std::string_view expected, const std::string* given);
 /// Set-Cookie values: the session cookie, and one that removes it.
 std::string session_cookie(std::string_view id, bool secure);
 std::string clear_session_cookie(bool secure);
+/// Set-Cookie values for the login form's token, and one that removes it.
+std::string login_cookie(std::string_view token, bool secure);
+std::string clear_login_cookie(bool secure);
 
 }  // namespace boxmail::cgi

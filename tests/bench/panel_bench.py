@@ -54,12 +54,17 @@ def main():
             break
     try:
         base = "http://127.0.0.1:18081/cgi-bin/boxmail.cgi"
-        req = urllib.request.Request(base + "/login", data=b"user=admin&password=bench-password")
+        # The login form carries a CSRF token that must match its cookie.
+        with urllib.request.urlopen(base + "/login") as r:
+            login_cookie = r.headers["Set-Cookie"].split(";")[0]
+            token = re.search(rb'name="csrf" value="([0-9a-f]{32})"', r.read()).group(1).decode()
+        req = urllib.request.Request(base + "/login", data=f"csrf={token}&user=admin&password=bench-password".encode(),
+                                     headers={"Cookie": login_cookie})
         opener = urllib.request.build_opener(NoRedirect)
         try:
             opener.open(req)
         except urllib.error.HTTPError as e:
-            cookie = e.headers["Set-Cookie"].split(";")[0]
+            cookie = next(c.split(";")[0] for c in e.headers.get_all("Set-Cookie") if c.startswith("boxmail_session="))
         page = urllib.request.urlopen(urllib.request.Request(base + "/status", headers={"Cookie": cookie})).read()
         csrf = re.search(rb'name="csrf" value="([0-9a-f]{32})"', page).group(1).decode()
         env = {"PATH": "/usr/bin:/bin", "GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "/cgi-bin/boxmail.cgi",

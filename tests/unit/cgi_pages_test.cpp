@@ -302,3 +302,11 @@ TEST(NetStats, ClassifyAndCount) {
 }
 
 }  // namespace
+
+TEST(CgiLoginPage, CarriesTheCsrfTokenEscaped) {
+  const std::string page = login_page("/cgi-bin/boxmail.cgi", "", "0123456789abcdef0123456789abcdef");
+  EXPECT_NE(page.find("<input type=\"hidden\" name=\"csrf\" value=\"0123456789abcdef0123456789abcdef\">"),
+            std::string::npos);
+  const std::string odd = login_page("/x", "", "\"><script>");
+  EXPECT_EQ(odd.find("<script>"), std::string::npos);
+}

@@ -209,6 +209,19 @@ test('POST without or with a wrong CSRF token: 403 and nothing changed', async (
   assert.match(fs.readFileSync(path.join(dir, 'passwd'), 'utf8'), /^carol:/m);
 });
 
+test('a login POST without the form\'s CSRF token, or with a wrong one: 403, no session', async () => {
+  const anon = await browser.newContext();
+  try {
+    for (const form of [{ user: 'admin', password: ADMIN_PW }, { user: 'admin', password: ADMIN_PW, csrf: '0'.repeat(32) }]) {
+      const r = await anon.request.post(BASE + '/login', { form, maxRedirects: 0 });
+      assert.equal(r.status(), 403);
+      assert.ok(!(r.headers()['set-cookie'] || '').includes('boxmail_session='));
+    }
+  } finally {
+    await anon.close();
+  }
+});
+
 test('an alias name holding <script> is shown escaped', async () => {
   await go('/aliases');
   const evil = '<script>document.title="pwned"</script>';
