@@ -106,10 +106,9 @@ std::uint32_t Pop3Server::count_login_failure(const std::string& address) {
 
 void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
   auto conn = std::make_shared<Connection>(std::move(socket));
-  conn->id = next_id_++;
   conn->address = std::move(address);
   conn->port = port;
-  connections_[conn->id] = conn;
+  sessions_.add(conn);
   asio::co_spawn(io_, run_session(conn), net::log_failure("pop3 session " + conn->address));
 }
 
@@ -316,33 +315,13 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
 }
 
 void Pop3Server::session_ended(std::uint64_t id, const std::string& address) {
-  connections_.erase(id);
   listener_.release(address);
-  if (stopping_ && connections_.empty() && on_empty_) {
-    auto f = std::move(on_empty_);
-    on_empty_ = nullptr;
-    f();
-  }
+  sessions_.remove(id);
 }
 
 void Pop3Server::shutdown(std::function<void()> on_empty) {
-  stopping_ = true;
-  on_empty_ = std::move(on_empty);
   listener_.close();
-  for (auto& [id, weak] : connections_) {
-    if (auto conn = weak.lock()) {
-      conn->shutdown = true;
-      if (conn->reading) {
-        boost::system::error_code ec;
-        conn->socket.cancel(ec);
-      }
-    }
-  }
-  if (connections_.empty() && on_empty_) {
-    auto f = std::move(on_empty_);
-    on_empty_ = nullptr;
-    f();
-  }
+  sessions_.shutdown(std::move(on_empty));
 }
 
 }  // namespace boxmail::pop3

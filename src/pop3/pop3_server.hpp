@@ -24,6 +24,7 @@
 #include "config/account.hpp"
 #include "config/config.hpp"
 #include "net/listener.hpp"
+#include "net/session_table.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -62,7 +63,7 @@ class Pop3Server {
   /// finishes first. `on_empty` runs once no session is left.
   void shutdown(std::function<void()> on_empty);
 
-  std::size_t sessions() const { return connections_.size(); }
+  std::size_t sessions() const { return sessions_.size(); }
 
   /// Failed logins from `address` in the last hour (for the auto-ban).
   std::uint32_t recent_login_failures(const std::string& address) const;
@@ -86,12 +87,9 @@ class Pop3Server {
   std::string hostname_;
   std::string dummy_hash_;   // verified against for unknown mailboxes (same cost, same reply)
   net::Listener listener_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
+  net::SessionTable<Connection> sessions_;
   std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
   std::unordered_map<std::string, FailureRecord> failures_;
-  std::uint64_t next_id_ = 1;
-  bool stopping_ = false;
-  std::function<void()> on_empty_;
 };
 
 }  // namespace boxmail::pop3

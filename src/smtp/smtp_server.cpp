@@ -92,10 +92,9 @@ std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random
 
 void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
   auto conn = std::make_shared<Connection>(std::move(socket));
-  conn->id = next_id_++;
   conn->address = std::move(address);
   conn->port = port;
-  connections_[conn->id] = conn;
+  sessions_.add(conn);
   asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
 }
 
@@ -243,36 +242,16 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
 }
 
 void SmtpServer::session_ended(std::uint64_t id, const std::string& address) {
-  connections_.erase(id);
   listener_.release(address);
+  sessions_.remove(id);
   // After a burst of sessions, hand freed heap back to the system so the
   // resident size returns to the idle figure.
-  if (connections_.empty()) ::malloc_trim(0);
-  if (stopping_ && connections_.empty() && on_empty_) {
-    auto f = std::move(on_empty_);
-    on_empty_ = nullptr;
-    f();
-  }
+  if (sessions_.empty()) ::malloc_trim(0);
 }
 
 void SmtpServer::shutdown(std::function<void()> on_empty) {
-  stopping_ = true;
-  on_empty_ = std::move(on_empty);
   listener_.close();
-  for (auto& [id, weak] : connections_) {
-    if (auto conn = weak.lock()) {
-      conn->shutdown = true;
-      if (conn->reading) {   // never cut a reply being written
-        boost::system::error_code ec;
-        conn->socket.cancel(ec);
-      }
-    }
-  }
-  if (connections_.empty() && on_empty_) {
-    auto f = std::move(on_empty_);
-    on_empty_ = nullptr;
-    f();
-  }
+  sessions_.shutdown(std::move(on_empty));
 }
 
 }  // namespace boxmail::smtp

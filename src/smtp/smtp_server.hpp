@@ -15,6 +15,7 @@
 #include "config/account.hpp"
 #include "config/config.hpp"
 #include "net/listener.hpp"
+#include "net/session_table.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
 
@@ -51,7 +52,7 @@ class SmtpServer {
   /// message first. `on_empty` runs once no session is left.
   void shutdown(std::function<void()> on_empty);
 
-  std::size_t sessions() const { return connections_.size(); }
+  std::size_t sessions() const { return sessions_.size(); }
 
   /// The store's group-commit counters (deliveries, batches, syncs).
   store::CommitterStats commit_stats() const { return committer_->stats(); }
@@ -72,11 +73,8 @@ class SmtpServer {
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::SpoolPool> spool_pool_;   // spool files made off the loop
   std::string spool_pool_dir_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
-  std::uint64_t next_id_ = 1;
+  net::SessionTable<Connection> sessions_;
   std::uint64_t delivery_seq_ = 0;
-  bool stopping_ = false;
-  std::function<void()> on_empty_;
 };
 
 }  // namespace boxmail::smtp
