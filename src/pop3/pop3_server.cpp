@@ -36,20 +36,6 @@ constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 }  // namespace
 
-struct Pop3Server::Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
-  tcp::socket socket;
-  asio::steady_timer timer;
-  std::uint64_t id = 0;
-  std::string address;
-  std::uint16_t port = 0;
-  Steady::time_point deadline;
-  bool reading = false;     // waiting for a command (shutdown may interrupt)
-  bool timed_out = false;
-  bool shutdown = false;
-  bool closed = false;
-};
-
 Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
                        std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
     : io_(io),
@@ -112,25 +98,12 @@ void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t
   asio::co_spawn(io_, run_session(conn), net::log_failure("pop3 session " + conn->address));
 }
 
-asio::awaitable<void> Pop3Server::watchdog(std::shared_ptr<Connection> conn) {
-  while (!conn->closed) {
-    if (Steady::now() >= conn->deadline) {
-      conn->timed_out = true;
-      boost::system::error_code ec;
-      conn->socket.cancel(ec);
-      co_return;
-    }
-    conn->timer.expires_at(conn->deadline);
-    co_await conn->timer.async_wait(kAwait);
-  }
-}
-
 asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
   const config::ConfigPtr config = config_;   // this session's snapshot
   const config::Pop3Config& pop3 = config->pop3;
   Session session(pop3, ClientInfo{conn->address, conn->port}, hostname_, Steady::now());
   conn->deadline = session.deadline();
-  asio::co_spawn(io_, watchdog(conn), asio::detached);
+  asio::co_spawn(io_, net::watchdog(conn), asio::detached);
 
   std::string out;
   out.reserve(kFlushAt + 2 * kFileChunk + 64);

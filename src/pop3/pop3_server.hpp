@@ -23,6 +23,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
 
@@ -69,7 +70,7 @@ class Pop3Server {
   std::uint32_t recent_login_failures(const std::string& address) const;
 
  private:
-  struct Connection;
+  using Connection = net::Connection;
   struct FailureRecord {
     std::uint32_t count = 0;
     std::chrono::steady_clock::time_point last;
@@ -77,7 +78,6 @@ class Pop3Server {
 
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
-  boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);
   std::uint32_t count_login_failure(const std::string& address);
 

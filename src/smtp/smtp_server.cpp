@@ -17,7 +17,6 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -32,21 +31,6 @@ constexpr std::size_t kReadBuffer = 8192;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
 }  // namespace
-
-struct SmtpServer::Connection {
-  explicit Connection(tcp::socket s) : socket(std::move(s)), timer(socket.get_executor()) {}
-  tcp::socket socket;
-  asio::steady_timer timer;
-  std::uint64_t id = 0;
-  std::string address;
-  std::uint16_t port = 0;
-  Steady::time_point idle_deadline;
-  Steady::time_point session_deadline;
-  bool timed_out = false;
-  bool shutdown = false;
-  bool reading = false;   // waiting for input: shutdown may interrupt only this
-  bool closed = false;
-};
 
 SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                        std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
@@ -98,20 +82,6 @@ void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t
   asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
 }
 
-asio::awaitable<void> SmtpServer::watchdog(std::shared_ptr<Connection> conn) {
-  while (!conn->closed) {
-    const auto deadline = std::min(conn->idle_deadline, conn->session_deadline);
-    if (Steady::now() >= deadline) {
-      conn->timed_out = true;
-      boost::system::error_code ec;
-      conn->socket.cancel(ec);
-      co_return;
-    }
-    conn->timer.expires_at(deadline);
-    co_await conn->timer.async_wait(kAwait);
-  }
-}
-
 asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
   const config::ConfigPtr config = config_;   // this session's snapshot
   const auto& smtp = config->smtp;
@@ -126,9 +96,13 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
     return reserved->queue_id;
   });
   const auto now = Steady::now();
-  conn->idle_deadline = now + std::chrono::seconds(smtp.idle_timeout);
-  conn->session_deadline = now + std::chrono::seconds(smtp.session_timeout);
-  asio::co_spawn(io_, watchdog(conn), asio::detached);
+  // Idle time, capped by the whole-session limit (RFC 5321 4.5.3.2).
+  const auto session_deadline = now + std::chrono::seconds(smtp.session_timeout);
+  auto idle_deadline = [&] {
+    return std::min(Steady::now() + std::chrono::seconds(smtp.idle_timeout), session_deadline);
+  };
+  conn->deadline = idle_deadline();
+  asio::co_spawn(io_, net::watchdog(conn), asio::detached);
 
   std::string out = session.greet().replies;
   std::string body;
@@ -169,7 +143,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
       }
       break;
     }
-    conn->idle_deadline = Steady::now() + std::chrono::seconds(smtp.idle_timeout);
+    conn->deadline = idle_deadline();
     std::string_view in(buf.data(), n);
     while (!in.empty() && !close) {
       std::size_t used = 0;

@@ -14,6 +14,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
 #include "store/committer.hpp"
@@ -58,10 +59,9 @@ class SmtpServer {
   store::CommitterStats commit_stats() const { return committer_->stats(); }
 
  private:
-  struct Connection;
+  using Connection = net::Connection;
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
-  boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);
   std::string new_queue_id();
 
