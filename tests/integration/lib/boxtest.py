@@ -11,7 +11,6 @@ boxmailctl), BOXMAIL_SOURCE (source tree), BOXMAIL_CORPUS (corpus cache dir).
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -276,13 +275,9 @@ def split_stored(data):
     return data[:j], data[j:]
 
 
-class Dialogue:
-    """A raw SMTP client socket with exact-reply assertions.
-
-    d = Dialogue(port); d.expect(220); d.send("EHLO x"); d.expect(250) ...
-    send() appends CRLF unless raw=True. expect() reads one whole reply
-    (multi-line aware) and checks its code (and enhanced code / text regex).
-    """
+class LineClient:
+    """A raw TCP client on 127.0.0.1 for line protocols (CRLF), the common
+    part of Dialogue (SMTP) and Pop3Dialogue."""
 
     def __init__(self, port, timeout=10, source=None):
         """SOURCE: local address to bind (e.g. "127.0.0.2"), default any."""
@@ -295,14 +290,47 @@ class Dialogue:
             data = data.encode()
         self.sock.sendall(data if raw else data + b"\r\n")
 
-    def _line(self):
+    def raw_line(self):
+        """One CRLF-ended line, without its CRLF, as bytes."""
         while b"\r\n" not in self.buf:
             chunk = self.sock.recv(65536)
             if not chunk:
                 raise EOFError(f"connection closed; pending {self.buf!r}")
             self.buf += chunk
         line, self.buf = self.buf.split(b"\r\n", 1)
-        return line.decode("utf-8", "replace")
+        return line
+
+    def closed(self, timeout=5):
+        """True when the server closed the connection (EOF) within timeout."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class Dialogue(LineClient):
+    """A raw SMTP client socket with exact-reply assertions.
+
+    d = Dialogue(port); d.expect(220); d.send("EHLO x"); d.expect(250) ...
+    send() appends CRLF unless raw=True. expect() reads one whole reply
+    (multi-line aware) and checks its code (and enhanced code / text regex).
+    """
+
+    def _line(self):
+        return self.raw_line().decode("utf-8", "replace")
 
     def reply(self):
         """Reads one reply; returns (code, [text lines])."""
@@ -345,25 +373,10 @@ class Dialogue:
         self.send(payload, raw=True)
         return self.reply()
 
-    def closed(self, timeout=5):
-        """True when the server closed the connection (EOF) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        self.sock.close()
 
 
-class Pop3Dialogue:
+
+class Pop3Dialogue(LineClient):
     """A raw POP3 client socket with exact-reply assertions.
 
     d = Pop3Dialogue(port); d.expect("+OK"); d.send("USER alice"); ...
@@ -373,25 +386,6 @@ class Pop3Dialogue:
     with exact=True, equals it. multiline() reads up to the "." line and
     returns the raw bytes in between (still byte-stuffed, CRLF kept).
     """
-
-    def __init__(self, port, timeout=10, source=None):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout,
-                                             source_address=(source, 0) if source else None)
-        self.buf = b""
-
-    def send(self, data, raw=False):
-        if isinstance(data, str):
-            data = data.encode()
-        self.sock.sendall(data if raw else data + b"\r\n")
-
-    def raw_line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise EOFError(f"connection closed; pending {self.buf!r}")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
 
     def line(self):
         return self.raw_line().decode("utf-8", "replace")
@@ -423,26 +417,6 @@ class Pop3Dialogue:
         self.expect("+OK")
         self.send("PASS " + password)
         return self.expect("+OK Logged in")
-
-    def closed(self, timeout=5):
-        """True when the server closed the connection (EOF) within timeout."""
-        self.sock.settimeout(timeout)
-        try:
-            while True:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    return True
-                self.buf += chunk
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        except socket.timeout:
-            return False
-
-    def close(self):
-        try:
-            self.sock.close()
-        except OSError:
-            pass
 
 
 def unstuff(body):
