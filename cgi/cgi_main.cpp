@@ -159,6 +159,11 @@ void send(const Response& r) {
          "Content-Security-Policy: default-src 'none'; style-src 'self'; img-src 'self' data:; "
          "form-action 'self'; frame-ancestors 'none'; base-uri 'none'\r\n";
   for (const auto& h : r.headers) out += h + "\r\n";
+  // busybox httpd serves one request per connection but passes a CGI's
+  // headers through as they are: without "Connection: close" an HTTP/1.1
+  // client that sees a Content-Length keeps the socket for its next request
+  // and finds it closed (ECONNRESET; clients that do not retry lose it).
+  out += "Connection: close\r\n";
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
   out += r.body;
   std::fwrite(out.data(), 1, out.size(), stdout);
