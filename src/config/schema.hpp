@@ -75,7 +75,8 @@ ConfigPtr default_config();
 /// default). `file_name` only labels errors and Config::source. Pure.
 ParseResult parse_config(std::string_view text, std::string_view file_name);
 
-/// Reads and parses a file; an unreadable file is one error naming it.
+/// Reads and parses a file; an unreadable file, and one that is empty or
+/// holds only blanks and line ends, is one error naming it (line 0).
 ParseResult load_config_file(const std::string& path);
 
 /// boxmail.ini(5) in roff, generated from the table (boxmaild --print-schema).
