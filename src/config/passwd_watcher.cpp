@@ -32,11 +32,12 @@ PasswdPoll PasswdWatcher::load(bool at_start, bool force) {
   PasswdPoll out;
   PasswdLoad l = load_passwd_file(path_, true);
   const std::string keeping = "; keeping the " + std::to_string(running_size_) + " mailboxes loaded before";
-  // A fault already reported is not reported again until something changes.
+  // A damaged file is read (and reported) once per version; a passing fault
+  // (retry) is tried at every poll but reported again only when it changes.
   auto fault = [&](std::vector<std::string> lines, bool retry) {
     std::string key;
     for (const auto& s : lines) key += s + "\n";
-    if (force || key != reported_) out.errors = std::move(lines);
+    if (force || !retry || key != reported_) out.errors = std::move(lines);
     reported_ = std::move(key);
     if (!retry) failed_ = l.stamp.exists ? l.stamp : FileStamp{};
     return out;

@@ -17,8 +17,10 @@
 // Otherwise the running table stays, the result carries the errors (file,
 // line, cause) for the log, and the stamp is not recorded, so the next poll
 // tries again: a passing fault (descriptors exhausted) heals by itself, a
-// damaged file is taken once it is fixed. The same fault is reported once,
-// not on every poll; a forced poll always reports.
+// damaged file is taken once it is fixed. A damaged file is read and
+// reported once per version (stamp); a passing fault is tried at every poll
+// but reported again only when its text changes; a forced poll always
+// reports.
 //
 // At start (first_load) there is no running table to protect: a missing
 // file is an empty table with a warning (boxmailctl user add creates it), a
