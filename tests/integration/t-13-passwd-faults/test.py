@@ -20,6 +20,9 @@ connection). Only a file at least as good replaces the running table
 3. The explicit "no mailboxes": `boxmailctl user del` of every mailbox
    writes "# boxmail: no mailboxes"; that file IS taken: alice gets
    550 5.1.1 and POP3 -ERR [AUTH].
+4. At start: a passwd-file with a bad line stops boxmaild (exit 2, the
+   error names file and line; --check-config too); a missing one starts
+   with a warning and no mailboxes, and the first `user add` is taken.
 """
 import os
 import subprocess
@@ -183,6 +186,26 @@ def no_mailboxes(box):
     send_ok(box, "carol@x.example", "carol")
 
 
+def at_start(box):
+    """At start: a bad line stops boxmaild (exit 2, file:line named) and
+    --check-config says so; a missing file starts with a warning."""
+    write(box.passwd, b"carol:{PLAIN}x\nbogus\n")
+    for extra in (["--check-config"], []):
+        p = subprocess.run([boxtest.BOXMAILD, "-c", box.ini] + extra, capture_output=True, text=True,
+                           timeout=30)
+        assert p.returncode == 2, (extra, p.returncode, p.stdout, p.stderr)
+        assert f"{box.passwd}:2: " in p.stderr, (extra, p.stderr)
+    os.unlink(box.passwd)
+    mark = len(box.log())
+    box.start()
+    box.wait_log(r"warning: .*passwd: no passwd-file yet", 10, start=mark)
+    code, lines = rcpt_code(box, "alice@x.example")
+    assert code == 550, (code, lines)
+    box.ctl("user", "add", "alice", "--password-stdin", input="pw-alice\n")
+    send_ok(box, "alice@x.example", "after the first user")
+    assert box.stop() == 0
+
+
 def main():
     with Box(config={"pop3": {"login_delay": "0"}}) as box:
         box.start()
@@ -193,6 +216,7 @@ def main():
         no_mailboxes(box)
         assert box.proc.poll() is None
         assert box.stop() == 0
+        at_start(box)
 
 
 if __name__ == "__main__":
