@@ -246,6 +246,9 @@ Model load_model(const Paths& p) {
   m.ini_path = p.ini;
   if (!read_file(p.ini, m.ini_text)) {
     m.config_errors.push_back(config::ConfigError{p.ini, 0, "", "", std::string("cannot read: ") + std::strerror(errno)});
+  } else if (config::is_empty_config(m.ini_text)) {
+    // Not "all defaults": the panel would write mailboxes under ./var.
+    m.config_errors.push_back(config::ConfigError{p.ini, 0, "", "", std::string(config::kEmptyConfigError)});
   } else {
     auto parsed = config::parse_config(m.ini_text, p.ini);
     m.config = parsed.config;

@@ -59,9 +59,7 @@ ParseResult load_config_file(const std::string& path) {
   // An empty file is a damaged one (`: > boxmail.ini`, a full disk), never
   // "all defaults": those would move the store to ./var. No -c means the
   // embedded default.
-  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return one_error(path, "the file is empty (cut off?); without -c boxmaild uses the embedded default");
-  }
+  if (is_empty_config(text)) return one_error(path, std::string(kEmptyConfigError));
   return parse_config(text, path);
 }
 

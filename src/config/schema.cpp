@@ -916,6 +916,8 @@ ParseResult parse_config(std::string_view text, std::string_view file_name) {
   return result;
 }
 
+bool is_empty_config(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
 std::string schema_man_page() {
   std::string m;
   auto add = [&m](std::string_view s) {

@@ -97,3 +97,16 @@ TEST(ReloadRule, ParentDirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ReloadRule, EmptyConfigText) {
+  using boxmail::config::is_empty_config;
+  EXPECT_TRUE(is_empty_config(""));
+  EXPECT_TRUE(is_empty_config("\n"));
+  EXPECT_TRUE(is_empty_config(" \t\r\n\r\n  "));
+  EXPECT_FALSE(is_empty_config("; only a comment\n"));   // a file of defaults, said on purpose
+  EXPECT_FALSE(is_empty_config("[smtp]\n"));
+}
+
+}  // namespace
