@@ -105,10 +105,10 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check_only) {
-    // The passwd-file too: boxmaild would not start with a broken one.
+    // The passwd-file too: boxmaild would not start with a broken one (a
+    // missing one is fine: the first boot creates it after this check).
     auto p = config::PasswdWatcher(parsed.config->server.passwd_file).first_load();
     for (const auto& e : p.errors) std::fprintf(stderr, "%s\n", e.c_str());
-    for (const auto& w : p.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
     if (!p.table) return 2;
     std::printf("config OK: %s\n", parsed.config->source.c_str());
     return 0;
