@@ -1,6 +1,8 @@
 // archive.cpp - see archive.hpp.
 #include "cgi/archive.hpp"
 
+#include "text/number.hpp"
+
 #include <cstdio>
 #include <cstring>
 
@@ -24,19 +26,20 @@ unsigned checksum(const char* h) {
   return sum;
 }
 
+/// A tar number field: octal digits (text::parse_unsigned, at most 2^40),
+/// leading blanks and trailing blanks or NULs allowed.
 bool parse_octal(std::string_view f, std::uint64_t& out) {
   out = 0;
   std::size_t i = 0;
   while (i < f.size() && f[i] == ' ') ++i;
-  bool any = false;
-  for (; i < f.size() && f[i] >= '0' && f[i] <= '7'; ++i) {
-    out = out * 8 + static_cast<std::uint64_t>(f[i] - '0');
-    any = true;
-    if (out > (1ull << 40)) return false;
-  }
-  for (; i < f.size(); ++i)
-    if (f[i] != ' ' && f[i] != '\0') return false;
-  return any;
+  std::size_t end = i;
+  while (end < f.size() && f[end] != ' ' && f[end] != '\0') ++end;
+  for (std::size_t j = end; j < f.size(); ++j)
+    if (f[j] != ' ' && f[j] != '\0') return false;
+  const auto n = text::parse_unsigned<std::uint64_t>(f.substr(i, end - i), 1ull << 40, 8);
+  if (!n) return false;
+  out = n.value;
+  return true;
 }
 }  // namespace
 

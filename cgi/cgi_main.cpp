@@ -26,6 +26,7 @@
 #include "cgi/session.hpp"
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
+#include "text/number.hpp"
 #include "control/control_client.hpp"
 #include "tls/random.hpp"
 
@@ -250,6 +251,9 @@ Model load_model(const Paths& p) {
   m.ini_path = p.ini;
   if (!read_file(p.ini, m.ini_text)) {
     m.config_errors.push_back(config::ConfigError{p.ini, 0, "", "", std::string("cannot read: ") + std::strerror(errno)});
+  } else if (config::is_empty_config(m.ini_text)) {
+    // Not "all defaults": the panel would write mailboxes under ./var.
+    m.config_errors.push_back(config::ConfigError{p.ini, 0, "", "", std::string(config::kEmptyConfigError)});
   } else {
     auto parsed = config::parse_config(m.ini_text, p.ini);
     m.config = parsed.config;
@@ -351,11 +355,11 @@ Response handle() {
     const std::string type = env("CONTENT_TYPE");
     const bool multipart = type.rfind("multipart/", 0) == 0;
     const std::size_t cap = multipart ? limits.max_upload : limits.max_body;
-    const std::string len_text = env("CONTENT_LENGTH", "0");
-    char* end = nullptr;
-    const unsigned long long len = std::strtoull(len_text.c_str(), &end, 10);
-    if (end == len_text.c_str() || *end != '\0') return error_page(400, req.script, "Bad Content-Length.");
-    if (len > cap) return error_page(413, req.script, "The request is too large.");
+    const auto length = text::parse_unsigned<std::uint64_t>(env("CONTENT_LENGTH", "0"));
+    if (length.error == text::NumberError::Empty || length.error == text::NumberError::NotANumber)
+      return error_page(400, req.script, "Bad Content-Length.");
+    if (!length || length.value > cap) return error_page(413, req.script, "The request is too large.");
+    const std::size_t len = static_cast<std::size_t>(length.value);
     std::string body(len, '\0');
     std::size_t got = 0;
     while (got < len) {

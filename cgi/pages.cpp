@@ -2,6 +2,7 @@
 #include "cgi/pages.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 #include "cgi/archive.hpp"
 #include "cgi/ini_edit.hpp"
@@ -719,19 +720,9 @@ std::string effective_value(std::string_view text, const config::KeyInfo& key) {
 
 std::optional<std::uint64_t> parse_quota(std::string_view text) {
   if (text.empty()) return 0;
-  std::uint64_t factor = 1;
-  const char last = text.back();
-  if (last == 'k' || last == 'K') factor = 1024;
-  if (last == 'm' || last == 'M') factor = 1024 * 1024;
-  if (last == 'g' || last == 'G') factor = 1024ull * 1024 * 1024;
-  if (factor != 1) text.remove_suffix(1);
-  if (text.empty() || text.size() > 12) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return v * factor;
+  const auto n = text::parse_scaled(text, text::kSizeSuffixes, text::kSizeFactors);
+  if (!n) return std::nullopt;
+  return n.value;
 }
 
 std::string human_size(std::uint64_t n) {

@@ -101,7 +101,8 @@ std::string login_page(std::string_view script, std::string_view error, std::str
 std::string effective_value(std::string_view text, const config::KeyInfo& key);
 
 /// A quota as typed ("", "0", "500M", "2G", "1048576") in octets; nullopt
-/// when not a size. Same suffixes as the schema's sizes (1024-based).
+/// when not a size or larger than 64 bits can hold (text::parse_scaled;
+/// no wrap-around). Same suffixes as the schema's sizes (1024-based).
 std::optional<std::uint64_t> parse_quota(std::string_view text);
 /// Octets for people: "1.5 MiB".
 std::string human_size(std::uint64_t octets);

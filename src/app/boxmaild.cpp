@@ -8,6 +8,8 @@
 // and the passwd-file; SIGTERM/SIGINT stop accepting, let sessions finish the
 // message at hand (at most 30 s) and exit 0.
 #include "config/passwd_file.hpp"
+#include "config/passwd_watcher.hpp"
+#include "config/reload_rule.hpp"
 #include "config/password.hpp"
 #include "config/schema.hpp"
 #include "control/control_server.hpp"
@@ -47,36 +49,6 @@ std::string host_name(const config::Config& c) {
   if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "localhost";
   return buf;
 }
-
-/// Re-reads the passwd-file when its identity (mtime, size, inode) changes.
-class AccountWatcher {
- public:
-  explicit AccountWatcher(std::string path) : path_(std::move(path)) {}
-  /// Returns a new table when the file changed and parsed; null otherwise.
-  std::shared_ptr<const config::AccountTable> poll(bool force) {
-    struct stat st {};
-    if (::stat(path_.c_str(), &st) != 0) std::memset(&st, 0, sizeof st);
-    const bool same = st.st_mtim.tv_sec == mtime_.tv_sec && st.st_mtim.tv_nsec == mtime_.tv_nsec &&
-                      st.st_size == size_ && st.st_ino == ino_;
-    if (same && !force) return nullptr;
-    mtime_ = st.st_mtim;
-    size_ = st.st_size;
-    ino_ = st.st_ino;
-    auto loaded = config::load_passwd_file(path_, true);
-    for (const auto& e : loaded.errors) net::log_error(e);
-    if (!loaded.errors.empty() && !force) {
-      net::log_error("passwd-file " + path_ + " has errors; its valid lines are used");
-    }
-    return std::make_shared<const config::AccountTable>(std::move(loaded.table));
-  }
-  void set_path(std::string path) { path_ = std::move(path); }
-
- private:
-  std::string path_;
-  timespec mtime_{};
-  off_t size_ = -1;
-  ino_t ino_ = 0;
-};
 
 /// First start on the embedded default: two demo mailboxes with printed passwords.
 void create_demo_mailboxes(const config::Config& c) {
@@ -133,6 +105,11 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (check_only) {
+    // The passwd-file too: boxmaild would not start with a broken one (a
+    // missing one is fine: the first boot creates it after this check).
+    auto p = config::PasswdWatcher(parsed.config->server.passwd_file).first_load();
+    for (const auto& e : p.errors) std::fprintf(stderr, "%s\n", e.c_str());
+    if (!p.table) return 2;
     std::printf("config OK: %s\n", parsed.config->source.c_str());
     return 0;
   }
@@ -153,8 +130,19 @@ int main(int argc, char** argv) {
   }
   if (config_path.empty()) create_demo_mailboxes(*cfg);
 
-  AccountWatcher accounts(cfg->server.passwd_file);
-  auto table = accounts.poll(true);
+  // The account table: replaced only by a passwd-file at least as good
+  // (config/passwd_watcher.hpp); one that cannot be read or has errors at
+  // start is refused like a bad configuration.
+  config::PasswdWatcher accounts(cfg->server.passwd_file);
+  auto log_poll = [](const config::PasswdPoll& p) {
+    for (const auto& e : p.errors) net::log_error(e);
+    for (const auto& w : p.warnings) net::log_warning(w);
+    for (const auto& n : p.notes) net::log_info(n);
+  };
+  auto first = accounts.first_load();
+  log_poll(first);
+  if (!first.table) return 2;
+  auto table = first.table;
 
   asio::io_context io(1);
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
@@ -163,7 +151,9 @@ int main(int argc, char** argv) {
   if (cfg->pop3.enabled) pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg));
   // Both servers share one account table, re-read when the passwd-file changes.
   auto poll_accounts = [&](bool force) {
-    if (auto t = accounts.poll(force)) {
+    auto p = accounts.poll(force);
+    log_poll(p);
+    if (auto t = p.table) {
       table = t;
       server.set_accounts(t);
       if (pop3_server) pop3_server->set_accounts(std::move(t));
@@ -206,11 +196,24 @@ int main(int argc, char** argv) {
       net::log_error("reload failed; keeping the running configuration");
       return errors;
     }
+    // Store paths change only at a restart, and must still be there
+    // (config/reload_rule.hpp).
+    const auto refusals = config::reload_refusals(*cfg, *p.config, [](const std::string& dir) {
+      struct stat st {};
+      return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    });
+    if (!refusals.empty()) {
+      for (const auto& e : refusals) {
+        net::log_error(e.to_string());
+        errors.push_back(e.to_string());
+      }
+      net::log_error("reload refused; keeping the running configuration");
+      return errors;
+    }
     cfg = p.config;
     net::log_open(cfg->server.log, "boxmaild");
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
-    accounts.set_path(cfg->server.passwd_file);
     poll_accounts(true);
     net::log_info("reloaded " + cfg->source);
     return errors;
@@ -251,7 +254,7 @@ int main(int argc, char** argv) {
     control::Reply r;
     r.lines = reload();
     r.ok = r.lines.empty();
-    r.head = r.ok ? "reloaded" : "configuration has errors; the running one is kept";
+    r.head = r.ok ? "reloaded" : "configuration refused; the running one is kept";
     return r;
   };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));

@@ -3,6 +3,7 @@
 #include "config/account.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 #include <cstddef>
 #include <map>
@@ -89,7 +90,12 @@ AccountParse parse_passwd(std::string_view text) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
 
     const auto first = line.find_first_not_of(" \t");
-    if (first == std::string_view::npos || line[first] == '#') continue;
+    if (first != std::string_view::npos && line[first] == '#') {
+      const auto last = line.find_last_not_of(" \t");
+      if (line.substr(first, last + 1 - first) == kNoMailboxes) out.says_no_mailboxes = true;
+      continue;
+    }
+    if (first == std::string_view::npos) continue;
 
     std::vector<std::string_view> fields;
     std::size_t start = 0;
@@ -190,14 +196,8 @@ bool pop3_allowed(const Account& account) { return login_allowed(account) && !ha
 std::uint64_t quota_of(const Account& account) {
   for (std::string_view t : tokens(account.extra)) {
     if (!t.starts_with("quota=")) continue;
-    std::uint64_t v = 0;
-    const std::string_view digits = t.substr(6);
-    if (digits.empty() || digits.size() > 19) return 0;
-    for (char c : digits) {
-      if (c < '0' || c > '9') return 0;
-      v = v * 10 + static_cast<std::uint64_t>(c - '0');
-    }
-    return v;
+    const auto n = text::parse_unsigned<std::uint64_t>(t.substr(6));
+    return n ? n.value : 0;
   }
   return 0;
 }
@@ -210,6 +210,7 @@ void set_quota(Account& account, std::uint64_t octets) {
 }
 
 std::string format_passwd(const AccountTable& table) {
+  if (table.accounts.empty()) return std::string(kNoMailboxes) + "\n";
   std::string out;
   for (const Account& a : table.accounts) {
     for (const std::string* f : {&a.name, &a.password, &a.uid, &a.gid, &a.gecos, &a.home, &a.shell}) {

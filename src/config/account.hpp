@@ -8,6 +8,11 @@
 // know. Lines starting with '#' and blank lines are kept as comments are not
 // (they are dropped on rewrite).
 //
+// A file without any mailbox is taken as "no mailboxes" only when it says so
+// with the line kNoMailboxes (a comment for Dovecot); format_passwd writes it
+// for an empty table. An empty or comment-only file without it is taken for
+// a damaged one (see passwd_watcher.hpp).
+//
 // Mailbox names: 1..64 octets of [a-z0-9._-], starting with a letter or digit,
 // no "..", lower case (the feed matches local-parts case-insensitively). Any
 // name that could escape the mail root (`../x`, `a/b`, `.x`) is refused.
@@ -46,14 +51,19 @@ struct AccountError {
   std::string message;
 };
 
+/// The line that marks a passwd-file as deliberately without mailboxes.
+inline constexpr std::string_view kNoMailboxes = "# boxmail: no mailboxes";
+
 /// Parses passwd-file text. Bad lines are errors and are not in the table.
 struct AccountParse {
   AccountTable table;
   std::vector<AccountError> errors;
+  bool says_no_mailboxes = false;   ///< a line is exactly kNoMailboxes (blanks around it allowed)
 };
 AccountParse parse_passwd(std::string_view text);
 
-/// Formats a table as passwd-file text (one line per account, '\n' ends).
+/// Formats a table as passwd-file text (one line per account, '\n' ends);
+/// an empty table is the single line kNoMailboxes.
 std::string format_passwd(const AccountTable& table);
 
 /// Extra-field flags (space-separated tokens of Account::extra). A flag is

@@ -1,5 +1,6 @@
 // config_file.cpp - load_config_file: reads the INI file and hands its text
-// to the pure parse_config (schema.cpp).
+// to the pure parse_config (schema.cpp). A file that is empty or holds only
+// blanks and line ends is an error (see schema.hpp).
 #include "config/schema.hpp"
 
 #include <fcntl.h>
@@ -55,6 +56,10 @@ ParseResult load_config_file(const std::string& path) {
   }
   ::close(fd);
   if (!problem.empty()) return one_error(path, problem);
+  // An empty file is a damaged one (`: > boxmail.ini`, a full disk), never
+  // "all defaults": those would move the store to ./var. No -c means the
+  // embedded default.
+  if (is_empty_config(text)) return one_error(path, std::string(kEmptyConfigError));
   return parse_config(text, path);
 }
 

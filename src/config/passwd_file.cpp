@@ -54,21 +54,41 @@ bool write_all(int fd, std::string_view data) {
 
 }  // namespace
 
+FileStamp stamp_of(const struct stat& st) {
+  FileStamp s;
+  s.exists = true;
+  s.dev = static_cast<std::uint64_t>(st.st_dev);
+  s.ino = static_cast<std::uint64_t>(st.st_ino);
+  s.size = static_cast<std::int64_t>(st.st_size);
+  s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return s;
+}
+
 PasswdLoad load_passwd_file(const std::string& path, bool missing_ok) {
   PasswdLoad out;
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (f.fd < 0) {
     const int err = errno;
-    if (err == ENOENT && missing_ok) return out;
+    out.missing = err == ENOENT;
+    out.unreadable = !out.missing;
+    if (out.missing && missing_ok) return out;
     out.errors.push_back(path + ": cannot open: " + errno_text(err));
     return out;
   }
+  struct stat st {};
+  if (::fstat(f.fd, &st) != 0) {
+    out.unreadable = true;
+    out.errors.push_back(path + ": cannot read: " + errno_text(errno));
+    return out;
+  }
+  out.stamp = stamp_of(st);
   std::string text;
   char buf[8192];
   for (;;) {
     const ssize_t n = ::read(f.fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
+      out.unreadable = true;
       out.errors.push_back(path + ": cannot read: " + errno_text(errno));
       return out;
     }
@@ -82,6 +102,7 @@ PasswdLoad load_passwd_file(const std::string& path, bool missing_ok) {
   }
   AccountParse parsed = parse_passwd(text);
   out.table = std::move(parsed.table);
+  out.says_no_mailboxes = parsed.says_no_mailboxes;
   for (const AccountError& e : parsed.errors) {
     out.errors.push_back(path + ":" + std::to_string(e.line) + ": " + e.message);
   }

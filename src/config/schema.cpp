@@ -17,6 +17,7 @@
 #include "config/schema.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 #include "config/account.hpp"
 
@@ -86,22 +87,13 @@ std::vector<std::string_view> split_choices(std::string_view choices) {
   }
 }
 
-/// Decimal digits only (no sign, no blanks); nullopt when not a number or
-/// when it does not fit 64 bits.
+/// Decimal digits only (no sign, no blanks; text::parse_unsigned); nullopt
+/// when not a number or when it does not fit 64 bits (then `overflow`).
 std::optional<std::uint64_t> parse_digits(std::string_view s, bool& overflow) {
-  overflow = false;
-  if (s.empty()) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return std::nullopt;
-    const auto d = static_cast<std::uint64_t>(c - '0');
-    if (v > (std::numeric_limits<std::uint64_t>::max() - d) / 10) {
-      overflow = true;
-      return std::nullopt;
-    }
-    v = v * 10 + d;
-  }
-  return v;
+  const auto n = text::parse_unsigned<std::uint64_t>(s);
+  overflow = n.error == text::NumberError::OutOfRange;
+  if (!n) return std::nullopt;
+  return n.value;
 }
 
 std::string format_size(std::uint64_t n) {
@@ -169,22 +161,12 @@ std::string plain_number(std::uint64_t n) { return std::to_string(n); }
 Error parse_suffixed(std::string_view text, const KeyInfo& k, std::string_view suffixes,
                      const std::uint64_t* factors, std::string_view what,
                      std::string (*fmt)(std::uint64_t), Value& out) {
-  std::string_view digits = text;
-  std::uint64_t factor = 1;
-  if (!text.empty()) {
-    const auto pos = suffixes.find(text::ascii_lower(text.back()));
-    if (pos != std::string_view::npos) {
-      digits.remove_suffix(1);
-      factor = factors[pos];
-    }
-  }
-  bool overflow = false;
-  const auto n = parse_digits(digits, overflow);
-  if (overflow || (n && *n > std::numeric_limits<std::uint64_t>::max() / factor)) {
+  const auto n = text::parse_scaled(text, suffixes, factors);
+  if (n.error == text::NumberError::OutOfRange) {
     return "value " + quoted(text) + " is too large (at most " + fmt(k.max) + ")";
   }
   if (!n) return "value " + quoted(text) + " is not " + std::string(what);
-  out.number = *n * factor;
+  out.number = n.value;
   return range_error(text, out.number, k, fmt);
 }
 
@@ -933,6 +915,8 @@ ParseResult parse_config(std::string_view text, std::string_view file_name) {
   }
   return result;
 }
+
+bool is_empty_config(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 std::string schema_man_page() {
   std::string m;

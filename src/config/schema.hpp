@@ -75,7 +75,17 @@ ConfigPtr default_config();
 /// default). `file_name` only labels errors and Config::source. Pure.
 ParseResult parse_config(std::string_view text, std::string_view file_name);
 
-/// Reads and parses a file; an unreadable file is one error naming it.
+/// True when INI text holds nothing but blanks and line ends: an emptied or
+/// cut-off file, which is an error where a file is named, never "all
+/// defaults" (those would move the store to ./var).
+bool is_empty_config(std::string_view text);
+
+/// The message for such a file.
+inline constexpr std::string_view kEmptyConfigError =
+    "the file is empty (cut off?); without -c boxmaild uses the embedded default";
+
+/// Reads and parses a file; an unreadable file, and one that is empty
+/// (is_empty_config), is one error naming it (line 0).
 ParseResult load_config_file(const std::string& path);
 
 /// boxmail.ini(5) in roff, generated from the table (boxmaild --print-schema).

@@ -2,6 +2,7 @@
 #include "control/control_protocol.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 namespace boxmail::control {
 namespace {
@@ -34,23 +35,16 @@ Request parse_request(std::string_view line) {
   }
   if (verb == "log") {
     r.verb = Verb::Log;
-    unsigned n = 0;
-    if (arg.empty() || arg.size() > 4) {
+    const auto n = text::parse_unsigned<unsigned>(arg, kMaxLogLines);
+    if (n.error == text::NumberError::Empty || n.error == text::NumberError::NotANumber) {
       r.error = "usage: log N (1.." + std::to_string(kMaxLogLines) + ")";
       return r;
     }
-    for (char c : arg) {
-      if (c < '0' || c > '9') {
-        r.error = "usage: log N (1.." + std::to_string(kMaxLogLines) + ")";
-        return r;
-      }
-      n = n * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (n < 1 || n > kMaxLogLines) {
+    if (!n || n.value < 1) {
       r.error = "log: N must be 1.." + std::to_string(kMaxLogLines);
       return r;
     }
-    r.count = n;
+    r.count = n.value;
     return r;
   }
   r.error = verb.empty() ? "empty request" : "unknown request (status, reload, log N, stats)";

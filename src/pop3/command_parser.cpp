@@ -2,6 +2,7 @@
 #include "pop3/command_parser.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 #include <array>
 #include <limits>
@@ -55,21 +56,13 @@ Numbers parse_numbers(std::string_view argument, std::size_t min, std::size_t ma
   while (pos < argument.size()) {
     const auto sp = argument.find(' ', pos);
     const std::string_view item = argument.substr(pos, sp == std::string_view::npos ? sp : sp - pos);
-    std::uint64_t v = 0;
-    bool good = !item.empty() && item.size() <= 10;
-    for (char ch : item) {
-      if (ch < '0' || ch > '9') {
-        good = false;
-        break;
-      }
-      v = v * 10 + static_cast<std::uint64_t>(ch - '0');
-    }
-    if (!good || v > std::numeric_limits<std::uint32_t>::max() || n.values.size() >= max) {
+    const auto v = text::parse_unsigned<std::uint64_t>(item, std::numeric_limits<std::uint32_t>::max());
+    if (!v || n.values.size() >= max) {
       n.values.clear();
       n.error = std::string(usage);
       return n;
     }
-    n.values.push_back(v);
+    n.values.push_back(v.value);
     if (sp == std::string_view::npos) break;
     pos = sp + 1;
     if (pos == argument.size()) {   // a trailing space

@@ -2,9 +2,9 @@
 #include "smtp/command_parser.hpp"
 
 #include "text/ascii.hpp"
+#include "text/number.hpp"
 
 #include <array>
-#include <charconv>
 #include <utility>
 
 namespace boxmail::smtp {
@@ -72,15 +72,13 @@ MailFrom parse_mail_from(std::string_view argument) {
   }
   for_each_param(rest, [&](std::string_view key, std::string_view value, bool has_value) {
     if (text::iequals(key, "SIZE")) {
-      std::uint64_t n = 0;
-      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-      if (!has_value || value.empty() || ec != std::errc{} || p != value.data() + value.size() ||
-          value.size() > 20) {
+      const auto n = text::parse_unsigned<std::uint64_t>(value);
+      if (!has_value || !n) {
         r.error = ReplyId::SyntaxParams;
         r.error_arg = "SIZE=<octets>";
         return false;
       }
-      r.size = n;
+      r.size = n.value;
     } else if (text::iequals(key, "BODY")) {
       if (text::iequals(value, "7BIT")) {
         r.body = Body::SevenBit;

@@ -2,6 +2,7 @@
 // and the atomic rewrite of the file (passwd_file.hpp).
 #include "config/account.hpp"
 #include "config/passwd_file.hpp"
+#include "config/passwd_watcher.hpp"
 
 #include <gtest/gtest.h>
 
@@ -123,7 +124,7 @@ TEST(Passwd, FormatAndRoundTrip) {
   const AccountParse again = parse_passwd(text);
   EXPECT_TRUE(again.errors.empty());
   EXPECT_EQ(format_passwd(again.table), text);
-  EXPECT_EQ(format_passwd(AccountTable{}), "");
+  EXPECT_EQ(format_passwd(AccountTable{}), "# boxmail: no mailboxes\n");   // deliberately empty, says so
 }
 
 TEST(Passwd, CrLfLineEnds) {
@@ -182,9 +183,38 @@ TEST(Passwd, DuplicateName) {
 
 TEST(Passwd, EmptyAndCommentsOnly) {
   EXPECT_TRUE(parse_passwd("").table.accounts.empty());
+  EXPECT_FALSE(parse_passwd("").says_no_mailboxes);
   const AccountParse p = parse_passwd("# nothing\n\n   \n#alice:{PLAIN}x\n");
   EXPECT_TRUE(p.errors.empty());
   EXPECT_TRUE(p.table.accounts.empty());
+  EXPECT_FALSE(p.says_no_mailboxes);
+}
+
+TEST(Passwd, NoMailboxesMarker) {
+  // format_passwd of an empty table writes the marker; parse_passwd finds it.
+  const AccountParse p = parse_passwd(format_passwd(AccountTable{}));
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_TRUE(p.table.accounts.empty());
+  EXPECT_TRUE(p.says_no_mailboxes);
+  EXPECT_TRUE(parse_passwd("  # boxmail: no mailboxes \r\n").says_no_mailboxes);
+  EXPECT_FALSE(parse_passwd("# boxmail: no mailboxes yet\n").says_no_mailboxes);
+  EXPECT_FALSE(parse_passwd("# boxmail: no\n").says_no_mailboxes);
+  // A table is written without it.
+  AccountTable t;
+  t.accounts.push_back(Account{"alice", "{PLAIN}1", "", "", "", "", "", ""});
+  EXPECT_EQ(format_passwd(t).find("no mailboxes"), std::string::npos);
+}
+
+TEST(Passwd, QuotaIsCheckedNumber) {
+  Account a{"alice", "{PLAIN}1", "", "", "", "", "", "quota=1048576"};
+  EXPECT_EQ(quota_of(a), 1048576u);
+  a.extra = "quota=18446744073709551615";
+  EXPECT_EQ(quota_of(a), 18446744073709551615ull);
+  for (const char* bad : {"quota=18446744073709551616", "quota=99999999999999999999", "quota=-1",
+                          "quota=+5", "quota=", "quota=5M", "quota= 5"}) {
+    a.extra = bad;
+    EXPECT_EQ(quota_of(a), 0u) << bad;
+  }
 }
 
 // ---- passwd-file on disk ----------------------------------------------------
@@ -249,6 +279,107 @@ TEST_F(PasswdFile, BadLinesNameFileAndLine) {
   ASSERT_EQ(l.errors.size(), 1u);
   EXPECT_EQ(l.errors[0], path + ":2: expected 'name:{SCHEME}hash:...' (no ':' found)");
   ASSERT_EQ(l.table.accounts.size(), 1u);
+}
+
+
+// ---- the watcher: only a file at least as good replaces the table -----------
+
+TEST_F(PasswdFile, WatcherKeepsTheLastGoodTable) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "passwd").string();
+  auto write = [&](const std::string& text) {
+    // A new inode each time, as save_passwd_file and editors make it.
+    std::filesystem::remove(path);
+    std::ofstream(path) << text;
+  };
+  write("alice:{PLAIN}1\nbob:{PLAIN}2\n");
+  PasswdWatcher w(path);
+  PasswdPoll p = w.first_load();
+  ASSERT_TRUE(p.table);
+  EXPECT_EQ(p.table->accounts.size(), 2u);
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_FALSE(w.poll(false).table);   // unchanged: not read again
+
+  struct Fault {
+    const char* what;
+    std::string text;   // "\x01" = delete the file
+    std::string_view error;
+  };
+  const Fault faults[] = {
+      {"empty", "", "holds no mailbox"},
+      {"blank lines", "\n\n", "holds no mailbox"},
+      {"comments only", "# cut off\n", "holds no mailbox"},
+      {"deleted", "\x01", "is missing"},
+      {"garbage", "\x7f\x45LF\x02\x01\n", ":1: "},
+      {"one bad line", "alice:{PLAIN}1\nbob\n", ":2: "},
+  };
+  for (const Fault& f : faults) {
+    SCOPED_TRACE(f.what);
+    if (f.text == "\x01") {
+      std::filesystem::remove(path);
+    } else {
+      write(f.text);
+    }
+    p = w.poll(false);
+    EXPECT_FALSE(p.table);
+    ASSERT_FALSE(p.errors.empty());
+    std::string all;
+    for (const auto& e : p.errors) all += e + "\n";
+    EXPECT_NE(all.find(path), std::string::npos) << all;
+    EXPECT_NE(all.find(f.error), std::string::npos) << all;
+    EXPECT_NE(all.find("keeping the 2 mailboxes"), std::string::npos) << all;
+    // The same fault is reported once, not at every poll; a forced poll reports it again.
+    p = w.poll(false);
+    EXPECT_FALSE(p.table);
+    EXPECT_TRUE(p.errors.empty());
+    p = w.poll(true);
+    EXPECT_FALSE(p.table);
+    EXPECT_FALSE(p.errors.empty());
+  }
+  // Fixed: taken, with a note.
+  write("alice:{PLAIN}1\nbob:{PLAIN}2\ncarol:{PLAIN}3\n");
+  p = w.poll(false);
+  ASSERT_TRUE(p.table);
+  EXPECT_EQ(p.table->accounts.size(), 3u);
+  EXPECT_TRUE(p.errors.empty());
+  EXPECT_EQ(p.notes.size(), 1u);
+  // A deliberate "no mailboxes" (what boxmailctl writes for an empty table) is taken.
+  ASSERT_EQ(save_passwd_file(path, AccountTable{}), "");
+  p = w.poll(false);
+  ASSERT_TRUE(p.table);
+  EXPECT_TRUE(p.table->accounts.empty());
+  EXPECT_TRUE(p.errors.empty());
+}
+
+TEST_F(PasswdFile, WatcherAtStart) {
+  std::filesystem::create_directories(dir_);
+  const std::string path = (dir_ / "passwd").string();
+  // Missing: an empty table and a warning.
+  PasswdPoll p = PasswdWatcher(path).first_load();
+  ASSERT_TRUE(p.table);
+  EXPECT_TRUE(p.table->accounts.empty());
+  EXPECT_EQ(p.warnings.size(), 1u);
+  // Empty: the same.
+  std::ofstream(path) << "";
+  p = PasswdWatcher(path).first_load();
+  ASSERT_TRUE(p.table);
+  EXPECT_EQ(p.warnings.size(), 1u);
+  // A bad line: refused (no table), the error names file and line.
+  std::ofstream(path) << "alice:{PLAIN}1\nbob\n";
+  p = PasswdWatcher(path).first_load();
+  EXPECT_FALSE(p.table);
+  ASSERT_FALSE(p.errors.empty());
+  EXPECT_EQ(p.errors[0].rfind(path + ":2: ", 0), 0u) << p.errors[0];
+  // A missing file that then appears is taken.
+  std::filesystem::remove(path);
+  PasswdWatcher w(path);
+  ASSERT_TRUE(w.first_load().table);
+  EXPECT_FALSE(w.poll(false).table);   // still missing: nothing new, nothing reported
+  EXPECT_TRUE(w.poll(false).errors.empty());
+  std::ofstream(path) << "alice:{PLAIN}1\n";
+  p = w.poll(false);
+  ASSERT_TRUE(p.table);
+  EXPECT_EQ(p.table->accounts.size(), 1u);
 }
 
 }  // namespace

@@ -220,6 +220,14 @@ TEST(CgiPages, QuotaAndSizes) {
   EXPECT_EQ(parse_quota("1234"), 1234u);
   EXPECT_EQ(parse_quota("abc"), std::nullopt);
   EXPECT_EQ(parse_quota("M"), std::nullopt);
+  // Overflow is refused, never wrapped around to a small quota.
+  EXPECT_EQ(parse_quota("99999999999G"), std::nullopt);
+  EXPECT_EQ(parse_quota("17179869184G"), std::nullopt);
+  EXPECT_EQ(parse_quota("17179869183G"), 17179869183ull << 30);
+  EXPECT_EQ(parse_quota("18446744073709551615"), 18446744073709551615ull);
+  EXPECT_EQ(parse_quota("18446744073709551616"), std::nullopt);
+  EXPECT_EQ(parse_quota("-1M"), std::nullopt);
+  EXPECT_EQ(parse_quota("+1M"), std::nullopt);
   EXPECT_EQ(human_size(512), "512 B");
   EXPECT_EQ(human_size(1536), "1.5 KiB");
   EXPECT_EQ(human_size(300ull << 20), "300 MiB");
@@ -239,6 +247,11 @@ TEST(ControlProtocol, Requests) {
       {"log 0", control::Verb::Log, 0, "log: N must be 1..200"},
       {"log 201", control::Verb::Log, 0, "log: N must be 1..200"},
       {"log x", control::Verb::Log, 0, "usage: log N (1..200)"},
+      {"log", control::Verb::Log, 0, "usage: log N (1..200)"},
+      {"log -1", control::Verb::Log, 0, "usage: log N (1..200)"},
+      {"log 99999999999999999999", control::Verb::Log, 0, "log: N must be 1..200"},
+      {"log 4294967297", control::Verb::Log, 0, "log: N must be 1..200"},
+      {"log 0200", control::Verb::Log, 200, ""},
       {"status now", control::Verb::Status, 0, "status takes no argument"},
       {"", control::Verb::Status, 0, "empty request"},
       {"shutdown", control::Verb::Status, 0, "unknown request (status, reload, log N, stats)"},

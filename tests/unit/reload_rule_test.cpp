@@ -1,0 +1,112 @@
+// reload_rule_test.cpp - which valid configurations may replace the running
+// one (config/reload_rule.hpp): store paths only at a restart, and only
+// while their directories exist.
+#include "config/reload_rule.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+namespace {
+
+using namespace boxmail::config;
+
+const char kRunning[] =
+    "[server]\npasswd_file = /etc/boxmail/passwd\ncontrol_socket = /run/boxmail/control.sock\n"
+    "[store]\nmail_dir = /var/mail\nspool_dir = /var/spool/boxmail\n";
+
+ConfigPtr parse(const std::string& text) {
+  ParseResult r = parse_config(text, "/etc/boxmail/boxmail.ini");
+  EXPECT_TRUE(r.errors.empty()) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return r.config;
+}
+
+const std::set<std::string> kDirs = {"/etc/boxmail", "/run/boxmail", "/var/mail", "/var/spool/boxmail"};
+bool exists(const std::string& d) { return kDirs.count(d) != 0; }
+
+std::string all(const std::vector<ConfigError>& errors) {
+  std::string out;
+  for (const auto& e : errors) out += e.to_string() + "\n";
+  return out;
+}
+
+TEST(ReloadRule, SamePathsOtherChangesAreTaken) {
+  const ConfigPtr running = parse(kRunning);
+  const ConfigPtr next = parse(std::string(kRunning) + "[smtp]\nmax_message_size = 10M\n");
+  EXPECT_TRUE(reload_refusals(*running, *next, exists).empty());
+}
+
+TEST(ReloadRule, EachStorePathChangeIsRefusedNamingTheKey) {
+  const ConfigPtr running = parse(kRunning);
+  struct Case {
+    std::string from, to, section, key;
+  };
+  const Case cases[] = {
+      {"passwd_file = /etc/boxmail/passwd", "passwd_file = /etc/boxmail/other", "server", "passwd_file"},
+      {"control_socket = /run/boxmail/control.sock", "control_socket = /run/boxmail/c2.sock", "server",
+       "control_socket"},
+      {"mail_dir = /var/mail", "mail_dir = /var/mail2", "store", "mail_dir"},
+      {"spool_dir = /var/spool/boxmail", "spool_dir = /var/mail", "store", "spool_dir"},
+  };
+  for (const Case& c : cases) {
+    std::string text = kRunning;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+    const auto refusals = reload_refusals(*running, *parse(text), exists);
+    ASSERT_EQ(refusals.size(), 1u) << c.key << "\n" << all(refusals);
+    EXPECT_EQ(refusals[0].section, c.section);
+    EXPECT_EQ(refusals[0].key, c.key);
+    EXPECT_EQ(refusals[0].file, "/etc/boxmail/boxmail.ini");
+    EXPECT_NE(refusals[0].message.find("only at a restart"), std::string::npos) << refusals[0].message;
+  }
+}
+
+TEST(ReloadRule, CutOffFileFallsBackToDefaultsAndIsRefused) {
+  // A file cut off after [server]: the store keys fall back to ./var/...
+  const ConfigPtr running = parse(kRunning);
+  const ConfigPtr cut = parse("[server]\npasswd_file = /etc/boxmail/passwd\n");
+  const auto refusals = reload_refusals(*running, *cut, exists);
+  const std::string text = all(refusals);
+  EXPECT_NE(text.find("[server] control_socket: changes from '/run/boxmail/control.sock' to "
+                      "'./var/run/boxmaild.sock'"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("[store] mail_dir: changes from '/var/mail' to './var/mail'"), std::string::npos) << text;
+  EXPECT_NE(text.find("[store] spool_dir:"), std::string::npos) << text;
+  EXPECT_EQ(text.find("passwd_file"), std::string::npos) << text;
+}
+
+TEST(ReloadRule, MissingDirectoriesAreRefused) {
+  const ConfigPtr running = parse(kRunning);
+  const auto refusals = reload_refusals(*running, *running, [](const std::string& d) { return d != "/var/mail"; });
+  ASSERT_EQ(refusals.size(), 1u) << all(refusals);
+  EXPECT_EQ(refusals[0].key, "mail_dir");
+  EXPECT_NE(refusals[0].message.find("'/var/mail' does not exist"), std::string::npos);
+  const auto none = reload_refusals(*running, *running, [](const std::string&) { return false; });
+  EXPECT_EQ(none.size(), 4u) << all(none);
+  // passwd_file and control_socket need their directory, not themselves.
+  EXPECT_NE(all(none).find("'/etc/boxmail' does not exist"), std::string::npos);
+  EXPECT_NE(all(none).find("'/run/boxmail' does not exist"), std::string::npos);
+}
+
+TEST(ReloadRule, ParentDirectory) {
+  EXPECT_EQ(parent_directory("/etc/boxmail/passwd"), "/etc/boxmail");
+  EXPECT_EQ(parent_directory("./var/passwd"), "./var");
+  EXPECT_EQ(parent_directory("passwd"), ".");
+  EXPECT_EQ(parent_directory("/passwd"), "/");
+}
+
+}  // namespace
+
+namespace {
+
+TEST(ReloadRule, EmptyConfigText) {
+  using boxmail::config::is_empty_config;
+  EXPECT_TRUE(is_empty_config(""));
+  EXPECT_TRUE(is_empty_config("\n"));
+  EXPECT_TRUE(is_empty_config(" \t\r\n\r\n  "));
+  EXPECT_FALSE(is_empty_config("; only a comment\n"));   // a file of defaults, said on purpose
+  EXPECT_FALSE(is_empty_config("[smtp]\n"));
+}
+
+}  // namespace
