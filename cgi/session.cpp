@@ -23,13 +23,13 @@ bool valid_token(std::string_view s) {
 }
 
 std::string format_session(const SessionRecord& s) {
-  return "version: 1\nuser: " + s.user + "\ncsrf: " + s.csrf + "\ncreated: " + std::to_string(s.created) +
+  return "version: 2\nuser: " + s.user + "\ncsrf: " + s.csrf + "\nadmin: " + s.admin_stamp + "\ncreated: " + std::to_string(s.created) +
          "\nlast: " + std::to_string(s.last) + "\n";
 }
 
 std::optional<SessionRecord> parse_session(std::string_view text) {
   SessionRecord s;
-  bool version = false, csrf = false, created = false, last = false;
+  bool version = false, csrf = false, stamp = false, created = false, last = false;
   std::size_t pos = 0;
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
@@ -45,7 +45,7 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
       return r.ec == std::errc() && r.ptr == value.data() + value.size();
     };
     if (key == "version") {
-      if (value != "1") return std::nullopt;
+      if (value != "2") return std::nullopt;
       version = true;
     } else if (key == "user") {
       s.user = std::string(value);
@@ -53,6 +53,10 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
       if (!valid_token(value)) return std::nullopt;
       s.csrf = std::string(value);
       csrf = true;
+    } else if (key == "admin") {
+      if (!valid_token(value)) return std::nullopt;
+      s.admin_stamp = std::string(value);
+      stamp = true;
     } else if (key == "created") {
       if (!number(s.created)) return std::nullopt;
       created = true;
@@ -61,12 +65,39 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
       last = true;
     }
   }
-  if (!version || !csrf || !created || !last || s.user.empty()) return std::nullopt;
+  if (!version || !csrf || !stamp || !created || !last || s.user.empty()) return std::nullopt;
   return s;
 }
 
 bool session_expired(const SessionRecord& s, std::int64_t now) {
-  return now - s.last > kIdleSeconds || s.last - now > 60;
+  return now - s.last > kIdleSeconds || now - s.created > kMaxSessionSeconds || s.last - now > 60 ||
+         s.created - now > 60;
+}
+
+std::string login_token_data(std::string_view nonce, std::int64_t issued) {
+  return "boxmail-login\n" + std::string(nonce) + "\n" + std::to_string(issued);
+}
+
+std::string format_login_token(const LoginToken& t) {
+  return t.nonce + "-" + std::to_string(t.issued) + "-" + t.mac;
+}
+
+std::optional<LoginToken> parse_login_token(std::string_view text) {
+  const auto a = text.find('-');
+  const auto b = text.rfind('-');
+  if (a == std::string_view::npos || a == b) return std::nullopt;
+  LoginToken t;
+  const std::string_view nonce = text.substr(0, a), issued = text.substr(a + 1, b - a - 1), mac = text.substr(b + 1);
+  if (!valid_token(nonce) || !valid_token(mac) || issued.empty() || issued.size() > 19) return std::nullopt;
+  const auto r = std::from_chars(issued.data(), issued.data() + issued.size(), t.issued);
+  if (r.ec != std::errc() || r.ptr != issued.data() + issued.size() || t.issued < 0) return std::nullopt;
+  t.nonce = std::string(nonce);
+  t.mac = std::string(mac);
+  return t;
+}
+
+bool login_token_fresh(std::int64_t issued, std::int64_t now) {
+  return now - issued <= kLoginTokenSeconds && issued - now <= 60;
 }
 
 bool session_needs_touch(const SessionRecord& s, std::int64_t now) { return now - s.last >= kTouchSeconds; }
