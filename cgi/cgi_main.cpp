@@ -11,7 +11,9 @@
 // Files (environment variable, then the compiled default):
 //   BOXMAIL_CONFIG       the INI file            /etc/boxmail/boxmail.ini
 //   BOXMAIL_ADMIN        the admin credentials   <dir of the INI>/admin
-//   BOXMAIL_PANEL_STATE  session files (0600)    /run/boxmail/panel
+//   BOXMAIL_PANEL_STATE  session files (0600), the panel's secret (login
+//                        tokens, session stamps), the failed-login record
+//                        and the login slot locks      /run/boxmail/panel
 // The control socket and the passwd-file are the ones the INI names.
 //
 // Writes: the INI file via tmp + fsync + link as .bak + rename + fsync of
@@ -22,12 +24,14 @@
 #include "cgi/archive.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
+#include "cgi/login_throttle.hpp"
 #include "cgi/pages.hpp"
 #include "cgi/session.hpp"
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
 #include "text/number.hpp"
 #include "control/control_client.hpp"
+#include "tls/digest.hpp"
 #include "tls/random.hpp"
 
 #include <dirent.h>
@@ -147,6 +151,7 @@ const char* reason(int status) {
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Content Too Large";
+    case 429: return "Too Many Requests";
     default: return "Internal Server Error";
   }
 }
@@ -196,7 +201,98 @@ struct Paths {
   std::string ini, admin, state;
 };
 
+// ---- the state directory: secret, failed logins, login slots ---------------------------
+
+/// Opens (creating) STATE/NAME for reading and writing, never through a
+/// symbolic link. -1 on error.
+int open_state_file(const Paths& p, const char* name) {
+  ::mkdir(p.state.c_str(), 0700);
+  return ::open((p.state + "/" + name).c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+/// The panel's secret: 32 random octets (as hex) in STATE/secret, made once.
+/// It keys the login tokens and the sessions' admin stamps; losing it (a
+/// reboot clears /run) only ends the open sessions and forms.
+std::string panel_secret(const Paths& p) {
+  const int fd = open_state_file(p, "secret");
+  if (fd < 0) throw std::runtime_error("cannot open the panel's secret in " + p.state + ": " + std::strerror(errno));
+  ::flock(fd, LOCK_EX);
+  std::string text;
+  char buf[128];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  if (text.size() != 64) {
+    text = hex128(random128()) + hex128(random128());
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd) != 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot write the panel's secret: " + std::string(std::strerror(errno)));
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+/// The failed-login record (login_throttle.hpp), read and changed under an
+/// exclusive flock(2) held for the life of this object.
+class FailureRecord {
+ public:
+  explicit FailureRecord(const Paths& p) : fd_(open_state_file(p, "login-failures")) {
+    if (fd_ < 0) return;
+    ::flock(fd_, LOCK_EX);
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while (text.size() < 64 * 1024 && (n = ::read(fd_, buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    record = parse_login_failures(text);
+  }
+  ~FailureRecord() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FailureRecord(const FailureRecord&) = delete;
+  FailureRecord& operator=(const FailureRecord&) = delete;
+  void save() {
+    if (fd_ < 0) return;
+    const std::string text = format_login_failures(record);
+    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+      log_line(LOG_ERR, std::string("cannot write the failed-login record: ") + std::strerror(errno));
+  }
+  LoginFailures record;
+
+ private:
+  int fd_;
+};
+
+/// One of kMaxConcurrentLogins slots (STATE/login-slot-N, flock'ed without
+/// waiting); -1 when all are taken. Released when the process exits.
+int take_login_slot(const Paths& p) {
+  for (unsigned i = 0; i < kMaxConcurrentLogins; ++i) {
+    const std::string name = "login-slot-" + std::to_string(i);
+    const int fd = open_state_file(p, name.c_str());
+    if (fd < 0) return -1;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
+    ::close(fd);
+  }
+  return -1;
+}
+
 // ---- sessions -----------------------------------------------------------------
+
+/// The administrator's stored password hash ("" when `user` is no
+/// administrator or the admin file cannot be read).
+std::string admin_hash(const Paths& p, const std::string& user) {
+  std::string text;
+  if (!read_file(p.admin, text)) return {};
+  const auto parsed = config::parse_passwd(text);
+  const config::Account* a = parsed.table.find(user);
+  return a ? a->password : std::string();
+}
+
+/// The stamp a session carries of the password hash it was opened with: a
+/// new password (boxmailctl admin passwd) ends every open session.
+std::string admin_stamp(const std::string& secret, const std::string& hash) {
+  return tls::hex(tls::hmac_sha256(secret, "boxmail-admin\n" + hash), 16);
+}
 
 struct Session {
   std::string id;
@@ -210,7 +306,8 @@ std::optional<Session> load_session(const Paths& p, std::int64_t now) {
   std::string text;
   if (!read_file(file, text)) return std::nullopt;
   auto rec = parse_session(text);
-  if (!rec || session_expired(*rec, now)) {
+  const bool revoked = rec && !csrf_ok(admin_stamp(panel_secret(p), admin_hash(p, rec->user)), &rec->admin_stamp);
+  if (!rec || revoked || session_expired(*rec, now)) {
     ::unlink(file.c_str());
     return std::nullopt;
   }
@@ -236,13 +333,6 @@ void sweep_sessions(const Paths& p, std::int64_t now) {
   ::closedir(d);
 }
 
-bool check_admin(const Paths& p, const std::string& user, const std::string& password) {
-  std::string text;
-  if (!read_file(p.admin, text)) return false;
-  const auto parsed = config::parse_passwd(text);
-  const config::Account* a = parsed.table.find(user);
-  return a != nullptr && config::verify_password(password, a->password);
-}
 
 // ---- model and changes ------------------------------------------------------------
 
@@ -350,11 +440,15 @@ Response handle() {
   }
   if (req.method != "GET" && req.method != "POST" && req.method != "HEAD")
     return error_page(405, req.script, "Only GET and POST are used here.");
+  // The session is checked before a request body is parsed: without one,
+  // only the login form's body is ever looked at.
+  auto session = load_session(paths, now);
+  const bool login = req.path == "/login";
   if (req.method == "POST") {
     const Limits limits;
     const std::string type = env("CONTENT_TYPE");
     const bool multipart = type.rfind("multipart/", 0) == 0;
-    const std::size_t cap = multipart ? limits.max_upload : limits.max_body;
+    const std::size_t cap = (multipart && !login) ? limits.max_upload : limits.max_body;
     const auto length = text::parse_unsigned<std::uint64_t>(env("CONTENT_LENGTH", "0"));
     if (length.error == text::NumberError::Empty || length.error == text::NumberError::NotANumber)
       return error_page(400, req.script, "Bad Content-Length.");
@@ -368,45 +462,94 @@ Response handle() {
       got += n;
     }
     body.resize(got);
+    // Read whole (so the web server never resets the connection over an
+    // unread body), parsed only with a session or for the login form.
+    if (!session && !login) return error_page(403, req.script, "Not logged in.");
     req.form = parse_body(type, body, limits);
     if (!req.form.error.empty()) return error_page(400, req.script, "Bad form data: " + req.form.error + ".");
   }
 
-  auto session = load_session(paths, now);
-
-  if (req.path == "/login") {
-    // The form's CSRF token is a double-submit cookie (no session yet).
-    auto login_form = [&](std::string_view error) {
-      const std::string token = hex128(random128());
+  if (login) {
+    // The form's token is issued here (session.hpp): a nonce in a
+    // double-submit cookie, the time, and a MAC under the panel's secret.
+    const std::string secret = panel_secret(paths);
+    auto mac_of = [&](std::string_view nonce, std::int64_t issued) {
+      return tls::hex(tls::hmac_sha256(secret, login_token_data(nonce, issued)), 16);
+    };
+    auto login_form = [&](std::string_view error, int status = 200) {
+      LoginToken t{hex128(random128()), now, {}};
+      t.mac = mac_of(t.nonce, t.issued);
       Response r;
-      r.body = login_page(req.script, error, token);
-      r.headers.push_back("Set-Cookie: " + login_cookie(token, secure));
+      r.status = status;
+      r.body = login_page(req.script, error, format_login_token(t));
+      r.headers.push_back("Set-Cookie: " + login_cookie(t.nonce, secure));
       return r;
     };
     if (req.method != "POST") {
       if (session) return redirect(req.script + "/status");
       return login_form("");
     }
-    const auto expected = cookie(env("HTTP_COOKIE"), kLoginCookieName);
-    if (!expected || !csrf_ok(*expected, req.form.get("csrf"))) {
-      log_line(LOG_WARNING, "POST /login without a valid CSRF token from " + remote);
+    const auto nonce = cookie(env("HTTP_COOKIE"), kLoginCookieName);
+    const std::string* field = req.form.get("csrf");
+    const auto token = field ? parse_login_token(*field) : std::nullopt;
+    const std::string expected_mac = token ? mac_of(token->nonce, token->issued) : std::string();
+    if (!nonce || !token || !csrf_ok(token->nonce, &*nonce) || !csrf_ok(expected_mac, &token->mac) ||
+        !login_token_fresh(token->issued, now)) {
+      log_line(LOG_WARNING, "POST /login without a valid login token from " + remote);
       return error_page(403, req.script, "The login form has expired or did not come from this box; reload it.");
     }
+    const std::string address = valid_client_address(remote) ? remote : "unknown";
+    {
+      FailureRecord failures(paths);
+      const LoginVerdict v = check_login(failures.record, address, now);
+      if (!v.allowed) {
+        log_line(LOG_WARNING, std::string("login from ") + address + " refused without a check: " +
+                                  (v.locked_out ? "locked out" : "too soon after failed logins") + " (" +
+                                  std::to_string(v.retry_after) + " s left)");
+        Response r = login_form(v.locked_out
+                                    ? "Too many failed logins from your address: logins from it are locked for " +
+                                          std::to_string((v.retry_after + 59) / 60) + " more minute(s)."
+                                    : "Too many failed logins from your address: wait " +
+                                          std::to_string(v.retry_after) + " seconds before the next try.",
+                                429);
+        r.headers.push_back("Retry-After: " + std::to_string(v.retry_after));
+        return r;
+      }
+      // Counted as a failure until it proves right (login_throttle.hpp).
+      record_attempt(failures.record, address, now);
+      failures.save();
+    }
+    const int slot = take_login_slot(paths);
+    if (slot < 0) {
+      log_line(LOG_WARNING, "login from " + address + " refused: " + std::to_string(kMaxConcurrentLogins) +
+                                " logins are being checked already");
+      Response r = login_form("The box is checking other logins right now; try again in a moment.", 429);
+      r.headers.push_back("Retry-After: 2");
+      return r;
+    }
     const std::string user = req.form.value("user");
-    if (!check_admin(paths, user, req.form.value("password"))) {
+    const std::string hash = admin_hash(paths, user);
+    const bool right = !hash.empty() && config::verify_password(req.form.value("password"), hash);
+    ::close(slot);
+    if (!right) {
       std::string safe_user;
       for (char c : user.substr(0, 64)) safe_user += (c >= 0x21 && c < 0x7f) ? c : '?';
-      log_line(LOG_WARNING, "login failed for user '" + safe_user + "' from " + remote);
+      log_line(LOG_WARNING, "login failed for user '" + safe_user + "' from " + address);
       ::sleep(kLoginFailureDelay);
       return login_form("Wrong user name or password.");   // 200: the page is fine, the login is not
+    }
+    {
+      FailureRecord failures(paths);
+      record_success(failures.record, address);
+      failures.save();
     }
     ::mkdir(paths.state.c_str(), 0700);
     sweep_sessions(paths, now);
     const std::string id = hex128(random128());
-    SessionRecord rec{user, hex128(random128()), now, now};
+    SessionRecord rec{user, hex128(random128()), admin_stamp(secret, hash), now, now};
     if (auto e = write_file_atomic(paths.state + "/" + id, format_session(rec), 0600, false); !e.empty())
       return error_page(500, req.script, "Cannot store the session: " + e);
-    log_line(LOG_INFO, "admin '" + user + "' logged in from " + remote);
+    log_line(LOG_INFO, "admin '" + user + "' logged in from " + address);
     Response r = redirect(req.script + "/status");
     r.headers.push_back("Set-Cookie: " + session_cookie(id, secure));
     r.headers.push_back("Set-Cookie: " + clear_login_cookie(secure));

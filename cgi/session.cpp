@@ -1,9 +1,21 @@
 // session.cpp - see session.hpp.
 #include "cgi/session.hpp"
 
-#include <charconv>
+#include "text/number.hpp"
+
+#include <limits>
 
 namespace boxmail::cgi {
+
+namespace {
+/// Unix seconds: a non-negative decimal that fits std::int64_t (text/number.hpp).
+bool unix_seconds(std::string_view s, std::int64_t& out) {
+  const auto n = text::parse_unsigned<std::uint64_t>(s, std::numeric_limits<std::int64_t>::max());
+  if (!n) return false;
+  out = static_cast<std::int64_t>(n.value);
+  return true;
+}
+}  // namespace
 
 std::string hex128(const Random128& bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -23,13 +35,13 @@ bool valid_token(std::string_view s) {
 }
 
 std::string format_session(const SessionRecord& s) {
-  return "version: 1\nuser: " + s.user + "\ncsrf: " + s.csrf + "\ncreated: " + std::to_string(s.created) +
+  return "version: 2\nuser: " + s.user + "\ncsrf: " + s.csrf + "\nadmin: " + s.admin_stamp + "\ncreated: " + std::to_string(s.created) +
          "\nlast: " + std::to_string(s.last) + "\n";
 }
 
 std::optional<SessionRecord> parse_session(std::string_view text) {
   SessionRecord s;
-  bool version = false, csrf = false, created = false, last = false;
+  bool version = false, csrf = false, stamp = false, created = false, last = false;
   std::size_t pos = 0;
   while (pos < text.size()) {
     auto nl = text.find('\n', pos);
@@ -40,12 +52,9 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
     if (colon == std::string_view::npos) return std::nullopt;
     const std::string_view key = line.substr(0, colon);
     const std::string_view value = line.substr(colon + 2);
-    auto number = [&](std::int64_t& out) {
-      const auto r = std::from_chars(value.data(), value.data() + value.size(), out);
-      return r.ec == std::errc() && r.ptr == value.data() + value.size();
-    };
+    auto number = [&](std::int64_t& out) { return unix_seconds(value, out); };
     if (key == "version") {
-      if (value != "1") return std::nullopt;
+      if (value != "2") return std::nullopt;
       version = true;
     } else if (key == "user") {
       s.user = std::string(value);
@@ -53,6 +62,10 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
       if (!valid_token(value)) return std::nullopt;
       s.csrf = std::string(value);
       csrf = true;
+    } else if (key == "admin") {
+      if (!valid_token(value)) return std::nullopt;
+      s.admin_stamp = std::string(value);
+      stamp = true;
     } else if (key == "created") {
       if (!number(s.created)) return std::nullopt;
       created = true;
@@ -61,12 +74,37 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
       last = true;
     }
   }
-  if (!version || !csrf || !created || !last || s.user.empty()) return std::nullopt;
+  if (!version || !csrf || !stamp || !created || !last || s.user.empty()) return std::nullopt;
   return s;
 }
 
 bool session_expired(const SessionRecord& s, std::int64_t now) {
-  return now - s.last > kIdleSeconds || s.last - now > 60;
+  return now - s.last > kIdleSeconds || now - s.created > kMaxSessionSeconds || s.last - now > 60 ||
+         s.created - now > 60;
+}
+
+std::string login_token_data(std::string_view nonce, std::int64_t issued) {
+  return "boxmail-login\n" + std::string(nonce) + "\n" + std::to_string(issued);
+}
+
+std::string format_login_token(const LoginToken& t) {
+  return t.nonce + "-" + std::to_string(t.issued) + "-" + t.mac;
+}
+
+std::optional<LoginToken> parse_login_token(std::string_view text) {
+  const auto a = text.find('-');
+  const auto b = text.rfind('-');
+  if (a == std::string_view::npos || a == b) return std::nullopt;
+  LoginToken t;
+  const std::string_view nonce = text.substr(0, a), issued = text.substr(a + 1, b - a - 1), mac = text.substr(b + 1);
+  if (!valid_token(nonce) || !valid_token(mac) || !unix_seconds(issued, t.issued)) return std::nullopt;
+  t.nonce = std::string(nonce);
+  t.mac = std::string(mac);
+  return t;
+}
+
+bool login_token_fresh(std::int64_t issued, std::int64_t now) {
+  return now - issued <= kLoginTokenSeconds && issued - now <= 60;
 }
 
 bool session_needs_touch(const SessionRecord& s, std::int64_t now) { return now - s.last >= kTouchSeconds; }

@@ -46,7 +46,7 @@ constexpr int kExitFail = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::size_t kGeneratedPasswordLength = 12;
-constexpr std::size_t kMaxPasswordLength = 1024;
+static_assert(kGeneratedPasswordLength >= boxmail::config::kMinAdminPasswordLength);
 
 constexpr char kSynopsis[] =
     "usage: boxmailctl [-c FILE] user add NAME [--password-stdin]\n"
@@ -372,6 +372,10 @@ int admin_passwd(const Args& a, const std::optional<std::string>& password) {
     path = (slash == std::string::npos ? std::string(".") : a.config_file->substr(0, slash)) + "/admin";
   } else {
     path = "./var/admin";
+  }
+  if (password && password->size() < kMinAdminPasswordLength) {
+    throw Failure{kExitUsage, "the administrator password must be at least " +
+                                  std::to_string(kMinAdminPasswordLength) + " characters long"};
   }
   const std::string plain = password ? *password : random_password(kGeneratedPasswordLength);
   AccountTable table;

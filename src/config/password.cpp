@@ -75,6 +75,7 @@ std::string hash_password(std::string_view plain) {
 }
 
 bool verify_password(std::string_view plain, std::string_view stored) {
+  if (plain.size() > kMaxPasswordLength) return false;
   if (stored.empty() || stored.front() != '{') return false;
   const auto close = stored.find('}');
   if (close == std::string_view::npos) return false;

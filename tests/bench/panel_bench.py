@@ -57,7 +57,7 @@ def main():
         # The login form carries a CSRF token that must match its cookie.
         with urllib.request.urlopen(base + "/login") as r:
             login_cookie = r.headers["Set-Cookie"].split(";")[0]
-            token = re.search(rb'name="csrf" value="([0-9a-f]{32})"', r.read()).group(1).decode()
+            token = re.search(rb'name="csrf" value="([0-9a-f]{32}-[0-9]+-[0-9a-f]{32})"', r.read()).group(1).decode()
         req = urllib.request.Request(base + "/login", data=f"csrf={token}&user=admin&password=bench-password".encode(),
                                      headers={"Cookie": login_cookie})
         opener = urllib.request.build_opener(NoRedirect)

@@ -22,26 +22,62 @@ TEST(CgiSession, Tokens) {
 }
 
 TEST(CgiSession, RecordRoundTripAndRejects) {
-  const SessionRecord s{"admin", "0123456789abcdef0123456789abcdef", 1000, 1500};
+  const std::string stamp = "fedcba9876543210fedcba9876543210";
+  const SessionRecord s{"admin", "0123456789abcdef0123456789abcdef", stamp, 1000, 1500};
   EXPECT_EQ(parse_session(format_session(s)), s);
-  EXPECT_EQ(format_session(s), "version: 1\nuser: admin\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1000\nlast: 1500\n");
-  for (std::string_view bad : {"", "version: 2\nuser: a\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1\nlast: 1\n",
-                               "version: 1\nuser: a\ncsrf: short\ncreated: 1\nlast: 1\n",
-                               "version: 1\nuser: a\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: x\nlast: 1\n",
-                               "version: 1\ncsrf: 0123456789abcdef0123456789abcdef\ncreated: 1\nlast: 1\n",
-                               "garbage"}) {
+  EXPECT_EQ(format_session(s), "version: 2\nuser: admin\ncsrf: 0123456789abcdef0123456789abcdef\nadmin: " + stamp +
+                                   "\ncreated: 1000\nlast: 1500\n");
+  const std::string good_csrf = "csrf: 0123456789abcdef0123456789abcdef\n";
+  for (const std::string& bad :
+       {std::string(), "version: 1\nuser: a\n" + good_csrf + "admin: " + stamp + "\ncreated: 1\nlast: 1\n",
+        "version: 2\nuser: a\n" + good_csrf + "created: 1\nlast: 1\n",   // no admin stamp (an old record)
+        "version: 2\nuser: a\n" + good_csrf + "admin: short\ncreated: 1\nlast: 1\n",
+        "version: 2\nuser: a\ncsrf: short\nadmin: " + stamp + "\ncreated: 1\nlast: 1\n",
+        "version: 2\nuser: a\n" + good_csrf + "admin: " + stamp + "\ncreated: x\nlast: 1\n",
+        "version: 2\n" + good_csrf + "admin: " + stamp + "\ncreated: 1\nlast: 1\n", std::string("garbage")}) {
     EXPECT_EQ(parse_session(bad), std::nullopt) << bad;
   }
 }
 
 TEST(CgiSession, IdleExpiry) {
-  const SessionRecord s{"admin", std::string(32, 'a'), 0, 10000};
+  const SessionRecord s{"admin", std::string(32, 'a'), std::string(32, 'b'), 10000, 10000};
   EXPECT_FALSE(session_expired(s, 10000));
   EXPECT_FALSE(session_expired(s, 10000 + kIdleSeconds));
   EXPECT_TRUE(session_expired(s, 10000 + kIdleSeconds + 1));
   EXPECT_TRUE(session_expired(s, 10000 - 61));   // clock stepped back
   EXPECT_FALSE(session_needs_touch(s, 10000 + kTouchSeconds - 1));
   EXPECT_TRUE(session_needs_touch(s, 10000 + kTouchSeconds));
+}
+
+TEST(CgiSession, AbsoluteLifetime) {
+  // A session in use all the time still ends kMaxSessionSeconds after login.
+  SessionRecord s{"admin", std::string(32, 'a'), std::string(32, 'b'), 10000, 10000};
+  s.last = 10000 + kMaxSessionSeconds;
+  EXPECT_FALSE(session_expired(s, 10000 + kMaxSessionSeconds));
+  s.last = 10000 + kMaxSessionSeconds + 1;
+  EXPECT_TRUE(session_expired(s, 10000 + kMaxSessionSeconds + 1));
+}
+
+TEST(CgiSession, LoginTokens) {
+  const LoginToken t{"0123456789abcdef0123456789abcdef", 1700000000, "fedcba9876543210fedcba9876543210"};
+  const std::string text = format_login_token(t);
+  EXPECT_EQ(text, "0123456789abcdef0123456789abcdef-1700000000-fedcba9876543210fedcba9876543210");
+  const auto back = parse_login_token(text);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->nonce, t.nonce);
+  EXPECT_EQ(back->issued, t.issued);
+  EXPECT_EQ(back->mac, t.mac);
+  for (std::string_view bad : {"", "0123456789abcdef0123456789abcdef", "0123456789abcdef0123456789abcdef--x",
+                               "0123456789abcdef0123456789abcdef-1-short",
+                               "0123456789abcdef0123456789abcdef-+1-fedcba9876543210fedcba9876543210",
+                               "0123456789abcdef0123456789abcdef-99999999999999999999-fedcba9876543210fedcba9876543210",
+                               "0123456789abcdef0123456789abcdef-1-2-fedcba9876543210fedcba9876543210"}) {
+    EXPECT_FALSE(parse_login_token(bad)) << bad;
+  }
+  EXPECT_NE(login_token_data("a", 1), login_token_data("a", 2));
+  EXPECT_TRUE(login_token_fresh(1000, 1000 + kLoginTokenSeconds));
+  EXPECT_FALSE(login_token_fresh(1000, 1000 + kLoginTokenSeconds + 1));
+  EXPECT_FALSE(login_token_fresh(1000, 1000 - 61));
 }
 
 TEST(CgiSession, Csrf) {

@@ -1,6 +1,7 @@
 // password_test.cpp - password hashing and checking (password.hpp) and the
 // random generator under it (tls/random.hpp).
 #include "config/password.hpp"
+#include "tls/digest.hpp"
 #include "tls/random.hpp"
 
 #include <gtest/gtest.h>
@@ -112,6 +113,24 @@ TEST(Password, RefusedAndMalformed) {
   EXPECT_TRUE(verify_password("secret", good));
   EXPECT_FALSE(verify_password(std::string("secret\0x", 8), good));
   EXPECT_THROW(hash_password(std::string("a\0b", 3)), std::invalid_argument);
+}
+
+TEST(Password, OverlongIsRefusedBeforeHashing) {
+  const std::string longest(kMaxPasswordLength, 'p');
+  const std::string hash = hash_password(longest);
+  EXPECT_TRUE(verify_password(longest, hash));
+  // One octet more is never hashed: even its own right hash does not match.
+  const std::string over = longest + "p";
+  EXPECT_FALSE(verify_password(over, hash_password(over)));
+}
+
+TEST(Digest, Sha256AndHmacKnownAnswers) {
+  using boxmail::tls::hex;
+  // FIPS 180-4 example "abc"; RFC 4231 test case 2.
+  EXPECT_EQ(hex(boxmail::tls::sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(hex(boxmail::tls::hmac_sha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  EXPECT_EQ(hex(boxmail::tls::sha256(""), 4), "e3b0c442");
 }
 
 TEST(Password, RandomPassword) {

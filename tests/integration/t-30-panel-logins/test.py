@@ -1,0 +1,190 @@
+"""t-30-panel-logins: password guessing against the web panel fails.
+
+boxmaild + busybox httpd + boxmail.cgi (tests/web/panel_env.py), clients
+over real HTTP from two loopback addresses (the guesser 127.0.0.1, the
+administrator 127.0.0.2; busybox httpd gives each as REMOTE_ADDR).
+
+1. Forged login tokens: the old double-submit trick (the same made-up value
+   in the cookie and the form) and a well-formed token with a wrong MAC get
+   403 and no session.
+2. 50 parallel wrong logins from one address, each with a real token: at
+   most a handful have their password checked (answered 200 "Wrong user
+   name or password"), the rest get 429 at once with Retry-After (held back
+   by the failure record, or over the cap of concurrent checks); the log has
+   at most that handful of "login failed" lines.
+3. The right password from the guesser's address is refused (429) while the
+   failures stand; from the administrator's address it logs in at once.
+4. The session ends when the administrator password changes
+   (boxmailctl admin passwd): the same cookie is sent to the login page.
+5. boxmailctl refuses an administrator password under 10 characters.
+"""
+import http.client
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+from boxtest import BOXMAILCTL, BUILD, SOURCE, free_port, poll, run  # noqa: E402
+
+ADMIN_PW = "right-password-42"
+SCRIPT = "/cgi-bin/boxmail.cgi"
+TOKEN = re.compile(rb'name="csrf" value="([0-9a-f]{32}-[0-9]+-[0-9a-f]{32})"')
+
+
+class Panel:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="boxmail-t30-")
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["/usr/bin/python3", os.path.join(SOURCE, "tests/web/panel_env.py"), "--build", BUILD, "--dir", self.dir,
+             "--http", f"127.0.0.1:{self.port}", "--smtp-port", str(free_port()), "--pop3-port", str(free_port()),
+             "--admin-password", ADMIN_PW, "--stdin-stop"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        for line in self.proc.stdout:
+            if "panel-env: ready" in line:
+                break
+        else:
+            raise AssertionError("panel_env.py did not start")
+
+    def request(self, method, path, source="127.0.0.1", body=None, cookies=None):
+        """One HTTP request from SOURCE; returns (status, headers, body)."""
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60, source_address=(source, 0))
+        headers = {}
+        if cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        if body is not None:
+            body = urllib.parse.urlencode(body)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        c.request(method, SCRIPT + path, body=body, headers=headers)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        return r.status, r.headers, data
+
+    def login_form(self, source="127.0.0.1"):
+        """GET /login: (the login cookie's value, the form's token)."""
+        status, headers, body = self.request("GET", "/login", source)
+        assert status == 200, status
+        cookie = next(v for v in headers.get_all("Set-Cookie") if v.startswith("boxmail_login="))
+        return cookie.split(";")[0].split("=", 1)[1], TOKEN.search(body).group(1).decode()
+
+    def login(self, password, source="127.0.0.1"):
+        nonce, token = self.login_form(source)
+        return self.request("POST", "/login", source, {"csrf": token, "user": "admin", "password": password},
+                            {"boxmail_login": nonce})
+
+    def log(self):
+        with open(os.path.join(self.dir, "httpd.log"), errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def session_of(headers):
+    for v in headers.get_all("Set-Cookie") or []:
+        if v.startswith("boxmail_session=") and not v.startswith("boxmail_session=;"):
+            return v.split(";")[0].split("=", 1)[1]
+    return None
+
+
+def main():
+    p = Panel()
+    try:
+        # 1. Forged tokens.
+        made_up = "0123456789abcdef" * 2
+        for cookie, token in ((made_up, made_up), (made_up, f"{made_up}-{10**9}-{'f' * 32}")):
+            status, headers, _ = p.request("POST", "/login", "127.0.0.3",
+                                           {"csrf": token, "user": "admin", "password": ADMIN_PW},
+                                           {"boxmail_login": cookie})
+            assert status == 403, (token, status)
+            assert session_of(headers) is None
+        print("forged login tokens: 403, no session")
+
+        # 2. 50 parallel wrong logins from one address.
+        forms = [p.login_form("127.0.0.1") for _ in range(50)]
+        results = [None] * 50
+
+        def guess(i):
+            nonce, token = forms[i]
+            results[i] = p.request("POST", "/login", "127.0.0.1",
+                                   {"csrf": token, "user": "admin", "password": f"guess-{i}"},
+                                   {"boxmail_login": nonce})
+
+        threads = [threading.Thread(target=guess, args=(i,)) for i in range(50)]
+        started = time.monotonic()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - started
+        statuses = [r[0] for r in results]
+        checked = statuses.count(200)
+        refused = statuses.count(429)
+        print(f"50 parallel wrong logins: {checked} checked (200), {refused} refused at once (429)")
+        assert checked + refused == 50, statuses
+        # kFreeFailures (3) + 1 are checked at once; one more only each time a
+        # growing delay (4, 8, 16... s after the last failure) passed during
+        # the burst, however slow the machine made it.
+        bound, waited = 4, 4
+        while waited <= elapsed + 2:     # + the answer delay of a checked failure
+            bound += 1
+            waited = waited * 2 + 2
+        assert 1 <= checked <= bound, (statuses, elapsed)
+        for status, headers, body in results:
+            if status == 429:
+                assert int(headers["Retry-After"]) > 0
+                assert b"Too many failed logins" in body or b"checking other logins" in body
+            assert session_of(headers) is None
+        failed_lines = len(re.findall(r"login failed for user 'admin' from 127\.0\.0\.1", p.log()))
+        assert failed_lines == checked, (failed_lines, checked)
+
+        # Keep guessing as a patient guesser would, honouring Retry-After, up
+        # to 6 checked failures: the next delay is then 16 s.
+        while checked < 6:
+            status, headers, _ = p.login("still-wrong", "127.0.0.1")
+            if status == 429:
+                time.sleep(int(headers["Retry-After"]))
+            else:
+                assert status == 200, status
+                checked += 1
+
+        # 3. The right password: refused from the guesser, taken from elsewhere.
+        status, headers, body = p.login(ADMIN_PW, "127.0.0.1")
+        assert status == 429 and session_of(headers) is None, status
+        assert b"Too many failed logins from your address" in body
+        status, headers, _ = p.login(ADMIN_PW, "127.0.0.2")
+        assert status == 303, status
+        sid = session_of(headers)
+        assert sid
+        status, _, _ = p.request("GET", "/status", "127.0.0.2", cookies={"boxmail_session": sid})
+        assert status == 200, status
+        print("right password: 429 from the guesser's address, logged in from another")
+
+        # 4. A new administrator password ends the session.
+        env = dict(os.environ, BOXMAIL_ADMIN=os.path.join(p.dir, "admin"))
+        subprocess.run([BOXMAILCTL, "-c", os.path.join(p.dir, "boxmail.ini"), "admin", "passwd", "--password-stdin"],
+                       input="another-password-43\n", text=True, env=env, check=True, capture_output=True)
+        status, headers, _ = p.request("GET", "/status", "127.0.0.2", cookies={"boxmail_session": sid})
+        assert status == 303 and headers["Location"].endswith("/login"), (status, headers["Location"])
+        print("admin password changed: the open session is gone")
+
+        # 5. A short administrator password is refused.
+        r = subprocess.run([BOXMAILCTL, "-c", os.path.join(p.dir, "boxmail.ini"), "admin", "passwd",
+                            "--password-stdin"], input="short-pw\n", text=True, env=env, capture_output=True)
+        assert r.returncode == 2 and "at least 10 characters" in r.stderr, (r.returncode, r.stderr)
+        status, headers, _ = p.login("another-password-43", "127.0.0.2")
+        assert status == 303 and session_of(headers), status
+        print("boxmailctl: an administrator password under 10 characters is refused; the last one stays")
+    finally:
+        p.stop()
+
+
+if __name__ == "__main__":
+    run(main)
