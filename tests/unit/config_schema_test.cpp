@@ -101,9 +101,9 @@ std::string errors_text(const ParseResult& r) {
 /// The source tree, found from this file's own path (absolute in CMake
 /// builds); nullopt when the tree is not there.
 std::optional<std::filesystem::path> source_root() {
-  std::filesystem::path p(__FILE__);
-  if (!p.is_absolute()) return std::nullopt;
-  auto root = p.parent_path().parent_path().parent_path();
+  // The build names the source tree (tests/CMakeLists.txt); __FILE__ may be
+  // relative (ccache's base_dir, -ffile-prefix-map) and is no guide.
+  std::filesystem::path root(BOXMAIL_SOURCE_DIR);
   if (!std::filesystem::exists(root / "src/config/schema.hpp")) return std::nullopt;
   return root;
 }

@@ -169,7 +169,7 @@ class Panel:
 
     @staticmethod
     def csrf(page):
-        return re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+        return re.search(r'name="csrf" value="([0-9a-f-]+)"', page).group(1)
 
     def login(self):
         status, page = self.request("GET", "/login")
