@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,19 @@ namespace boxmail::smtp {
 struct ClientInfo {
   std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
   std::uint16_t port = 0;
+};
+
+/// What the session asks the store about room for new mail (injected by the
+/// glue, like the queue-id generator; an empty function = no check). The
+/// rules themselves are in store/quota.hpp.
+struct StoreQuery {
+  /// Octets available to the daemon on the mail file system; nullopt when
+  /// that cannot be told (ramfs: no blocks). Checked at MAIL against
+  /// store.min_free_space.
+  std::function<std::optional<std::uint64_t>()> free_space;
+  /// Octets used by a mailbox (sum of S=); nullopt while not yet counted.
+  /// Checked at RCPT against the account's quota.
+  std::function<std::optional<std::uint64_t>(std::string_view mailbox)> usage;
 };
 
 /// What the glue must do after sending `replies`.
@@ -64,6 +78,7 @@ struct Envelope {
   std::vector<std::string> mailboxes;       ///< distinct local mailboxes to deliver to (may be empty: all "null")
   std::string prefix;                       ///< "Return-Path: ...\nReceived: ...\n" written before the body
   std::uint32_t prefix_lines = 0;           ///< LFs in prefix (for the CRLF size W=)
+  std::uint64_t declared_size = 0;          ///< SIZE= of MAIL (RFC 1870), 0 when not given
 };
 
 class Session {
@@ -74,6 +89,10 @@ class Session {
   /// returns a fresh, unique queue id each call.
   Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
           ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id);
+
+  /// Sets the store query used at MAIL (free-space reserve) and RCPT
+  /// (quota): see store/quota.hpp for the rules.
+  void set_store_query(StoreQuery query) { store_ = std::move(query); }
 
   /// The 220 greeting.
   Output greet();
@@ -136,6 +155,7 @@ class Session {
   ClientInfo client_;
   std::string hostname_;
   std::function<std::string()> new_queue_id_;
+  StoreQuery store_;
 
   State state_ = State::Start;
   std::string helo_;

@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 namespace boxmail::store {
 namespace {
@@ -80,6 +81,13 @@ int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
       if (s < 0) continue;   // vanished or unreadable: not listed
       m.size = static_cast<std::uint64_t>(s);
     }
+    if (sizes.size) {
+      m.octets = *sizes.size;
+    } else {
+      struct stat st {};
+      if (::stat((dir + "/" + m.name).c_str(), &st) != 0) continue;   // vanished: not listed
+      m.octets = static_cast<std::uint64_t>(st.st_size);
+    }
     out.messages.push_back(std::move(m));
   }
   const int err = errno;
@@ -147,7 +155,8 @@ int open_message(const std::string& root, const MaildirMessage& m) {
   return ::open((root + "/" + m.sub + "/" + m.name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors) {
+std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors,
+                          MaildirUsage* removed) {
   std::size_t failures = 0;
   bool touched_new = false;
   bool touched_cur = false;
@@ -161,6 +170,7 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
       fail("unlink " + path, errno);
       continue;
     }
+    if (removed != nullptr) add_message(*removed, m->octets);
     (m->sub == "new" ? touched_new : touched_cur) = true;
   }
   auto move = [&](const MaildirMessage* m, bool seen) {
@@ -190,6 +200,40 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
     if (int e = fsync_dir(root + "/new"); e != 0) fail("fsync " + root + "/new", e);
   }
   return failures;
+}
+
+UsageScan scan_usage(const std::string& root) {
+  UsageScan out;
+  for (const char* sub : {"new", "cur"}) {
+    const std::string dir = root + "/" + sub;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+      if (errno == ENOENT) continue;
+      out.error = errno;
+      return out;
+    }
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(d);
+      if (e == nullptr) break;
+      const std::string_view name = e->d_name;
+      if (name.empty() || name.front() == '.') continue;
+      std::optional<std::uint64_t> octets = stored_octets(name);
+      if (!octets) {
+        struct stat st {};
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;   // gone meanwhile
+        octets = static_cast<std::uint64_t>(st.st_size);
+      }
+      add_message(out.usage, *octets);
+    }
+    const int err = errno;
+    ::closedir(d);
+    if (err != 0) {
+      out.error = err;
+      return out;
+    }
+  }
+  return out;
 }
 
 }  // namespace boxmail::store
