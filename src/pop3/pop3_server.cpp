@@ -157,7 +157,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
         break;
       }
       if (n == 0) {
-        broken("the file shrank to " + std::to_string(offset) + " octets while it was sent (" +
+        broken("the file ended at octet " + std::to_string(offset) + " while it was sent (" +
                std::to_string(octets) + " expected)");
         break;
       }
@@ -178,11 +178,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
       broken("its content has " + std::to_string(wire) + " octets with CRLF line ends, its name says W=" +
              std::to_string(session.messages()[r.index].size));
     }
-    if (ok) {
-      ds.finish(out);
-    } else {
-      out.clear();   // nothing more of this message goes out
-    }
+    if (ok) ds.finish(out);   // else: what is encoded goes out, the "." never does
     co_return ok;
   };
 
