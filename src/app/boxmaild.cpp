@@ -169,6 +169,7 @@ int main(int argc, char** argv) {
   // Both servers share one account table, re-read when the passwd-file changes.
   auto poll_accounts = [&](bool force) {
     if (auto t = accounts.poll(force)) {
+      for (const auto& a : t->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);   // new ones get counted
       table = t;
       server.set_accounts(t);
       if (pop3_server) pop3_server->set_accounts(std::move(t));
