@@ -57,16 +57,36 @@ int fsync_dir(const std::string& path) {
   return rc;
 }
 
-int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
-  const std::string dir = root + "/" + sub;
+/// Calls f(dir_fd, name) for each message name in DIR (names starting
+/// with '.' skipped). Returns 0 or the errno of opendir/readdir.
+template <class F>
+int each_name(const std::string& dir, F&& f) {
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return errno == ENOENT ? 0 : errno;
+  if (d == nullptr) return errno;
   for (;;) {
     errno = 0;
     const dirent* e = ::readdir(d);
     if (e == nullptr) break;
     const std::string_view name = e->d_name;
     if (name.empty() || name.front() == '.') continue;
+    f(::dirfd(d), name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  return err;
+}
+
+/// The octets of a file on disk: S= of its name, else stat(2); nullopt when it is gone.
+std::optional<std::uint64_t> octets_of(int dir_fd, std::string_view name) {
+  if (auto s = stored_octets(name)) return s;
+  struct stat st {};
+  if (::fstatat(dir_fd, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
+  const std::string dir = root + "/" + sub;
+  const int err = each_name(dir, [&](int dir_fd, std::string_view name) {
     MaildirMessage m;
     m.sub = sub;
     m.name = std::string(name);
@@ -78,21 +98,15 @@ int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
     } else {
       const std::int64_t s = crlf_size_of(dir + "/" + m.name);
       ++out.files_read;
-      if (s < 0) continue;   // vanished or unreadable: not listed
+      if (s < 0) return;   // vanished or unreadable: not listed
       m.size = static_cast<std::uint64_t>(s);
     }
-    if (sizes.size) {
-      m.octets = *sizes.size;
-    } else {
-      struct stat st {};
-      if (::stat((dir + "/" + m.name).c_str(), &st) != 0) continue;   // vanished: not listed
-      m.octets = static_cast<std::uint64_t>(st.st_size);
-    }
+    const auto octets = octets_of(dir_fd, name);
+    if (!octets) return;   // vanished: not listed
+    m.octets = *octets;
     out.messages.push_back(std::move(m));
-  }
-  const int err = errno;
-  ::closedir(d);
-  return err;
+  });
+  return err == ENOENT ? 0 : err;
 }
 
 }  // namespace
@@ -205,30 +219,10 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
 UsageScan scan_usage(const std::string& root) {
   UsageScan out;
   for (const char* sub : {"new", "cur"}) {
-    const std::string dir = root + "/" + sub;
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) {
-      if (errno == ENOENT) continue;
-      out.error = errno;
-      return out;
-    }
-    for (;;) {
-      errno = 0;
-      const dirent* e = ::readdir(d);
-      if (e == nullptr) break;
-      const std::string_view name = e->d_name;
-      if (name.empty() || name.front() == '.') continue;
-      std::optional<std::uint64_t> octets = stored_octets(name);
-      if (!octets) {
-        struct stat st {};
-        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) continue;   // gone meanwhile
-        octets = static_cast<std::uint64_t>(st.st_size);
-      }
-      add_message(out.usage, *octets);
-    }
-    const int err = errno;
-    ::closedir(d);
-    if (err != 0) {
+    const int err = each_name(root + "/" + sub, [&](int dir_fd, std::string_view name) {
+      if (const auto octets = octets_of(dir_fd, name)) add_message(out.usage, *octets);   // else gone meanwhile
+    });
+    if (err != 0 && err != ENOENT) {
       out.error = err;
       return out;
     }
