@@ -242,7 +242,11 @@ std::string status_render(const Request&, const Model& m, const View& v) {
       };
       store = "<p>Mail store <code>" + escape(parts.size() > 1 ? parts[1] : "") + "</code>: mail " +
               escape(human_size(num("used"))) + "; file system " + escape(human_size(num("free"))) + " free of " +
-              escape(human_size(num("total"))) + ".</p>";
+              escape(human_size(num("total"))) + "." +
+              (num("reserve") > 0 ? " New mail is deferred when less than " + escape(human_size(num("reserve"))) +
+                                        " is free."
+                                  : std::string()) +
+              "</p>";
     }
   }
   std::string accepted = "0", refused = "0";
