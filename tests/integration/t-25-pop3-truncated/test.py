@@ -21,6 +21,9 @@ Client sends / server replies, written out (alice has five messages):
   adds up to W=): the message is sent, but the connection ends without
   the "." and the log says so.
   A new session: RETR 1 still works.
+  Store errors: bob's Maildir/new is a file, not a directory: a message
+  to bob gets 451 4.3.0 and an error line with the mailbox, the Maildir
+  and the errno text (not just "result=deferred" at info level).
 """
 import os
 import socket
@@ -48,7 +51,7 @@ def read_to_eof(sock):
 
 def main():
     cfg = {"smtp": {"max_message_size": "64M"}}
-    with boxtest.Box(config=cfg, users=("alice",)) as box:
+    with boxtest.Box(config=cfg, users=("alice", "bob")) as box:
         box.start()
         big = b"Subject: big\n\n" + (b"b" * 1000 + b"\n") * (24 * 1024)
         for i in range(1, 6):
@@ -136,6 +139,21 @@ def main():
         p.send("QUIT")
         p.expect("+OK Logging out")
         p.close()
+
+        # a store failure is logged as an error with mailbox, place and errno text
+        new_dir = os.path.join(box.maildir("bob"), "new")
+        os.rmdir(new_dir)
+        with open(new_dir, "w") as f:
+            f.write("not a directory\n")
+        start = len(box.log())
+        d = box.dialogue()
+        d.hello()
+        code, lines = d.transaction("sender@example.org", ["bob@example.com"], boxtest.to_crlf_dotstuffed(msg(6)))
+        assert (code, lines[-1]) == (451, "4.3.0 Error: local error in processing"), (code, lines)
+        d.close()
+        box.wait_log(r"error: (\w+): cannot store the message for mailbox\(es\) bob: \S+/bob: Not a directory "
+                     r"\(errno 20\)", start=start)
+        box.wait_log(r"result=deferred", start=start)
 
 
 if __name__ == "__main__":
