@@ -170,7 +170,10 @@ def main():
             print("the test file system reports no size: reserve check skipped (documented)")
             return
         reserve = free + (1 << 30)
-        assert reserve <= 1024 << 30, f"test file system too large for the key's range ({free} free)"
+        if reserve > 1024 << 30:
+            print(f"the test file system has {free} octets free, more than min_free_space can be set to: "
+                  "reserve check skipped")
+            return
         reload(box, reserve)
         start = len(box.log())
         d = box.dialogue()
