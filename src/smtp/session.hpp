@@ -13,6 +13,11 @@
 // toward the error budget (smtp.max_errors), unknown recipients do not.
 // Past the budget: 421 4.7.0 and Close. HTTP verbs: 554 5.7.0 and Close.
 //
+// Room for mail (rules in store/quota.hpp), asked through the injected
+// StoreQuery: at MAIL the free-space reserve (452 4.3.1), at RCPT each
+// reached mailbox's quota (452 4.2.2, or 552 5.2.2 when SIZE= alone is
+// over it); the forward-path is refused whole, the others go on.
+//
 // Extensions offered in EHLO: PIPELINING (RFC 2920), SIZE (RFC 1870),
 // 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463 codes).
 // The Received: header follows RFC 5321 4.4 and RFC 3848 (with SMTP/ESMTP).
