@@ -223,9 +223,19 @@ std::string status_render(const Request&, const Model& m, const View& v) {
     } else if (l.starts_with("mailbox ")) {
       const auto parts = split_items(l);
       if (parts.size() < 2) continue;
-      const std::uint64_t bytes = std::strtoull(std::string(control::field(l, "bytes")).c_str(), nullptr, 10);
-      boxes += "<tr><td>" + escape(parts[1]) + "</td><td>" + escape(control::field(l, "messages")) + "</td><td>" +
-               escape(human_size(bytes)) + "</td></tr>";
+      const std::string bytes_text(control::field(l, "bytes"));
+      const std::uint64_t bytes = std::strtoull(bytes_text.c_str(), nullptr, 10);
+      const std::uint64_t quota = std::strtoull(std::string(control::field(l, "quota")).c_str(), nullptr, 10);
+      const bool counted = bytes_text != "-";   // "-" while boxmaild has not counted it yet
+      std::string quota_cell = "none";
+      if (quota > 0) {
+        quota_cell = human_size(quota);
+        if (counted) quota_cell += " (" + std::to_string(bytes >= quota ? 100 : bytes * 100 / quota) + "% used" +
+                                   (bytes >= quota ? ", full: new mail is deferred" : "") + ")";
+      }
+      boxes += std::string(counted && quota > 0 && bytes >= quota ? "<tr class=\"full\">" : "<tr>") + "<td>" +
+               escape(parts[1]) + "</td><td>" + escape(control::field(l, "messages")) + "</td><td>" +
+               escape(counted ? human_size(bytes) : "counting") + "</td><td>" + escape(quota_cell) + "</td></tr>";
     } else if (l.starts_with("store ")) {
       const auto parts = split_items(l);
       const auto num = [&](std::string_view k) {
@@ -233,7 +243,11 @@ std::string status_render(const Request&, const Model& m, const View& v) {
       };
       store = "<p>Mail store <code>" + escape(parts.size() > 1 ? parts[1] : "") + "</code>: mail " +
               escape(human_size(num("used"))) + "; file system " + escape(human_size(num("free"))) + " free of " +
-              escape(human_size(num("total"))) + ".</p>";
+              escape(human_size(num("total"))) + "." +
+              (num("reserve") > 0 ? " New mail is deferred when less than " + escape(human_size(num("reserve"))) +
+                                        " is free."
+                                  : std::string()) +
+              "</p>";
     }
   }
   std::string accepted = "0", refused = "0";
@@ -250,7 +264,7 @@ std::string status_render(const Request&, const Model& m, const View& v) {
          "</span> received, <span id=\"refused-today\">" + escape(refused) + "</span> refused.</p>" +
          hourly_chart(d.stats) + "</section>\n";
   out += "<section><h2>Mailboxes</h2><table id=\"mailbox-sizes\"><thead><tr><th>mailbox</th><th>messages</th>"
-         "<th>size</th></tr></thead><tbody>" + boxes + "</tbody></table>" + store + "</section>\n";
+         "<th>size</th><th>quota</th></tr></thead><tbody>" + boxes + "</tbody></table>" + store + "</section>\n";
   out += "<section><h2>Recent log</h2><pre class=\"log\">";
   for (const std::string& l : d.log) out += escape(l) + "\n";
   out += "</pre></section>\n";

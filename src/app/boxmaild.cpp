@@ -145,15 +145,21 @@ int main(int argc, char** argv) {
   auto table = first.table;
 
   asio::io_context io(1);
+  // Mailbox usage for quotas and the status page, counted off the loop.
+  auto usage = std::make_shared<store::UsageTable>();
+  for (const auto& a : table->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
+  server.set_usage(usage);
   // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
   std::unique_ptr<pop3::Pop3Server> pop3_server;
   if (cfg->pop3.enabled) pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg));
+  if (pop3_server) pop3_server->set_usage(usage);
   // Both servers share one account table, re-read when the passwd-file changes.
   auto poll_accounts = [&](bool force) {
     auto p = accounts.poll(force);
     log_poll(p);
     if (auto t = p.table) {
+      for (const auto& a : t->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);   // new ones get counted
       table = t;
       server.set_accounts(t);
       if (pop3_server) pop3_server->set_accounts(std::move(t));
@@ -247,7 +253,8 @@ int main(int argc, char** argv) {
       r.lines.push_back("service pop3 off sessions=0");
     }
     poll_accounts(false);
-    for (auto& l : control::mail_store_lines(cfg->store.mail_dir, *table)) r.lines.push_back(std::move(l));
+    for (auto& l : control::mail_store_lines(cfg->store.mail_dir, *table, *usage, cfg->store.min_free_space))
+      r.lines.push_back(std::move(l));
     return r;
   };
   handlers.reload = [&]() {

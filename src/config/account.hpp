@@ -80,8 +80,8 @@ bool login_allowed(const Account& account);
 bool pop3_allowed(const Account& account);
 
 /// Mailbox quota in octets from a "quota=N" token (N decimal octets); 0 when
-/// there is none or it is not a number. Stored and shown by the web panel;
-/// delivery does not enforce it yet.
+/// there is none or it is not a number. Set by the web panel; enforced at
+/// RCPT by the SMTP session (store/quota.hpp).
 std::uint64_t quota_of(const Account& account);
 /// Sets the "quota=N" token (0 removes it); other tokens are kept in order.
 void set_quota(Account& account, std::uint64_t octets);

@@ -90,6 +90,7 @@ struct StoreConfig {
   std::string mail_dir;     ///< Maildirs live in mail_dir/<mailbox>/{tmp,new,cur}
   std::string spool_dir;    ///< spool_dir/tmp holds messages being received
   SyncMode sync = SyncMode::Syncfs;
+  std::uint64_t min_free_space = 0;   ///< octets kept free on mail_dir's file system: below it new mail gets 452 4.3.1
 };
 
 /// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,

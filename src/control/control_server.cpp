@@ -3,9 +3,7 @@
 
 #include "net/log.hpp"
 #include "store/spool_file.hpp"
-#include "store/maildir_name.hpp"
 
-#include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -38,17 +36,6 @@ std::string parent_dir(const std::string& path) {
   return path.substr(0, slash);
 }
 
-/// Octets and count of the messages in DIR (names with S=).
-void add_dir(const std::string& dir, std::uint64_t& count, std::uint64_t& bytes) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
-  while (dirent* e = ::readdir(d)) {
-    if (e->d_name[0] == '.') continue;
-    ++count;
-    if (auto s = store::parse_maildir_sizes(e->d_name).size) bytes += *s;
-  }
-  ::closedir(d);
-}
 }  // namespace
 
 std::int64_t local_day(std::int64_t t) {
@@ -58,22 +45,27 @@ std::int64_t local_day(std::int64_t t) {
   return (t + tm.tm_gmtoff) / 86400;
 }
 
-std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts) {
+std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts,
+                                          store::UsageTable& usage, std::uint64_t reserve) {
   std::vector<std::string> out;
   std::uint64_t total = 0;
   for (const config::Account& a : accounts.accounts) {
-    std::uint64_t count = 0, bytes = 0;
-    add_dir(mail_dir + "/" + a.name + "/new", count, bytes);
-    add_dir(mail_dir + "/" + a.name + "/cur", count, bytes);
-    total += bytes;
-    out.push_back("mailbox " + a.name + " messages=" + std::to_string(count) + " bytes=" + std::to_string(bytes));
+    const std::string quota = " quota=" + std::to_string(config::quota_of(a));
+    if (const auto u = usage.get(mail_dir + "/" + a.name)) {
+      total += u->octets;
+      out.push_back("mailbox " + a.name + " messages=" + std::to_string(u->messages) + " bytes=" +
+                    std::to_string(u->octets) + quota);
+    } else {
+      out.push_back("mailbox " + a.name + " messages=- bytes=-" + quota);
+    }
   }
   struct statvfs vfs {};
   std::string line = "store " + mail_dir + " used=" + std::to_string(total);
-  if (::statvfs(mail_dir.c_str(), &vfs) == 0) {
+  if (::statvfs(mail_dir.c_str(), &vfs) == 0 && vfs.f_blocks != 0) {
     line += " free=" + std::to_string(static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize) +
             " total=" + std::to_string(static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize);
   }
+  line += " reserve=" + std::to_string(reserve);
   out.push_back(std::move(line));
   return out;
 }

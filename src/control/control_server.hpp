@@ -18,6 +18,7 @@
 #include "control/control_protocol.hpp"
 #include "net/log.hpp"
 #include "net/stats.hpp"
+#include "store/usage_table.hpp"
 
 #include <chrono>
 #include <functional>
@@ -63,9 +64,13 @@ class ControlServer {
 };
 
 /// Lines for `status` about the mail store: "mailbox NAME messages=N
-/// bytes=B" for each account (from the Maildir file names' S= sizes, no
-/// file is opened), then "store DIR used=B free=B total=B" (statvfs).
-std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts);
+/// bytes=B quota=Q" for each account (usage from `usage`, the S= sizes of
+/// its Maildir names, no directory is read here; "messages=- bytes=-" while
+/// the first count is not done; quota=0 for none), then "store DIR used=B
+/// free=B total=B reserve=R" (free and total from statvfs, left out when
+/// the file system tells no size, e.g. ramfs; R is store.min_free_space).
+std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts,
+                                          store::UsageTable& usage, std::uint64_t reserve);
 
 /// The local calendar day number of Unix time `t` (days since 1970 in
 /// local time), for the "today" counters.

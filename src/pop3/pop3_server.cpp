@@ -8,8 +8,10 @@
 #include "store/maildir.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -66,6 +68,8 @@ void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
   config_ = std::move(config);
   hostname_ = std::move(hostname);
 }
+
+void Pop3Server::set_usage(std::shared_ptr<store::UsageTable> usage) { usage_ = std::move(usage); }
 
 void Pop3Server::set_accounts(std::shared_ptr<const config::AccountTable> accounts) {
   accounts_ = std::move(accounts);
@@ -126,25 +130,39 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
     if (o.action == Action::Close) close = true;
   };
 
-  // Streams message retrieval().index after its +OK line; false when the
-  // connection must end (write failed, or the file failed mid-way).
-  auto stream = [&](int fd) -> asio::awaitable<bool> {
+  // Streams message retrieval().index after its +OK line: exactly the
+  // `octets` its name promises (a file grown since is read no further).
+  // False when the connection must end (write failed, or the file failed,
+  // shrank or changed mid-way): then the terminating "." is NOT sent, so
+  // the client sees a broken connection instead of a short message.
+  auto stream = [&](int fd, std::uint64_t octets) -> asio::awaitable<bool> {
     const Retrieval& r = session.retrieval();
+    const store::MaildirMessage& m = listing[r.index];
     DotStuffer ds(r.top_lines);
     if (chunk.empty()) chunk.resize(kFileChunk);
-    off_t offset = 0;
+    std::uint64_t offset = 0;
+    std::uint64_t wire = 0;   // octets with CRLF line ends, to check against the size announced
     bool ok = true;
-    while (!ds.done()) {
-      const ssize_t n = ::pread(fd, chunk.data(), chunk.size(), offset);
+    auto broken = [&](const std::string& why) {
+      net::log_error("pop3: client=" + conn->address + " user=" + session.mailbox() + " message " + root + "/" +
+                     m.sub + "/" + m.name + ": " + why + "; connection closed without the final \".\"");
+      ok = false;
+    };
+    while (!ds.done() && offset < octets) {
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), octets - offset));
+      const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
       if (n < 0) {
         if (errno == EINTR) continue;
-        net::log_error("pop3: client=" + conn->address + " user=" + session.mailbox() + " read " +
-                       listing[r.index].name + ": " + std::strerror(errno));
-        ok = false;
+        broken(std::string("read: ") + std::strerror(errno));
         break;
       }
-      if (n == 0) break;
-      offset += n;
+      if (n == 0) {
+        broken("the file ended at octet " + std::to_string(offset) + " while it was sent (" +
+               std::to_string(octets) + " expected)");
+        break;
+      }
+      offset += static_cast<std::uint64_t>(n);
+      wire += static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
       ds.encode(std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
       if (out.size() >= kFlushAt) {
         if (!co_await flush()) {
@@ -156,7 +174,11 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
       }
     }
     ::close(fd);
-    if (ok) ds.finish(out);
+    if (ok && !r.top_lines && wire != session.messages()[r.index].size) {
+      broken("its content has " + std::to_string(wire) + " octets with CRLF line ends, its name says W=" +
+             std::to_string(session.messages()[r.index].size));
+    }
+    if (ok) ds.finish(out);   // else: what is encoded goes out, the "." never does
     co_return ok;
   };
 
@@ -221,7 +243,13 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
         take(std::move(r));
         if (next == Action::ListMailbox) {
           root = config->store.mail_dir + "/" + session.mailbox();
+          const store::UsageTable::Mark mark = usage_ ? usage_->mark(root) : store::UsageTable::Mark{};
           store::MaildirListing l = store::list_maildir(root);
+          if (usage_ && l.error == 0) {   // the listing counts the usage for free: correct the table
+            store::MaildirUsage counted;
+            for (const auto& msg : l.messages) store::add_message(counted, msg.octets);
+            usage_->resync(root, counted, mark);
+          }
           if (l.files_read > 0) {
             net::log_info("pop3: user=" + session.mailbox() + " read " + std::to_string(l.files_read) +
                           " message file(s) without W= in their name to size them");
@@ -248,11 +276,31 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
           out.swap(pending);
         }
       } else if (action == Action::Retrieve) {
+        // The size comes from the open file: one that no longer has the
+        // octets its name (S=) promised is reported, never sent short.
         const store::MaildirMessage& m = listing[session.retrieval().index];
-        const int fd = store::open_message(root, m);
-        if (fd < 0) net::log_warning("pop3: cannot open " + root + "/" + m.sub + "/" + m.name + ": " + std::strerror(errno));
-        take(session.on_retrieve(fd >= 0));
-        if (fd >= 0 && !co_await stream(fd)) close = true;
+        int fd = store::open_message(root, m);
+        RetrieveResult result = RetrieveResult::Ok;
+        struct stat st {};
+        if (fd < 0) {
+          net::log_warning("pop3: cannot open " + root + "/" + m.sub + "/" + m.name + ": " + std::strerror(errno));
+          result = RetrieveResult::Gone;
+        } else if (::fstat(fd, &st) != 0) {
+          net::log_error("pop3: user=" + session.mailbox() + " fstat " + root + "/" + m.sub + "/" + m.name + ": " +
+                         std::strerror(errno));
+          result = RetrieveResult::Gone;
+        } else if (static_cast<std::uint64_t>(st.st_size) != m.octets) {
+          net::log_error("pop3: user=" + session.mailbox() + " message file " + root + "/" + m.sub + "/" + m.name +
+                         " has " + std::to_string(st.st_size) + " octets on disk, its name says " +
+                         std::to_string(m.octets) + "; not sent");
+          result = RetrieveResult::Damaged;
+        }
+        if (result != RetrieveResult::Ok && fd >= 0) {
+          ::close(fd);
+          fd = -1;
+        }
+        take(session.on_retrieve(result));
+        if (fd >= 0 && !co_await stream(fd, m.octets)) close = true;
       } else if (action == Action::Commit) {
         const Changes& ch = session.changes();
         store::MaildirChanges mc;
@@ -269,7 +317,10 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
           if (!handled[i]) mc.unseen.push_back(&listing[i]);
         }
         std::vector<std::string> errors;
-        const std::size_t failures = store::apply_changes(root, mc, errors);
+        store::MaildirUsage removed;
+        if (usage_) usage_->begin(root);
+        const std::size_t failures = store::apply_changes(root, mc, errors, &removed);
+        if (usage_) usage_->end(root, {}, removed);
         for (const auto& e : errors) net::log_error("pop3: user=" + session.mailbox() + ": " + e);
         take(session.on_committed(failures));
       }

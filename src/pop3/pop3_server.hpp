@@ -16,6 +16,14 @@
 // (backpressure: at most about 48 KiB buffered per connection, whatever the
 // message size). Small messages go out with their +OK line in one write.
 //
+// Sizes on disk: the opened file is fstat'ed; when its size is not the
+// octets its name promises (S=, or the size seen at login for a name
+// without S=) the message is not sent: -ERR [SYS/TEMP] and an error log
+// line naming the file. Streaming reads exactly those octets; a file that
+// shrinks under it, or whose content no longer adds up to W=, ends the
+// connection without the final "." (a client must treat that as a failed
+// retrieval, never as a short message) and is logged as an error.
+//
 // Costs on the loop thread (known, documented in docs/pop3.md): the password
 // check (SHA512-CRYPT, about 5 ms of CPU), reading the Maildir directories
 // at login, and the renames/unlinks plus two directory fsyncs at QUIT.
@@ -26,6 +34,7 @@
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
+#include "store/usage_table.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -54,6 +63,9 @@ class Pop3Server {
 
   /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
   void set_config(config::ConfigPtr config, std::string hostname);
+  /// The mailbox usage table: deletions at QUIT are taken out of it, and a
+  /// login's listing re-syncs it (store/usage_table.hpp). Set before listen().
+  void set_usage(std::shared_ptr<store::UsageTable> usage);
   /// Takes a new account table for new logins.
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
@@ -90,6 +102,7 @@ class Pop3Server {
   net::SessionTable<Connection> sessions_;
   std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
   std::unordered_map<std::string, FailureRecord> failures_;
+  std::shared_ptr<store::UsageTable> usage_;
 };
 
 }  // namespace boxmail::pop3

@@ -52,6 +52,7 @@ constexpr std::array kTable{
     Row{ReplyId::TooManyConnections, {false, "SYS/TEMP", "Too many connections", Next::Close}},
     Row{ReplyId::TooManyConnectionsFromIp, {false, "SYS/TEMP", "Too many connections from your address", Next::Close}},
     Row{ReplyId::HttpRefused, {false, "", "This is a POP3 server, not HTTP; closing", Next::Close}},
+    Row{ReplyId::MessageDamaged, {false, "SYS/TEMP", "Message <arg> cannot be sent: its file does not match its size", Next::Keep}},
 };
 
 constexpr bool table_in_order() {

@@ -57,6 +57,7 @@ enum class ReplyId {
   TooManyConnections, // -ERR [SYS/TEMP] Too many connections
   TooManyConnectionsFromIp,  // -ERR [SYS/TEMP] Too many connections from your address
   HttpRefused,        // -ERR This is a POP3 server, not HTTP; closing
+  MessageDamaged,     // -ERR [SYS/TEMP] Message <arg> cannot be sent: its file does not match its size
 };
 
 /// The fixed parts of a reply.

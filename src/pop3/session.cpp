@@ -262,6 +262,7 @@ Output Session::on_mailbox(std::optional<std::vector<MessageInfo>> messages) {
   messages_ = std::move(*messages);
   deleted_.assign(messages_.size(), false);
   retrieved_.assign(messages_.size(), false);
+  damaged_.assign(messages_.size(), false);
   state_ = State::Transaction;
   reply(out, ReplyId::LoggedIn, summary());
   out.log.push_back(who() + " login: " + summary());
@@ -329,7 +330,7 @@ std::string Session::summary() const {
   std::uint64_t count = 0;
   std::uint64_t octets = 0;
   for (std::size_t i = 0; i < messages_.size(); ++i) {
-    if (deleted_[i]) continue;
+    if (deleted_[i] || damaged_[i]) continue;
     ++count;
     octets += messages_[i].size;
   }
@@ -357,7 +358,7 @@ void Session::cmd_stat(const Command& c, Output& out) {
   std::uint64_t count = 0;
   std::uint64_t octets = 0;
   for (std::size_t i = 0; i < messages_.size(); ++i) {
-    if (deleted_[i]) continue;
+    if (deleted_[i] || damaged_[i]) continue;
     ++count;
     octets += messages_[i].size;
   }
@@ -371,13 +372,13 @@ void Session::cmd_list(const Command& c, Output& out) {
     return;
   }
   if (!n.values.empty()) {
-    if (auto i = message_index(n.values[0], out))
+    if (auto i = message_index(n.values[0], out); i && !refuse_damaged(*i, out))
       reply(out, ReplyId::Scan, std::to_string(n.values[0]) + " " + std::to_string(messages_[*i].size));
     return;
   }
   reply(out, ReplyId::ListFollows, summary());
   for (std::size_t i = 0; i < messages_.size(); ++i) {
-    if (deleted_[i]) continue;
+    if (deleted_[i] || damaged_[i]) continue;
     out.replies += std::to_string(i + 1);
     out.replies += ' ';
     out.replies += std::to_string(messages_[i].size);
@@ -415,7 +416,7 @@ void Session::cmd_retr(const Command& c, Output& out) {
     return;
   }
   const auto i = message_index(n.values[0], out);
-  if (!i) return;
+  if (!i || refuse_damaged(*i, out)) return;
   retrieval_ = Retrieval{*i, std::nullopt};
   state_ = State::Retrieving;
   out.action = Action::Retrieve;
@@ -428,20 +429,36 @@ void Session::cmd_top(const Command& c, Output& out) {
     return;
   }
   const auto i = message_index(n.values[0], out);
-  if (!i) return;
+  if (!i || refuse_damaged(*i, out)) return;
   retrieval_ = Retrieval{*i, n.values[1]};
   state_ = State::Retrieving;
   out.action = Action::Retrieve;
 }
 
 Output Session::on_retrieve(bool available) {
+  return on_retrieve(available ? RetrieveResult::Ok : RetrieveResult::Gone);
+}
+
+bool Session::refuse_damaged(std::size_t i, Output& out) {
+  if (!damaged_[i]) return false;
+  reply(out, ReplyId::MessageDamaged, std::to_string(i + 1));
+  return true;
+}
+
+Output Session::on_retrieve(RetrieveResult result) {
   Output out;
   if (state_ != State::Retrieving) return out;
   state_ = State::Transaction;
   const std::size_t i = retrieval_.index;
-  if (!available) {
+  if (result == RetrieveResult::Gone) {
     reply(out, ReplyId::MessageGone, std::to_string(i + 1));
     out.log.push_back(who() + " message " + messages_[i].uid + " is gone");
+    return out;
+  }
+  if (result == RetrieveResult::Damaged) {
+    damaged_[i] = true;
+    reply(out, ReplyId::MessageDamaged, std::to_string(i + 1));
+    out.log.push_back(who() + " message " + messages_[i].uid + " not sent: its size on disk does not match its name");
     return out;
   }
   // RFC 1939 7: TOP does not count as retrieval (no \Seen), RETR does.

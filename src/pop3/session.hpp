@@ -94,6 +94,15 @@ struct Retrieval {
   std::optional<std::uint64_t> top_lines; ///< TOP's body line count; nullopt for RETR
 };
 
+/// What the glue found when it opened the message of Action::Retrieve.
+enum class RetrieveResult {
+  Ok,        ///< open, and its size on disk matches its name: stream it
+  Gone,      ///< cannot be opened (removed behind our back): -ERR [SYS/TEMP]
+  Damaged,   ///< its size on disk is not its name's S=: -ERR [SYS/TEMP], and the
+             ///< message is left out of STAT/LIST and refused by RETR/TOP for the
+             ///< rest of the session (DELE still works)
+};
+
 /// The changes to save at QUIT (Action::Commit), as 0-based snapshot indexes.
 struct Changes {
   std::vector<std::size_t> deleted;     ///< remove these
@@ -126,6 +135,9 @@ class Session {
   /// When available the reply is "+OK <size> octets" and the glue streams
   /// the message through a DotStuffer right after it.
   Output on_retrieve(bool available);
+  /// The same with the glue's finding (RetrieveResult); on_retrieve(bool)
+  /// is Ok or Gone.
+  Output on_retrieve(RetrieveResult result);
 
   /// The changes of Action::Commit were saved; `failures` of them failed.
   Output on_committed(std::size_t failures);
@@ -165,6 +177,7 @@ class Session {
   void sasl_response(std::string_view line, Output& out);
   void plain(std::string_view base64, Output& out);
   std::optional<std::size_t> message_index(std::uint64_t number, Output& out);
+  bool refuse_damaged(std::size_t index, Output& out);
   std::string summary() const;
   std::string who() const;
 
@@ -201,6 +214,7 @@ class Session {
   std::vector<MessageInfo> messages_;
   std::vector<bool> deleted_;
   std::vector<bool> retrieved_;
+  std::vector<bool> damaged_;        // size on disk does not match the name (RetrieveResult::Damaged)
   Retrieval retrieval_;
   Changes changes_;
 };

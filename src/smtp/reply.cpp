@@ -54,6 +54,8 @@ constexpr std::array kTable{
     Row{ReplyId::Timeout, {421, "4.4.2", "Error: timeout exceeded", Next::Close}},
     Row{ReplyId::ShuttingDown, {421, "4.3.2", "Service shutting down", Next::Close}},
     Row{ReplyId::HttpRefused, {554, "5.7.0", "This is an SMTP server, not HTTP; closing", Next::Close}},
+    Row{ReplyId::MailboxFull, {452, "4.2.2", "Recipient address rejected: Mailbox full: ", Next::Keep}},
+    Row{ReplyId::OverQuota, {552, "5.2.2", "Recipient address rejected: Message larger than the mailbox's quota: ", Next::Keep}},
 };
 
 constexpr bool table_in_order() {

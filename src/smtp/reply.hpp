@@ -58,6 +58,8 @@ enum class ReplyId {
   Timeout,            // 421 4.4.2 <host> Error: timeout exceeded
   ShuttingDown,       // 421 4.3.2 <host> Service shutting down
   HttpRefused,        // 554 5.7.0 This is an SMTP server, not HTTP; closing
+  MailboxFull,        // 452 4.2.2 Recipient address rejected: Mailbox full: <arg>
+  OverQuota,          // 552 5.2.2 Recipient address rejected: Message larger than the mailbox's quota: <arg>
 };
 
 /// The fixed parts of a reply.

@@ -2,6 +2,7 @@
 #include "smtp/session.hpp"
 
 #include "address/resolve.hpp"
+#include "store/quota.hpp"
 
 #include <algorithm>
 #include <array>
@@ -191,8 +192,16 @@ void Session::cmd_mail(const Command& c, TimePoint, Output& out) {
                       " refused: SIZE=" + std::to_string(*m.size) + " over the limit");
     return;
   }
+  if (store_.free_space && store::below_reserve(store_.free_space(), config_->store.min_free_space, m.size.value_or(0))) {
+    reply(out, ReplyId::NoStorage);
+    out.log.push_back("client=" + client_.address + " from=" + angle(m.path.null_path ? "" : m.path.mailbox.to_string()) +
+                      " refused: free space on the mail file system below store.min_free_space (" +
+                      std::to_string(config_->store.min_free_space) + " octets)");
+    return;
+  }
   envelope_ = Envelope{};
   envelope_.reverse_path = m.path.null_path ? std::string() : m.path.mailbox.to_string();
+  envelope_.declared_size = m.size.value_or(0);
   state_ = State::Mail;
   reply(out, ReplyId::SenderOk);
 }
@@ -229,6 +238,23 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
       reply(out, ReplyId::AliasLoop, angle(addr));
       out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: " + res.detail);
       return;
+  }
+  // Quota: every mailbox this forward-path reaches must have room, else
+  // the forward-path is refused whole (nothing is lost: 452 is retried).
+  for (const auto& mb : res.mailboxes) {
+    const config::Account* account = accounts_->find(mb);
+    const std::uint64_t quota = account ? config::quota_of(*account) : 0;
+    if (quota == 0 || !store_.usage) continue;
+    const std::optional<std::uint64_t> used = store_.usage(mb);
+    if (!used) continue;   // not counted yet: accepted (store/usage_table.hpp)
+    const store::QuotaVerdict v = store::check_quota(*used, quota, envelope_.declared_size);
+    if (v == store::QuotaVerdict::Ok) continue;
+    reply(out, v == store::QuotaVerdict::Full ? ReplyId::MailboxFull : ReplyId::OverQuota, angle(addr));
+    out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: mailbox " + mb +
+                      (v == store::QuotaVerdict::Full ? " is full" : " quota is smaller than SIZE=" +
+                                                                         std::to_string(envelope_.declared_size)) +
+                      " (" + std::to_string(*used) + " of " + std::to_string(quota) + " octets used)");
+    return;
   }
   envelope_.forward_paths.push_back(addr);
   for (const auto& mb : res.mailboxes) {

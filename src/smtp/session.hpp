@@ -13,6 +13,11 @@
 // toward the error budget (smtp.max_errors), unknown recipients do not.
 // Past the budget: 421 4.7.0 and Close. HTTP verbs: 554 5.7.0 and Close.
 //
+// Room for mail (rules in store/quota.hpp), asked through the injected
+// StoreQuery: at MAIL the free-space reserve (452 4.3.1), at RCPT each
+// reached mailbox's quota (452 4.2.2, or 552 5.2.2 when SIZE= alone is
+// over it); the forward-path is refused whole, the others go on.
+//
 // Extensions offered in EHLO: PIPELINING (RFC 2920), SIZE (RFC 1870),
 // 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463 codes).
 // The Received: header follows RFC 5321 4.4 and RFC 3848 (with SMTP/ESMTP).
@@ -28,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +44,19 @@ namespace boxmail::smtp {
 struct ClientInfo {
   std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
   std::uint16_t port = 0;
+};
+
+/// What the session asks the store about room for new mail (injected by the
+/// glue, like the queue-id generator; an empty function = no check). The
+/// rules themselves are in store/quota.hpp.
+struct StoreQuery {
+  /// Octets available to the daemon on the mail file system; nullopt when
+  /// that cannot be told (ramfs: no blocks). Checked at MAIL against
+  /// store.min_free_space.
+  std::function<std::optional<std::uint64_t>()> free_space;
+  /// Octets used by a mailbox (sum of S=); nullopt while not yet counted.
+  /// Checked at RCPT against the account's quota.
+  std::function<std::optional<std::uint64_t>(std::string_view mailbox)> usage;
 };
 
 /// What the glue must do after sending `replies`.
@@ -64,6 +83,7 @@ struct Envelope {
   std::vector<std::string> mailboxes;       ///< distinct local mailboxes to deliver to (may be empty: all "null")
   std::string prefix;                       ///< "Return-Path: ...\nReceived: ...\n" written before the body
   std::uint32_t prefix_lines = 0;           ///< LFs in prefix (for the CRLF size W=)
+  std::uint64_t declared_size = 0;          ///< SIZE= of MAIL (RFC 1870), 0 when not given
 };
 
 class Session {
@@ -74,6 +94,10 @@ class Session {
   /// returns a fresh, unique queue id each call.
   Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
           ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id);
+
+  /// Sets the store query used at MAIL (free-space reserve) and RCPT
+  /// (quota): see store/quota.hpp for the rules.
+  void set_store_query(StoreQuery query) { store_ = std::move(query); }
 
   /// The 220 greeting.
   Output greet();
@@ -136,6 +160,7 @@ class Session {
   ClientInfo client_;
   std::string hostname_;
   std::function<std::string()> new_queue_id_;
+  StoreQuery store_;
 
   State state_ = State::Start;
   std::string helo_;

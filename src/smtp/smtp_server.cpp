@@ -10,7 +10,9 @@
 #include <chrono>
 #include <optional>
 #include <cstring>
+#include <tuple>
 #include <malloc.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -29,6 +31,7 @@ using Steady = std::chrono::steady_clock;
 namespace {
 constexpr std::size_t kReadBuffer = 8192;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+constexpr auto kFreeSpaceCache = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -74,6 +77,35 @@ void SmtpServer::set_accounts(std::shared_ptr<const config::AccountTable> accoun
 
 std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random_u64()); }
 
+void SmtpServer::set_usage(std::shared_ptr<store::UsageTable> usage) {
+  usage_ = usage;
+  committer_->set_usage(std::move(usage));
+}
+
+std::optional<std::uint64_t> SmtpServer::free_space(const std::string& mail_dir) {
+  const auto now = Steady::now();
+  if (free_checked_ != Steady::time_point{} && now - free_checked_ < kFreeSpaceCache) return free_cached_;
+  free_checked_ = now;
+  struct statvfs vfs {};
+  if (::statvfs(mail_dir.c_str(), &vfs) != 0) {
+    net::log_error("statvfs " + mail_dir + ": " + std::strerror(errno) + "; the free-space reserve is not checked");
+    free_cached_.reset();
+  } else if (vfs.f_blocks == 0) {
+    free_cached_.reset();   // ramfs/rootfs: no size to tell
+  } else {
+    free_cached_ = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  }
+  return free_cached_;
+}
+
+std::optional<std::uint64_t> SmtpServer::mailbox_usage(const std::string& root) {
+  if (!usage_) return std::nullopt;
+  const auto u = usage_->get(root);
+  for (const auto& e : usage_->take_errors()) net::log_error("cannot count mailbox usage of " + e);
+  if (!u) return std::nullopt;
+  return u->octets;
+}
+
 void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   conn->address = std::move(address);
@@ -95,6 +127,11 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
     reserved = spool_pool_->take(reserve_err);
     return reserved->queue_id;
   });
+  session.set_store_query(StoreQuery{
+      [this, config] { return free_space(config->store.mail_dir); },
+      [this, config](std::string_view mailbox) {
+        return mailbox_usage(config->store.mail_dir + "/" + std::string(mailbox));
+      }});
   const auto now = Steady::now();
   // Idle time, capped by the whole-session limit (RFC 5321 4.5.3.2).
   const auto session_deadline = now + std::chrono::seconds(smtp.session_timeout);
@@ -179,6 +216,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
           err = EIO;
         } else if (spool->error() != 0) {
           err = spool->error();
+          net::log_error(env.queue_id + ": cannot write spool file " + spool->path() + ": " + std::strerror(err));
           spool.reset();
         } else if (env.mailboxes.empty()) {
           spool.reset();  // every recipient was "null": accepted and discarded
@@ -195,7 +233,14 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
           spool.reset();
           for (const auto& mb : env.mailboxes) d.maildirs.push_back(config->store.mail_dir + "/" + mb);
           if (!co_await flush()) close = true;
-          err = co_await committer_->async_commit(std::move(d), asio::use_awaitable);
+          std::string where;
+          std::tie(err, where) = co_await committer_->async_commit(std::move(d), kAwait);
+          if (err != 0) {
+            std::string boxes;
+            for (const auto& mb : env.mailboxes) boxes += (boxes.empty() ? "" : ",") + mb;
+            net::log_error(env.queue_id + ": cannot store the message for mailbox(es) " + boxes + ": " + where +
+                           ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")");
+          }
         }
         take(session.on_committed(err));
       }

@@ -10,6 +10,13 @@
 // does not read again until the replies for it are written and its body
 // bytes are in the spool file. Replies to pipelined commands are flushed
 // once the input at hand is used up (RFC 2920).
+//
+// Room for mail (store/quota.hpp): each session gets a StoreQuery answered
+// from the UsageTable (quota at RCPT) and from a statvfs(2) of mail_dir
+// cached for one second (free-space reserve at MAIL; f_blocks == 0, as on
+// ramfs, means "cannot tell" and is never refused). A failed commit is
+// logged as an error with the errno text and the Maildir or sync that
+// failed, besides the session's "result=deferred" line.
 #pragma once
 
 #include "config/account.hpp"
@@ -19,9 +26,12 @@
 #include "net/session_table.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
+#include "store/usage_table.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,12 +68,18 @@ class SmtpServer {
   /// The store's group-commit counters (deliveries, batches, syncs).
   store::CommitterStats commit_stats() const { return committer_->stats(); }
 
+  /// The mailbox usage table for the quota check at RCPT; the Committer
+  /// counts each delivery in it. Set once, before listen().
+  void set_usage(std::shared_ptr<store::UsageTable> usage);
+
  private:
   using Connection = net::Connection;
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);
   std::string new_queue_id();
+  std::optional<std::uint64_t> free_space(const std::string& mail_dir);
+  std::optional<std::uint64_t> mailbox_usage(const std::string& root);
 
   boost::asio::io_context& io_;
   config::ConfigPtr config_;
@@ -75,6 +91,10 @@ class SmtpServer {
   std::string spool_pool_dir_;
   net::SessionTable<Connection> sessions_;
   std::uint64_t delivery_seq_ = 0;
+  std::shared_ptr<store::UsageTable> usage_;
+  // statvfs of mail_dir, cached for kFreeSpaceCache (checked at every MAIL).
+  std::optional<std::uint64_t> free_cached_;
+  std::chrono::steady_clock::time_point free_checked_{};
 };
 
 }  // namespace boxmail::smtp

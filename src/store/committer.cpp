@@ -67,10 +67,10 @@ Committer::~Committer() {
   if (mail_dir_fd_ >= 0) ::close(mail_dir_fd_);
 }
 
-void Committer::submit(Delivery d, std::function<void(int)> done) {
+void Committer::submit(Delivery d, std::function<void(int, std::string)> done) {
   {
     std::lock_guard lk(mu_);
-    queue_.push_back(Request{std::move(d), std::move(done), 0, {}});
+    queue_.push_back(Request{std::move(d), std::move(done), 0, {}, {}, {}});
   }
   cv_.notify_one();
 }
@@ -78,6 +78,11 @@ void Committer::submit(Delivery d, std::function<void(int)> done) {
 void Committer::set_mode(config::SyncMode mode) {
   std::lock_guard lk(mu_);
   mode_ = mode;
+}
+
+void Committer::set_usage(std::shared_ptr<UsageTable> usage) {
+  std::lock_guard lk(mu_);
+  usage_ = std::move(usage);
 }
 
 CommitterStats Committer::stats() const {
@@ -94,6 +99,7 @@ void Committer::run() {
   for (;;) {
     std::vector<Request> batch;
     config::SyncMode mode;
+    std::shared_ptr<UsageTable> usage;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !linked.empty(); });
@@ -104,6 +110,7 @@ void Committer::run() {
         queue_.pop_front();
       }
       mode = mode_;
+      usage = usage_;
     }
     std::uint64_t syncs = 0;
     int batch_err = 0;
@@ -125,7 +132,10 @@ void Committer::run() {
       }
     } else {
       for (auto& r : batch) {
-        if (::fsync(r.delivery.fd) != 0) r.error = errno;
+        if (::fsync(r.delivery.fd) != 0) {
+          r.error = errno;
+          r.where = "spool data sync";
+        }
         ++syncs;
       }
       for (const auto& d : dirs_to_sync) {
@@ -134,24 +144,32 @@ void Committer::run() {
       }
     }
     // The linked requests are durable now (or failed): answer them.
-    finish(linked, linked_err);
+    finish(linked, linked_err, "mail store sync");
     linked.clear();
     dirs_to_sync.clear();
     // Link the batch whose data is durable; failures are answered at once.
     std::vector<Request> failed;
     for (auto& r : batch) {
-      if (batch_err != 0 && r.error == 0) r.error = batch_err;
+      if (batch_err != 0 && r.error == 0) {
+        r.error = batch_err;
+        r.where = "spool data sync";
+      }
       if (r.error == 0) {
         for (const auto& maildir : r.delivery.maildirs) {
+          if (usage) {
+            usage->begin(maildir);
+            r.begun.push_back(maildir);
+          }
           if (int err = place(r, maildir, dirs_to_sync); err != 0) {
             r.error = err;
+            r.where = maildir;
             break;
           }
         }
       }
       (r.error == 0 ? linked : failed).push_back(std::move(r));
     }
-    finish(failed, 0);
+    finish(failed, 0, "");
     std::lock_guard lk(mu_);
     if (!batch.empty()) ++stats_.batches;
     stats_.deliveries += batch.size();
@@ -159,13 +177,23 @@ void Committer::run() {
   }
 }
 
-void Committer::finish(std::vector<Request>& requests, int sync_error) {
+void Committer::finish(std::vector<Request>& requests, int sync_error, const char* sync_what) {
+  std::shared_ptr<UsageTable> usage;
+  {
+    std::lock_guard lk(mu_);
+    usage = usage_;
+  }
   for (auto& r : requests) {
     const int err = r.error != 0 ? r.error : sync_error;
     if (err != 0) {
       for (const auto& p : r.linked) ::unlink(p.c_str());
     }
-    r.done(err);
+    if (usage) {
+      MaildirUsage added;
+      if (err == 0) add_message(added, stored_octets(r.delivery.name).value_or(0));
+      for (const auto& root : r.begun) usage->end(root, added, {});
+    }
+    r.done(err, r.error != 0 ? r.where : std::string(sync_what));
   }
   for (auto& r : requests) {
     ::unlink(r.delivery.spool_path.c_str());

@@ -23,9 +23,16 @@
 // never sent (an allowed duplicate), never a partial file: the link is made
 // only after the data is on disk. If any link of a request fails, the links
 // it made are removed and the request fails whole.
+//
+// A failure is answered with the errno and where it happened (the Maildir
+// root, or "spool data sync" / "mail store sync"), for the glue's error log
+// line: this thread does not log. With a UsageTable set, each delivery is
+// bracketed there (begin before its first link, end with its S= once
+// durable, or with nothing when it failed).
 #pragma once
 
 #include "config/config.hpp"
+#include "store/usage_table.hpp"
 
 #include <condition_variable>
 #include <cstdint>
@@ -70,36 +77,42 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  /// Queues `d`; `done(err)` runs on the committer thread when the batch is
-  /// durable (err 0) or failed (errno). Use async_commit from Asio code.
-  void submit(Delivery d, std::function<void(int)> done);
+  /// Queues `d`; `done(err, where)` runs on the committer thread when the
+  /// batch is durable (err 0) or failed (errno; `where` names the Maildir
+  /// root or the sync that failed). Use async_commit from Asio code.
+  void submit(Delivery d, std::function<void(int, std::string)> done);
 
-  /// Asio-style: completes with void(int err) on the handler's executor.
+  /// Asio-style: completes with void(int err, std::string where) on the
+  /// handler's executor.
   template <class CompletionToken>
   auto async_commit(Delivery d, CompletionToken&& token) {
-    return boost::asio::async_initiate<CompletionToken, void(int)>(
+    return boost::asio::async_initiate<CompletionToken, void(int, std::string)>(
         [this](auto handler, Delivery dd) {
           auto ex = boost::asio::get_associated_executor(handler);
           auto h = std::make_shared<decltype(handler)>(std::move(handler));
-          submit(std::move(dd), [h, ex](int err) {
-            boost::asio::post(ex, [h, err]() mutable { (*h)(err); });
+          submit(std::move(dd), [h, ex](int err, std::string where) {
+            boost::asio::post(ex, [h, err, w = std::move(where)]() mutable { (*h)(err, std::move(w)); });
           });
         },
         token, std::move(d));
   }
 
   void set_mode(config::SyncMode mode);
+  /// The table that counts each delivery (null: none). Set before mail flows.
+  void set_usage(std::shared_ptr<UsageTable> usage);
   CommitterStats stats() const;
 
  private:
   struct Request {
     Delivery delivery;
-    std::function<void(int)> done;
+    std::function<void(int, std::string)> done;
     int error = 0;
+    std::string where;                 // what failed, for the log
     std::vector<std::string> linked;   // paths created in new/
+    std::vector<std::string> begun;    // Maildir roots bracketed in usage_
   };
   void run();
-  void finish(std::vector<Request>& requests, int sync_error);
+  void finish(std::vector<Request>& requests, int sync_error, const char* sync_what);
   int ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync);
   int place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync);
 
@@ -112,6 +125,7 @@ class Committer {
   bool stopping_ = false;
   config::SyncMode mode_;
   CommitterStats stats_;
+  std::shared_ptr<UsageTable> usage_;   // guarded by mu_; copied per batch
   std::set<std::string> known_maildirs_;  // committer thread only
   std::thread thread_;
 };

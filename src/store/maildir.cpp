@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <optional>
 
 namespace boxmail::store {
 namespace {
@@ -56,16 +57,36 @@ int fsync_dir(const std::string& path) {
   return rc;
 }
 
-int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
-  const std::string dir = root + "/" + sub;
+/// Calls f(dir_fd, name) for each message name in DIR (names starting
+/// with '.' skipped). Returns 0 or the errno of opendir/readdir.
+template <class F>
+int each_name(const std::string& dir, F&& f) {
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return errno == ENOENT ? 0 : errno;
+  if (d == nullptr) return errno;
   for (;;) {
     errno = 0;
     const dirent* e = ::readdir(d);
     if (e == nullptr) break;
     const std::string_view name = e->d_name;
     if (name.empty() || name.front() == '.') continue;
+    f(::dirfd(d), name);
+  }
+  const int err = errno;
+  ::closedir(d);
+  return err;
+}
+
+/// The octets of a file on disk: S= of its name, else stat(2); nullopt when it is gone.
+std::optional<std::uint64_t> octets_of(int dir_fd, std::string_view name) {
+  if (auto s = stored_octets(name)) return s;
+  struct stat st {};
+  if (::fstatat(dir_fd, std::string(name).c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size);
+}
+
+int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
+  const std::string dir = root + "/" + sub;
+  const int err = each_name(dir, [&](int dir_fd, std::string_view name) {
     MaildirMessage m;
     m.sub = sub;
     m.name = std::string(name);
@@ -77,14 +98,15 @@ int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
     } else {
       const std::int64_t s = crlf_size_of(dir + "/" + m.name);
       ++out.files_read;
-      if (s < 0) continue;   // vanished or unreadable: not listed
+      if (s < 0) return;   // vanished or unreadable: not listed
       m.size = static_cast<std::uint64_t>(s);
     }
+    const auto octets = octets_of(dir_fd, name);
+    if (!octets) return;   // vanished: not listed
+    m.octets = *octets;
     out.messages.push_back(std::move(m));
-  }
-  const int err = errno;
-  ::closedir(d);
-  return err;
+  });
+  return err == ENOENT ? 0 : err;
 }
 
 }  // namespace
@@ -147,7 +169,8 @@ int open_message(const std::string& root, const MaildirMessage& m) {
   return ::open((root + "/" + m.sub + "/" + m.name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 }
 
-std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors) {
+std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors,
+                          MaildirUsage* removed) {
   std::size_t failures = 0;
   bool touched_new = false;
   bool touched_cur = false;
@@ -161,6 +184,7 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
       fail("unlink " + path, errno);
       continue;
     }
+    if (removed != nullptr) add_message(*removed, m->octets);
     (m->sub == "new" ? touched_new : touched_cur) = true;
   }
   auto move = [&](const MaildirMessage* m, bool seen) {
@@ -190,6 +214,20 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
     if (int e = fsync_dir(root + "/new"); e != 0) fail("fsync " + root + "/new", e);
   }
   return failures;
+}
+
+UsageScan scan_usage(const std::string& root) {
+  UsageScan out;
+  for (const char* sub : {"new", "cur"}) {
+    const int err = each_name(root + "/" + sub, [&](int dir_fd, std::string_view name) {
+      if (const auto octets = octets_of(dir_fd, name)) add_message(out.usage, *octets);   // else gone meanwhile
+    });
+    if (err != 0 && err != ENOENT) {
+      out.error = err;
+      return out;
+    }
+  }
+  return out;
 }
 
 }  // namespace boxmail::store

@@ -24,6 +24,8 @@
 // ASCII order); Dovecot's maildir-storage behaviour.
 #pragma once
 
+#include "store/quota.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,6 +39,7 @@ struct MaildirMessage {
   std::string name;         ///< file name, with any ":2,<flags>" info
   std::string uid;          ///< POP3 unique-id (see above)
   std::uint64_t size = 0;   ///< octets as POP3 sends them (CRLF line ends)
+  std::uint64_t octets = 0; ///< octets on disk when listed: S= of the name, else the file's size
 };
 
 /// A listing of a Maildir.
@@ -68,7 +71,19 @@ struct MaildirChanges {
 };
 
 /// Applies `changes` to ROOT (see above). Returns how many failed; each
-/// failure is described in `errors`.
-std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors);
+/// failure is described in `errors`. When `removed` is given it receives
+/// the usage (MaildirMessage::octets) of the deleted messages that are gone.
+std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors,
+                          MaildirUsage* removed = nullptr);
+
+/// The usage of the Maildir at ROOT (quota.hpp): the S= sizes of the names
+/// in new/ and cur/ (names starting with '.' skipped), stat(2) only for a
+/// name without S=. A missing Maildir or sub-directory is empty. `error` is
+/// the errno when a directory cannot be read (the usage is then unknown).
+struct UsageScan {
+  MaildirUsage usage;
+  int error = 0;
+};
+UsageScan scan_usage(const std::string& root);
 
 }  // namespace boxmail::store

@@ -323,3 +323,26 @@ TEST(CgiLoginPage, CarriesTheCsrfTokenEscaped) {
   const std::string odd = login_page("/x", "", "\"><script>");
   EXPECT_EQ(odd.find("<script>"), std::string::npos);
 }
+
+namespace {
+
+TEST(CgiPages, StatusShowsUsageAgainstQuota) {
+  Model m = model();
+  m.daemon.reached = true;
+  m.daemon.status = {"mailbox alice messages=2 bytes=1048576 quota=2097152",
+                     "mailbox bob messages=9 bytes=3145728 quota=2097152",
+                     "mailbox carol messages=- bytes=- quota=0",
+                     "store /var/mail used=4194304 free=1073741824 total=2147483648 reserve=67108864"};
+  Request r;
+  r.method = "GET";
+  r.script = "/cgi-bin/boxmail.cgi";
+  const std::string html = find_page("/status")->render(r, m, View{});
+  EXPECT_NE(html.find("<th>quota</th>"), std::string::npos);
+  EXPECT_NE(html.find("<td>2.0 MiB (50% used)</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<tr class=\"full\"><td>bob</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("(100% used, full: new mail is deferred)"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td>carol</td><td>-</td><td>counting</td><td>none</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("New mail is deferred when less than 64 MiB is free."), std::string::npos) << html;
+}
+
+}  // namespace

@@ -78,6 +78,7 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "mail_dir") return c.store.mail_dir;
   if (key == "spool_dir") return c.store.spool_dir;
   if (key == "sync") return c.store.sync == SyncMode::Fsync ? "fsync" : "syncfs";
+  if (key == "min_free_space") return std::to_string(c.store.min_free_space);
   ADD_FAILURE() << "show(): no field for key " << key;
   return {};
 }
@@ -158,6 +159,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"max_connections_per_ip", "20"}, {"idle_timeout", "300"}, {"session_timeout", "3600"},
       {"max_errors", "10"}, {"max_hops", "100"}, {"max_alias_depth", "8"}, {"bare_lf", "normalize"},
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
+      {"min_free_space", "67108864"},
   };
   for (const auto& c : cases) EXPECT_EQ(show(*d, c.key), c.value) << c.key;
   const Case pop3_cases[] = {
@@ -275,6 +277,10 @@ const ValueCase kValueCases[] = {
     {"store", "sync", "fsync", "fsync", true},
     {"store", "sync", "syncfs", "syncfs", true},
     {"store", "sync", "none", "is not one of: syncfs, fsync", false},
+    {"store", "min_free_space", "0", "0", true},
+    {"store", "min_free_space", "200M", "209715200", true},
+    {"store", "min_free_space", "2T", "is not a size", false},
+    {"store", "min_free_space", "1025G", "out of range", false},
     // String
     {"smtp", "banner", "Welcome to Example Ltd", "Welcome to Example Ltd", true},
     {"smtp", "banner", "a;b", "a;b", true},

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -82,8 +83,9 @@ struct Driver {
         break;
       case Action::Retrieve: {
         const auto r = s.retrieval();
-        take(s.on_retrieve(!gone));
-        if (!gone) {
+        const bool is_damaged = damaged.count(r.index + 1) > 0;
+        take(is_damaged ? s.on_retrieve(pop3::RetrieveResult::Damaged) : s.on_retrieve(!gone));
+        if (!gone && !is_damaged) {
           transcript += "<msg " + std::to_string(r.index + 1) +
                         (r.top_lines ? " top " + std::to_string(*r.top_lines) : std::string()) + ">\r\n.\r\n";
         }
@@ -105,6 +107,7 @@ struct Driver {
   std::size_t commit_failures = 0;
   int delayed = 0, failed_logins = 0;
   std::vector<std::size_t> deleted, retrieved;
+  std::set<std::size_t> damaged;   // message numbers whose file does not match its size
 };
 
 const std::string kGreeting = "+OK mx.test POP3 boxmail ready\r\n";
@@ -310,6 +313,27 @@ TEST(Pop3Session, IncompleteLineIsNoActivity) {
   d.now = kT0 + std::chrono::seconds(100);
   d.feed("NOO");   // no complete command yet
   EXPECT_EQ(d.s.deadline(), kT0 + std::chrono::seconds(600));
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Pop3Session, DamagedMessageIsReportedNotSent) {
+  const std::string damaged = "-ERR [SYS/TEMP] Message 2 cannot be sent: its file does not match its size\r\n";
+  const std::string in = kLogin + "RETR 2\r\nTOP 2 0\r\nLIST 2\r\nSTAT\r\nLIST\r\nRETR 1\r\nDELE 2\r\nQUIT\r\n";
+  const std::string want = kLoggedIn + damaged + damaged + damaged + "+OK 2 170\r\n" +
+                           "+OK 2 messages (170 octets)\r\n1 120\r\n3 50\r\n.\r\n" +
+                           "+OK 120 octets\r\n<msg 1>\r\n.\r\n+OK Message 2 deleted\r\n" +
+                           "+OK Logging out (2 messages left)\r\n";
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.damaged = {2};
+    d.feed(in, step);
+    EXPECT_EQ(d.transcript, kGreeting + want) << "step " << step;
+    EXPECT_EQ(d.deleted, std::vector<std::size_t>{1});
+    EXPECT_EQ(d.retrieved, std::vector<std::size_t>{0});
+  }
 }
 
 }  // namespace
