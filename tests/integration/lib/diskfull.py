@@ -74,9 +74,11 @@ class SmallFs:
     """A SIZE_MIB file system mounted on a fresh temp dir; see the module doc.
 
     path: the mount point. kind: "ext4 (loop)" or "tmpfs". note: why the
-    fallback was taken (empty for ext4). Use as a context manager."""
+    fallback was taken (empty for ext4). mkfs_args: more mke2fs options (e.g.
+    ["-i", "4096"] for more inodes). tmpfs_fallback=False raises
+    AssertionError instead of falling back. Use as a context manager."""
 
-    def __init__(self, size_mib=8, prefix="boxmail-smallfs-"):
+    def __init__(self, size_mib=8, prefix="boxmail-smallfs-", mkfs_args=(), tmpfs_fallback=True):
         if not in_private_mount_namespace():
             raise AssertionError("SmallFs: not in a private mount namespace (call private_mounts() first)")
         self.size_mib = size_mib
@@ -88,9 +90,15 @@ class SmallFs:
         try:
             with open(self.image, "wb") as f:
                 f.truncate(size_mib << 20)
-            run(["mke2fs", "-q", "-t", "ext4", "-F", "-m", "0", self.image])
-            run(["mount", "-o", "loop", self.image, self.path])
+            # a fresh sparse image reads as zeros: no need to zero the inode
+            # tables and the journal, now or from a background thread later
+            run(["mke2fs", "-q", "-t", "ext4", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1",
+                 *mkfs_args, self.image])
+            run(["mount", "-o", "loop,noinit_itable", self.image, self.path])
         except (OSError, AssertionError) as e:
+            if not tmpfs_fallback:
+                self.close()
+                raise AssertionError(f"no loop-mounted ext4: {e}")
             self.kind, self.note = "tmpfs", f"no loop-mounted ext4 ({str(e).strip()[:200]})"
             run(["mount", "-t", "tmpfs", "-o", f"size={size_mib}m,mode=0755", "tmpfs", self.path])
 
@@ -105,6 +113,8 @@ class SmallFs:
         return what + (f"; fallback: {self.note}" if self.note else "")
 
     def close(self):
+        """Unmounts (the files go with the image: much faster than removing
+        tens of thousands of files one by one) and removes the temp dir."""
         subprocess.run(["umount", self.path], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
@@ -134,9 +144,11 @@ class Filler:
 
     SIZES = (65536, 8192, 1024, 200)
 
-    def __init__(self, port, users, first_id=0, deadline=120, fs_path=None):
-        """fs_path: the file system whose free space is noted at the first 452."""
+    def __init__(self, port, users, first_id=0, deadline=120, fs_path=None, sizes=None):
+        """fs_path: the file system whose free space is noted at the first 452.
+        sizes: the message sizes to fill with, largest first (default SIZES)."""
         self.port = port
+        self.sizes_to_fill = tuple(sizes or self.SIZES)
         self.fs_path = fs_path
         self.users = users
         self.first_id = first_id
@@ -152,8 +164,8 @@ class Filler:
         return user, f"{user}@example.com", "filler@relay.isp.example", None
 
     def message(self, n):
-        """Message n: the id line, a few headers, then SIZES-ish octets of
-        printable lines that depend on n (LF line ends)."""
+        """Message n: the id line, a few headers, then printable lines that
+        depend on n, about the size chosen for n in all (LF line ends)."""
         head = crashfeed.ID_HEADER + b"%d\nSubject: disk-full filler %d\n\n" % (n, n)
         seed = hashlib.sha256(b"%d" % n).hexdigest().encode()
         line = (seed * 2)[:75] + b"\n"
@@ -195,14 +207,14 @@ class Filler:
         return code, text
 
     def fill(self, max_messages=100000):
-        """Sends messages of each of SIZES in turn until 452 4.3.1 (then 3 more
+        """Sends messages of each size in turn until 452 4.3.1 (then 3 more
         of the smallest, which must get 452 too). Returns (acked, n452, free
         at the first 452 or None, seconds)."""
         t0 = time.monotonic()
         acked = n452 = 0
         free_at_452 = None
         sent = 0
-        for size in self.SIZES:
+        for size in self.sizes_to_fill:
             while sent < max_messages and time.monotonic() < self.deadline:
                 code, text = self.send(size)
                 sent += 1
@@ -217,7 +229,7 @@ class Filler:
                 if sum(self.other.values()) > 20:
                     return acked, n452, free_at_452, time.monotonic() - t0
         for _ in range(3):
-            code, text = self.send(self.SIZES[-1])
+            code, text = self.send(self.sizes_to_fill[-1])
             if code == 250:
                 acked += 1
             elif is_452(code, text):
@@ -229,7 +241,7 @@ class Filler:
         TIMEOUT; returns the seconds it took, or None if no 250 came."""
         t0 = time.monotonic()
         while True:
-            code, _ = self.send(self.SIZES[0])
+            code, _ = self.send(self.sizes_to_fill[0])
             if code == 250:
                 return time.monotonic() - t0
             if time.monotonic() - t0 > timeout:
@@ -308,12 +320,12 @@ CycleResult = collections.namedtuple(
                    "stored_refused leftovers freed problems")
 
 
-def cycle(box, fs, users, first_id, free_with="pop3", deadline=120):
+def cycle(box, fs, users, first_id, free_with="pop3", deadline=120, sizes=None):
     """One disk-full cycle on BOX (its mail_dir and spool_dir on FS):
     a first message must get 250 (after the previous cycle freed space),
-    fill until 452 4.3.1, audit, free the space. Returns (CycleResult,
-    next id)."""
-    f = Filler(box.port, users, first_id=first_id, deadline=deadline, fs_path=fs.path)
+    fill until 452 4.3.1 (with messages of SIZES, default Filler.SIZES),
+    audit, free the space. Returns (CycleResult, next id)."""
+    f = Filler(box.port, users, first_id=first_id, deadline=deadline, fs_path=fs.path, sizes=sizes)
     try:
         recovered = f.recover()
         acked, n452, free_at_452, secs = f.fill() if recovered is not None else (0, 0, None, 0.0)
