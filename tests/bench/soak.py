@@ -38,6 +38,7 @@ misplaced or unexplained file was found, the disk-full cycle misbehaved, or
 a section could not run; 0 otherwise (section 3 only reports).
 
 Usage: soak.py --build DIR [--seconds N] [--seed N] [--report FILE]
+               [--sections kill,disk,slow] (see --help for the rest)
 """
 import argparse
 import os
@@ -60,6 +61,8 @@ def parse_args():
     ap.add_argument("--seconds", type=int, default=600, help="time budget of the whole run (60..86400)")
     ap.add_argument("--seed", type=int, default=None, help="seed of the kill moments (replay a run)")
     ap.add_argument("--report", default=None, help="markdown report (default BUILD/soak-report.md)")
+    ap.add_argument("--sections", default="kill,disk,slow",
+                    help="which sections to run, comma-separated (kill, disk, slow)")
     ap.add_argument("--clients", type=int, default=4, help="SMTP clients during the kills")
     ap.add_argument("--disk-mib", type=int, default=16, help="size of the small file system")
     ap.add_argument("--disk-cycles", type=int, default=3, help="disk-full cycles per mode")
@@ -73,6 +76,9 @@ def parse_args():
         ap.error("--seconds must be 60..86400")
     a.build = os.path.abspath(a.build)
     a.report = os.path.abspath(a.report or os.path.join(a.build, "soak-report.md"))
+    a.sections = set(a.sections.split(","))
+    if not a.sections or a.sections - {"kill", "disk", "slow"}:
+        ap.error("--sections takes kill, disk and/or slow")
     if a.slow_seconds is None:
         a.slow_seconds = min(180, max(90, a.seconds // 4))
     return a
@@ -345,35 +351,31 @@ class Tricklers:
 
 
 def normal_attempt(port, n):
-    """One delivery from 127.0.0.1 by the feed; returns (outcome, wait for the
-    220, wait from connect to the 250): outcome "250", "refused CODE" or
-    "no greeting"/"cut"."""
+    """One delivery from 127.0.0.1 by the feed; returns (outcome, wait from
+    connect to the 220 greeting or None, wait from connect to the 250 or
+    None): outcome "250", "refused CODE at STAGE", "cut at STAGE" or "no
+    reply in 30 s"."""
     t0 = time.monotonic()
+    t220 = []
     c = corpus.FeedClient(port, helo="feed.isp.example", timeout=30)
     try:
-        refused = c.connect()
-    except corpus.ConnectionCut as e:
-        return f"cut at {e.stage}", None, None
-    except AssertionError:
-        c.close()
-        return "no greeting in 30 s", None, None
-    t220 = time.monotonic() - t0
-    if refused is not None:
-        return f"refused {refused[0]}", t220, None
-    msg = b"Subject: feed %d during the trickle\n\nfrom the ISP\n" % n
-    try:
+        refused = c.connect(on_greeting=lambda code: t220.append(time.monotonic() - t0) if code == 220 else None)
+        if refused is not None:
+            return f"refused {refused[0]} at {'ehlo' if t220 else 'greeting'}", None, None
+        msg = b"Subject: feed %d during the trickle\n\nfrom the ISP\n" % n
         stage, code, _ = c.send_message("isp@relay.isp.example", ["alice@example.com"],
                                         boxtest.to_crlf_dotstuffed(msg))
+        if stage != "final" or code != 250:
+            return f"refused {code} at {stage}", t220[0], None
+        t250 = time.monotonic() - t0
+        c.quit()
+        return "250", t220[0], t250
     except corpus.ConnectionCut as e:
-        return f"cut at {e.stage}", t220, None
-    except AssertionError:
+        return f"cut at {e.stage}", (t220 or [None])[0], None
+    except AssertionError:           # FeedClient: no reply within its timeout
+        return "no reply in 30 s", (t220 or [None])[0], None
+    finally:
         c.close()
-        return "no reply in 30 s", t220, None
-    t250 = time.monotonic() - t0
-    c.quit()
-    if stage == "final" and code == 250:
-        return "250", t220, t250
-    return f"refused {code} at {stage}", t220, None
 
 
 def section_slow(seconds):
@@ -398,7 +400,7 @@ def section_slow(seconds):
             outcome, t220, t250 = normal_attempt(box.port, attempts)
             attempts += 1
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if t220 is not None and outcome != "refused 421":
+            if t220 is not None:
                 w220.append(t220)
             if t250 is not None:
                 w250.append(t250)
@@ -501,28 +503,34 @@ def main():
     seed = ARGS.seed if ARGS.seed is not None else int(time.time() * 1000) % 1000000
     rnd = random.Random(seed)
     chosen = sorted(corpus.ensure_corpus(), key=lambda p: corpus.stable_hash(corpus.name_of(p)))
-    kill_seconds = max(30, ARGS.seconds - ARGS.slow_seconds - DISK_ESTIMATE)
+    others = (ARGS.slow_seconds if "slow" in ARGS.sections else 0) + \
+        (DISK_ESTIMATE if "disk" in ARGS.sections else 0)
+    kill_seconds = max(30, ARGS.seconds - others)
     progress(f"soak: budget {ARGS.seconds} s: SIGKILL {kill_seconds} s, disk full ~{DISK_ESTIMATE} s, "
              f"slow clients {ARGS.slow_seconds} s; seed {seed}")
     k = disk = slow = None
-    progress(f"1. SIGKILL at random moments under a {ARGS.clients}-client load")
-    try:
-        k = section_kills(kill_seconds, rnd, chosen)
-    except Exception as e:  # noqa: BLE001 - reported in the table, and the exit status
-        k = {"kills": 0, "clients": ARGS.clients, "problems": [f"section 1 failed: {e!r}"]}
-    progress("2. disk-full cycles on a small file system")
-    try:
-        disk = section_disk()
-    except Exception as e:  # noqa: BLE001
-        disk = [{"what": "?", "reserve": None, "fs": "?", "note": "", "cycles": 0, "acked": 0, "n452": 0, "other": {},
-                 "partial": 0, "lost": 0, "stored_refused": 0, "recovered": [], "free_at_452": [],
-                 "problems": [f"section 2 failed: {e!r}"]}]
-    progress(f"3. {ARGS.tricklers} slow clients against the feed for {ARGS.slow_seconds} s")
-    try:
-        slow = section_slow(ARGS.slow_seconds)
-    except Exception as e:  # noqa: BLE001
-        slow = {"tricklers": ARGS.tricklers, "addresses": ARGS.trickle_addresses, "interval": ARGS.trickle_interval,
-                "seconds": ARGS.slow_seconds, "problems": [f"section 3 failed: {e!r}"]}
+    if "kill" in ARGS.sections:
+        progress(f"1. SIGKILL at random moments under a {ARGS.clients}-client load")
+        try:
+            k = section_kills(kill_seconds, rnd, chosen)
+        except Exception as e:  # noqa: BLE001 - reported in the table, and the exit status
+            k = {"kills": 0, "clients": ARGS.clients, "problems": [f"section 1 failed: {e!r}"]}
+    if "disk" in ARGS.sections:
+        progress("2. disk-full cycles on a small file system")
+        try:
+            disk = section_disk()
+        except Exception as e:  # noqa: BLE001
+            disk = [{"what": "?", "reserve": None, "fs": "?", "note": "", "cycles": 0, "acked": 0, "n452": 0,
+                     "other": {}, "partial": 0, "lost": 0, "stored_refused": 0, "recovered": [],
+                     "free_at_452": [], "problems": [f"section 2 failed: {e!r}"]}]
+    if "slow" in ARGS.sections:
+        progress(f"3. {ARGS.tricklers} slow clients against the feed for {ARGS.slow_seconds} s")
+        try:
+            slow = section_slow(ARGS.slow_seconds)
+        except Exception as e:  # noqa: BLE001
+            slow = {"tricklers": ARGS.tricklers, "addresses": ARGS.trickle_addresses,
+                    "interval": ARGS.trickle_interval, "seconds": ARGS.slow_seconds,
+                    "problems": [f"section 3 failed: {e!r}"]}
     text, problems = report(k, disk, slow, seed)
     print()
     print(text)
