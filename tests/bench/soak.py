@@ -9,7 +9,9 @@ Three sections, each against a fresh boxmaild with its own data directory:
     "X-Boxmail-Test-Id: <n>" line, while the daemon is killed with SIGKILL
     at random moments (0.2-2.5 s after each restart) and restarted, for the
     section's time; clients resend whatever was cut off (lib/crashfeed.py,
-    the feed of t-09-crash). Then every file in new/ and cur/ is read:
+    the feed of t-09-crash). The store is on a loop-mounted ext4 of its own
+    (dropping the image is much faster than removing every file). Then
+    every file in new/ and cur/ is read:
     acknowledged (250) = stored byte-exact, none lost, no partial file;
     duplicates (copies from sessions cut off after the end of data) and
     messages stored but never acknowledged are counted.
@@ -20,7 +22,8 @@ Three sections, each against a fresh boxmaild with its own data directory:
     (POP3 DELE, then rm, alternately), mail must flow again; a few cycles
     (lib/diskfull.py, as t-19-disk-full). With a boxmaild that knows
     `[store] min_free_space`, once with 0 (the real ENOSPC path) and once
-    with a 1M reserve.
+    with a 1M reserve. Then once more on a file system with 128 inodes,
+    filled with small messages: out of files rather than blocks.
  3. Slow clients: N tricklers from several 127.0.0.x addresses send one
     byte every few seconds (a command, then DATA, never finishing) while a
     normal client from 127.0.0.1 tries to deliver a message every second;
