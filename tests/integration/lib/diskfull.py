@@ -144,10 +144,15 @@ class Filler:
 
     SIZES = (65536, 8192, 1024, 200)
 
-    def __init__(self, port, users, first_id=0, deadline=120, fs_path=None, sizes=None):
+    def __init__(self, port, users, first_id=0, deadline=120, fs_path=None, sizes=None, pace=None):
         """fs_path: the file system whose free space is noted at the first 452.
-        sizes: the message sizes to fill with, largest first (default SIZES)."""
+        sizes: the message sizes to fill with, largest first (default SIZES).
+        pace: (octets, seconds): while fs_path has less than OCTETS free,
+        wait SECONDS before each message (a free-space reserve may be read
+        from the file system at most once a second: a filler faster than that
+        would measure the cache, not the reserve)."""
         self.port = port
+        self.pace = pace
         self.sizes_to_fill = tuple(sizes or self.SIZES)
         self.fs_path = fs_path
         self.users = users
@@ -216,6 +221,8 @@ class Filler:
         sent = 0
         for size in self.sizes_to_fill:
             while sent < max_messages and time.monotonic() < self.deadline:
+                if self.pace and self.fs_path and statvfs_free(self.fs_path) < self.pace[0]:
+                    time.sleep(self.pace[1])
                 code, text = self.send(size)
                 sent += 1
                 if code == 250:
@@ -320,12 +327,13 @@ CycleResult = collections.namedtuple(
                    "stored_refused leftovers freed problems")
 
 
-def cycle(box, fs, users, first_id, free_with="pop3", deadline=120, sizes=None):
+def cycle(box, fs, users, first_id, free_with="pop3", deadline=120, sizes=None, pace=None):
     """One disk-full cycle on BOX (its mail_dir and spool_dir on FS):
     a first message must get 250 (after the previous cycle freed space),
-    fill until 452 4.3.1 (with messages of SIZES, default Filler.SIZES),
-    audit, free the space. Returns (CycleResult, next id)."""
-    f = Filler(box.port, users, first_id=first_id, deadline=deadline, fs_path=fs.path, sizes=sizes)
+    fill until 452 4.3.1 (with messages of SIZES, default Filler.SIZES;
+    PACE as Filler takes it), audit, free the space. Returns (CycleResult,
+    next id)."""
+    f = Filler(box.port, users, first_id=first_id, deadline=deadline, fs_path=fs.path, sizes=sizes, pace=pace)
     try:
         recovered = f.recover()
         acked, n452, free_at_452, secs = f.fill() if recovered is not None else (0, 0, None, 0.0)
