@@ -60,6 +60,9 @@ class Box:
         }
         for section, keys in (config or {}).items():
             self.config.setdefault(section, {}).update(keys)
+        # a test may put the store elsewhere (e.g. on a small file system)
+        self.mail_dir = self.config["store"]["mail_dir"]
+        self.spool_dir = self.config["store"]["spool_dir"]
         self.write_config()
         for u in users:
             self.ctl("user", "add", u, "--password-stdin", input=f"pw-{u}\n")

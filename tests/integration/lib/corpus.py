@@ -208,16 +208,19 @@ class FeedClient:
         self.sock = None
         self.buf = b""
 
-    def connect(self):
+    def connect(self, on_greeting=None):
         """Connects, reads the greeting, sends EHLO. Returns (code, text) of
         the first non-2xx reply, or None when ready. ConnectionCut when the
-        connection fails or dies."""
+        connection fails or dies. on_greeting(code) is called as soon as the
+        greeting has been read (the soak harness times it)."""
         self.close()
         try:
             self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
         except OSError as e:
             raise ConnectionCut("connect", e)
         code, text = self._reply("greeting")
+        if on_greeting:
+            on_greeting(code)
         if code != 220:
             self.close()
             return code, text
