@@ -122,6 +122,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
   const std::string spool_tmp = config->store.spool_dir + "/tmp";
   std::optional<store::SpoolPool::Entry> reserved;
   int reserve_err = 0;
+  int spool_err = 0;   // why this message's spool file could not be made (errno), for the reply
   Session session(config, accounts_, ClientInfo{conn->address, conn->port}, hostname_, [&]() -> std::string {
     if (spool_tmp != spool_pool_dir_) return new_queue_id();
     reserved = spool_pool_->take(reserve_err);
@@ -201,6 +202,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
           err = reserve_err;
         }
         reserved.reset();
+        spool_err = spool ? 0 : (err != 0 ? err : EIO);
         if (!spool) {
           net::log_error(session.envelope().queue_id + ": cannot create spool file: " + std::strerror(err));
           // Read the data anyway; the commit below reports the failure.
@@ -213,7 +215,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
         int err = 0;
         const Envelope& env = session.envelope();
         if (!spool) {
-          err = EIO;
+          err = spool_err != 0 ? spool_err : EIO;   // ENOSPC (out of inodes too) -> 452 4.3.1
         } else if (spool->error() != 0) {
           err = spool->error();
           net::log_error(env.queue_id + ": cannot write spool file " + spool->path() + ": " + std::strerror(err));
