@@ -57,6 +57,8 @@ enum class ReplyId {
   TooManyConnections, // -ERR [SYS/TEMP] Too many connections
   TooManyConnectionsFromIp,  // -ERR [SYS/TEMP] Too many connections from your address
   HttpRefused,        // -ERR This is a POP3 server, not HTTP; closing
+  IdleEvicted,        // -ERR Disconnected for inactivity to make room for another client
+  NoDescriptors,      // -ERR [SYS/TEMP] Server out of resources, try again later
 };
 
 /// The fixed parts of a reply.

@@ -54,6 +54,8 @@ constexpr std::array kTable{
     Row{ReplyId::Timeout, {421, "4.4.2", "Error: timeout exceeded", Next::Close}},
     Row{ReplyId::ShuttingDown, {421, "4.3.2", "Service shutting down", Next::Close}},
     Row{ReplyId::HttpRefused, {554, "5.7.0", "This is an SMTP server, not HTTP; closing", Next::Close}},
+    Row{ReplyId::IdleEvicted, {421, "4.4.2", "Error: no progress for too long; closing to make room", Next::Close}},
+    Row{ReplyId::NoDescriptors, {421, "4.3.2", "Error: out of resources, try again later", Next::Close}},
 };
 
 constexpr bool table_in_order() {

@@ -58,6 +58,8 @@ enum class ReplyId {
   Timeout,            // 421 4.4.2 <host> Error: timeout exceeded
   ShuttingDown,       // 421 4.3.2 <host> Service shutting down
   HttpRefused,        // 554 5.7.0 This is an SMTP server, not HTTP; closing
+  IdleEvicted,        // 421 4.4.2 <host> Error: no progress for too long; closing to make room
+  NoDescriptors,      // 421 4.3.2 <host> Error: out of resources, try again later
 };
 
 /// The fixed parts of a reply.
