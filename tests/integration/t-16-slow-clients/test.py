@@ -14,8 +14,8 @@ pop3.max_connections=100, pop3.max_connections_per_ip=20):
     below idle_timeout, so it is the eviction that made room);
   - a trickler closed for it gets 421 4.4.2 and then EOF; the log names the
     eviction;
-  - a 21st connection from 127.0.0.2 still gets 421 4.7.0 "from your
-    address" (per-address limits stay);
+  - a 21st connection from an address with 20 tricklers still gets 421
+    4.7.0 "from your address" (per-address limits stay);
   - the same for POP3: 100 tricklers of an unfinished USER line, then
     poplib USER/PASS/STAT from 127.0.0.1 succeeds within 20 s; an evicted
     trickler gets "-ERR Disconnected for inactivity ..." and EOF.
@@ -200,14 +200,20 @@ def evict_box():
         tricklers = fill(box.port, "smtp")
         pump = Pump(tricklers)
         try:
-            # per-address limits stay, even with idle sessions to evict
-            time.sleep(3.5)
-            d = Dialogue(box.port, source="127.0.0.2")
+            # the feed tries as soon as every slot is taken
+            took, refusals = smtp_send_retrying(box.port, "through the tricklers", BOUND)
+            print(f"smtp: feed message accepted {took:.1f} s after the first try ({refusals} refusals)")
+            # per-address limits stay, even with idle sessions to evict:
+            # an address whose 20 tricklers are all still connected
+            poll(lambda: any(t.eof for t in tricklers), 10, "an evicted trickler to be closed")
+            with pump.lock:
+                live = {src: sum(1 for t in tricklers if t.source == src and not t.eof) for src in SOURCES}
+            full = [src for src, n in live.items() if n == 20]
+            assert full, live
+            d = Dialogue(box.port, source=full[0])
             d.expect(421, "4.7.0", "from your address")
             assert d.closed(), "per-address refusal not closed"
             d.close()
-            took, refusals = smtp_send_retrying(box.port, "through the tricklers", BOUND)
-            print(f"smtp: feed message accepted {took:.1f} s after the first try ({refusals} refusals)")
             assert len(box.wait_messages("alice", 1)) == 1, "feed message not delivered"
             poll(lambda: any(t.eof for t in tricklers), 10, "an evicted trickler to be closed")
         finally:
@@ -229,7 +235,6 @@ def evict_box():
         tricklers = fill(box.pop3_port, "pop3")
         pump = Pump(tricklers)
         try:
-            time.sleep(3.5)
             took, refusals, count = pop3_stat_retrying(box.pop3_port, BOUND)
             assert count == 1, count
             print(f"pop3: login+STAT succeeded {took:.1f} s after the first try ({refusals} refusals)")
