@@ -101,10 +101,11 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
     auto [ec, socket] = co_await acceptor.async_accept(kAwait);
     if (ec) {
       if (ec == asio::error::operation_aborted || closed_) co_return;
-      const std::size_t refused = out_of_descriptors(ec) ? refuse_with_reserve(acceptor) : 0;
+      const auto refused = out_of_descriptors(ec) ? refuse_with_reserve(acceptor) : std::nullopt;
       log_accept_error(ec, refused);
-      if (refused == 0) {
-        // No reserve, or another error (ENOBUFS...): back off briefly instead of spinning.
+      if (!refused || *refused == 0) {
+        // No reserve, none pending, or another error (ENOBUFS...): back off
+        // briefly instead of spinning.
         asio::steady_timer t(io_, std::chrono::milliseconds(100));
         co_await t.async_wait(kAwait);
       }
@@ -153,10 +154,10 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
   }
 }
 
-std::size_t Listener::refuse_with_reserve(tcp::acceptor& acceptor) {
+std::optional<std::size_t> Listener::refuse_with_reserve(tcp::acceptor& acceptor) {
   if (reserve_fd_ < 0) {
     reserve_fd_ = open_reserve();   // lost earlier: try to take it back for next time
-    return 0;
+    return std::nullopt;
   }
   ::close(reserve_fd_);
   reserve_fd_ = -1;
@@ -178,14 +179,17 @@ std::size_t Listener::refuse_with_reserve(tcp::acceptor& acceptor) {
   return refused;
 }
 
-void Listener::log_accept_error(const boost::system::error_code& ec, std::size_t refused) {
+void Listener::log_accept_error(const boost::system::error_code& ec, std::optional<std::size_t> refused) {
   accept_failing_ = true;
   const auto n = accept_log_.allow(std::chrono::steady_clock::now());
   if (!n) return;
   std::string line = service_ + " accept: " + ec.message();
   if (out_of_descriptors(ec)) {
-    line += refused ? "; answered " + std::to_string(refused) + " connection(s) with the reserved descriptor"
-                    : "; no reserved descriptor free";
+    if (!refused) {
+      line += "; no reserved descriptor";
+    } else if (*refused > 0) {
+      line += "; answered " + std::to_string(*refused) + " connection(s) with the reserved descriptor";
+    }
   }
   if (*n) line += " (" + std::to_string(*n) + " more suppressed)";
   log_warning(line);

@@ -97,8 +97,10 @@ class Listener {
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
-  std::size_t refuse_with_reserve(boost::asio::ip::tcp::acceptor& acceptor);
-  void log_accept_error(const boost::system::error_code& ec, std::size_t refused);
+  /// Answers the pending connections through the reserved descriptor; how
+  /// many, or nullopt when the reserve is not held (then it tries to take it back).
+  std::optional<std::size_t> refuse_with_reserve(boost::asio::ip::tcp::acceptor& acceptor);
+  void log_accept_error(const boost::system::error_code& ec, std::optional<std::size_t> refused);
 
   boost::asio::io_context& io_;
   std::string service_;
