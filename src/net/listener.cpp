@@ -102,10 +102,17 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
     if (ec) {
       if (ec == asio::error::operation_aborted || closed_) co_return;
       const auto refused = out_of_descriptors(ec) ? refuse_with_reserve(acceptor) : std::nullopt;
-      log_accept_error(ec, refused);
+      // Linux takes the new descriptor before it looks at the queue, so while
+      // the table is full every accept fails, pending connection or not: a
+      // failure that found nothing pending is not worth a line or a count.
+      if (!refused || *refused > 0) {
+        log_accept_error(ec, refused);
+      } else {
+        accept_failing_ = true;
+      }
       if (!refused || *refused == 0) {
         // No reserve, none pending, or another error (ENOBUFS...): back off
-        // briefly instead of spinning.
+        // briefly instead of spinning (a new connection waits at most this long).
         asio::steady_timer t(io_, std::chrono::milliseconds(100));
         co_await t.async_wait(kAwait);
       }
