@@ -70,6 +70,8 @@ struct SmtpConfig {
   std::uint32_t max_alias_depth = 0;          ///< nesting of [aliases]
   BareLf bare_lf = BareLf::Normalize;
   BareCr bare_cr = BareCr::Keep;
+  std::uint32_t min_data_rate = 0;            ///< octets/s of DATA that count as progress (0: any)
+  std::uint32_t evict_idle = 0;               ///< seconds without progress before a session may be evicted when full
 };
 
 /// [pop3] - the POP3 server for LAN users (RFC 1939) and its limits.
@@ -83,6 +85,7 @@ struct Pop3Config {
   std::uint32_t max_connections_per_ip = 0;   ///< simultaneous sessions per client address
   std::uint32_t login_failures = 0;           ///< failed logins in one session before it is closed
   std::uint32_t login_delay = 0;              ///< seconds before a failed login is answered
+  std::uint32_t evict_idle = 0;               ///< seconds without progress before a session may be evicted when full
 };
 
 /// [store]

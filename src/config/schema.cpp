@@ -465,6 +465,21 @@ const std::vector<Row>& rows() {
         .doc = "A bare CR in message text: keep stores it as data, reject refuses the message "
                "with 550 5.5.2."},
        [](Config& c, const Value& v) { c.smtp.bare_cr = v.text == "reject" ? BareCr::Reject : BareCr::Keep; }},
+      {{.section = "smtp", .key = "min_data_rate", .type = KeyType::Uint, .min = 0, .max = 1000000000,
+        .default_value = "500",
+        .doc = "Message data counts as progress (moves the idle deadline on) at this rate in octets/s: "
+               "each chunk is credited octets/min_data_rate seconds, so a client trickling a few octets "
+               "now and then is ended by idle_timeout; 0 counts any data. 500 octets/s is 4 kbit/s, "
+               "below any real line; a slower client is not cut off at once, its idle time just grows "
+               "by (1 - rate/min_data_rate) of the time passed."},
+       [](Config& c, const Value& v) { c.smtp.min_data_rate = narrow<std::uint32_t>(v.number); }},
+      {{.section = "smtp", .key = "evict_idle", .type = KeyType::Seconds, .min = 1, .max = 3600,
+        .default_value = "30",
+        .doc = "When all max_connections slots are taken, a new client is not refused while some "
+               "session has made no progress (complete command, DATA at min_data_rate) for this long: "
+               "the one idle the longest gets 421 4.4.2 and is closed to make room. Slow clients can "
+               "therefore keep the feed out for at most about this long."},
+       [](Config& c, const Value& v) { c.smtp.evict_idle = narrow<std::uint32_t>(v.number); }},
 
       // [pop3]
       {{.section = "pop3", .key = "enabled", .type = KeyType::Bool, .default_value = "yes",
@@ -505,6 +520,12 @@ const std::vector<Row>& rows() {
         .default_value = "2",
         .doc = "Wait before answering a failed login (slows password guessing)."},
        [](Config& c, const Value& v) { c.pop3.login_delay = narrow<std::uint32_t>(v.number); }},
+      {{.section = "pop3", .key = "evict_idle", .type = KeyType::Seconds, .min = 1, .max = 3600,
+        .default_value = "30",
+        .doc = "When all max_connections slots are taken, a new client is not refused while some "
+               "session has made no progress (complete command, RETR/TOP output) for this long: the "
+               "one idle the longest gets -ERR and is closed to make room."},
+       [](Config& c, const Value& v) { c.pop3.evict_idle = narrow<std::uint32_t>(v.number); }},
 
       // [store]
       {{.section = "store", .key = "mail_dir", .type = KeyType::Path, .default_value = "./var/mail",

@@ -8,7 +8,7 @@ namespace boxmail::net {
 
 boost::asio::awaitable<void> watchdog(std::shared_ptr<Connection> conn) {
   while (!conn->closed) {
-    if (std::chrono::steady_clock::now() >= conn->deadline) {
+    if (conn->evicted || std::chrono::steady_clock::now() >= conn->deadline) {
       conn->timed_out = true;
       boost::system::error_code ec;
       conn->socket.cancel(ec);

@@ -16,6 +16,11 @@ ConnectionLimits::Verdict ConnectionLimits::try_acquire(const std::string& addre
   return Verdict::Ok;
 }
 
+void ConnectionLimits::acquire(const std::string& address) {
+  ++per_address_[address];
+  ++total_;
+}
+
 void ConnectionLimits::release(const std::string& address) {
   auto it = per_address_.find(address);
   if (it == per_address_.end()) return;

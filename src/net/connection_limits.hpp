@@ -17,7 +17,12 @@ class ConnectionLimits {
   /// `max_total` or `max_per_address`; then nothing is counted.
   Verdict try_acquire(const std::string& address, std::uint32_t max_total, std::uint32_t max_per_address);
 
-  /// Releases a connection counted by try_acquire.
+  /// Counts one more connection from `address` whatever the limits (the
+  /// Listener, after it closed an idle session to make room: the total is
+  /// over max_total until that session has gone).
+  void acquire(const std::string& address);
+
+  /// Releases a connection counted by try_acquire or acquire.
   void release(const std::string& address);
 
   std::size_t total() const { return total_; }

@@ -6,17 +6,37 @@
 // bound), accepts connections, counts them against the service's total and
 // per-address limits and either hands the socket to the service (`accepted`)
 // or writes the service's refusal (421) and closes. The service calls
-// release(address) when a session ends. Errors from accept (EMFILE...) are
-// logged and retried after 100 ms, never spun on.
+// release(address) when a session ends.
+//
+// When the total limit is reached (and the client's address is under its
+// own limit) the Listener first asks the service to make room
+// (`make_room`: SessionTable::evict_idlest closes the session idle the
+// longest, if idle over the service's threshold); only when no session is
+// idle long enough is the new client refused (docs/reliability.md, "Slow
+// clients and connection slots").
+//
+// Out of descriptors (EMFILE, ENFILE) the pending connection cannot be
+// accepted and would get silence: the Listener keeps one descriptor in
+// reserve (/dev/null, opened by listen()), closes it, accepts the pending
+// connections with it one by one, writes the service's `no_descriptors`
+// reply (SMTP 421 4.3.2, POP3 -ERR [SYS/TEMP]), closes them and opens the
+// reserve again. Accept errors are logged at most once per
+// kAcceptLogInterval with the count of lines left out, and so is the line
+// saying that accepting works again; other accept errors are retried after 100 ms,
+// never spun on (docs/reliability.md, "Running out of descriptors").
 #pragma once
 
 #include "config/config.hpp"
 #include "net/connection_limits.hpp"
+#include "net/log_throttle.hpp"
+#include "net/progress.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,10 +67,20 @@ class Listener {
     std::function<void(boost::asio::ip::tcp::socket, std::string address, std::uint16_t port)> accepted;
     /// Runs before each connection is taken (e.g. re-read a changed passwd-file).
     std::function<void()> before_accept;
+    /// All slots taken: close an idle session to make room (nullopt: none is idle enough).
+    std::function<std::optional<Evicted>()> make_room;
+    /// The reply for a connection taken with the reserved descriptor (out of descriptors).
+    std::function<std::string()> no_descriptors;
   };
+
+  /// At most one accept-error log line per this interval.
+  static constexpr std::chrono::seconds kAcceptLogInterval{10};
 
   /// `service` names the listener in log lines ("smtp", "pop3").
   Listener(boost::asio::io_context& io, std::string service, Hooks hooks);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
 
   /// Binds every address and starts accepting. Returns "" or an error
   /// message naming the address.
@@ -67,6 +97,10 @@ class Listener {
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
+  /// Answers the pending connections through the reserved descriptor; how
+  /// many, or nullopt when the reserve is not held (then it tries to take it back).
+  std::optional<std::size_t> refuse_with_reserve(boost::asio::ip::tcp::acceptor& acceptor);
+  void log_accept_error(const boost::system::error_code& ec, std::optional<std::size_t> refused);
 
   boost::asio::io_context& io_;
   std::string service_;
@@ -74,6 +108,9 @@ class Listener {
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   ConnectionLimits limits_;
   bool closed_ = false;
+  int reserve_fd_ = -1;                           // the reserved descriptor (/dev/null)
+  LogThrottle accept_log_{kAcceptLogInterval};
+  bool accept_failing_ = false;                   // an accept error was logged, no success since
 };
 
 }  // namespace boxmail::net

@@ -7,13 +7,22 @@
 // waiting for input (`reading`), never a reply being written; each session
 // then finishes its current message and leaves; `on_empty` runs once the
 // last one has gone. Conn needs: id, shutdown, reading, socket.
+//
+// evict_idlest() makes room when every connection slot is taken: it closes
+// the session idle the longest (without progress, net/progress.hpp) if that
+// is over a threshold. Conn needs for it: address, last_progress, closed,
+// timed_out, evicted, deadline, timer (net::Connection has them all).
 #pragma once
+
+#include "net/progress.hpp"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include <boost/system/error_code.hpp>
 
@@ -48,6 +57,31 @@ class SessionTable {
       }
     }
     maybe_empty();
+  }
+
+  /// Closes the session idle the longest, if idle at least `min_idle` at
+  /// `now`: marks it evicted and moves its deadline to now, so its watchdog
+  /// ends it at once and the session answers with its eviction reply (the
+  /// slot is released when the session has gone). Returns who was chosen,
+  /// or nullopt when no session is idle long enough.
+  std::optional<Evicted> evict_idlest(SteadyTime now, std::chrono::steady_clock::duration min_idle) {
+    std::vector<std::shared_ptr<Conn>> conns;
+    std::vector<IdleCandidate> candidates;
+    conns.reserve(sessions_.size());
+    candidates.reserve(sessions_.size());
+    for (auto& [id, weak] : sessions_) {
+      if (auto conn = weak.lock()) {
+        candidates.push_back(IdleCandidate{conn->last_progress, conn->closed || conn->timed_out || conn->evicted});
+        conns.push_back(std::move(conn));
+      }
+    }
+    const auto i = pick_idlest(candidates, now, min_idle);
+    if (!i) return std::nullopt;
+    Conn& victim = *conns[*i];
+    victim.evicted = true;
+    victim.deadline = now;
+    victim.timer.cancel();
+    return Evicted{victim.address, now - victim.last_progress};
   }
 
   std::size_t size() const { return sessions_.size(); }

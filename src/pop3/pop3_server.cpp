@@ -56,7 +56,9 @@ Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
                     [this](tcp::socket s, std::string address, std::uint16_t port) {
                       accepted(std::move(s), std::move(address), port);
                     },
-                    nullptr}) {}
+                    nullptr,
+                    [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->pop3.evict_idle)); },
+                    [] { return format_reply(ReplyId::NoDescriptors); }}) {}
 
 Pop3Server::~Pop3Server() = default;
 
@@ -106,7 +108,13 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
   const config::ConfigPtr config = config_;   // this session's snapshot
   const config::Pop3Config& pop3 = config->pop3;
   Session session(pop3, ClientInfo{conn->address, conn->port}, hostname_, Steady::now());
-  conn->deadline = session.deadline();
+  // The idle deadline and the eviction choice follow the session's last
+  // progress: a complete command, or RETR/TOP output written (touch).
+  auto note_progress = [&] {
+    conn->deadline = session.deadline();
+    conn->last_progress = session.last_progress();
+  };
+  note_progress();
   asio::co_spawn(io_, net::watchdog(conn), asio::detached);
 
   std::string out;
@@ -170,7 +178,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
           break;
         }
         session.touch(Steady::now());
-        conn->deadline = session.deadline();
+        note_progress();
       }
     }
     ::close(fd);
@@ -199,7 +207,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
   if (!co_await flush()) close = true;
   while (!close) {
     if (conn->timed_out) {
-      take(session.on_tick(Steady::now()));
+      take(conn->evicted ? session.on_evicted() : session.on_tick(Steady::now()));
       break;
     }
     if (conn->shutdown) {
@@ -211,7 +219,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
     conn->reading = false;
     if (ec) {
       if (conn->timed_out) {
-        take(session.on_tick(Steady::now()));
+        take(conn->evicted ? session.on_evicted() : session.on_tick(Steady::now()));
       } else if (ec == asio::error::operation_aborted && conn->shutdown) {
         continue;   // the loop head answers -ERR [SYS/TEMP]
       }
@@ -325,7 +333,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
         take(session.on_committed(failures));
       }
     }
-    conn->deadline = session.deadline();
+    note_progress();
     if (!co_await flush()) break;
   }
   co_await flush();

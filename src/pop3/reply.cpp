@@ -53,6 +53,8 @@ constexpr std::array kTable{
     Row{ReplyId::TooManyConnectionsFromIp, {false, "SYS/TEMP", "Too many connections from your address", Next::Close}},
     Row{ReplyId::HttpRefused, {false, "", "This is a POP3 server, not HTTP; closing", Next::Close}},
     Row{ReplyId::MessageDamaged, {false, "SYS/TEMP", "Message <arg> cannot be sent: its file does not match its size", Next::Keep}},
+    Row{ReplyId::IdleEvicted, {false, "", "Disconnected for inactivity to make room for another client", Next::Close}},
+    Row{ReplyId::NoDescriptors, {false, "SYS/TEMP", "Server out of resources, try again later", Next::Close}},
 };
 
 constexpr bool table_in_order() {

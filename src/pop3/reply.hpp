@@ -58,6 +58,8 @@ enum class ReplyId {
   TooManyConnectionsFromIp,  // -ERR [SYS/TEMP] Too many connections from your address
   HttpRefused,        // -ERR This is a POP3 server, not HTTP; closing
   MessageDamaged,     // -ERR [SYS/TEMP] Message <arg> cannot be sent: its file does not match its size
+  IdleEvicted,        // -ERR Disconnected for inactivity to make room for another client
+  NoDescriptors,      // -ERR [SYS/TEMP] Server out of resources, try again later
 };
 
 /// The fixed parts of a reply.

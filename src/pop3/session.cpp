@@ -511,6 +511,14 @@ Output Session::on_tick(TimePoint now) {
   return out;
 }
 
+Output Session::on_evicted() {
+  Output out;
+  if (state_ == State::Closed) return out;
+  reply(out, ReplyId::IdleEvicted);
+  out.log.push_back(who() + " closed: no progress for too long, connection slot needed");
+  return out;
+}
+
 Output Session::on_shutdown() {
   Output out;
   if (state_ == State::Closed) return out;

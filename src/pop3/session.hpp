@@ -145,9 +145,17 @@ class Session {
   /// The server is stopping: -ERR [SYS/TEMP] and close; nothing is saved.
   Output on_shutdown();
 
+  /// Every connection slot is taken and this session has made no progress
+  /// for pop3.evict_idle: -ERR and close without entering the Update state.
+  Output on_evicted();
+
   /// When the idle timer runs out (RFC 1939 3 autologout): the time of the
   /// last command or output progress plus pop3.idle_timeout.
   TimePoint deadline() const { return last_activity_ + idle_; }
+  /// The time of the last progress: a complete command line, or output
+  /// progress (touch). The glue hands it to the eviction choice
+  /// (net::SessionTable::evict_idlest).
+  TimePoint last_progress() const { return last_activity_; }
   /// Output progress (a RETR chunk written) also keeps the session alive.
   void touch(TimePoint now) { last_activity_ = now; }
   /// Checks the idle timer at `now`: past deadline(), -ERR and Close

@@ -56,6 +56,8 @@ constexpr std::array kTable{
     Row{ReplyId::HttpRefused, {554, "5.7.0", "This is an SMTP server, not HTTP; closing", Next::Close}},
     Row{ReplyId::MailboxFull, {452, "4.2.2", "Recipient address rejected: Mailbox full: ", Next::Keep}},
     Row{ReplyId::OverQuota, {552, "5.2.2", "Recipient address rejected: Message larger than the mailbox's quota: ", Next::Keep}},
+    Row{ReplyId::IdleEvicted, {421, "4.4.2", "Error: no progress for too long; closing to make room", Next::Close}},
+    Row{ReplyId::NoDescriptors, {421, "4.3.2", "Error: out of resources, try again later", Next::Close}},
 };
 
 constexpr bool table_in_order() {

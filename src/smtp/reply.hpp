@@ -60,6 +60,8 @@ enum class ReplyId {
   HttpRefused,        // 554 5.7.0 This is an SMTP server, not HTTP; closing
   MailboxFull,        // 452 4.2.2 Recipient address rejected: Mailbox full: <arg>
   OverQuota,          // 552 5.2.2 Recipient address rejected: Message larger than the mailbox's quota: <arg>
+  IdleEvicted,        // 421 4.4.2 <host> Error: no progress for too long; closing to make room
+  NoDescriptors,      // 421 4.3.2 <host> Error: out of resources, try again later
 };
 
 /// The fixed parts of a reply.

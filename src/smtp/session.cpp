@@ -113,8 +113,13 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
   consumed = 0;
   while (consumed < in.size() && out.action == Action::None) {
     if (state_ == State::Data) {
-      consumed += reader_.feed(in.substr(consumed), body);
-      if (reader_.done()) finish_data(out);
+      const std::size_t n = reader_.feed(in.substr(consumed), body);
+      consumed += n;
+      out.data_octets += n;
+      if (reader_.done()) {
+        out.progress = true;
+        finish_data(out);
+      }
       continue;
     }
     if (state_ == State::Committing || state_ == State::Closed) break;
@@ -125,6 +130,7 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
       error(out, ReplyId::LineTooLong);
       continue;
     }
+    out.progress = true;
     handle_line(ev.line, now, out);
   }
   return out;
@@ -330,6 +336,7 @@ void Session::finish_data(Output& out) {
 
 Output Session::on_committed(int err) {
   Output out;
+  out.progress = true;   // the transaction is over: the idle time starts again
   std::string text;
   if (err == 0) {
     text = format_reply(ReplyId::Queued, envelope_.queue_id);
@@ -416,6 +423,15 @@ Output Session::on_timeout() {
   reply(out, ReplyId::Timeout);
   out.log.push_back("client=" + client_.address + " closed: timeout" +
                     (state_ == State::Data ? " in DATA" : ""));
+  return out;
+}
+
+Output Session::on_evicted() {
+  Output out;
+  const bool in_data = state_ == State::Data;
+  reply(out, ReplyId::IdleEvicted);
+  out.log.push_back("client=" + client_.address + " closed: no progress for too long" +
+                    (in_data ? " in DATA" : "") + ", connection slot needed");
   return out;
 }
 

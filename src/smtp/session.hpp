@@ -73,6 +73,13 @@ struct Output {
   std::string replies;               ///< reply lines (CRLF-ended), possibly several (pipelining)
   std::vector<std::string> log;      ///< log lines, one per event worth logging
   Action action = Action::None;
+  /// Progress for the idle deadline (net::ProgressClock): a complete command
+  /// line was taken (whatever its reply), the message data ended, or its
+  /// commit finished (on_committed).
+  bool progress = false;
+  /// Octets of message data taken in DATA (dot-stuffed, as sent), credited
+  /// at smtp.min_data_rate by the glue.
+  std::uint64_t data_octets = 0;
 };
 
 /// The transaction being received.
@@ -117,6 +124,11 @@ class Session {
 
   /// The server is stopping: 421 4.3.2 and Close.
   Output on_shutdown();
+
+  /// Every connection slot is taken and this session has made no progress
+  /// for smtp.evict_idle: 421 4.4.2 and Close (the message in DATA, if any,
+  /// is dropped unacknowledged).
+  Output on_evicted();
 
   /// True while the glue must pass input as message data (354 was sent).
   bool in_data() const { return state_ == State::Data; }

@@ -2,6 +2,7 @@
 #include "smtp/smtp_server.hpp"
 
 #include "net/log.hpp"
+#include "net/progress.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
 #include "store/spool_file.hpp"
@@ -53,7 +54,9 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                     [this](tcp::socket s, std::string address, std::uint16_t port) {
                       accepted(std::move(s), std::move(address), port);
                     },
-                    nullptr}) {
+                    nullptr,
+                    [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->smtp.evict_idle)); },
+                    [this] { return format_reply(ReplyId::NoDescriptors, {}, hostname_); }}) {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
   spool_pool_dir_ = config_->store.spool_dir + "/tmp";
   spool_pool_ = std::make_unique<store::SpoolPool>(spool_pool_dir_);
@@ -134,11 +137,23 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
         return mailbox_usage(config->store.mail_dir + "/" + std::string(mailbox));
       }});
   const auto now = Steady::now();
-  // Idle time, capped by the whole-session limit (RFC 5321 4.5.3.2).
+  // Idle time since the last progress (a complete command, or DATA at
+  // smtp.min_data_rate: net/progress.hpp), capped by the whole-session
+  // limit (RFC 5321 4.5.3.2).
   const auto session_deadline = now + std::chrono::seconds(smtp.session_timeout);
+  net::ProgressClock progress(now);
   auto idle_deadline = [&] {
-    return std::min(Steady::now() + std::chrono::seconds(smtp.idle_timeout), session_deadline);
+    return std::min(progress.last() + std::chrono::seconds(smtp.idle_timeout), session_deadline);
   };
+  auto note_progress = [&](const Output& o) {
+    if (!o.progress && o.data_octets == 0) return;
+    const auto t = Steady::now();
+    if (o.progress) progress.command(t);
+    progress.data(o.data_octets, smtp.min_data_rate, t);
+    conn->last_progress = progress.last();
+    conn->deadline = idle_deadline();
+  };
+  conn->last_progress = now;
   conn->deadline = idle_deadline();
   asio::co_spawn(io_, net::watchdog(conn), asio::detached);
 
@@ -163,7 +178,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
   if (!co_await flush()) close = true;
   while (!close) {
     if (conn->timed_out) {
-      take(session.on_timeout());
+      take(conn->evicted ? session.on_evicted() : session.on_timeout());
       break;
     }
     if (conn->shutdown && session.idle()) {
@@ -175,13 +190,12 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
     conn->reading = false;
     if (ec) {
       if (conn->timed_out) {
-        take(session.on_timeout());
+        take(conn->evicted ? session.on_evicted() : session.on_timeout());
       } else if (ec == asio::error::operation_aborted && conn->shutdown) {
         continue;  // re-check: idle sessions get 421, busy ones go on
       }
       break;
     }
-    conn->deadline = idle_deadline();
     std::string_view in(buf.data(), n);
     while (!in.empty() && !close) {
       std::size_t used = 0;
@@ -191,6 +205,7 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
       if (spool && !body.empty()) spool->write(body);
       body.clear();
       const Action action = o.action;
+      note_progress(o);
       take(std::move(o));
       if (action == Action::BeginData) {
         int err = 0;
@@ -244,7 +259,9 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
                            ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")");
           }
         }
-        take(session.on_committed(err));
+        Output c = session.on_committed(err);
+        note_progress(c);
+        take(std::move(c));
       }
     }
     if (!co_await flush()) break;

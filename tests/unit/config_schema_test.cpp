@@ -51,6 +51,7 @@ std::string show(const Config& c, std::string_view key, std::string_view section
     if (key == "max_connections_per_ip") return std::to_string(p.max_connections_per_ip);
     if (key == "login_failures") return std::to_string(p.login_failures);
     if (key == "login_delay") return std::to_string(p.login_delay);
+    if (key == "evict_idle") return std::to_string(p.evict_idle);
   }
   if (key == "hostname") return c.server.hostname;
   if (key == "passwd_file") return c.server.passwd_file;
@@ -75,6 +76,8 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "max_alias_depth") return std::to_string(s.max_alias_depth);
   if (key == "bare_lf") return s.bare_lf == BareLf::Reject ? "reject" : "normalize";
   if (key == "bare_cr") return s.bare_cr == BareCr::Reject ? "reject" : "keep";
+  if (key == "min_data_rate") return std::to_string(s.min_data_rate);
+  if (key == "evict_idle") return std::to_string(s.evict_idle);
   if (key == "mail_dir") return c.store.mail_dir;
   if (key == "spool_dir") return c.store.spool_dir;
   if (key == "sync") return c.store.sync == SyncMode::Fsync ? "fsync" : "syncfs";
@@ -160,12 +163,13 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"max_errors", "10"}, {"max_hops", "100"}, {"max_alias_depth", "8"}, {"bare_lf", "normalize"},
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
       {"min_free_space", "67108864"},
+      {"min_data_rate", "500"}, {"evict_idle", "30"},
   };
   for (const auto& c : cases) EXPECT_EQ(show(*d, c.key), c.value) << c.key;
   const Case pop3_cases[] = {
       {"enabled", "true"}, {"listen", "127.0.0.1:1100"}, {"max_command_line", "512"}, {"idle_timeout", "600"},
       {"max_errors", "10"}, {"max_connections", "50"}, {"max_connections_per_ip", "10"},
-      {"login_failures", "3"}, {"login_delay", "2"},
+      {"login_failures", "3"}, {"login_delay", "2"}, {"evict_idle", "30"},
   };
   for (const auto& c : pop3_cases) EXPECT_EQ(show(*d, c.key, "pop3"), c.value) << "pop3." << c.key;
   EXPECT_EQ(std::size(cases) + std::size(pop3_cases), schema().size());
@@ -271,6 +275,12 @@ const ValueCase kValueCases[] = {
     {"smtp", "bare_cr", "keep", "keep", true},
     {"smtp", "bare_cr", "reject", "reject", true},
     {"smtp", "bare_cr", "", "is not one of: keep, reject", false},
+    {"smtp", "min_data_rate", "0", "0", true},
+    {"smtp", "min_data_rate", "1000000000", "1000000000", true},
+    {"smtp", "min_data_rate", "1000000001", "out of range", false},
+    {"smtp", "evict_idle", "1", "1", true},
+    {"smtp", "evict_idle", "1m", "60", true},
+    {"smtp", "evict_idle", "0", "out of range (1s..1h)", false},
     {"server", "log", "syslog", "syslog", true},
     {"server", "log", "stderr", "stderr", true},
     {"server", "log", "file", "is not one of: stderr, syslog", false},
@@ -377,6 +387,8 @@ const ValueCase kValueCases[] = {
     {"pop3", "login_delay", "0", "0", true},
     {"pop3", "login_delay", "30s", "30", true},
     {"pop3", "login_delay", "31", "out of range (0s..30s)", false},
+    {"pop3", "evict_idle", "3", "3", true},
+    {"pop3", "evict_idle", "2h", "out of range (1s..1h)", false},
 };
 // clang-format on
 

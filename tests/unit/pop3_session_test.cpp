@@ -315,6 +315,38 @@ TEST(Pop3Session, IncompleteLineIsNoActivity) {
   EXPECT_EQ(d.s.deadline(), kT0 + std::chrono::seconds(600));
 }
 
+TEST(Pop3Session, LastProgressMovesOnlyOnCompleteCommandsWholeAndTrickled) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    EXPECT_EQ(d.s.last_progress(), kT0);
+    d.now = kT0 + std::chrono::seconds(10);
+    d.feed("USER al", step);   // a trickled, unfinished line is no progress
+    EXPECT_EQ(d.s.last_progress(), kT0) << step;
+    d.now = kT0 + std::chrono::seconds(20);
+    d.feed("ice\r\n", step);
+    EXPECT_EQ(d.s.last_progress(), kT0 + std::chrono::seconds(20)) << step;
+    EXPECT_EQ(d.s.deadline(), d.s.last_progress() + std::chrono::seconds(600)) << step;
+  }
+}
+
+TEST(Pop3Session, EvictedClosesWithoutSaving) {
+  Driver d;
+  d.feed(kLogin + "DELE 1\r\n");
+  Output o = d.s.on_evicted();
+  EXPECT_EQ(o.replies, "-ERR Disconnected for inactivity to make room for another client\r\n");
+  EXPECT_EQ(o.action, Action::Close);
+  ASSERT_EQ(o.log.size(), 1u);
+  EXPECT_NE(o.log[0].find("closed: no progress for too long"), std::string::npos);
+  EXPECT_FALSE(d.committed);
+  EXPECT_TRUE(d.s.closed());
+  EXPECT_TRUE(d.s.on_evicted().replies.empty());   // once only
+}
+
+TEST(Pop3Reply, OutOfDescriptors) {
+  EXPECT_EQ(pop3::format_reply(pop3::ReplyId::NoDescriptors),
+            "-ERR [SYS/TEMP] Server out of resources, try again later\r\n");
+}
+
 }  // namespace
 
 namespace {

@@ -58,6 +58,8 @@ struct Driver {
   }
   void take(const Output& o) {
     transcript += o.replies;
+    if (o.progress) ++progress;
+    data_octets += o.data_octets;
     if (o.action == Action::BeginData) {
       body.clear();
       prefix = s.envelope().prefix;
@@ -76,6 +78,8 @@ struct Driver {
   std::vector<std::vector<std::string>> mailboxes;
   int aborted = 0;
   bool closed = false;
+  int progress = 0;              // outputs that reported progress
+  std::uint64_t data_octets = 0; // message data octets reported
 };
 
 struct DialogueCase {
@@ -256,6 +260,55 @@ TEST(Session, TimeoutAndShutdown) {
   Output o = e.s.on_shutdown();
   EXPECT_EQ(o.replies, "421 4.3.2 mx.test Service shutting down\r\n");
   EXPECT_EQ(o.action, Action::Close);
+}
+
+TEST(Session, ProgressReportedWholeAndTrickled) {
+  // `progress` is per Output: fed whole, several commands share one Output;
+  // trickled, each command's last octet gives one.
+  const std::string data = "Subject: x\r\n\r\nhello\r\n.\r\n";
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\nRCPT TO:<alice@x.example>\r\nDATA\r\n", step);
+    if (step == 1) {
+      EXPECT_EQ(d.progress, 4);   // each complete command, whatever its reply
+    }
+    EXPECT_GE(d.progress, 1) << step;
+    EXPECT_EQ(d.data_octets, 0u) << step;
+    const int before_data = d.progress;
+    d.feed(data, step);
+    // the end of data and the commit are progress; every octet of DATA is reported
+    EXPECT_EQ(d.progress, before_data + 2) << step;
+    EXPECT_EQ(d.data_octets, data.size()) << step;
+    ASSERT_EQ(d.committed.size(), 1u);
+    const int before = d.progress;
+    d.feed("NOO", step);                // an unfinished line is no progress
+    EXPECT_EQ(d.progress, before) << step;
+    d.feed("P\r\n", step);
+    EXPECT_EQ(d.progress, before + 1) << step;
+    d.feed("BOGUS\r\n", step);         // a complete line is, even a refused one
+    EXPECT_EQ(d.progress, before + 2) << step;
+  }
+}
+
+TEST(Session, OverlongLineIsNoProgress) {
+  Driver d;
+  d.feed("EHLO client.example\r\n");
+  const int before = d.progress;
+  d.feed(std::string(3000, 'x'), 1);   // trickled, never ends: 500 5.5.2, no progress
+  EXPECT_NE(d.transcript.find("500 5.5.2"), std::string::npos);
+  EXPECT_EQ(d.progress, before);
+}
+
+TEST(Session, Evicted) {
+  Driver d;
+  d.feed("EHLO client.example\r\nMAIL FROM:<a@client.example>\r\nRCPT TO:<alice@x.example>\r\nDATA\r\nabc");
+  Output o = d.s.on_evicted();
+  EXPECT_EQ(o.replies, "421 4.4.2 mx.test Error: no progress for too long; closing to make room\r\n");
+  EXPECT_EQ(o.action, Action::Close);
+  ASSERT_EQ(o.log.size(), 1u);
+  EXPECT_EQ(o.log[0], "client=192.0.2.1 closed: no progress for too long in DATA, connection slot needed");
+  EXPECT_EQ(smtp::format_reply(smtp::ReplyId::NoDescriptors, {}, "mx"),
+            "421 4.3.2 mx Error: out of resources, try again later\r\n");
 }
 
 TEST(Session, CommitFailures) {
