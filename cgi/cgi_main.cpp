@@ -423,8 +423,14 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
     if (lock >= 0) ::close(lock);
     return std::pair<std::string, bool>{std::move(msg), ok};
   };
-  const bool write_accounts = c.accounts && m.config;
-  const Kept old_passwd = write_accounts ? keep(m.config->server.passwd_file) : Kept{};
+  // The files the running INI names; when that file has errors (a restore
+  // repairing it), the ones the new INI names, which post_page has held to
+  // the installed paths.
+  config::ConfigPtr named = m.config;
+  if (!named && c.ini) named = config::parse_config(*c.ini, p.ini).config;
+  const std::string passwd_path = named ? named->server.passwd_file : std::string();
+  const bool write_accounts = c.accounts && !passwd_path.empty();
+  const Kept old_passwd = write_accounts ? keep(passwd_path) : Kept{};
   const Kept old_ini = c.ini ? keep(p.ini) : Kept{};
   if (!old_passwd.error.empty()) return done("Nothing saved: " + old_passwd.error, false);
   if (!old_ini.error.empty()) return done("Nothing saved: " + old_ini.error, false);
@@ -442,7 +448,7 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
   };
   std::string msg = c.done;
   if (write_accounts) {
-    if (auto e = config::save_passwd_file(m.config->server.passwd_file, *c.accounts); !e.empty())
+    if (auto e = config::save_passwd_file(passwd_path, *c.accounts); !e.empty())
       return done("Nothing saved: " + e, false);
   }
   if (!c.ini) {
@@ -451,7 +457,7 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
   }
   if (auto e = write_file_atomic(p.ini, *c.ini, 0640, true); !e.empty())
     return done("Nothing saved: " + e + "." + roll_back(false), false);
-  const std::string sock = m.config ? m.config->server.control_socket : std::string();
+  const std::string sock = named ? named->server.control_socket : std::string();
   const auto r = control::control_request(sock, "reload", 10000);
   if (!r.reached) {
     return done(msg + " Saved, but boxmaild could not be asked to reload (" + r.error +

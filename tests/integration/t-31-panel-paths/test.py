@@ -20,14 +20,18 @@ process, logged in as admin (lib/panel_cgi.py), against a running boxmaild.
    reload ("spool_dir ... does not exist") -> the page says so and that both
    files were put back: boxmail.ini and the passwd-file hold their old bytes.
    With the directory back, the same restore is taken (both files new).
-4. Spool cleaner: with boxmaild stopped, spool_dir/tmp holds stale spool
+4. A broken boxmail.ini on disk (an error line; boxmaild keeps running on
+   the last good one): a restore that moves [store] mail_dir is refused
+   naming it (the paths as written in the broken file hold); a restore with
+   the same paths repairs it and writes the passwd-file too (both new).
+5. Spool cleaner: with boxmaild stopped, spool_dir/tmp holds stale spool
    files of boxmail's own scheme (queue ids) and foreign things: a user's
    document, a look-alike in lower case, a 13-character name outside the
    scheme, a directory named like a queue id, a symbolic link to a file
    outside, and a symbolic link named like a queue id. After a start only the
    two stale spool files are gone ("removed 2 unfinished message(s)"); all
    the rest, and the files outside, are there as they were.
-5. spool_dir/tmp itself a symbolic link to a directory outside holding a
+6. spool_dir/tmp itself a symbolic link to a directory outside holding a
    file named like a queue id: boxmaild does not start ("cannot prepare
    spool") and the file outside is still there.
 """
@@ -119,6 +123,23 @@ def refused_reload_puts_both_back(box, panel):
     assert boxtest.read(box.ini) == ini and boxtest.read(box.passwd) == passwd
 
 
+def restore_repairs_a_broken_file(box, panel):
+    good = boxtest.read(box.ini)
+    with open(box.ini, "ab") as f:
+        f.write(b"[smtp]\nmax_recipients = lots\n")
+    broken = snapshot(box)
+    moved = good.replace(f"mail_dir = {box.mail_dir}\n".encode(),
+                         f"mail_dir = {os.path.join(box.dir, 'elsewhere')}\n".encode())
+    passwd = broken[2] + b"dave:{SHA512-CRYPT}$6$abcdefgh$" + b"y" * 86 + b"::::::\n"
+    status, page = restore(panel, moved, passwd)
+    assert "[store] mail_dir is fixed at install time" in page, (status, page[-3000:])
+    assert snapshot(box) == broken
+    status, page = restore(panel, good, passwd)
+    assert "Restored the configuration" in page and "boxmaild reloaded" in page, (status, page[-3000:])
+    assert boxtest.read(box.ini) == good
+    assert boxtest.read(box.passwd) == passwd, "the restore did not write the passwd-file"
+
+
 STALE = ("0ABCDEFGHJKMN", "7ZZZZZZZZZZZZ")
 FOREIGN_FILES = {"Quarterly report.pdf": b"%PDF-1.4 a user's document\n",
                  "0abcdefghjkmn": b"lower case is not a queue id\n",
@@ -187,6 +208,7 @@ def main():
         restore_moving_paths(box, panel)
         form_setting_a_path(box, panel)
         refused_reload_puts_both_back(box, panel)
+        restore_repairs_a_broken_file(box, panel)
         spool_cleaner(box)
         spool_tmp_is_a_link(box)
 
