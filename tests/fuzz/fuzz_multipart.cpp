@@ -16,11 +16,12 @@ namespace {
 using boxmail::cgi::Form;
 using boxmail::cgi::Limits;
 
-/// A quoted-string for a Content-Disposition parameter.
+/// A quoted-string for a Content-Disposition parameter. CR and LF are
+/// escaped too: a name may hold "\r\n" written as CR '\\' LF.
 std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
+    if (c == '"' || c == '\\' || c == '\r' || c == '\n') out += '\\';
     out += c;
   }
   return out + "\"";
