@@ -734,7 +734,10 @@ Outcome post_page(const PageInfo& page, const Request& r, const Model& m) {
       o.error += (o.error.empty() ? "Nothing was changed: " : "; ") + o.errors[f.name];
     }
   }
-  if (!o.error.empty()) return o;
+  if (!o.error.empty()) {
+    o.error += ".";
+    return o;
+  }
   o = page.post(r, m);
   if (!o.change || !o.change->ini) return o;
   const auto parsed = config::parse_config(*o.change->ini, m.ini_path);
