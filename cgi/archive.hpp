@@ -5,8 +5,8 @@
 // make_tar writes ustar headers (POSIX.1-1988, name <= 99 octets, mode
 // 0600, uid/gid 0, the given mtime) and two zero blocks at the end.
 // read_tar accepts only what make_tar writes: regular files with valid
-// header checksums, names without '/', at most `max_files` members and
-// `max_size` octets each; anything else is an error message.
+// header checksums, names of 1..99 octets without '/', at most `max_files`
+// members and `max_size` octets each; anything else is an error message.
 #pragma once
 
 #include <cstdint>

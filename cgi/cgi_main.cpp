@@ -16,11 +16,13 @@
 //                        and the login slot locks      /run/boxmail/panel
 // The control socket and the passwd-file are the ones the INI names.
 //
-// Writes: the INI file via tmp + fsync + link as .bak + rename + fsync of
-// the directory; then `reload`; when boxmaild refuses it, the previous text
-// is written back. The passwd-file via config::save_passwd_file. Edits are
-// serialized with flock(2) on the INI's directory (as boxmailctl does on the
-// passwd-file's).
+// Writes: the passwd-file via config::save_passwd_file, the INI file via
+// tmp + fsync + link as .bak + rename + fsync of the directory; then
+// `reload`. Both change together or not at all: when a write fails or
+// boxmaild refuses the reload, both are put back (apply). Paths fixed at
+// install time are never changed by the panel (pages.hpp post_page). Edits
+// are serialized with flock(2) on the INI's directory (as boxmailctl does on
+// the passwd-file's).
 #include "cgi/archive.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
@@ -104,7 +106,9 @@ std::string write_file_atomic(const std::string& path, const std::string& text, 
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
+    // The old file's mode and, where this process may, its owner.
     (void)::fchmod(fd, st.st_mode & 07777);
+    [[maybe_unused]] const int rc = ::fchown(fd, st.st_uid, st.st_gid);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     ::unlink(tmp.c_str());
@@ -376,43 +380,99 @@ void ask_daemon(Model& m, bool full) {
   if (auto l = control::control_request(sock, "log 15", 5000); l.reached) m.daemon.log = std::move(l.reply.lines);
 }
 
+/// A file as it was before a change, to be put back when boxmaild refuses
+/// the change (or a later step fails).
+struct Kept {
+  std::string path;
+  bool existed = false;
+  std::string text;
+  std::string error;   ///< non-empty: the file exists but cannot be read (nothing may be changed)
+};
+
+Kept keep(const std::string& path) {
+  Kept k;
+  k.path = path;
+  if (read_file(path, k.text)) {
+    k.existed = true;
+  } else if (errno != ENOENT) {
+    k.error = "cannot read " + path + " to keep a copy: " + std::strerror(errno);
+  }
+  return k;
+}
+
+/// Puts a kept file back (tmp + fsync + rename, as it was written), or
+/// removes the file when there was none. "" or what failed.
+std::string put_back(const Kept& k) {
+  if (k.existed) return write_file_atomic(k.path, k.text, 0640, false);
+  if (::unlink(k.path.c_str()) != 0 && errno != ENOENT) return "cannot remove " + k.path + ": " + std::strerror(errno);
+  return {};
+}
+
 /// Writes a page's change; returns the notice and whether all went well.
+///
+/// The INI file and the passwd-file change together or not at all: both
+/// are read (kept) under the lock first; the passwd-file is written, then
+/// the INI file, then boxmaild is asked to reload. When a write fails or
+/// boxmaild refuses the reload, every file already written is put back.
+/// (boxmaild rereads the passwd-file before each connection, so it may see
+/// the new accounts for the moment between the write and the put-back.)
 std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change& c) {
   const int lock = ::open(dir_of(p.ini).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (lock >= 0) ::flock(lock, LOCK_EX);
+  auto done = [lock](std::string msg, bool ok) {
+    if (lock >= 0) ::close(lock);
+    return std::pair<std::string, bool>{std::move(msg), ok};
+  };
+  // The files the running INI names; when that file has errors (a restore
+  // repairing it), the ones the new INI names, which post_page has held to
+  // the installed paths.
+  config::ConfigPtr named = m.config;
+  if (!named && c.ini) named = config::parse_config(*c.ini, p.ini).config;
+  const std::string passwd_path = named ? named->server.passwd_file : std::string();
+  const bool write_accounts = c.accounts && !passwd_path.empty();
+  const Kept old_passwd = write_accounts ? keep(passwd_path) : Kept{};
+  const Kept old_ini = c.ini ? keep(p.ini) : Kept{};
+  if (!old_passwd.error.empty()) return done("Nothing saved: " + old_passwd.error, false);
+  if (!old_ini.error.empty()) return done("Nothing saved: " + old_ini.error, false);
+  // Puts back what was written; the text says what could not be.
+  auto roll_back = [&](bool ini_written) {
+    std::string failed;
+    if (ini_written) {
+      if (auto e = put_back(old_ini); !e.empty()) failed += " Putting back the configuration failed: " + e + ".";
+    }
+    if (write_accounts) {
+      if (auto e = put_back(old_passwd); !e.empty()) failed += " Putting back the mailbox accounts failed: " + e + ".";
+    }
+    if (!failed.empty()) log_line(LOG_ERR, failed);
+    return failed;
+  };
   std::string msg = c.done;
-  bool ok = true;
-  if (c.accounts && m.config) {
-    if (auto e = config::save_passwd_file(m.config->server.passwd_file, *c.accounts); !e.empty()) {
-      if (lock >= 0) ::close(lock);
-      return {"Nothing saved: " + e, false};
-    }
+  if (write_accounts) {
+    if (auto e = config::save_passwd_file(passwd_path, *c.accounts); !e.empty())
+      return done("Nothing saved: " + e, false);
   }
-  if (c.ini) {
-    if (auto e = write_file_atomic(p.ini, *c.ini, 0640, true); !e.empty()) {
-      if (lock >= 0) ::close(lock);
-      return {"Nothing saved: " + e, false};
-    }
-    const std::string sock = m.config ? m.config->server.control_socket : std::string();
-    const auto r = control::control_request(sock, "reload", 10000);
-    if (!r.reached) {
-      msg += " Saved, but boxmaild could not be asked to reload (" + r.error +
-             "); it takes effect when boxmaild starts.";
-      ok = false;
-    } else if (!r.reply.ok) {
-      (void)write_file_atomic(p.ini, m.ini_text, 0640, false);
-      msg = "boxmaild refused the new configuration (" +
-            (r.reply.lines.empty() ? r.reply.head : r.reply.lines.front()) +
-            "); the previous configuration was put back.";
-      ok = false;
-    } else {
-      msg += " boxmaild reloaded the configuration.";
-    }
-  } else if (c.accounts) {
-    msg += " boxmaild reads the accounts at the next connection.";
+  if (!c.ini) {
+    if (c.accounts) msg += " boxmaild reads the accounts at the next connection.";
+    return done(msg, true);
   }
-  if (lock >= 0) ::close(lock);
-  return {msg, ok};
+  if (auto e = write_file_atomic(p.ini, *c.ini, 0640, true); !e.empty())
+    return done("Nothing saved: " + e + "." + roll_back(false), false);
+  const std::string sock = named ? named->server.control_socket : std::string();
+  const auto r = control::control_request(sock, "reload", 10000);
+  if (!r.reached) {
+    return done(msg + " Saved, but boxmaild could not be asked to reload (" + r.error +
+                    "); it takes effect when boxmaild starts.",
+                false);
+  }
+  if (!r.reply.ok) {
+    const std::string failed = roll_back(true);
+    return done("boxmaild refused the new configuration (" +
+                    (r.reply.lines.empty() ? r.reply.head : r.reply.lines.front()) + "); the previous " +
+                    (write_accounts ? "configuration and mailbox accounts were" : "configuration was") +
+                    " put back." + failed,
+                false);
+  }
+  return done(msg + " boxmaild reloaded the configuration.", true);
 }
 
 // ---- the request ---------------------------------------------------------------------
@@ -599,7 +659,7 @@ Response handle() {
   Outcome outcome;
   if (req.method == "POST") {
     if (!page->post) return error_page(405, req.script, "This page takes no form.");
-    outcome = page->post(req, model);
+    outcome = post_page(*page, req, model);
     if (outcome.change) {
       auto [msg, ok] = apply(paths, model, *outcome.change);
       log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": " + msg);

@@ -6,6 +6,7 @@
 
 #include "cgi/archive.hpp"
 #include "cgi/ini_edit.hpp"
+#include "config/reload_rule.hpp"
 #include "control/control_protocol.hpp"
 
 #include <algorithm>
@@ -650,7 +651,7 @@ std::string backup_render(const Request& r, const Model& m, const View& v) {
          "</div><button type=\"submit\">Restore</button></form></section>\n";
 }
 
-Outcome backup_post(const Request& r, const Model& m) {
+Outcome backup_post(const Request& r, const Model&) {
   Outcome o;
   const Field* file = r.form.file("archive");
   if (file == nullptr || file->value.empty()) {
@@ -677,13 +678,8 @@ Outcome backup_post(const Request& r, const Model& m) {
     o.errors["archive"] = "boxmail.ini in the backup has errors: " + p.errors.front().to_string();
     return o;
   }
-  if (m.config && (p.config->server.passwd_file != m.config->server.passwd_file ||
-                   p.config->server.control_socket != m.config->server.control_socket)) {
-    o.errors["archive"] = "the backup names other files (passwd_file " + p.config->server.passwd_file +
-                          ", control_socket " + p.config->server.control_socket +
-                          ") than this box; edit them to match before restoring";
-    return o;
-  }
+  // Paths fixed at install time (mail_dir, passwd_file, ...) are checked
+  // for every page's change by post_page.
   auto accounts = config::parse_passwd(passwd->data);
   if (!accounts.errors.empty()) {
     o.errors["archive"] = "passwd in the backup has errors (line " + std::to_string(accounts.errors.front().line) +
@@ -726,6 +722,59 @@ std::vector<MenuItem> menu() {
 }
 
 // ---- public ------------------------------------------------------------------------
+
+namespace {
+
+/// A fixed key's installed value: the running file's, or as written in a
+/// file that has errors elsewhere.
+std::string installed_value(const Model& m, const KeyInfo& k) {
+  if (m.config) {
+    if (const std::string* v = config::fixed_key_value(*m.config, k.section, k.key)) return *v;
+  }
+  return effective_value(m.ini_text, k);
+}
+
+constexpr std::string_view kFixedWhy =
+    " is fixed at install time: the panel and a restored backup cannot change it";
+
+}  // namespace
+
+Outcome post_page(const PageInfo& page, const Request& r, const Model& m) {
+  Outcome o;
+  for (const Field& f : r.form.fields) {
+    for (const KeyInfo& k : config::schema()) {
+      if (!k.fixed_at_install || f.name != field_name(k)) continue;
+      o.errors[f.name] = "[" + std::string(k.section) + "] " + std::string(k.key) + std::string(kFixedWhy);
+      o.error += (o.error.empty() ? "Nothing was changed: " : "; ") + o.errors[f.name];
+    }
+  }
+  if (!o.error.empty()) {
+    o.error += ".";
+    return o;
+  }
+  o = page.post(r, m);
+  if (!o.change || !o.change->ini) return o;
+  const auto parsed = config::parse_config(*o.change->ini, m.ini_path);
+  if (!parsed.config) {
+    // Pages validate their text; this is a last line, not a message path.
+    o.change.reset();
+    o.error = "Nothing was changed: the new configuration has errors (" +
+              (parsed.errors.empty() ? std::string() : parsed.errors.front().to_string()) + ")";
+    return o;
+  }
+  const auto changes = config::fixed_key_changes([&m](const KeyInfo& k) { return installed_value(m, k); },
+                                                 *parsed.config);
+  if (changes.empty()) return o;
+  o.change.reset();
+  o.error = "Nothing was changed: ";
+  for (std::size_t i = 0; i < changes.size(); ++i) {
+    const auto& c = changes[i];
+    o.error += (i ? "; " : "") + ("[" + c.section + "] " + c.key) + std::string(kFixedWhy) + " (it is '" + c.from +
+               "' here, '" + c.to + "' in the new configuration)";
+  }
+  o.error += ".";
+  return o;
+}
 
 std::string effective_value(std::string_view text, const config::KeyInfo& key) {
   if (auto v = ini_get(text, key.section, key.key)) return *v;

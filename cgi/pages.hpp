@@ -94,6 +94,18 @@ const std::vector<PageInfo>& pages();
 const PageInfo* find_page(std::string_view path);
 std::vector<MenuItem> menu();
 
+/// A page's POST as the glue runs it: `page.post` behind the panel's rule
+/// for paths. Keys fixed at install time (schema rows with
+/// fixed_at_install: mail_dir, spool_dir, passwd_file, control_socket, ...)
+/// are not the panel's to set: a form that carries one ("store.mail_dir")
+/// is refused before the page sees it, and a Change whose INI text would
+/// give one another value than the installed one (config::fixed_key_changes;
+/// a restored backup, or any page) is dropped. Either way the Outcome's
+/// error names each key ("[store] mail_dir") and nothing is written. The
+/// installed value is the running file's; when that file has errors, the
+/// value as written in it (or the default).
+Outcome post_page(const PageInfo& page, const Request& r, const Model& m);
+
 /// The login form (`error` shown above it, escaped).
 std::string login_page(std::string_view script, std::string_view error, std::string_view csrf);
 

@@ -4,7 +4,9 @@
 namespace boxmail::config {
 namespace {
 
-/// One store path: where it is in the INI file and how to find it in a Config.
+/// Where each key fixed at install time lives in a Config, and whether the
+/// path must itself be a directory (else its parent must be). Which keys
+/// are fixed is the schema's flag; this table only knows how to read them.
 struct StorePath {
   const char* section;
   const char* key;
@@ -20,6 +22,13 @@ constexpr StorePath kStorePaths[] = {
     {"store", "spool_dir", [](const Config& c) -> const std::string& { return c.store.spool_dir; }, true},
 };
 
+const StorePath* find_store_path(std::string_view section, std::string_view key) {
+  for (const StorePath& p : kStorePaths) {
+    if (p.section == section && p.key == key) return &p;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 std::string parent_directory(const std::string& path) {
@@ -29,18 +38,51 @@ std::string parent_directory(const std::string& path) {
   return path.substr(0, slash);
 }
 
+const std::string* fixed_key_value(const Config& c, std::string_view section, std::string_view key) {
+  const KeyInfo* k = find_key(section, key);
+  const StorePath* p = find_store_path(section, key);
+  if (k == nullptr || !k->fixed_at_install || p == nullptr) return nullptr;
+  return &p->value(c);
+}
+
+std::vector<FixedKeyChange> fixed_key_changes(const InstalledValue& installed, const Config& next) {
+  std::vector<FixedKeyChange> out;
+  for (const KeyInfo& k : schema()) {
+    if (!k.fixed_at_install) continue;
+    const std::string was = installed(k);
+    const std::string* now = fixed_key_value(next, k.section, k.key);
+    // A fixed key the rule cannot read is refused rather than let through.
+    if (now == nullptr || was != *now) {
+      out.push_back(FixedKeyChange{std::string(k.section), std::string(k.key), was,
+                                   now ? *now : std::string("(unknown)")});
+    }
+  }
+  return out;
+}
+
+std::vector<FixedKeyChange> fixed_key_changes(const Config& installed, const Config& next) {
+  return fixed_key_changes(
+      [&installed](const KeyInfo& k) {
+        const std::string* v = fixed_key_value(installed, k.section, k.key);
+        return v ? *v : std::string("(unknown)");
+      },
+      next);
+}
+
 std::vector<ConfigError> reload_refusals(const Config& running, const Config& next,
                                          const DirectoryExists& directory_exists) {
   std::vector<ConfigError> out;
+  const auto changes = fixed_key_changes(running, next);
+  for (const FixedKeyChange& c : changes) {
+    out.push_back(ConfigError{next.source, 0, c.section, c.key,
+                              "changes from '" + c.from + "' to '" + c.to +
+                                  "'; store paths change only at a restart (restart boxmaild to use it)"});
+  }
   for (const StorePath& p : kStorePaths) {
-    const std::string& was = p.value(running);
+    bool changed = false;
+    for (const FixedKeyChange& c : changes) changed = changed || (c.section == p.section && c.key == p.key);
+    if (changed) continue;
     const std::string& now = p.value(next);
-    if (was != now) {
-      out.push_back(ConfigError{next.source, 0, p.section, p.key,
-                                "changes from '" + was + "' to '" + now +
-                                    "'; store paths change only at a restart (restart boxmaild to use it)"});
-      continue;
-    }
     const std::string dir = p.is_directory ? now : parent_directory(now);
     if (!directory_exists(dir)) {
       out.push_back(ConfigError{next.source, 0, p.section, p.key,

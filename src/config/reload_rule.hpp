@@ -14,6 +14,12 @@
 //     mounted, a directory removed).
 // Each refusal is a ConfigError naming the file and the key; the caller
 // keeps the running configuration and reports them (log and control reply).
+//
+// Which keys are "store paths" is a property of the key: the schema row's
+// fixed_at_install flag (schema.hpp). fixed_key_changes is that rule on its
+// own; the web panel uses it to refuse a form or a restored backup that
+// would change such a key (cgi/pages.hpp), so boxmaild and the panel share
+// one list.
 #pragma once
 
 #include "config/config.hpp"
@@ -21,6 +27,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace boxmail::config {
@@ -33,6 +40,28 @@ using DirectoryExists = std::function<bool(const std::string& path)>;
 /// next.source and the key (line 0: the rule is about values, not lines).
 std::vector<ConfigError> reload_refusals(const Config& running, const Config& next,
                                          const DirectoryExists& directory_exists);
+
+/// One key fixed at install time whose value differs.
+struct FixedKeyChange {
+  std::string section;
+  std::string key;
+  std::string from;   ///< the installed (running) value
+  std::string to;     ///< the value asked for
+};
+
+/// The value a fixed key has where it is installed (e.g. read from a
+/// configuration file that has errors elsewhere).
+using InstalledValue = std::function<std::string(const KeyInfo& key)>;
+
+/// The keys fixed at install time (schema rows with fixed_at_install) whose
+/// value in `next` differs from `installed`, in schema order. Pure.
+std::vector<FixedKeyChange> fixed_key_changes(const Config& installed, const Config& next);
+std::vector<FixedKeyChange> fixed_key_changes(const InstalledValue& installed, const Config& next);
+
+/// The value of a fixed key in `c`; nullptr for a key that is not fixed
+/// (or that this rule does not know how to read: a unit test keeps every
+/// fixed key known).
+const std::string* fixed_key_value(const Config& c, std::string_view section, std::string_view key);
 
 /// The directory part of a file path ("a/b" -> "a", "b" -> ".", "/b" -> "/").
 std::string parent_directory(const std::string& path);

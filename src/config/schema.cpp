@@ -367,7 +367,8 @@ const std::vector<Row>& rows() {
        [](Config& c, const Value& v) { c.server.hostname = text::ascii_lower(v.text); }, check_hostname},
       {{.section = "server", .key = "passwd_file", .type = KeyType::Path, .default_value = "./var/passwd",
         .doc = "Dovecot-compatible passwd-file of the mailbox accounts (edited with boxmailctl; "
-               "reread when it changes)."},
+               "reread when it changes).",
+        .fixed_at_install = true},
        [](Config& c, const Value& v) { c.server.passwd_file = v.text; }},
       {{.section = "server", .key = "log", .type = KeyType::Enum, .choices = "stderr|syslog",
         .default_value = "stderr",
@@ -376,7 +377,8 @@ const std::vector<Row>& rows() {
       {{.section = "server", .key = "control_socket", .type = KeyType::Path,
         .default_value = "./var/run/boxmaild.sock",
         .doc = "UNIX socket for the web panel and tools (status, reload, recent log lines); "
-               "mode 0660, group of its directory."},
+               "mode 0660, group of its directory.",
+        .fixed_at_install = true},
        [](Config& c, const Value& v) { c.server.control_socket = v.text; }},
 
       // [smtp]
@@ -529,11 +531,13 @@ const std::vector<Row>& rows() {
 
       // [store]
       {{.section = "store", .key = "mail_dir", .type = KeyType::Path, .default_value = "./var/mail",
-        .doc = "Directory of the mailboxes, one Maildir each: mail_dir/NAME/{tmp,new,cur}."},
+        .doc = "Directory of the mailboxes, one Maildir each: mail_dir/NAME/{tmp,new,cur}.",
+        .fixed_at_install = true},
        [](Config& c, const Value& v) { c.store.mail_dir = v.text; }},
       {{.section = "store", .key = "spool_dir", .type = KeyType::Path, .default_value = "./var/spool",
         .doc = "Directory of messages being received (spool_dir/tmp); keep it on the same "
-               "file system as mail_dir."},
+               "file system as mail_dir.",
+        .fixed_at_install = true},
        [](Config& c, const Value& v) { c.store.spool_dir = v.text; }},
       {{.section = "store", .key = "sync", .type = KeyType::Enum, .choices = "syncfs|fsync",
         .default_value = "syncfs",
@@ -1070,6 +1074,10 @@ std::string schema_man_page() {
     add(".TP");
     add(head);
     add(roff(k.doc));
+    if (k.fixed_at_install) {
+      add("Fixed at install time: the web panel and a restored backup refuse to change it,");
+      add("and boxmaild takes a new value only when it is restarted.");
+    }
   }
 
   add(".SH \"SECTION [aliases]\"");

@@ -43,6 +43,12 @@ struct KeyInfo {
   std::string_view choices{};   ///< for Enum: "normalize|reject"; empty otherwise
   std::string_view default_value;  ///< as text, exactly as it would be written in the INI file
   std::string_view doc;         ///< one line for the man page and the panel's help text
+  /// A path fixed at install time (every Path key: the store, the
+  /// passwd-file, the control socket, and later certificates and the
+  /// queue): the web panel's forms and its restore refuse to change it,
+  /// boxmaild takes a new value only at a restart (reload_rule.hpp), and
+  /// the init script never chowns or chmods what the INI file names.
+  bool fixed_at_install = false;
 };
 
 /// The whole schema table, in man page order.

@@ -1,6 +1,8 @@
 // spool_file.cpp - see spool_file.hpp.
 #include "store/spool_file.hpp"
 
+#include "store/maildir_name.hpp"
+
 #include <cerrno>
 #include <dirent.h>
 #include <fcntl.h>
@@ -66,19 +68,51 @@ int make_dirs(const std::string& path, unsigned mode) {
   return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 }
 
+namespace {
+
+/// True when NAME is in the spool's own naming scheme: a queue id as
+/// queue_id_from writes it (13 characters of its alphabet), checked by
+/// decoding it and writing it again, so the two cannot drift apart.
+bool is_spool_name(std::string_view name) {
+  if (name.size() != 13) return false;
+  std::uint64_t value = 0;
+  for (char c : name) {
+    int digit = -1;
+    for (int d = 0; d < 32 && digit < 0; ++d) {
+      if (queue_id_from(static_cast<std::uint64_t>(d)).back() == c) digit = d;
+    }
+    if (digit < 0) return false;
+    value = (value << 5) | static_cast<std::uint64_t>(digit);
+  }
+  return queue_id_from(value) == name;
+}
+
+}  // namespace
+
 int clean_spool(const std::string& spool_tmp_dir, int& err) {
   err = make_dirs(spool_tmp_dir, 0700);
   if (err != 0) return -1;
-  DIR* d = ::opendir(spool_tmp_dir.c_str());
+  // The directory itself is never a symbolic link, and everything below is
+  // reached relative to its descriptor.
+  const int dfd = ::open(spool_tmp_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) {
+    err = errno;
+    return -1;
+  }
+  DIR* d = ::fdopendir(dfd);
   if (d == nullptr) {
     err = errno;
+    ::close(dfd);
     return -1;
   }
   int removed = 0;
   while (dirent* e = ::readdir(d)) {
-    std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    if (::unlinkat(::dirfd(d), e->d_name, 0) == 0) ++removed;
+    // Only boxmail's own spool files: regular files named by a queue id.
+    // Anything else (a user's file, a symbolic link, a directory) stays.
+    if (!is_spool_name(e->d_name)) continue;
+    struct stat st {};
+    if (::fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::unlinkat(dfd, e->d_name, 0) == 0) ++removed;
   }
   ::closedir(d);
   return removed;

@@ -48,9 +48,13 @@ class SpoolFile {
   int error_ = 0;
 };
 
-/// Creates SPOOL/tmp (mode 0700) if needed and removes every file in it
-/// (messages a crash interrupted before their 250). Returns the files
-/// removed, or -1 with `err` set when the directory cannot be made.
+/// Creates SPOOL/tmp (mode 0700) if needed and removes the spool files in
+/// it (messages a crash interrupted before their 250): regular files named
+/// by a queue id (queue_id_from), and nothing else. The directory is opened
+/// with O_NOFOLLOW and its entries removed relative to its descriptor
+/// (unlinkat); no symbolic link is ever followed, and a SPOOL/tmp that is
+/// one is an error (ELOOP or ENOTDIR). Returns the files removed, or -1 with
+/// `err` set when the directory cannot be made or opened.
 int clean_spool(const std::string& spool_tmp_dir, int& err);
 
 /// mkdir -p with `mode` for each missing component. Returns 0 or errno.

@@ -345,4 +345,70 @@ TEST(CgiPages, StatusShowsUsageAgainstQuota) {
   EXPECT_NE(html.find("New mail is deferred when less than 64 MiB is free."), std::string::npos) << html;
 }
 
+using namespace boxmail;
+using namespace boxmail::cgi;
+
+/// A page's POST as the glue runs it (behind the rule for fixed paths).
+Outcome guarded_post(std::string_view path, const Form& form, const Model& m) {
+  Request r;
+  r.method = "POST";
+  r.path = std::string(path);
+  r.script = "/cgi-bin/boxmail.cgi";
+  r.form = form;
+  return post_page(*find_page(path), r, m);
+}
+
+Form restore_form(const std::string& ini) {
+  Form f;
+  f.fields.push_back(Field{"archive", make_tar({{"boxmail.ini", ini}, {"passwd", "bob:{TEST}x::::::\n"}}, 0),
+                           std::string("b.tar")});
+  return f;
+}
+
+TEST(CgiFixedPaths, AFormFieldNamingAFixedKeyIsRefused) {
+  const Model m = model();
+  for (const char* field : {"store.mail_dir", "store.spool_dir", "server.passwd_file", "server.control_socket"}) {
+    const Outcome o = guarded_post("/feed", parse_urlencoded(std::string(field) + "=/etc&smtp.max_recipients=50"), m);
+    EXPECT_FALSE(o.change) << field;
+    const std::string dotted = field;
+    const std::string named = "[" + dotted.substr(0, dotted.find('.')) + "] " + dotted.substr(dotted.find('.') + 1);
+    EXPECT_NE(o.error.find(named + " is fixed at install time"), std::string::npos) << o.error;
+    EXPECT_EQ(o.error.rfind("Nothing was changed", 0), 0u) << o.error;
+  }
+  // Without it the same form is taken.
+  const Outcome ok = guarded_post("/feed", parse_urlencoded("smtp.max_recipients=50"), m);
+  ASSERT_TRUE(ok.change) << ok.error;
+}
+
+TEST(CgiFixedPaths, ARestoreThatMovesAPathIsRefusedNamingIt) {
+  const Model m = model();
+  const Outcome same = guarded_post("/backup", restore_form(kIni + "[smtp]\nbanner = restored\n"), m);
+  ASSERT_TRUE(same.change) << same.error;
+  ASSERT_TRUE(same.change->accounts);
+
+  std::string moved = kIni;
+  moved.replace(moved.find("passwd_file = /tmp/p"), 20, "passwd_file = /etc/shadow");
+  moved += "[store]\nmail_dir = /etc\nspool_dir = /\n";
+  const Outcome o = guarded_post("/backup", restore_form(moved), m);
+  EXPECT_FALSE(o.change);
+  for (const char* named : {"[server] passwd_file", "[store] mail_dir", "[store] spool_dir"}) {
+    EXPECT_NE(o.error.find(std::string(named) + " is fixed at install time"), std::string::npos) << o.error;
+  }
+  EXPECT_NE(o.error.find("'./var/mail' here, '/etc' in the new configuration"), std::string::npos) << o.error;
+  EXPECT_EQ(o.error.find("control_socket"), std::string::npos) << o.error;
+}
+
+TEST(CgiFixedPaths, ABrokenRunningFileStillFixesThePathsWrittenInIt) {
+  // The running file has an error elsewhere: the paths as written in it hold.
+  const Model m = model(kIni + "[smtp]\nmax_recipients = lots\n");
+  ASSERT_FALSE(m.config);
+  const Outcome same = guarded_post("/backup", restore_form(kIni), m);
+  EXPECT_TRUE(same.change) << same.error;
+  std::string moved = kIni;
+  moved.replace(moved.find("control_socket = /tmp/s"), 23, "control_socket = /tmp/other");
+  const Outcome o = guarded_post("/backup", restore_form(moved), m);
+  EXPECT_FALSE(o.change);
+  EXPECT_NE(o.error.find("[server] control_socket is fixed at install time"), std::string::npos) << o.error;
+}
+
 }  // namespace

@@ -110,3 +110,73 @@ TEST(ReloadRule, EmptyConfigText) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace boxmail::config;
+
+// The rule is a property of the key: every path key is fixed at install
+// time, and the rule can read every fixed key (a later path key that
+// forgets either fails here, not in the field).
+TEST(FixedKeys, EveryPathKeyIsFixedAndReadable) {
+  const ConfigPtr d = default_config();
+  std::size_t fixed = 0;
+  for (const KeyInfo& k : schema()) {
+    if (k.type == KeyType::Path) {
+      EXPECT_TRUE(k.fixed_at_install) << k.section << " " << k.key;
+    }
+    if (!k.fixed_at_install) {
+      EXPECT_EQ(fixed_key_value(*d, k.section, k.key), nullptr) << k.key;
+      continue;
+    }
+    ++fixed;
+    const std::string* v = fixed_key_value(*d, k.section, k.key);
+    ASSERT_NE(v, nullptr) << k.section << " " << k.key;
+    EXPECT_EQ(*v, k.default_value) << k.key;
+  }
+  EXPECT_GE(fixed, 4u);
+  for (const char* key : {"mail_dir", "spool_dir"}) {
+    EXPECT_TRUE(find_key("store", key)->fixed_at_install) << key;
+  }
+  for (const char* key : {"passwd_file", "control_socket"}) {
+    EXPECT_TRUE(find_key("server", key)->fixed_at_install) << key;
+  }
+  EXPECT_FALSE(find_key("smtp", "banner")->fixed_at_install);
+}
+
+TEST(FixedKeys, ChangesNameEachKeyWithBothValues) {
+  const ConfigPtr running = parse(kRunning);
+  EXPECT_TRUE(fixed_key_changes(*running, *running).empty());
+  EXPECT_TRUE(fixed_key_changes(*running, *parse(std::string(kRunning) + "[smtp]\nbanner = hi\n")).empty());
+  std::string text = kRunning;
+  text.replace(text.find("mail_dir = /var/mail"), 20, "mail_dir = /etc");
+  text.replace(text.find("spool_dir = /var/spool/boxmail"), 30, "spool_dir = /");
+  const auto changes = fixed_key_changes(*running, *parse(text));
+  ASSERT_EQ(changes.size(), 2u);
+  EXPECT_EQ(changes[0].section, "store");
+  EXPECT_EQ(changes[0].key, "mail_dir");
+  EXPECT_EQ(changes[0].from, "/var/mail");
+  EXPECT_EQ(changes[0].to, "/etc");
+  EXPECT_EQ(changes[1].key, "spool_dir");
+  EXPECT_EQ(changes[1].to, "/");
+}
+
+TEST(FixedKeys, InstalledValuesFromElsewhere) {
+  // The panel's view when its own file has errors: values read as text.
+  const ConfigPtr next = parse(kRunning);
+  const auto same = fixed_key_changes(
+      [&](const KeyInfo& k) { return *fixed_key_value(*next, k.section, k.key); }, *next);
+  EXPECT_TRUE(same.empty());
+  const auto moved = fixed_key_changes(
+      [&](const KeyInfo& k) {
+        return k.key == "passwd_file" ? std::string("/etc/boxmail/passwd.orig")
+                                      : *fixed_key_value(*next, k.section, k.key);
+      },
+      *next);
+  ASSERT_EQ(moved.size(), 1u);
+  EXPECT_EQ(moved[0].key, "passwd_file");
+  EXPECT_EQ(moved[0].from, "/etc/boxmail/passwd.orig");
+  EXPECT_EQ(moved[0].to, "/etc/boxmail/passwd");
+}
+
+}  // namespace

@@ -27,11 +27,11 @@ import signal
 import socket
 import subprocess
 import sys
-import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
-from boxtest import BOXMAILD, BUILD, Box  # noqa: E402
+from boxtest import BOXMAILD, Box  # noqa: E402
+from panel_cgi import Panel  # noqa: E402
 
 BIG = {"number": ["18446744073709551616", "18446744073709551615", "99999999999999999999"],
        "size": ["99999999999G", "17179869184G", "18446744073709551616", "18014398509481984k"],
@@ -132,52 +132,6 @@ def control_protocol(box):
         head = control(box, f"log {n}")
         assert head.startswith("error ") and "1..200" in head, (n, head)
     assert control(box, "log 5").startswith("ok"), control(box, "log 5")
-
-
-class Panel:
-    """boxmail.cgi run the way a web server runs it (RFC 3875 environment)."""
-
-    def __init__(self, box):
-        self.box = box
-        self.admin = os.path.join(box.dir, "admin")
-        self.state = os.path.join(box.dir, "panel")
-        os.makedirs(self.state, mode=0o700, exist_ok=True)
-        subprocess.run([boxtest.BOXMAILCTL, "-c", box.ini, "admin", "passwd", "--password-stdin"],
-                       input="admin-password\n", text=True, check=True, capture_output=True,
-                       env=dict(os.environ, BOXMAIL_ADMIN=self.admin))
-        self.cookies = {}
-
-    def request(self, method, path, form=None):
-        body = urllib.parse.urlencode(form or {}).encode()
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "GATEWAY_INTERFACE": "CGI/1.1",
-               "REQUEST_METHOD": method, "PATH_INFO": path, "SCRIPT_NAME": "/cgi-bin/boxmail.cgi",
-               "QUERY_STRING": "", "REMOTE_ADDR": "127.0.0.1", "SERVER_PROTOCOL": "HTTP/1.1",
-               "BOXMAIL_CONFIG": self.box.ini, "BOXMAIL_ADMIN": self.admin, "BOXMAIL_PANEL_STATE": self.state,
-               "HTTP_COOKIE": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
-        if method == "POST":
-            env["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
-            env["CONTENT_LENGTH"] = str(len(body))
-        p = subprocess.run([os.path.join(BUILD, "boxmail.cgi")], input=body, env=env, capture_output=True,
-                           timeout=60)
-        head, _, page = p.stdout.partition(b"\r\n\r\n")
-        headers = head.decode().split("\r\n")
-        for h in headers:
-            m = re.match(r"Set-Cookie: (\w+)=([^;]*)", h)
-            if m:
-                self.cookies[m.group(1)] = m.group(2)
-        return headers[0], page.decode("utf-8", "replace")
-
-    @staticmethod
-    def csrf(page):
-        return re.search(r'name="csrf" value="([0-9a-f-]+)"', page).group(1)
-
-    def login(self):
-        status, page = self.request("GET", "/login")
-        assert status.startswith("Status: 200"), status
-        status, page = self.request("POST", "/login", {"user": "admin", "password": "admin-password",
-                                                       "csrf": self.csrf(page)})
-        assert status.startswith("Status: 30"), (status, page[:500])
-        assert "boxmail_session" in self.cookies
 
 
 def passwd_quota(box, name):
