@@ -10,6 +10,10 @@
 // does not read again until the replies for it are written and its body
 // bytes are in the spool file. Replies to pipelined commands are flushed
 // once the input at hand is used up (RFC 2920).
+//
+// Counters: the sessions' typed events (smtp::Event, e.g. MessageAccepted,
+// RecipientRefused) and the connections refused by the limits
+// (ConnectionRefused) go to the sink of set_event_sink as they happen.
 #pragma once
 
 #include "config/account.hpp"
@@ -17,10 +21,12 @@
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
+#include "smtp/session.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -48,6 +54,8 @@ class SmtpServer {
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
   void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
+  /// Where counted events go (the control server's counters); nullptr: nowhere.
+  void set_event_sink(std::function<void(const Event&)> f) { event_sink_ = std::move(f); }
 
   /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
   /// message first. `on_empty` runs once no session is left.
@@ -69,6 +77,7 @@ class SmtpServer {
   config::ConfigPtr config_;
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
+  std::function<void(const Event&)> event_sink_;
   net::Listener listener_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::SpoolPool> spool_pool_;   // spool files made off the loop
