@@ -114,7 +114,8 @@ void Session::fail_login(Output& out, ReplyId id, std::string_view why) {
 Output Session::on_input(std::string_view in, TimePoint now, std::size_t& consumed) {
   Output out;
   consumed = 0;
-  while (consumed < in.size() && out.action == Action::None) {
+  // A failed login ends the batch: each one gets its own delay and count.
+  while (consumed < in.size() && out.action == Action::None && !out.delay) {
     if (state_ != State::Authorization && state_ != State::Transaction && state_ != State::SaslResponse) break;
     const auto ev = lines_.next(in.substr(consumed));
     consumed += ev.consumed;

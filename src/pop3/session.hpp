@@ -124,8 +124,9 @@ class Session {
   /// The "+OK" greeting.
   Output greet();
 
-  /// Feeds input bytes. Processes command lines until the input is used up
-  /// or an Action other than None is due; sets `consumed`.
+  /// Feeds input bytes. Processes command lines until the input is used up,
+  /// an Action other than None is due, or a failed login is to be delayed
+  /// (`delay`: each failure gets its own delay and count); sets `consumed`.
   Output on_input(std::string_view in, TimePoint now, std::size_t& consumed);
 
   /// The credential check of Action::Authenticate finished (or was refused:
