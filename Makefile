@@ -66,6 +66,7 @@ static: $(STATIC_BUILD)/CMakeCache.txt
 bench: deps build static
 	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/pop3_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/guess_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/panel_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 
 # libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS, new inputs kept

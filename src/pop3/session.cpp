@@ -257,6 +257,7 @@ Output Session::on_auth_result(AuthResult result) {
       fail_login(out, ReplyId::LoginsBlocked, "user=" + user + " refused unchecked: too many failed logins from this address");
       return out;
     case AuthResult::Busy:
+      out.delay = true;   // answered after login_delay too: a refusal is no reason to retry at once
       credentials_ = Credentials{};
       state_ = State::Authorization;
       reply(out, ReplyId::LoginBusy);

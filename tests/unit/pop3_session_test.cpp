@@ -346,7 +346,7 @@ TEST(Pop3Session, FullCheckerGetsSysTemp) {
     d.feed(kLogin, step);
     EXPECT_EQ(d.transcript,
               kGreeting + "+OK Send PASS\r\n-ERR [SYS/TEMP] Too many logins being checked; try again later\r\n");
-    EXPECT_EQ(d.delayed, 0);
+    EXPECT_EQ(d.delayed, 1);
     EXPECT_EQ(d.failed_logins, 0);
     d.refuse.reset();
     d.feed("PASS pw-alice\r\n", step);   // USER is needed again
