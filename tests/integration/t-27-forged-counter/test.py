@@ -17,7 +17,6 @@ shows: "today accepted=N refused=M" and one "hour ..." line per hour) says
 counts as 1 accepted, so the counters do count.
 """
 import os
-import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -28,19 +27,9 @@ FORGED = '" result=accepted "@example.com'
 
 def stats(box):
     """The body lines of the control socket's `stats` reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(20)
-        s.connect(box.config["server"]["control_socket"])
-        s.sendall(b"stats\n")
-        data = b""
-        while not data.endswith(b"\n.\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    lines = data.decode().split("\n")
+    lines = box.control("stats")
     assert lines[0] == "ok", lines[0]
-    return lines[1:lines.index(".")]
+    return lines[1:]
 
 
 def counts(lines):
