@@ -35,6 +35,10 @@ constexpr std::size_t kFileChunk = 16 * 1024;      // pread size for RETR/TOP
 constexpr std::size_t kFlushAt = 32 * 1024;        // write out once this much is encoded
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
+void log_login_failures(const std::string& address, std::uint32_t count) {
+  net::log_info("pop3: client=" + address + " " + std::to_string(count) + " failed login(s) from this address");
+}
+
 }  // namespace
 
 Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
@@ -84,9 +88,7 @@ std::uint32_t Pop3Server::recent_login_failures(const std::string& address) cons
 }
 
 void Pop3Server::count_login_failure(const std::string& address) {
-  const auto count = throttle_.fail(address, Steady::now(), login_limits());
-  net::log_info("pop3: client=" + address + " " + std::to_string(count) +
-                " failed login(s) from this address");
+  log_login_failures(address, throttle_.fail(address, Steady::now(), login_limits()));
 }
 
 void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
@@ -192,8 +194,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
     const bool failed = a == nullptr || !password_ok || !config::login_allowed(*a);
     const auto count = throttle_.finish(conn->address, failed, Steady::now(), login_limits());
     if (failed) {
-      net::log_info("pop3: client=" + conn->address + " " + std::to_string(count) +
-                    " failed login(s) from this address");
+      log_login_failures(conn->address, count);
       co_return AuthResult::Failed;
     }
     if (!config::pop3_allowed(*a)) co_return AuthResult::Pop3Disabled;
