@@ -266,7 +266,10 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
       } else if (delay || failed) {
         // A failed login decided by the session alone (malformed SASL PLAIN,
         // a password over config::kMaxPasswordLength octets).
-        if (failed) count_login_failure(conn->address);
+        // An address already blocked is not counted again (the block is
+        // not extended; see net/login_throttle.hpp).
+        if (failed && throttle_.allow(conn->address, Steady::now(), login_limits()))
+          count_login_failure(conn->address);
         if (pop3.login_delay > 0) {
           std::string pending;
           pending.swap(out);
