@@ -224,8 +224,8 @@ class Box:
 
     def control(self, request):
         """Sends REQUEST to the control socket; returns the reply's lines:
-        the head ("ok ..." / "error ...") then the body, without the final
-        "." line (control/control_protocol.hpp)."""
+        the head ("ok ..." / "error ...") then the body (dot-unstuffed),
+        without the final "." line (control/control_protocol.hpp)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
             s.settimeout(20)
             s.connect(self.config["server"]["control_socket"])
@@ -237,7 +237,8 @@ class Box:
                     break
                 data += chunk
         lines = data.decode().split("\n")
-        return lines[:lines.index(".")] if "." in lines else lines
+        lines = lines[:lines.index(".")] if "." in lines else lines
+        return lines[:1] + [l[1:] if l.startswith("..") else l for l in lines[1:]]
 
     def dialogue(self, **kw):
         """A Dialogue connected to this box."""
