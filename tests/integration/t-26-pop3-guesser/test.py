@@ -21,6 +21,8 @@ Client sends / server replies:
     and the log says it was refused for its length (nothing hashed)
   from 127.0.0.1, once WINDOW s have passed since its last failure: the
     right password -> +OK Logged in.
+  from 127.0.0.4: five clients send USER/PASS and close at once (their
+    checks finish after they are gone); then alice logs in from 127.0.0.5.
 The wait for the window is the behaviour under test (a time bound), not a
 speed check; the poll allows WINDOW + 20 s.
 """
@@ -102,6 +104,18 @@ def main():
         assert reply.startswith("+OK Logged in"), reply
         waited = time.monotonic() - last_failure
         assert waited >= WINDOW - 1, f"the block ended after {waited:.1f} s, before the window"
+
+        # -- clients that leave while their password is being checked ----------------
+        # The result of the check reaches no session that is gone; nothing
+        # stays locked, and the daemon serves on.
+        for n in range(5):
+            c = box.pop3_dialogue(source="127.0.0.4")
+            c.expect("+OK")
+            c.send("USER alice\r\nPASS " + ("pw-alice" if n % 2 else "wrong"), raw=False)
+            c.close()
+        reply = boxtest.poll(lambda: (r := try_login(box, "pw-alice", source="127.0.0.5"))
+                             .startswith("+OK Logged in") and r, timeout=20, what="the mailbox to be free")
+        assert box.proc.poll() is None, "boxmaild died"
 
 
 if __name__ == "__main__":
