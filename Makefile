@@ -67,6 +67,7 @@ static: $(STATIC_BUILD)/CMakeCache.txt
 bench: deps build static
 	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/pop3_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/guess_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/panel_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/soak.py --build $(BUILD) --seconds $(BENCH_SOAK_SECONDS)
 

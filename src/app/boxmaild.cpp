@@ -269,6 +269,23 @@ int main(int argc, char** argv) {
     net::log_error(e);
     return 1;
   }
+  // The counters of `stats` and the status page: typed events from the
+  // SMTP sessions, counted as they happen (never parsed from log text).
+  server.set_event_sink([&control_server](const smtp::Event& e) {
+    switch (e.kind) {
+      case smtp::EventKind::MessageAccepted:
+        control_server.count(net::MessageEvent::Accepted);
+        return;
+      case smtp::EventKind::MessageRefused:
+      case smtp::EventKind::RecipientRefused:
+      case smtp::EventKind::SenderRefused:
+      case smtp::EventKind::ConnectionRefused:
+        control_server.count(net::MessageEvent::Refused);
+        return;
+      case smtp::EventKind::MessageDeferred:
+        return;   // the client retries; neither received nor refused
+    }
+  });
 
   asio::signal_set signals(io, SIGHUP, SIGTERM, SIGINT);
   int servers_left = 0;   // servers still draining after SIGTERM
@@ -305,6 +322,7 @@ int main(int argc, char** argv) {
   };
   wait_signal();
   io.run();
+  server.set_event_sink(nullptr);   // the control server goes first
   const auto st = server.commit_stats();
   net::log_info("stopped; " + std::to_string(st.deliveries) + " deliveries in " + std::to_string(st.batches) +
                 " commit batches, " + std::to_string(st.syncs) + " syncs");

@@ -380,6 +380,23 @@ const std::vector<Row>& rows() {
                "mode 0660, group of its directory.",
         .fixed_at_install = true},
        [](Config& c, const Value& v) { c.server.control_socket = v.text; }},
+      {{.section = "server", .key = "login_failures_per_address", .type = KeyType::Uint, .min = 1, .max = 1000,
+        .default_value = "10",
+        .doc = "Failed logins (POP3 and every later login) from one client address, each within "
+               "login_failure_window of the one before, after which logins from that address are "
+               "refused without checking the password (POP3: -ERR [SYS/TEMP]) until "
+               "login_failure_window has passed since the last failure."},
+       [](Config& c, const Value& v) { c.server.login_failures_per_address = narrow<std::uint32_t>(v.number); }},
+      {{.section = "server", .key = "login_failure_window", .type = KeyType::Seconds, .min = 1, .max = 86400,
+        .default_value = "900",
+        .doc = "How long a failed login is remembered for login_failures_per_address, and how long "
+               "a blocked address waits after its last failure."},
+       [](Config& c, const Value& v) { c.server.login_failure_window = narrow<std::uint32_t>(v.number); }},
+      {{.section = "server", .key = "login_check_queue", .type = KeyType::Uint, .min = 1, .max = 10000,
+        .default_value = "16",
+        .doc = "Password checks that may wait for the hashing thread; a login beyond that is "
+               "refused at once with a temporary error (POP3: -ERR [SYS/TEMP])."},
+       [](Config& c, const Value& v) { c.server.login_check_queue = narrow<std::uint32_t>(v.number); }},
 
       // [smtp]
       {{.section = "smtp", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:2525",

@@ -81,13 +81,12 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::tap(void* user, net::LogLevel, std::string_view text) {
-  auto* self = static_cast<ControlServer*>(user);
-  self->ring_.add(text);
-  const net::LogEvent ev = net::classify_log_line(text);
-  if (ev != net::LogEvent::None) {
-    const std::int64_t now = std::time(nullptr);
-    self->stats_.record(ev, now, local_day(now));
-  }
+  static_cast<ControlServer*>(user)->ring_.add(text);
+}
+
+void ControlServer::count(net::MessageEvent event) {
+  const std::int64_t now = std::time(nullptr);
+  stats_.record(event, now, local_day(now));
 }
 
 std::string ControlServer::listen() {

@@ -9,7 +9,8 @@
 // gets one reply and is closed.
 //
 // The server installs the net::log tap: every logged line goes into a ring
-// buffer (`log N`) and is classified for the message counters (`stats`).
+// buffer (`log N`). The message counters (`stats`) are fed typed events by
+// count() (the wiring hands it the SMTP sessions' events), never log text.
 // `status` and `reload` are answered by the daemon's handlers (wiring in
 // app/boxmaild.cpp). Runs on the daemon's one io_context thread.
 #pragma once
@@ -47,6 +48,8 @@ class ControlServer {
   void close();
 
   const std::string& path() const { return path_; }
+  /// Counts one message event now (Unix time, local day) for `stats`.
+  void count(net::MessageEvent event);
   /// The answer to one request line (also used by tests).
   Reply answer(std::string_view line);
 

@@ -14,22 +14,7 @@ std::vector<std::string> LogRing::last(std::size_t n) const {
   return std::vector<std::string>(lines_.end() - static_cast<std::ptrdiff_t>(k), lines_.end());
 }
 
-LogEvent classify_log_line(std::string_view line) {
-  const auto r = line.rfind(" result=");
-  if (r != std::string_view::npos) {
-    const std::string_view rest = line.substr(r + 8);
-    if (rest.starts_with("accepted ") || rest == "accepted") return LogEvent::Accepted;
-    if (rest.starts_with("refused ") || rest == "refused") return LogEvent::Refused;
-    return LogEvent::None;
-  }
-  if (line.find("client=") == std::string_view::npos) return LogEvent::None;
-  if (line.find(" refused: ") != std::string_view::npos || line.find(" refused ") != std::string_view::npos)
-    return LogEvent::Refused;
-  return LogEvent::None;
-}
-
-void MessageStats::record(LogEvent event, std::int64_t now, std::int64_t day) {
-  if (event == LogEvent::None) return;
+void MessageStats::record(MessageEvent event, std::int64_t now, std::int64_t day) {
   if (day != day_) {
     day_ = day;
     accepted_today_ = refused_today_ = 0;
@@ -37,7 +22,7 @@ void MessageStats::record(LogEvent event, std::int64_t now, std::int64_t day) {
   const std::int64_t start = now - (now % 3600);
   Hour& h = ring_[static_cast<std::size_t>((start / 3600) % static_cast<std::int64_t>(kHours))];
   if (h.start != start) h = Hour{start, 0, 0};
-  if (event == LogEvent::Accepted) {
+  if (event == MessageEvent::Accepted) {
     ++h.accepted;
     ++accepted_today_;
   } else {

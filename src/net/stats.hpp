@@ -2,10 +2,13 @@
 // last log lines (a ring buffer) and messages accepted/refused per hour.
 //
 // Pure: no clock reads, no I/O. The daemon's control server (control/)
-// feeds both from the log tap of net/log.hpp, so the SMTP code needs no
-// counting hooks: classify_log_line() recognizes the per-message result
-// lines of smtp::Session ("QUEUEID: client=... result=accepted reply=...")
-// and the per-recipient refusals ("client=... rcpt=<x> refused: ...").
+// fills the ring from the log tap of net/log.hpp (for humans only) and
+// counts typed events: the SMTP session reports smtp::Event values in its
+// Output where things happen (a message accepted, a RCPT refused ...), the
+// glue hands them on (app/boxmaild.cpp maps them to MessageEvent). Counters
+// are never parsed back from log text: a log line holds what a client
+// sent (e.g. a quoted local-part " result=accepted "), so it could forge
+// them (STYLE.md 17).
 // Times are Unix seconds passed in by the caller; "today" is the calendar
 // day of the caller's choosing (the glue passes the local day number).
 #pragma once
@@ -37,13 +40,10 @@ class LogRing {
   std::deque<std::string> lines_;
 };
 
-/// What a log line says about a message.
-enum class LogEvent { None, Accepted, Refused };
-
-/// Accepted: a "result=accepted" message line. Refused: "result=refused",
-/// a recipient or connection refusal ("refused:" / " refused "). The last
-/// " result=" of the line counts (text before it may come from a client).
-LogEvent classify_log_line(std::string_view line);
+/// What the counters count. Accepted: a message made durable (SMTP 250
+/// after DATA). Refused: a message refused after DATA, a RCPT or MAIL
+/// refused, or an SMTP connection refused by the connection limits.
+enum class MessageEvent { Accepted, Refused };
 
 /// Messages accepted and refused per hour, for the last 24 hours, and for
 /// the current day.
@@ -57,7 +57,7 @@ class MessageStats {
   };
 
   /// Counts one event at Unix time `now` on local day number `day`.
-  void record(LogEvent event, std::int64_t now, std::int64_t day);
+  void record(MessageEvent event, std::int64_t now, std::int64_t day);
   /// The 24 hours ending with the hour of `now`, oldest first (empty hours
   /// included, with their start times).
   std::array<Hour, kHours> hours(std::int64_t now) const;

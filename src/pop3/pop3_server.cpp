@@ -14,10 +14,13 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -32,9 +35,11 @@ namespace {
 constexpr std::size_t kReadBuffer = 4096;          // commands are short
 constexpr std::size_t kFileChunk = 16 * 1024;      // pread size for RETR/TOP
 constexpr std::size_t kFlushAt = 32 * 1024;        // write out once this much is encoded
-constexpr auto kFailureWindow = std::chrono::hours(1);
-constexpr std::size_t kMaxFailureRecords = 4096;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
+
+void log_login_failures(const std::string& address, std::uint32_t count) {
+  net::log_info("pop3: client=" + address + " " + std::to_string(count) + " failed login(s) from this address");
+}
 
 }  // namespace
 
@@ -58,7 +63,8 @@ Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->pop3.evict_idle)); },
-                    [] { return format_reply(ReplyId::NoDescriptors); }}) {}
+                    [] { return format_reply(ReplyId::NoDescriptors); }}),
+      checker_(std::make_unique<config::PasswordChecker>(config_->server.login_check_queue)) {}
 
 Pop3Server::~Pop3Server() = default;
 
@@ -69,6 +75,7 @@ void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
     net::log_warning("pop3.listen and pop3.enabled changes take effect at the next restart");
   config_ = std::move(config);
   hostname_ = std::move(hostname);
+  checker_->set_max_queue(config_->server.login_check_queue);
 }
 
 void Pop3Server::set_usage(std::shared_ptr<store::UsageTable> usage) { usage_ = std::move(usage); }
@@ -77,23 +84,17 @@ void Pop3Server::set_accounts(std::shared_ptr<const config::AccountTable> accoun
   accounts_ = std::move(accounts);
 }
 
-std::uint32_t Pop3Server::recent_login_failures(const std::string& address) const {
-  auto it = failures_.find(address);
-  if (it == failures_.end() || Steady::now() - it->second.last > kFailureWindow) return 0;
-  return it->second.count;
+net::LoginLimits Pop3Server::login_limits() const {
+  return net::LoginLimits{config_->server.login_failures_per_address,
+                          std::chrono::seconds(config_->server.login_failure_window)};
 }
 
-std::uint32_t Pop3Server::count_login_failure(const std::string& address) {
-  const auto now = Steady::now();
-  if (failures_.size() >= kMaxFailureRecords) {
-    std::erase_if(failures_, [&](const auto& kv) { return now - kv.second.last > kFailureWindow; });
-    if (failures_.size() >= kMaxFailureRecords) failures_.clear();   // a flood of addresses: start over
-  }
-  FailureRecord& r = failures_[address];
-  if (now - r.last > kFailureWindow) r.count = 0;
-  ++r.count;
-  r.last = now;
-  return r.count;
+std::uint32_t Pop3Server::recent_login_failures(const std::string& address) const {
+  return throttle_.failures(address, Steady::now(), login_limits());
+}
+
+void Pop3Server::count_login_failure(const std::string& address) {
+  log_login_failures(address, throttle_.fail(address, Steady::now(), login_limits()));
 }
 
 void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
@@ -190,17 +191,47 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
     co_return ok;
   };
 
-  auto authenticate = [&](const Credentials& c) -> AuthResult {
+  // Checks the credentials: refused unchecked when the address is blocked
+  // or the checker is full; otherwise hashed on the checker thread while
+  // this session waits (reading nothing).
+  auto authenticate = [&](const Credentials& c) -> asio::awaitable<AuthResult> {
+    if (!throttle_.allow(conn->address, Steady::now(), login_limits())) co_return AuthResult::Blocked;
     const auto accounts = accounts_;
     const config::Account* a = config::mailbox_name_error(c.mailbox) ? nullptr : accounts->find(c.mailbox);
-    // An unknown mailbox costs the same hash check as a known one.
-    const bool password_ok = config::verify_password(c.password, a ? a->password : dummy_hash_);
-    if (a == nullptr || !password_ok || !config::login_allowed(*a)) return AuthResult::Failed;
-    if (!config::pop3_allowed(*a)) return AuthResult::Pop3Disabled;
-    if (locked_.contains(a->name)) return AuthResult::InUse;
+    // An unknown mailbox costs the same hash check as a known one. The
+    // result comes back through a weak pointer: if this session is gone by
+    // then, nothing is touched.
+    struct Pending {
+      explicit Pending(const asio::any_io_executor& ex) : wake(ex, Steady::time_point::max()) {}
+      asio::steady_timer wake;
+      std::optional<bool> ok;
+    };
+    const auto ex = conn->socket.get_executor();
+    auto pending = std::make_shared<Pending>(ex);
+    std::weak_ptr<Pending> weak = pending;
+    const bool queued = checker_->submit(c.password, a ? a->password : dummy_hash_, [weak, ex](bool ok) {
+      asio::post(ex, [weak, ok] {
+        if (auto p = weak.lock()) {
+          p->ok = ok;
+          p->wake.cancel();
+        }
+      });
+    });
+    if (!queued) co_return AuthResult::Busy;
+    throttle_.begin(conn->address, Steady::now());
+    while (!pending->ok) co_await pending->wake.async_wait(kAwait);
+    const bool password_ok = *pending->ok;
+    const bool failed = a == nullptr || !password_ok || !config::login_allowed(*a);
+    const auto count = throttle_.finish(conn->address, failed, Steady::now(), login_limits());
+    if (failed) {
+      log_login_failures(conn->address, count);
+      co_return AuthResult::Failed;
+    }
+    if (!config::pop3_allowed(*a)) co_return AuthResult::Pop3Disabled;
+    if (locked_.contains(a->name)) co_return AuthResult::InUse;
     locked_.insert(a->name);
     locked = a->name;
-    return AuthResult::Ok;
+    co_return AuthResult::Ok;
   };
 
   take(session.greet());
@@ -236,12 +267,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
       const bool failed = o.login_failed;
       take(std::move(o));
       if (action == Action::Authenticate) {
-        Output r = session.on_auth_result(authenticate(session.credentials()));
-        if (r.login_failed) {
-          const auto count = count_login_failure(conn->address);
-          net::log_info("pop3: client=" + conn->address + " " + std::to_string(count) +
-                        " failed login(s) from this address in the last hour");
-        }
+        Output r = session.on_auth_result(co_await authenticate(session.credentials()));
         if (r.delay && pop3.login_delay > 0) {
           if (!co_await flush()) close = true;
           asio::steady_timer t(conn->socket.get_executor(), std::chrono::seconds(pop3.login_delay));
@@ -274,8 +300,12 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
           take(session.on_mailbox(std::move(infos)));
         }
       } else if (delay || failed) {
-        // A failed login decided by the session alone (malformed SASL PLAIN).
-        if (failed) count_login_failure(conn->address);
+        // A failed login decided by the session alone (malformed SASL PLAIN,
+        // a password over config::kMaxPasswordLength octets).
+        // An address already blocked is not counted again (the block is
+        // not extended; see net/login_throttle.hpp).
+        if (failed && throttle_.allow(conn->address, Steady::now(), login_limits()))
+          count_login_failure(conn->address);
         if (pop3.login_delay > 0) {
           std::string pending;
           pending.swap(out);

@@ -24,14 +24,26 @@
 // connection without the final "." (a client must treat that as a failed
 // retrieval, never as a short message) and is logged as an error.
 //
-// Costs on the loop thread (known, documented in docs/pop3.md): the password
-// check (SHA512-CRYPT, about 5 ms of CPU), reading the Maildir directories
-// at login, and the renames/unlinks plus two directory fsyncs at QUIT.
+// Logins (docs/pop3.md "Login"): before anything is hashed, the client's
+// address is checked against the failure table (net::LoginThrottle, limits
+// from [server] login_failures_per_address / login_failure_window); a
+// blocked address gets -ERR [SYS/TEMP] whatever the password. The password
+// check itself (SHA512-CRYPT, about 5 ms of CPU) runs on the
+// config::PasswordChecker thread; its result is posted back to this loop and
+// reaches the session through a weak pointer (dropped if the session is
+// gone). While it runs the session reads no input. A full checker queue
+// ([server] login_check_queue) gets -ERR [SYS/TEMP] at once.
+//
+// Costs still on the loop thread (known, documented in docs/pop3.md):
+// reading the Maildir directories at login, and the renames/unlinks plus
+// two directory fsyncs at QUIT.
 #pragma once
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "config/password_checker.hpp"
 #include "net/connection.hpp"
+#include "net/login_throttle.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
 #include "store/usage_table.hpp"
@@ -78,20 +90,19 @@ class Pop3Server {
 
   std::size_t sessions() const { return sessions_.size(); }
 
-  /// Failed logins from `address` in the last hour (for the auto-ban).
+  /// Failed logins counted for `address` now (within [server]
+  /// login_failure_window of each other; for the auto-ban).
   std::uint32_t recent_login_failures(const std::string& address) const;
 
  private:
   using Connection = net::Connection;
-  struct FailureRecord {
-    std::uint32_t count = 0;
-    std::chrono::steady_clock::time_point last;
-  };
 
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);
-  std::uint32_t count_login_failure(const std::string& address);
+  net::LoginLimits login_limits() const;
+  /// Counts a failed login of `address` that needed no password check.
+  void count_login_failure(const std::string& address);
 
   boost::asio::io_context& io_;
   config::ConfigPtr config_;
@@ -101,8 +112,9 @@ class Pop3Server {
   net::Listener listener_;
   net::SessionTable<Connection> sessions_;
   std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
-  std::unordered_map<std::string, FailureRecord> failures_;
   std::shared_ptr<store::UsageTable> usage_;
+  net::LoginThrottle throttle_;                          // failed logins per client address
+  std::unique_ptr<config::PasswordChecker> checker_;    // the hashing thread
 };
 
 }  // namespace boxmail::pop3

@@ -39,6 +39,8 @@ constexpr std::array kTable{
     Row{ReplyId::AuthFailedClose, {false, "AUTH", "Authentication failed; too many failures, closing", Next::Close}},
     Row{ReplyId::Pop3Disabled, {false, "AUTH", "POP3 access is disabled for this mailbox", Next::Keep}},
     Row{ReplyId::InUse, {false, "IN-USE", "Mailbox is in use by another POP3 session", Next::Keep}},
+    Row{ReplyId::LoginsBlocked, {false, "SYS/TEMP", "Too many failed logins from your address; try again later", Next::Keep}},
+    Row{ReplyId::LoginBusy, {false, "SYS/TEMP", "Too many logins being checked; try again later", Next::Keep}},
     Row{ReplyId::AuthCancelled, {false, "", "Authentication cancelled", Next::Keep}},
     Row{ReplyId::BadMechanism, {false, "", "Unsupported authentication mechanism", Next::Keep}},
     Row{ReplyId::BadBase64, {false, "", "Invalid base64 data", Next::Keep}},

@@ -44,6 +44,8 @@ enum class ReplyId {
   AuthFailedClose,    // -ERR [AUTH] Authentication failed; too many failures, closing
   Pop3Disabled,       // -ERR [AUTH] POP3 access is disabled for this mailbox
   InUse,              // -ERR [IN-USE] Mailbox is in use by another POP3 session
+  LoginsBlocked,      // -ERR [SYS/TEMP] Too many failed logins from your address; try again later
+  LoginBusy,          // -ERR [SYS/TEMP] Too many logins being checked; try again later
   AuthCancelled,      // -ERR Authentication cancelled
   BadMechanism,       // -ERR Unsupported authentication mechanism
   BadBase64,          // -ERR Invalid base64 data

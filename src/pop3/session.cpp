@@ -1,6 +1,8 @@
 // session.cpp - the POP3 server session state machine (see session.hpp).
 #include "pop3/session.hpp"
 
+#include "config/password.hpp"
+
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -112,7 +114,8 @@ void Session::fail_login(Output& out, ReplyId id, std::string_view why) {
 Output Session::on_input(std::string_view in, TimePoint now, std::size_t& consumed) {
   Output out;
   consumed = 0;
-  while (consumed < in.size() && out.action == Action::None) {
+  // A failed login ends the batch: each one gets its own delay and count.
+  while (consumed < in.size() && out.action == Action::None && !out.delay) {
     if (state_ != State::Authorization && state_ != State::Transaction && state_ != State::SaslResponse) break;
     const auto ev = lines_.next(in.substr(consumed));
     consumed += ev.consumed;
@@ -164,7 +167,18 @@ void Session::cmd_pass(const Command& c, Output& out) {
     return;
   }
   // RFC 1939 7: the argument is the whole rest of the line (spaces kept).
-  credentials_ = Credentials{login_mailbox(user_), std::string(c.argument)};
+  check(Credentials{login_mailbox(user_), std::string(c.argument)}, out);
+}
+
+void Session::check(Credentials c, Output& out) {
+  if (c.password.size() > config::kMaxPasswordLength) {
+    // Refused before any hashing: no password is that long (boxmailctl
+    // refuses to set one), and hashing it would cost the loop.
+    fail_login(out, ReplyId::AuthFailed, "user=" + log_safe(c.mailbox) + " password over " +
+                                             std::to_string(config::kMaxPasswordLength) + " octets");
+    return;
+  }
+  credentials_ = std::move(c);
   user_.clear();
   state_ = State::Authenticating;
   out.action = Action::Authenticate;
@@ -219,9 +233,7 @@ void Session::plain(std::string_view base64, Output& out) {
     fail_login(out, ReplyId::AuthFailed, "user=" + log_safe(p.authcid) + " asked for another identity");
     return;
   }
-  credentials_ = Credentials{login_mailbox(p.authcid), p.password};
-  state_ = State::Authenticating;
-  out.action = Action::Authenticate;
+  check(Credentials{login_mailbox(p.authcid), p.password}, out);
 }
 
 Output Session::on_auth_result(AuthResult result) {
@@ -240,6 +252,17 @@ Output Session::on_auth_result(AuthResult result) {
       return out;
     case AuthResult::Pop3Disabled:
       fail_login(out, ReplyId::Pop3Disabled, "user=" + user + " has POP3 turned off");
+      return out;
+    case AuthResult::Blocked:
+      fail_login(out, ReplyId::LoginsBlocked, "user=" + user + " refused unchecked: too many failed logins from this address");
+      return out;
+    case AuthResult::Busy:
+      out.delay = true;   // answered after login_delay too: a refusal is no reason to retry at once
+      credentials_ = Credentials{};
+      state_ = State::Authorization;
+      reply(out, ReplyId::LoginBusy);
+      out.log.push_back("pop3: client=" + client_.address + " user=" + user +
+                        " refused unchecked: too many password checks waiting");
       return out;
     case AuthResult::InUse:
       credentials_ = Credentials{};

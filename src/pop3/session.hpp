@@ -24,6 +24,17 @@
 // reply is marked `delay` for the glue to send after pop3.login_delay. The
 // same reply is sent for an unknown mailbox and a wrong password.
 //
+// Login checks (docs/pop3.md "Login"): a password over
+// config::kMaxPasswordLength octets fails here, with no Authenticate action
+// (nothing is hashed). Otherwise Action::Authenticate asks the glue to check
+// the credentials; the glue refuses before any hashing when the client's
+// address has too many failures (AuthResult::Blocked, -ERR [SYS/TEMP], RFC
+// 3206: temporary, not about these credentials, so a client keeps its
+// password and tries later) or when the checker's queue is full
+// (AuthResult::Busy, -ERR [SYS/TEMP]). Until on_auth_result the session
+// takes no further command (on_input reads nothing; pipelined commands wait
+// in the glue's buffer).
+//
 // Capabilities (RFC 2449): CAPA TOP UIDL RESP-CODES AUTH-RESP-CODE
 // PIPELINING USER SASL PLAIN (RFC 5034, RFC 4616), and STLS once the TLS
 // layer offers it (the `stls` constructor flag; STLS is its issue).
@@ -80,6 +91,8 @@ enum class AuthResult {
   Failed,        ///< unknown mailbox, wrong password, or logins disabled (nologin)
   Pop3Disabled,  ///< password right but the account has POP3 off (nopop3)
   InUse,         ///< password right but another session holds the mailbox
+  Blocked,       ///< not checked: too many failed logins from the client's address (net/login_throttle.hpp)
+  Busy,          ///< not checked: the password checker's queue is full (config/password_checker.hpp)
 };
 
 /// Credentials to check (Action::Authenticate).
@@ -120,12 +133,17 @@ class Session {
   /// The "+OK" greeting.
   Output greet();
 
-  /// Feeds input bytes. Processes command lines until the input is used up
-  /// or an Action other than None is due; sets `consumed`.
+  /// Feeds input bytes. Processes command lines until the input is used up,
+  /// an Action other than None is due, or a failed login is to be delayed
+  /// (`delay`: each failure gets its own delay and count); sets `consumed`.
   Output on_input(std::string_view in, TimePoint now, std::size_t& consumed);
 
-  /// The credential check of Action::Authenticate finished.
+  /// The credential check of Action::Authenticate finished (or was refused:
+  /// Blocked, Busy).
   Output on_auth_result(AuthResult result);
+
+  /// True between Action::Authenticate and on_auth_result.
+  bool authenticating() const { return state_ == State::Authenticating; }
 
   /// The mailbox listing of Action::ListMailbox: the snapshot, or nullopt
   /// when the mailbox cannot be read (-ERR [SYS/TEMP] and close).
@@ -183,6 +201,7 @@ class Session {
   void error(Output& out, ReplyId id, std::string_view arg = {});
   void fail_login(Output& out, ReplyId id, std::string_view why);
   void sasl_response(std::string_view line, Output& out);
+  void check(Credentials c, Output& out);
   void plain(std::string_view base64, Output& out);
   std::optional<std::size_t> message_index(std::uint64_t number, Output& out);
   bool refuse_damaged(std::size_t index, Output& out);

@@ -196,6 +196,7 @@ void Session::cmd_mail(const Command& c, TimePoint, Output& out) {
     reply(out, ReplyId::TooBig);
     out.log.push_back("client=" + client_.address + " from=" + angle(m.path.null_path ? "" : m.path.mailbox.to_string()) +
                       " refused: SIZE=" + std::to_string(*m.size) + " over the limit");
+    out.events.push_back(Event{EventKind::SenderRefused, 0});
     return;
   }
   if (store_.free_space && store::below_reserve(store_.free_space(), config_->store.min_free_space, m.size.value_or(0))) {
@@ -225,6 +226,7 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
     return;
   }
   const address::Resolution res = address::resolve_recipient(r.path.mailbox, *config_, *accounts_);
+  if (res.verdict != address::Verdict::Deliver) out.events.push_back(Event{EventKind::RecipientRefused, 0});
   switch (res.verdict) {
     case address::Verdict::Deliver:
       break;
@@ -325,6 +327,7 @@ void Session::finish_data(Output& out) {
     const std::string text = format_reply(*refusal, arg);
     out.replies += text;
     out.log.push_back(log_line("refused", std::string_view(text).substr(0, text.size() - 2)));
+    out.events.push_back(Event{EventKind::MessageRefused, static_cast<std::uint32_t>(envelope_.forward_paths.size())});
     out.action = Action::AbortData;
     state_ = State::Ready;
     reset_transaction();
@@ -347,6 +350,8 @@ Output Session::on_committed(int err) {
   }
   out.replies += text;
   out.log.push_back(log_line(err == 0 ? "accepted" : "deferred", std::string_view(text).substr(0, text.size() - 2)));
+  out.events.push_back(Event{err == 0 ? EventKind::MessageAccepted : EventKind::MessageDeferred,
+                             static_cast<std::uint32_t>(envelope_.forward_paths.size())});
   state_ = State::Ready;
   reset_transaction();
   return out;

@@ -68,10 +68,29 @@ enum class Action {
   Close,       ///< send the replies, then close the connection
 };
 
+/// What happened, for the counters of the status page and `stats` (typed,
+/// never parsed back from log text, which holds what clients send).
+enum class EventKind {
+  MessageAccepted,    ///< a message is durable in every local recipient's Maildir (250 sent)
+  MessageRefused,     ///< a message was refused after DATA (552, 554, 550 ...)
+  MessageDeferred,    ///< the store failed; 451/452 sent, the client will retry
+  RecipientRefused,   ///< one RCPT refused (unknown user, relay denied, route-like, alias loop)
+  SenderRefused,      ///< MAIL refused (SIZE= over the limit)
+  ConnectionRefused,  ///< a connection refused by the connection limits (reported by the glue)
+};
+
+/// One counted event. `recipients`: the message's accepted forward-paths
+/// (MessageAccepted, MessageRefused, MessageDeferred), else 0.
+struct Event {
+  EventKind kind = EventKind::MessageAccepted;
+  std::uint32_t recipients = 0;
+  bool operator==(const Event&) const = default;
+};
+
 /// Result of an event.
 struct Output {
   std::string replies;               ///< reply lines (CRLF-ended), possibly several (pipelining)
-  std::vector<std::string> log;      ///< log lines, one per event worth logging
+  std::vector<std::string> log;      ///< log lines, one per event worth logging (for humans only)
   Action action = Action::None;
   /// Progress for the idle deadline (net::ProgressClock): a complete command
   /// line was taken (whatever its reply), the message data ended, or its
@@ -80,6 +99,7 @@ struct Output {
   /// Octets of message data taken in DATA (dot-stuffed, as sent), credited
   /// at smtp.min_data_rate by the glue.
   std::uint64_t data_octets = 0;
+  std::vector<Event> events;         ///< what to count, in order
 };
 
 /// The transaction being received.

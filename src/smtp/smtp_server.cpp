@@ -46,6 +46,7 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                 net::Listener::Hooks{
                     [this] { return std::pair{config_->smtp.max_connections, config_->smtp.max_connections_per_ip}; },
                     [this](net::ConnectionLimits::Verdict v) {
+                      if (event_sink_) event_sink_(Event{EventKind::ConnectionRefused, 0});
                       return format_reply(v == net::ConnectionLimits::Verdict::TooMany
                                               ? ReplyId::TooManyConnections
                                               : ReplyId::TooManyConnectionsFromIp,
@@ -172,6 +173,9 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) 
   auto take = [&](Output&& o) {
     out += o.replies;
     for (const auto& line : o.log) net::log_info(line);
+    if (event_sink_) {
+      for (const Event& e : o.events) event_sink_(e);
+    }
     if (o.action == Action::Close) close = true;
   };
 

@@ -17,6 +17,9 @@
 // ramfs, means "cannot tell" and is never refused). A failed commit is
 // logged as an error with the errno text and the Maildir or sync that
 // failed, besides the session's "result=deferred" line.
+// Counters: the sessions' typed events (smtp::Event, e.g. MessageAccepted,
+// RecipientRefused) and the connections refused by the limits
+// (ConnectionRefused) go to the sink of set_event_sink as they happen.
 #pragma once
 
 #include "config/account.hpp"
@@ -24,12 +27,14 @@
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
+#include "smtp/session.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
 #include "store/usage_table.hpp"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +63,8 @@ class SmtpServer {
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
   void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
+  /// Where counted events go (the control server's counters); nullptr: nowhere.
+  void set_event_sink(std::function<void(const Event&)> f) { event_sink_ = std::move(f); }
 
   /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
   /// message first. `on_empty` runs once no session is left.
@@ -85,6 +92,7 @@ class SmtpServer {
   config::ConfigPtr config_;
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
+  std::function<void(const Event&)> event_sink_;
   net::Listener listener_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::SpoolPool> spool_pool_;   // spool files made off the loop

@@ -31,7 +31,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return;
       }
       if (o.action == pop3::Action::Authenticate) {
-        o = s.on_auth_result(s.credentials().password == "pw" ? pop3::AuthResult::Ok : pop3::AuthResult::Failed);
+        // "pw" logs in; "blocked"/"busy" stand for the glue's refusals
+        // before any check (address blocked, checker queue full).
+        const std::string& pw = s.credentials().password;
+        o = s.on_auth_result(pw == "pw"        ? pop3::AuthResult::Ok
+                             : pw == "blocked" ? pop3::AuthResult::Blocked
+                             : pw == "busy"    ? pop3::AuthResult::Busy
+                                               : pop3::AuthResult::Failed);
       } else if (o.action == pop3::Action::ListMailbox) {
         o = s.on_mailbox(std::vector<pop3::MessageInfo>{{120, "uid-1"}, {0, "uid-2"}, {4096, "uid-3"}});
       } else if (o.action == pop3::Action::Retrieve) {

@@ -57,6 +57,9 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "passwd_file") return c.server.passwd_file;
   if (key == "log") return c.server.log;
   if (key == "control_socket") return c.server.control_socket;
+  if (key == "login_failures_per_address") return std::to_string(c.server.login_failures_per_address);
+  if (key == "login_failure_window") return std::to_string(c.server.login_failure_window);
+  if (key == "login_check_queue") return std::to_string(c.server.login_check_queue);
   if (key == "feed_servers") return join(s.feed_servers);
   if (key == "listen") return join_listen(s.listen);
   if (key == "banner") return s.banner;
@@ -156,6 +159,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
   struct Case { std::string_view key, value; } cases[] = {
       {"hostname", ""}, {"passwd_file", "./var/passwd"}, {"log", "stderr"},
       {"control_socket", "./var/run/boxmaild.sock"}, {"feed_servers", ""},
+      {"login_failures_per_address", "10"}, {"login_failure_window", "900"}, {"login_check_queue", "16"},
       {"listen", "127.0.0.1:2525"}, {"banner", ""}, {"accept_domains", "*"}, {"catch_all", ""},
       {"vrfy", "false"}, {"max_message_size", "26214400"}, {"max_recipients", "100"},
       {"max_command_line", "2048"}, {"max_text_line", "1048576"}, {"max_connections", "100"},
@@ -303,6 +307,12 @@ const ValueCase kValueCases[] = {
     // control_socket
     {"server", "control_socket", "/run/boxmail/control.sock", "/run/boxmail/control.sock", true},
     {"server", "control_socket", "", "a path is required", false},
+    {"server", "login_failures_per_address", "1", "1", true},
+    {"server", "login_failures_per_address", "0", "out of range (1..1000)", false},
+    {"server", "login_failure_window", "15m", "900", true},
+    {"server", "login_failure_window", "0", "out of range (1s..24h)", false},
+    {"server", "login_check_queue", "1", "1", true},
+    {"server", "login_check_queue", "10001", "out of range (1..10000)", false},
     {"smtp", "banner", "bell\x07", "control character", false},
     {"server", "hostname", "mail.example.com", "mail.example.com", true},
     {"server", "hostname", "Mail.Example.COM", "mail.example.com", true},

@@ -5,6 +5,7 @@
 // for CI, so the timeout is tested here).
 #include "pop3/session.hpp"
 
+#include "config/password.hpp"
 #include "config/schema.hpp"
 #include "pop3/command_parser.hpp"
 
@@ -72,6 +73,10 @@ struct Driver {
         const auto& c = s.credentials();
         logins.push_back(c.mailbox + ":" + c.password);
         AuthResult r = AuthResult::Failed;
+        if (refuse) {   // the glue refused before checking (blocked address, full checker)
+          take(s.on_auth_result(*refuse));
+          break;
+        }
         if (c.mailbox == "alice" && c.password == "pw-alice") r = AuthResult::Ok;
         if (c.mailbox == "carol" && c.password == "pw-carol") r = AuthResult::Pop3Disabled;
         if (c.mailbox == "dave" && c.password == "pw-dave") r = AuthResult::InUse;
@@ -108,6 +113,7 @@ struct Driver {
   int delayed = 0, failed_logins = 0;
   std::vector<std::size_t> deleted, retrieved;
   std::set<std::size_t> damaged;   // message numbers whose file does not match its size
+  std::optional<AuthResult> refuse;
 };
 
 const std::string kGreeting = "+OK mx.test POP3 boxmail ready\r\n";
@@ -369,3 +375,93 @@ TEST(Pop3Session, DamagedMessageIsReportedNotSent) {
 }
 
 }  // namespace
+
+// ---- login checks: refused before hashing --------------------------------------------
+
+TEST(Pop3Session, BlockedAddressGetsSysTempWhateverThePassword) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.refuse = AuthResult::Blocked;
+    d.feed(kLogin + "AUTH PLAIN " + "AGFsaWNlAHB3LWFsaWNl" + "\r\n", step);   // \0alice\0pw-alice
+    const std::string blocked = "-ERR [SYS/TEMP] Too many failed logins from your address; try again later\r\n";
+    EXPECT_EQ(d.transcript, kGreeting + "+OK Send PASS\r\n" + blocked + blocked) << "step " << step;
+    EXPECT_EQ(d.delayed, 2);         // answered after login_delay, like a failure
+    EXPECT_EQ(d.failed_logins, 0);   // not counted again: the address is already blocked
+    EXPECT_FALSE(d.closed);
+    // Once the glue lets the address through again, the same password works.
+    d.refuse.reset();
+    d.feed(kLogin, step);
+    EXPECT_TRUE(d.s.in_transaction());
+  }
+}
+
+TEST(Pop3Session, FullCheckerGetsSysTemp) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.refuse = AuthResult::Busy;
+    d.feed(kLogin, step);
+    EXPECT_EQ(d.transcript,
+              kGreeting + "+OK Send PASS\r\n-ERR [SYS/TEMP] Too many logins being checked; try again later\r\n");
+    EXPECT_EQ(d.delayed, 1);
+    EXPECT_EQ(d.failed_logins, 0);
+    d.refuse.reset();
+    d.feed("PASS pw-alice\r\n", step);   // USER is needed again
+    d.feed(kLogin, step);
+    EXPECT_TRUE(d.s.in_transaction());
+  }
+}
+
+TEST(Pop3Session, OverlongPasswordFailsWithoutACheck) {
+  const std::string longest(config::kMaxPasswordLength, 'x');
+  const std::string over(config::kMaxPasswordLength + 1, 'x');
+  // SASL PLAIN "\0alice\0" + over, base64 by hand-free means: build it.
+  auto b64 = [](std::string_view in) {
+    static constexpr char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string o;
+    for (std::size_t i = 0; i < in.size(); i += 3) {
+      const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+      std::uint32_t v = 0;
+      for (std::size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
+      for (std::size_t k = 0; k < 4; ++k) o += k <= n ? t[(v >> (18 - 6 * k)) & 63] : '=';
+    }
+    return o;
+  };
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    config::Pop3Config cfg = pop3_config();
+    cfg.max_command_line = 1024;
+    Driver d(cfg);
+    d.feed("USER alice\r\nPASS " + over + "\r\nAUTH PLAIN " + b64(std::string("\0alice\0", 7) + over) + "\r\n",
+           step);
+    EXPECT_TRUE(d.logins.empty()) << "an over-long password must not reach the check";
+    EXPECT_EQ(d.transcript, kGreeting + "+OK Send PASS\r\n-ERR [AUTH] Authentication failed\r\n"
+                                        "-ERR [AUTH] Authentication failed\r\n");
+    EXPECT_EQ(d.failed_logins, 2);   // counted for the address
+    EXPECT_EQ(d.delayed, 2);
+    d.feed("USER alice\r\nPASS " + longest + "\r\n", step);
+    EXPECT_EQ(d.logins.size(), 1u) << "the longest allowed password is checked";
+  }
+}
+
+TEST(Pop3Session, ReadsNothingWhileAuthenticating) {
+  Session s(pop3_config(), pop3::ClientInfo{"192.0.2.1", 1}, "mx.test", kT0);
+  s.greet();
+  std::string_view in = "USER alice\r\nPASS pw-alice\r\nSTAT\r\n";
+  std::size_t used = 0;
+  Output o = s.on_input(in, kT0, used);
+  EXPECT_EQ(o.action, Action::Authenticate);
+  in.remove_prefix(used);
+  EXPECT_EQ(in, "STAT\r\n");
+  EXPECT_TRUE(s.authenticating());
+  o = s.on_input(in, kT0, used);   // the check is pending: STAT waits
+  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(o.replies, "");
+  EXPECT_EQ(o.action, Action::None);
+  o = s.on_auth_result(AuthResult::Ok);
+  EXPECT_EQ(o.action, Action::ListMailbox);
+  o = s.on_mailbox(mailbox());
+  o = s.on_input(in, kT0, used);
+  EXPECT_EQ(used, in.size());
+  EXPECT_EQ(o.replies, "+OK 3 370\r\n");
+  // A result that comes when no check is pending changes nothing.
+  EXPECT_EQ(s.on_auth_result(AuthResult::Failed).replies, "");
+}

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ struct Driver {
     transcript += o.replies;
     if (o.progress) ++progress;
     data_octets += o.data_octets;
+    events.insert(events.end(), o.events.begin(), o.events.end());
     if (o.action == Action::BeginData) {
       body.clear();
       prefix = s.envelope().prefix;
@@ -80,6 +82,7 @@ struct Driver {
   bool closed = false;
   int progress = 0;              // outputs that reported progress
   std::uint64_t data_octets = 0; // message data octets reported
+  std::vector<smtp::Event> events;
 };
 
 struct DialogueCase {
@@ -333,4 +336,51 @@ TEST(Session, VrfyWhenEnabled) {
   d.feed("VRFY alice\r\nVRFY <bob@x>\r\nVRFY sales\r\nVRFY nobody\r\n");
   EXPECT_EQ(d.transcript, kGreeting + "250 2.1.5 <alice>\r\n250 2.1.5 <bob>\r\n250 2.1.5 <alice>, <bob>\r\n"
                                       "550 5.1.1 User unknown\r\n");
+}
+
+// ---- typed events for the counters (STYLE.md 17) ------------------------------------
+
+namespace {
+using smtp::Event;
+using smtp::EventKind;
+}  // namespace
+
+TEST(Session, EventsWhereThingsHappen) {
+  const std::string in =
+      "EHLO x\r\nMAIL FROM:<a@b> SIZE=99999999\r\nMAIL FROM:<a@b>\r\n"
+      "RCPT TO:<nobody@x>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nDATA\r\nhi\r\n.\r\n"
+      "MAIL FROM:<a@b>\r\nRCPT TO:<alice@other.example>\r\nQUIT\r\n";
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d(make_config([](config::Config& c) { c.smtp.accept_domains = {"x"}; }));
+    d.feed(in, step);
+    const std::vector<Event> want = {{EventKind::SenderRefused, 0},
+                                     {EventKind::RecipientRefused, 0},
+                                     {EventKind::MessageAccepted, 2},
+                                     {EventKind::RecipientRefused, 0}};
+    EXPECT_EQ(d.events, want) << "step " << step;
+  }
+}
+
+TEST(Session, ForgedResultInLocalPartCountsAsRefused) {
+  // The attack on the log-text counters: a quoted local-part that reads
+  // " result=accepted " in the log line of each refused RCPT.
+  std::string in = "EHLO x\r\nMAIL FROM:<a@b>\r\n";
+  for (int i = 0; i < 5; ++i) in += "RCPT TO:<\" result=accepted \"@x>\r\n";
+  in += "QUIT\r\n";
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    Driver d;
+    d.feed(in, step);
+    ASSERT_EQ(d.events.size(), 5u) << d.transcript;
+    for (const Event& e : d.events) EXPECT_EQ(e.kind, EventKind::RecipientRefused);
+  }
+}
+
+TEST(Session, EventsForRefusedAndDeferredMessages) {
+  Driver d(make_config([](config::Config& c) { c.smtp.max_message_size = 10; }));
+  d.feed("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nDATA\r\n0123456789abcdef\r\n.\r\n");
+  ASSERT_EQ(d.events.size(), 1u);
+  EXPECT_EQ(d.events[0], (Event{EventKind::MessageRefused, 1}));
+  Output o = d.s.on_committed(EIO);   // not committing: still reports what it was told
+  ASSERT_EQ(o.events.size(), 1u);
+  EXPECT_EQ(o.events[0].kind, EventKind::MessageDeferred);
 }

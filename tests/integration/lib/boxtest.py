@@ -225,6 +225,24 @@ class Box:
                 raise AssertionError(f"log has no /{pattern}/ after {timeout} s")
             time.sleep(0.05)
 
+    def control(self, request):
+        """Sends REQUEST to the control socket; returns the reply's lines:
+        the head ("ok ..." / "error ...") then the body (dot-unstuffed),
+        without the final "." line (control/control_protocol.hpp)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(20)
+            s.connect(self.config["server"]["control_socket"])
+            s.sendall(request.encode() + b"\n")
+            data = b""
+            while not data.endswith(b"\n.\n"):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.decode().split("\n")
+        lines = lines[:lines.index(".")] if "." in lines else lines
+        return lines[:1] + [l[1:] if l.startswith("..") else l for l in lines[1:]]
+
     def dialogue(self, **kw):
         """A Dialogue connected to this box."""
         return Dialogue(self.port, **kw)

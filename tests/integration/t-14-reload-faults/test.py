@@ -25,7 +25,6 @@ Also: an empty file given with -c at start (or --check-config) is an error
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
@@ -38,21 +37,10 @@ SIZE = 100000
 
 def control(box, request):
     """One control-socket request; returns (ok, head, body lines)."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(20)
-        s.connect(box.config["server"]["control_socket"])
-        s.sendall(request.encode() + b"\n")
-        data = b""
-        while not (data.endswith(b"\n.\n") or data == b".\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    lines = data.decode().split("\n")
+    lines = box.control(request)
     head = lines[0]
-    body = [l[1:] if l.startswith("..") else l for l in lines[1:-2]]
     ok = head == "ok" or head.startswith("ok ")
-    return ok, head, body
+    return ok, head, lines[1:]
 
 
 def size_of(box):

@@ -24,7 +24,6 @@ around. Client sends / boxmaild answers:
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 
@@ -114,17 +113,7 @@ def pop3(box):
 
 
 def control(box, request):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(20)
-        s.connect(box.config["server"]["control_socket"])
-        s.sendall(request.encode() + b"\n")
-        data = b""
-        while not data.endswith(b"\n.\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return data.decode().split("\n")[0]
+    return box.control(request)[0]
 
 
 def control_protocol(box):
