@@ -562,10 +562,10 @@ const std::vector<Row>& rows() {
                "or fsync (each file and directory)."},
        [](Config& c, const Value& v) { c.store.sync = v.text == "fsync" ? SyncMode::Fsync : SyncMode::Syncfs; }},
       {{.section = "store", .key = "min_free_space", .type = KeyType::Size, .min = 0, .max = 1024 * kGi,
-        .default_value = "64M",
+        .default_value = "16M",
         .doc = "Free space kept on the file system of mail_dir for the spool, the queue and the settings: "
                "when less is free (minus the message's SIZE=) new mail gets 452 4.3.1 at MAIL; 0 turns the "
-               "check off. Not checked where the file system reports no size (ramfs, the initramfs root)."},
+               "check off. Not checked where the file system reports no size (ramfs, a tmpfs without a size limit)."},
        [](Config& c, const Value& v) { c.store.min_free_space = v.number; }},
   };
   return table;

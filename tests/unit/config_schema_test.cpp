@@ -166,7 +166,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"max_connections_per_ip", "20"}, {"idle_timeout", "300"}, {"session_timeout", "3600"},
       {"max_errors", "10"}, {"max_hops", "100"}, {"max_alias_depth", "8"}, {"bare_lf", "normalize"},
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
-      {"min_free_space", "67108864"},
+      {"min_free_space", "16777216"},
       {"min_data_rate", "500"}, {"evict_idle", "30"},
   };
   for (const auto& c : cases) EXPECT_EQ(show(*d, c.key), c.value) << c.key;
