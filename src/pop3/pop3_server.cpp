@@ -6,6 +6,7 @@
 #include "pop3/dot_stuffer.hpp"
 #include "pop3/session.hpp"
 #include "store/maildir.hpp"
+#include "store/safe_path.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -295,7 +296,8 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
             for (const auto& m : l.messages) infos->push_back(MessageInfo{m.size, m.uid});
             listing = std::move(l.messages);
           } else {
-            net::log_error("pop3: cannot list " + root + ": " + std::strerror(l.error));
+            net::log_error("pop3: cannot list " + root + ": " +
+                           (l.error_text.empty() ? std::string(std::strerror(l.error)) : l.error_text));
           }
           take(session.on_mailbox(std::move(infos)));
         }
@@ -321,7 +323,7 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
         RetrieveResult result = RetrieveResult::Ok;
         struct stat st {};
         if (fd < 0) {
-          net::log_warning("pop3: cannot open " + root + "/" + m.sub + "/" + m.name + ": " + std::strerror(errno));
+          net::log_warning("pop3: cannot open " + store::path_error(root + "/" + m.sub + "/" + m.name, errno));
           result = RetrieveResult::Gone;
         } else if (::fstat(fd, &st) != 0) {
           net::log_error("pop3: user=" + session.mailbox() + " fstat " + root + "/" + m.sub + "/" + m.name + ": " +

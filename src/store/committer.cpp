@@ -1,6 +1,7 @@
 // committer.cpp - see committer.hpp.
 #include "store/committer.hpp"
 
+#include "store/safe_path.hpp"
 #include "store/spool_file.hpp"
 
 #include <cerrno>
@@ -12,26 +13,18 @@
 namespace boxmail::store {
 namespace {
 
-int fsync_path(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  int rc = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  return rc;
-}
-
-std::string parent_of(const std::string& path) {
-  auto slash = path.find_last_of('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
-}
-
-/// Copies `src_fd` into DIR/tmp/NAME, fsyncs it and renames it to DIR/new/NAME.
-int copy_into(int src_fd, const std::string& maildir, const std::string& name) {
-  const std::string tmp = maildir + "/tmp/" + name;
-  int out = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (out < 0) return errno;
+/// Copies `src_fd` into ROOT_FD/tmp/NAME, fsyncs it and renames it to
+/// NEW_FD/NAME (ROOT_FD: the Maildir; NEW_FD: its new/). tmp/ is opened
+/// without following a link, the file made with O_EXCL|O_NOFOLLOW.
+int copy_into(int src_fd, int root_fd, int new_fd, const std::string& name) {
+  const int tmp_fd = ::openat(root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (tmp_fd < 0) return errno == ENOTDIR ? ELOOP : errno;
+  int out = ::openat(tmp_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (out < 0) {
+    const int err = errno;
+    ::close(tmp_fd);
+    return err;
+  }
   struct stat st {};
   int rc = ::fstat(src_fd, &st) == 0 ? 0 : errno;
   off_t off = 0;
@@ -42,8 +35,9 @@ int copy_into(int src_fd, const std::string& maildir, const std::string& name) {
   }
   if (rc == 0 && ::fsync(out) != 0) rc = errno;
   ::close(out);
-  if (rc == 0 && ::rename(tmp.c_str(), (maildir + "/new/" + name).c_str()) != 0) rc = errno;
-  if (rc != 0) ::unlink(tmp.c_str());
+  if (rc == 0 && ::renameat(tmp_fd, name.c_str(), new_fd, name.c_str()) != 0) rc = errno;
+  if (rc != 0) ::unlinkat(tmp_fd, name.c_str(), 0);
+  ::close(tmp_fd);
   return rc;
 }
 
@@ -139,7 +133,9 @@ void Committer::run() {
         ++syncs;
       }
       for (const auto& d : dirs_to_sync) {
-        if (int err = fsync_path(d); err != 0) linked_err = err;
+        const int fd = open_dir(d);
+        if (fd < 0 || ::fsync(fd) != 0) linked_err = errno;
+        if (fd >= 0) ::close(fd);
         ++syncs;
       }
     }
@@ -162,7 +158,7 @@ void Committer::run() {
           }
           if (int err = place(r, maildir, dirs_to_sync); err != 0) {
             r.error = err;
-            r.where = maildir;
+            if (r.where.empty()) r.where = maildir;
             break;
           }
         }
@@ -186,7 +182,12 @@ void Committer::finish(std::vector<Request>& requests, int sync_error, const cha
   for (auto& r : requests) {
     const int err = r.error != 0 ? r.error : sync_error;
     if (err != 0) {
-      for (const auto& p : r.linked) ::unlink(p.c_str());
+      for (const auto& p : r.linked) {
+        const int fd = open_dir(parent_of(p));
+        if (fd < 0) continue;
+        ::unlinkat(fd, p.substr(p.find_last_of('/') + 1).c_str(), 0);
+        ::close(fd);
+      }
     }
     if (usage) {
       MaildirUsage added;
@@ -201,14 +202,45 @@ void Committer::finish(std::vector<Request>& requests, int sync_error, const cha
   }
 }
 
-int Committer::ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync) {
+int Committer::open_dir(const std::string& path, mode_t create_mode, bool* created, std::string* failed) const {
+  // Below mail_dir: from its descriptor, opened once. Another root (not
+  // expected): from the Maildir's parent, opened by path.
+  const std::string prefix = mail_dir_ + "/";
+  if (mail_dir_fd_ >= 0 && (path == mail_dir_ || path.starts_with(prefix)))
+    return open_dir_beneath(mail_dir_fd_, mail_dir_, path, create_mode, created, failed);
+  return open_dir_beneath(-1, parent_of(path), path, create_mode, created, failed);
+}
+
+int Committer::ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync, std::string& where) {
   if (known_maildirs_.count(maildir)) return 0;
-  struct stat st {};
-  if (::stat((maildir + "/new").c_str(), &st) != 0) {
-    for (const char* sub : {"", "/tmp", "/new", "/cur"}) {
-      const std::string d = maildir + sub;
-      if (::mkdir(d.c_str(), 0700) != 0 && errno != EEXIST) return errno;
+  bool created = false;
+  std::string failed;
+  const int root_fd = open_dir(maildir, 0700, &created, &failed);
+  if (root_fd < 0) {
+    const int err = errno;
+    where = path_note(failed, err);
+    return err;
+  }
+  const int new_fd = ::openat(root_fd, "new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int err = new_fd < 0 ? errno : 0;
+  if (new_fd >= 0) ::close(new_fd);
+  if (err == ENOENT) {
+    err = 0;
+    created = true;
+    for (const char* sub : {"tmp", "new", "cur"}) {
+      if (::mkdirat(root_fd, sub, 0700) != 0 && errno != EEXIST) {
+        err = errno;
+        where = path_note(maildir + "/" + sub, err);
+        break;
+      }
     }
+  } else if (err != 0) {
+    if (err == ENOTDIR) err = ELOOP;   // O_NOFOLLOW|O_DIRECTORY on a link; a plain file there is refused alike
+    where = path_note(maildir + "/new", err);
+  }
+  ::close(root_fd);
+  if (err != 0) return err;
+  if (created) {
     // The new directories must survive a crash too.
     dirs_to_sync.insert(parent_of(maildir));
     dirs_to_sync.insert(maildir);
@@ -219,21 +251,40 @@ int Committer::ensure_maildir(const std::string& maildir, std::set<std::string>&
 
 int Committer::place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync) {
   for (int attempt = 0; attempt < 2; ++attempt) {
-    if (int err = ensure_maildir(maildir, dirs_to_sync); err != 0) return err;
-    const std::string target = maildir + "/new/" + r.delivery.name;
-    if (::link(r.delivery.spool_path.c_str(), target.c_str()) == 0) {
-      r.linked.push_back(target);
-      dirs_to_sync.insert(maildir + "/new");
-      return 0;
+    if (int err = ensure_maildir(maildir, dirs_to_sync, r.where); err != 0) return err;
+    const std::string new_dir = maildir + "/new";
+    const std::string target = new_dir + "/" + r.delivery.name;
+    std::string failed;
+    const int new_fd = open_dir(new_dir, 0, nullptr, &failed);
+    int err = new_fd < 0 ? errno : 0;
+    if (err == 0) {
+      if (::linkat(AT_FDCWD, r.delivery.spool_path.c_str(), new_fd, r.delivery.name.c_str(), 0) == 0) {
+        ::close(new_fd);
+        r.linked.push_back(target);
+        dirs_to_sync.insert(new_dir);
+        return 0;
+      }
+      err = errno;
+      failed = target;
     }
-    const int err = errno;
     if (err == EXDEV) {
-      if (int cerr = copy_into(r.delivery.fd, maildir, r.delivery.name); cerr != 0) return cerr;
+      const int root_fd = open_dir(maildir, 0, nullptr, &failed);
+      int cerr = root_fd < 0 ? errno : copy_into(r.delivery.fd, root_fd, new_fd, r.delivery.name);
+      if (root_fd >= 0) ::close(root_fd);
+      ::close(new_fd);
+      if (cerr != 0) {
+        r.where = path_note(root_fd < 0 ? failed : maildir + "/tmp", cerr);
+        return cerr;
+      }
       r.linked.push_back(target);
-      dirs_to_sync.insert(maildir + "/new");
+      dirs_to_sync.insert(new_dir);
       return 0;
     }
-    if (err != ENOENT) return err;
+    if (new_fd >= 0) ::close(new_fd);
+    if (err != ENOENT) {
+      r.where = path_note(failed, err);
+      return err;
+    }
     known_maildirs_.erase(maildir);  // removed behind our back: make it again
   }
   return ENOENT;

@@ -24,9 +24,13 @@
 // only after the data is on disk. If any link of a request fails, the links
 // it made are removed and the request fails whole.
 //
+// Every operation under mail_dir is made relative to directory descriptors
+// (safe_path.hpp): a symbolic link at a mailbox, its new/ or tmp/ is never
+// followed, the delivery fails with ELOOP.
+//
 // A failure is answered with the errno and where it happened (the Maildir
-// root, or "spool data sync" / "mail store sync"), for the glue's error log
-// line: this thread does not log. With a UsageTable set, each delivery is
+// root, or the path that failed and why, or "spool data sync" / "mail store
+// sync"), for the glue's error log line: this thread does not log. With a UsageTable set, each delivery is
 // bracketed there (begin before its first link, end with its S= once
 // durable, or with nothing when it failed).
 #pragma once
@@ -113,7 +117,10 @@ class Committer {
   };
   void run();
   void finish(std::vector<Request>& requests, int sync_error, const char* sync_what);
-  int ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync);
+  int ensure_maildir(const std::string& maildir, std::set<std::string>& dirs_to_sync, std::string& where);
+  /// Opens the directory PATH with no link followed below mail_dir (safe_path.hpp).
+  int open_dir(const std::string& path, mode_t create_mode = 0, bool* created = nullptr,
+               std::string* failed = nullptr) const;
   int place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync);
 
   std::string mail_dir_;

@@ -2,6 +2,7 @@
 #include "store/maildir.hpp"
 
 #include "store/maildir_name.hpp"
+#include "store/safe_path.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,9 +18,9 @@
 namespace boxmail::store {
 namespace {
 
-/// Octets plus LFs of the file at `path`; -1 on error.
-std::int64_t crlf_size_of(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+/// Octets plus LFs of file NAME in DIR_FD (not followed); -1 on error.
+std::int64_t crlf_size_of(int dir_fd, const std::string& name) {
+  const int fd = ::openat(dir_fd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return -1;
   char buf[65536];
   std::int64_t total = 0;
@@ -49,20 +50,21 @@ std::pair<std::uint64_t, std::uint64_t> delivery_time(std::string_view name) {
   return {sec, usec};
 }
 
-int fsync_dir(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  const int rc = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  return rc;
-}
-
-/// Calls f(dir_fd, name) for each message name in DIR (names starting
-/// with '.' skipped). Returns 0 or the errno of opendir/readdir.
+/// Calls f(dir_fd, name) for each message name in the directory PATH of
+/// the Maildir ROOT (names starting with '.' skipped; no symbolic link
+/// followed, safe_path.hpp). Returns 0 or the errno of the open/readdir;
+/// `failed` receives the path that failed.
 template <class F>
-int each_name(const std::string& dir, F&& f) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return errno;
+int each_name(const std::string& root, const std::string& path, std::string& failed, F&& f) {
+  const int fd = open_maildir_dir(root, path, &failed);
+  if (fd < 0) return errno;
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    const int err = errno;
+    ::close(fd);
+    failed = path;
+    return err;
+  }
   for (;;) {
     errno = 0;
     const dirent* e = ::readdir(d);
@@ -73,6 +75,7 @@ int each_name(const std::string& dir, F&& f) {
   }
   const int err = errno;
   ::closedir(d);
+  if (err != 0) failed = path;
   return err;
 }
 
@@ -86,7 +89,8 @@ std::optional<std::uint64_t> octets_of(int dir_fd, std::string_view name) {
 
 int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
   const std::string dir = root + "/" + sub;
-  const int err = each_name(dir, [&](int dir_fd, std::string_view name) {
+  std::string failed;
+  const int err = each_name(root, dir, failed, [&](int dir_fd, std::string_view name) {
     MaildirMessage m;
     m.sub = sub;
     m.name = std::string(name);
@@ -96,7 +100,7 @@ int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
     if (sizes.vsize) {
       m.size = *sizes.vsize;
     } else {
-      const std::int64_t s = crlf_size_of(dir + "/" + m.name);
+      const std::int64_t s = crlf_size_of(dir_fd, m.name);
       ++out.files_read;
       if (s < 0) return;   // vanished or unreadable: not listed
       m.size = static_cast<std::uint64_t>(s);
@@ -106,6 +110,7 @@ int list_dir(const std::string& root, const char* sub, MaildirListing& out) {
     m.octets = *octets;
     out.messages.push_back(std::move(m));
   });
+  if (err != 0 && err != ENOENT) out.error_text = path_error(failed, err);
   return err == ENOENT ? 0 : err;
 }
 
@@ -166,7 +171,13 @@ MaildirListing list_maildir(const std::string& root) {
 }
 
 int open_message(const std::string& root, const MaildirMessage& m) {
-  return ::open((root + "/" + m.sub + "/" + m.name).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int dir_fd = open_maildir_dir(root, root + "/" + m.sub);
+  if (dir_fd < 0) return -1;
+  const int fd = ::openat(dir_fd, m.name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int err = errno;
+  ::close(dir_fd);
+  errno = err;
+  return fd;
 }
 
 std::size_t apply_changes(const std::string& root, const MaildirChanges& changes, std::vector<std::string>& errors,
@@ -174,14 +185,43 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
   std::size_t failures = 0;
   bool touched_new = false;
   bool touched_cur = false;
-  auto fail = [&](const std::string& what, int err) {
+  auto fail = [&](const std::string& what, const std::string& path, int err) {
     ++failures;
-    errors.push_back(what + ": " + std::strerror(err));
+    errors.push_back(what + " " + path_error(path, err));
   };
+  // The directories, each opened once, no symbolic link followed; a
+  // missing one (-1, ENOENT) holds no message (a message already gone
+  // counts as done).
+  struct Dir {
+    int fd = -1;
+    int err = 0;
+    std::string failed;
+  };
+  auto open_sub = [&](const char* sub) {
+    Dir d;
+    d.fd = open_maildir_dir(root, root + "/" + sub, &d.failed);
+    if (d.fd < 0) d.err = errno;
+    return d;
+  };
+  if (!changes.seen.empty() || !changes.unseen.empty()) {   // a foreign Maildir may lack cur/
+    if (const int root_fd = open_maildir_dir(root, root); root_fd >= 0) {
+      ::mkdirat(root_fd, "cur", 0700);
+      ::close(root_fd);
+    }
+  }
+  Dir dir_new = open_sub("new");
+  Dir dir_cur = open_sub("cur");
+  auto dir_of = [&](const MaildirMessage* m) -> Dir& { return m->sub == "new" ? dir_new : dir_cur; };
   for (const MaildirMessage* m : changes.deleted) {
     const std::string path = root + "/" + m->sub + "/" + m->name;
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      fail("unlink " + path, errno);
+    const Dir& d = dir_of(m);
+    if (d.fd < 0) {
+      if (d.err != ENOENT) {
+        fail("unlink", d.failed, d.err);
+        continue;
+      }
+    } else if (::unlinkat(d.fd, m->name.c_str(), 0) != 0 && errno != ENOENT) {
+      fail("unlink", path, errno);
       continue;
     }
     if (removed != nullptr) add_message(*removed, m->octets);
@@ -196,22 +236,26 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
     }
     if (m->sub == "cur" && target == m->name) return;
     const std::string from = root + "/" + m->sub + "/" + m->name;
-    const std::string to = root + "/cur/" + target;
-    if (::rename(from.c_str(), to.c_str()) != 0) {
-      if (errno != ENOENT) fail("rename " + from, errno);
+    Dir& d = dir_of(m);
+    for (const Dir* x : {&d, &dir_cur}) {
+      if (x->fd < 0) {
+        if (x->err != ENOENT) fail("rename", x->failed, x->err);
+        return;
+      }
+    }
+    if (::renameat(d.fd, m->name.c_str(), dir_cur.fd, target.c_str()) != 0) {
+      if (errno != ENOENT) fail("rename", from, errno);
       return;
     }
     (m->sub == "new" ? touched_new : touched_cur) = true;
     touched_cur = true;
   };
-  if (!changes.seen.empty() || !changes.unseen.empty()) ::mkdir((root + "/cur").c_str(), 0700);   // a foreign Maildir may lack it
   for (const MaildirMessage* m : changes.seen) move(m, true);
   for (const MaildirMessage* m : changes.unseen) move(m, false);
-  if (touched_cur) {
-    if (int e = fsync_dir(root + "/cur"); e != 0) fail("fsync " + root + "/cur", e);
-  }
-  if (touched_new) {
-    if (int e = fsync_dir(root + "/new"); e != 0) fail("fsync " + root + "/new", e);
+  if (touched_cur && dir_cur.fd >= 0 && ::fsync(dir_cur.fd) != 0) fail("fsync", root + "/cur", errno);
+  if (touched_new && dir_new.fd >= 0 && ::fsync(dir_new.fd) != 0) fail("fsync", root + "/new", errno);
+  for (const Dir* x : {&dir_new, &dir_cur}) {
+    if (x->fd >= 0) ::close(x->fd);
   }
   return failures;
 }
@@ -219,11 +263,13 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
 UsageScan scan_usage(const std::string& root) {
   UsageScan out;
   for (const char* sub : {"new", "cur"}) {
-    const int err = each_name(root + "/" + sub, [&](int dir_fd, std::string_view name) {
+    std::string failed;
+    const int err = each_name(root, root + "/" + sub, failed, [&](int dir_fd, std::string_view name) {
       if (const auto octets = octets_of(dir_fd, name)) add_message(out.usage, *octets);   // else gone meanwhile
     });
     if (err != 0 && err != ENOENT) {
       out.error = err;
+      out.error_text = path_error(failed, err);
       return out;
     }
   }

@@ -20,6 +20,11 @@
 // new/ directories are fsync'ed after the changes. Returns the number of
 // changes that failed.
 //
+// No symbolic link below mail_dir is followed (the mailbox, new/, cur/, a
+// message file; safe_path.hpp): such a Maildir fails to list (error ELOOP,
+// error_text names the path), a linked message file fails to open (RETR)
+// and is itself unlinked or renamed, never its target.
+//
 // Source: https://cr.yp.to/proto/maildir.html (info "2,<flags>", flags in
 // ASCII order); Dovecot's maildir-storage behaviour.
 #pragma once
@@ -46,6 +51,7 @@ struct MaildirMessage {
 struct MaildirListing {
   std::vector<MaildirMessage> messages;
   int error = 0;                 ///< errno when new/ or cur/ cannot be read (a missing Maildir is empty, not an error)
+  std::string error_text;        ///< with `error`: the path that failed and why (safe_path.hpp path_error)
   std::uint64_t files_read = 0;  ///< files opened to compute a size (no W= in the name)
 };
 
@@ -83,6 +89,7 @@ std::size_t apply_changes(const std::string& root, const MaildirChanges& changes
 struct UsageScan {
   MaildirUsage usage;
   int error = 0;
+  std::string error_text;   ///< with `error`: the path that failed and why (safe_path.hpp path_error)
 };
 UsageScan scan_usage(const std::string& root);
 

@@ -98,7 +98,7 @@ void UsageTable::run() {
       if (s.error != 0) {
         e.queued = false;
         e.failed = std::chrono::steady_clock::now();
-        if (errors_.size() < 64) errors_.push_back(root + ": " + std::strerror(s.error));
+        if (errors_.size() < 64) errors_.push_back(s.error_text.empty() ? root + ": " + std::strerror(s.error) : s.error_text);
         break;
       }
       const bool clean = !m.busy && e.changes == m.changes;
