@@ -74,7 +74,10 @@ def pop3_as_bob_fails(box, start, pattern):
     if got.startswith("+OK"):
         p.send("RETR 1")
         r = p.line()
-        body = p.multiline() if r.startswith("+OK") else b""
+        try:
+            body = p.multiline() if r.startswith("+OK") else b""
+        except EOFError:   # sent, but short of the final "."
+            body = p.buf
         assert SECRET not in body, "the secret was sent through a symbolic link"
         p.send("DELE 1")
         p.line()
