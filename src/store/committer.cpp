@@ -18,7 +18,7 @@ namespace {
 /// without following a link, the file made with O_EXCL|O_NOFOLLOW.
 int copy_into(int src_fd, int root_fd, int new_fd, const std::string& name) {
   const int tmp_fd = ::openat(root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (tmp_fd < 0) return errno == ENOTDIR ? ELOOP : errno;
+  if (tmp_fd < 0) return errno;
   int out = ::openat(tmp_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) {
     const int err = errno;
@@ -158,7 +158,7 @@ void Committer::run() {
           }
           if (int err = place(r, maildir, dirs_to_sync); err != 0) {
             r.error = err;
-            if (r.where.empty()) r.where = maildir;
+            if (err != ELOOP || r.where.empty()) r.where = maildir;   // a link: the path that is one
             break;
           }
         }
@@ -221,7 +221,8 @@ int Committer::ensure_maildir(const std::string& maildir, std::set<std::string>&
     where = path_note(failed, err);
     return err;
   }
-  const int new_fd = ::openat(root_fd, "new", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  std::string new_failed;
+  const int new_fd = open_dir_beneath(root_fd, maildir, maildir + "/new", 0, nullptr, &new_failed);
   int err = new_fd < 0 ? errno : 0;
   if (new_fd >= 0) ::close(new_fd);
   if (err == ENOENT) {
@@ -235,8 +236,7 @@ int Committer::ensure_maildir(const std::string& maildir, std::set<std::string>&
       }
     }
   } else if (err != 0) {
-    if (err == ENOTDIR) err = ELOOP;   // O_NOFOLLOW|O_DIRECTORY on a link; a plain file there is refused alike
-    where = path_note(maildir + "/new", err);
+    where = path_note(new_failed, err);
   }
   ::close(root_fd);
   if (err != 0) return err;
