@@ -1,6 +1,7 @@
 // login_throttle.cpp - see login_throttle.hpp.
 #include "cgi/login_throttle.hpp"
 
+#include "text/lines.hpp"
 #include "text/number.hpp"
 
 #include <algorithm>
@@ -67,10 +68,7 @@ LoginFailures parse_login_failures(std::string_view text) {
   bool version = false;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+    const std::string_view line = text::next_line(text, pos);
     if (line.empty()) continue;
     if (line == "version: 1") {
       version = true;

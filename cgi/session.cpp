@@ -1,6 +1,7 @@
 // session.cpp - see session.hpp.
 #include "cgi/session.hpp"
 
+#include "text/lines.hpp"
 #include "text/number.hpp"
 
 #include <limits>
@@ -44,10 +45,7 @@ std::optional<SessionRecord> parse_session(std::string_view text) {
   bool version = false, csrf = false, stamp = false, created = false, last = false;
   std::size_t pos = 0;
   while (pos < text.size()) {
-    auto nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) nl = text.size();
-    const std::string_view line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+    const std::string_view line = text::next_line(text, pos);
     const auto colon = line.find(": ");
     if (colon == std::string_view::npos) return std::nullopt;
     const std::string_view key = line.substr(0, colon);
