@@ -559,6 +559,16 @@ Response handle() {
       return error_page(403, req.script, "The login form has expired or did not come from this box; reload it.");
     }
     const std::string address = valid_client_address(remote) ? remote : "unknown";
+    // The slot first: a login refused for want of one is not an attempt
+    // and is not counted against the address.
+    const int slot = take_login_slot(paths);
+    if (slot < 0) {
+      log_line(LOG_WARNING, "login from " + address + " refused: " + std::to_string(kMaxConcurrentLogins) +
+                                " logins are being checked already");
+      Response r = login_form("The box is checking other logins right now; try again in a moment.", 429);
+      r.headers.push_back("Retry-After: 2");
+      return r;
+    }
     {
       FailureRecord failures(paths);
       const LoginVerdict v = check_login(failures.record, address, now);
@@ -573,19 +583,12 @@ Response handle() {
                                           std::to_string(v.retry_after) + " seconds before the next try.",
                                 429);
         r.headers.push_back("Retry-After: " + std::to_string(v.retry_after));
+        ::close(slot);
         return r;
       }
       // Counted as a failure until it proves right (login_throttle.hpp).
       record_attempt(failures.record, address, now);
       failures.save();
-    }
-    const int slot = take_login_slot(paths);
-    if (slot < 0) {
-      log_line(LOG_WARNING, "login from " + address + " refused: " + std::to_string(kMaxConcurrentLogins) +
-                                " logins are being checked already");
-      Response r = login_form("The box is checking other logins right now; try again in a moment.", 429);
-      r.headers.push_back("Retry-After: 2");
-      return r;
     }
     const std::string user = req.form.value("user");
     const std::string hash = admin_hash(paths, user);

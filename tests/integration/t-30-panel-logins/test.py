@@ -18,6 +18,7 @@ administrator 127.0.0.2; busybox httpd gives each as REMOTE_ADDR).
    (boxmailctl admin passwd): the same cookie is sent to the login page.
 5. boxmailctl refuses an administrator password under 10 characters.
 """
+import fcntl
 import http.client
 import os
 import re
@@ -107,15 +108,41 @@ def main():
             assert session_of(headers) is None
         print("forged login tokens: 403, no session")
 
+        # 1b. A login refused because every login slot is busy is not an
+        # attempt: five of them, then the right password from the same
+        # address still logs in (kFreeFailures is 3).
+        held = []
+        for i in range(4):   # kMaxConcurrentLogins
+            f = open(os.path.join(p.dir, "panel", f"login-slot-{i}"), "a")
+            fcntl.flock(f, fcntl.LOCK_EX)
+            held.append(f)
+        for _ in range(5):
+            status, headers, body = p.login(ADMIN_PW, "127.0.0.4")
+            assert status == 429 and b"checking other logins" in body, (status, body[:200])
+            assert session_of(headers) is None
+        for f in held:
+            f.close()
+        status, headers, _ = p.login(ADMIN_PW, "127.0.0.4")
+        assert status == 303 and session_of(headers), status
+        print("logins refused for busy slots: 429, not counted as failures")
+
         # 2. 50 parallel wrong logins from one address.
         forms = [p.login_form("127.0.0.1") for _ in range(50)]
         results = [None] * 50
 
         def guess(i):
             nonce, token = forms[i]
-            results[i] = p.request("POST", "/login", "127.0.0.1",
-                                   {"csrf": token, "user": "admin", "password": f"guess-{i}"},
-                                   {"boxmail_login": nonce})
+            try:
+                results[i] = p.request("POST", "/login", "127.0.0.1",
+                                       {"csrf": token, "user": "admin", "password": f"guess-{i}"},
+                                       {"boxmail_login": nonce})
+            except (ConnectionResetError, http.client.RemoteDisconnected):
+                # busybox httpd closes a connection it cannot serve (its
+                # listen backlog is 9; a failed fork under a process limit)
+                # with the request unread: the kernel answers RST. Such a
+                # guess is not answered at all; whether it was checked is
+                # counted from the log below, which is what the bound is on.
+                results[i] = ("reset", None, b"")
 
         threads = [threading.Thread(target=guess, args=(i,)) for i in range(50)]
         started = time.monotonic()
@@ -127,8 +154,10 @@ def main():
         statuses = [r[0] for r in results]
         checked = statuses.count(200)
         refused = statuses.count(429)
-        print(f"50 parallel wrong logins: {checked} checked (200), {refused} refused at once (429)")
-        assert checked + refused == 50, statuses
+        reset = statuses.count("reset")
+        print(f"50 parallel wrong logins: {checked} checked (200), {refused} refused at once (429)"
+              + (f", {reset} reset by the web server" if reset else ""))
+        assert checked + refused + reset == 50, statuses
         # kFreeFailures (3) + 1 are checked at once; one more only each time a
         # growing delay (4, 8, 16... s after the last failure) passed during
         # the burst, however slow the machine made it.
@@ -136,14 +165,19 @@ def main():
         while waited <= elapsed + 2:     # + the answer delay of a checked failure
             bound += 1
             waited = waited * 2 + 2
-        assert 1 <= checked <= bound, (statuses, elapsed)
+        assert checked <= bound, (statuses, elapsed)
         for status, headers, body in results:
+            if status == "reset":
+                continue
             if status == 429:
                 assert int(headers["Retry-After"]) > 0
                 assert b"Too many failed logins" in body or b"checking other logins" in body
             assert session_of(headers) is None
+        # The log counts every checked guess, answered or not.
         failed_lines = len(re.findall(r"login failed for user 'admin' from 127\.0\.0\.1", p.log()))
-        assert failed_lines == checked, (failed_lines, checked)
+        assert checked <= failed_lines <= checked + reset, (failed_lines, checked, reset)
+        assert 1 <= failed_lines <= bound, (failed_lines, bound, elapsed)
+        checked = failed_lines
 
         # Keep guessing as a patient guesser would, honouring Retry-After, up
         # to 6 checked failures: the next delay is then 16 s.
