@@ -1,7 +1,8 @@
 # boxmail front door.
 #   make deps        install missing Debian/npm packages (idempotent, quiet when present)
 #   make             configure and build (build/)
-#   make run         build, then start boxmaild and the web panel (127.0.0.1:8080)
+#   make run         build, then start boxmaild and the web panel (127.0.0.1:8080);
+#                    as root: boxmaild drops to the user boxmail, the panel runs as boxmail-web
 #   make test        build, then run every test through ctest
 #   make bench       feed benchmarks against Postfix on the same machine (+ a short soak)
 #   make soak        SIGKILL, disk-full and slow-client soak for SOAK_SECONDS (default 600)
@@ -20,7 +21,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu
 
-.PHONY: all deps build static run test bench soak fuzz clean
+.PHONY: all deps accounts build static run test bench soak fuzz clean
 
 all: build
 
@@ -37,6 +38,12 @@ deps:
 	  rc=$$?; rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
+# The system accounts boxmail runs as (boxmail: boxmaild after binding its
+# ports; boxmail-web: the panel), made when missing; as root only (not
+# root, everything runs as the caller and nothing is dropped).
+accounts:
+	@if [ "$$(id -u)" = 0 ]; then tests/system-accounts; fi
+
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 
@@ -48,10 +55,10 @@ build: $(BUILD)/CMakeCache.txt
 # 127.0.0.1:8080. Prints the URL, the admin login and the demo mailboxes
 # (passwords on the first run only). Ctrl-C stops both.
 # `$(BUILD)/boxmaild` alone still runs on the embedded default.
-run: deps build
+run: deps build accounts
 	/usr/bin/python3 tests/web/panel_env.py --build $(BUILD) --dir var --http 127.0.0.1:8080 --demo
 
-test: deps build
+test: deps build accounts
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-cross ARCH=aarch64
 	$(MAKE) boot-test BOARD=qemu-aarch64

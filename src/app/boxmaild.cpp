@@ -15,6 +15,7 @@
 #include "control/control_server.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
+#include "process/privilege.hpp"
 #include "smtp/smtp_server.hpp"
 #include "store/spool_file.hpp"
 
@@ -117,43 +118,49 @@ int main(int argc, char** argv) {
   net::log_open(cfg->server.log, "boxmaild");
   std::signal(SIGPIPE, SIG_IGN);
 
-  int err = 0;
-  const int stale = store::clean_spool(cfg->store.spool_dir + "/tmp", err);
-  if (stale < 0) {
-    net::log_error("cannot prepare spool " + cfg->store.spool_dir + "/tmp: " + std::strerror(err));
-    return 1;
+  // Started as root: the account to drop to, looked up now; the store
+  // directories boxmaild would make are made for it (store/spool_file.hpp).
+  std::optional<process::RunAs> run_as;
+  std::optional<store::DirOwner> store_owner;
+  if (::geteuid() == 0) {
+    std::string why;
+    run_as = process::find_run_as(cfg->server.user, why);
+    if (!run_as) {
+      net::log_error(why + "; not starting as root");
+      return 2;
+    }
+    store_owner = store::DirOwner{run_as->account.uid, run_as->account.gid};
+    // Only directories that do not exist yet are made (and handed over):
+    // root never chowns a path it read from the INI file.
+    std::vector<std::string> dirs{cfg->store.mail_dir, cfg->store.spool_dir};
+    if (config_path.empty()) dirs.push_back(config::parent_directory(cfg->server.passwd_file));
+    for (const auto& d : dirs) {
+      if (int e = store::make_dirs(d, 0750, store_owner); e != 0) {
+        net::log_error("cannot create " + d + " for " + cfg->server.user + ": " + std::strerror(e));
+        return 1;
+      }
+    }
   }
-  if (stale > 0) net::log_info("removed " + std::to_string(stale) + " unfinished message(s) from the spool");
-  if (int e = store::make_dirs(cfg->store.mail_dir, 0755); e != 0) {
-    net::log_error("cannot create mail_dir " + cfg->store.mail_dir + ": " + std::strerror(e));
-    return 1;
-  }
-  if (config_path.empty()) create_demo_mailboxes(*cfg);
 
   // The account table: replaced only by a passwd-file at least as good
   // (config/passwd_watcher.hpp); one that cannot be read or has errors at
-  // start is refused like a bad configuration.
+  // start is refused like a bad configuration. Read after the drop.
   config::PasswdWatcher accounts(cfg->server.passwd_file);
   auto log_poll = [](const config::PasswdPoll& p) {
     for (const auto& e : p.errors) net::log_error(e);
     for (const auto& w : p.warnings) net::log_warning(w);
     for (const auto& n : p.notes) net::log_info(n);
   };
-  auto first = accounts.first_load();
-  log_poll(first);
-  if (!first.table) return 2;
-  auto table = first.table;
+  std::shared_ptr<const config::AccountTable> table = std::make_shared<const config::AccountTable>();
 
   asio::io_context io(1);
-  // Mailbox usage for quotas and the status page, counted off the loop.
-  auto usage = std::make_shared<store::UsageTable>();
-  for (const auto& a : table->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);
+  // Mailbox usage for quotas and the status page, counted off the loop by
+  // its own thread: made after the drop.
+  std::shared_ptr<store::UsageTable> usage;
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
-  server.set_usage(usage);
   // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
   std::unique_ptr<pop3::Pop3Server> pop3_server;
   if (cfg->pop3.enabled) pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg));
-  if (pop3_server) pop3_server->set_usage(usage);
   // Both servers share one account table, re-read when the passwd-file changes.
   auto poll_accounts = [&](bool force) {
     auto p = accounts.poll(force);
@@ -177,20 +184,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  if (config_path.empty()) {
-    net::log_info("embedded default configuration; send mail with e.g. "
-                  "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +
-                  cfg->store.mail_dir + "/alice/new/");
-    if (pop3_server && !cfg->pop3.listen.empty()) {
-      net::log_info("read it over POP3 on " + cfg->pop3.listen.front().host + ":" +
-                    std::to_string(cfg->pop3.listen.front().port) + ", e.g. `curl -u alice:PASSWORD pop3://" +
-                    cfg->pop3.listen.front().host + ":" + std::to_string(cfg->pop3.listen.front().port) + "/1`");
-    }
-  }
-  net::log_info("started (" + cfg->source + ", " + std::to_string(table->accounts.size()) + " mailboxes)");
 
   // SIGHUP and the control socket's `reload`: a config with errors is
   // never taken; the errors come back (and are logged).
+  const config::ConfigPtr start_cfg = cfg;   // the listeners were bound from this one
+  std::vector<std::string> restart_notes;    // "needs a restart" since the last reload
   auto reload = [&]() -> std::vector<std::string> {
     auto p = load();
     std::vector<std::string> errors;
@@ -222,22 +220,20 @@ int main(int argc, char** argv) {
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
     poll_accounts(true);
     net::log_info("reloaded " + cfg->source);
+    // Keys read at start only (the ports, bound as root): reported until a
+    // restart takes them.
+    restart_notes.clear();
+    for (const auto& r : config::restart_needed(*start_cfg, *cfg)) {
+      net::log_warning(r.to_string());
+      restart_notes.push_back(r.to_string());
+    }
     return errors;
   };
 
   // The control socket (control/): status, reload, recent log lines, stats
   // for the web panel. Its path is read at start only.
   const auto started = std::chrono::steady_clock::now();
-  const config::ConfigPtr start_cfg = cfg;   // the listeners were bound from this one
-  auto listen_text = [](const std::vector<config::ListenAddress>& list) {
-    std::string out;
-    for (const auto& a : list) {
-      if (!out.empty()) out += ',';
-      out += a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
-                                                   : a.host + ":" + std::to_string(a.port);
-    }
-    return out;
-  };
+  const auto listen_text = config::format_listen_list;
   control::ControlServer::Handlers handlers;
   handlers.status = [&]() {
     control::Reply r;
@@ -252,6 +248,7 @@ int main(int argc, char** argv) {
     } else {
       r.lines.push_back("service pop3 off sessions=0");
     }
+    for (const auto& n : restart_notes) r.lines.push_back("restart-needed " + n);
     poll_accounts(false);
     for (auto& l : control::mail_store_lines(cfg->store.mail_dir, *table, *usage, cfg->store.min_free_space))
       r.lines.push_back(std::move(l));
@@ -262,6 +259,7 @@ int main(int argc, char** argv) {
     r.lines = reload();
     r.ok = r.lines.empty();
     r.head = r.ok ? "reloaded" : "configuration refused; the running one is kept";
+    if (r.ok) r.lines = restart_notes;   // taken, but these keys wait for a restart
     return r;
   };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
@@ -269,6 +267,54 @@ int main(int argc, char** argv) {
     net::log_error(e);
     return 1;
   }
+
+  // Privileged helpers start here, before the drop, each over a socketpair
+  // (the firewall issue's boxmail-fw); none yet.
+
+  // ---- root ends here (process/privilege.hpp) ----
+  const process::DropResult dropped = run_as ? process::drop_privileges(*run_as) : process::stay_unprivileged();
+  if (!dropped.error.empty()) {
+    net::log_error("cannot drop privileges: " + dropped.error + "; not serving as root");
+    return 2;
+  }
+  net::log_info(dropped.summary);
+
+  // ---- the store, as the mail user ----
+  int err = 0;
+  const int stale = store::clean_spool(cfg->store.spool_dir + "/tmp", err);
+  if (stale < 0) {
+    net::log_error("cannot prepare spool " + cfg->store.spool_dir + "/tmp: " + std::strerror(err));
+    return 1;
+  }
+  if (stale > 0) net::log_info("removed " + std::to_string(stale) + " unfinished message(s) from the spool");
+  if (int e = store::make_dirs(cfg->store.mail_dir, 0755); e != 0) {
+    net::log_error("cannot create mail_dir " + cfg->store.mail_dir + ": " + std::strerror(e));
+    return 1;
+  }
+  if (config_path.empty()) create_demo_mailboxes(*cfg);
+  auto first = accounts.first_load();
+  log_poll(first);
+  if (!first.table) return 2;
+  table = first.table;
+  usage = std::make_shared<store::UsageTable>();
+  server.set_usage(usage);
+  if (pop3_server) pop3_server->set_usage(usage);
+  for (const auto& a : table->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);
+  server.set_accounts(table);
+  if (pop3_server) pop3_server->set_accounts(table);
+  server.start();
+  if (pop3_server) pop3_server->start();
+  if (config_path.empty()) {
+    net::log_info("embedded default configuration; send mail with e.g. "
+                  "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +
+                  cfg->store.mail_dir + "/alice/new/");
+    if (pop3_server && !cfg->pop3.listen.empty()) {
+      net::log_info("read it over POP3 on " + cfg->pop3.listen.front().host + ":" +
+                    std::to_string(cfg->pop3.listen.front().port) + ", e.g. `curl -u alice:PASSWORD pop3://" +
+                    cfg->pop3.listen.front().host + ":" + std::to_string(cfg->pop3.listen.front().port) + "/1`");
+    }
+  }
+  net::log_info("started (" + cfg->source + ", " + std::to_string(table->accounts.size()) + " mailboxes)");
   // The counters of `stats` and the status page: typed events from the
   // SMTP sessions, counted as they happen (never parsed from log text).
   server.set_event_sink([&control_server](const smtp::Event& e) {

@@ -47,6 +47,7 @@ struct ServerConfig {
   std::string passwd_file;     ///< Dovecot-compatible passwd-file of mailboxes
   std::string log;             ///< "stderr" or "syslog"
   std::string control_socket;  ///< UNIX socket of the control protocol (status, reload, log; control/)
+  std::string user;            ///< account to run as after binding, when started as root (process/privilege.hpp)
   std::uint32_t login_failures_per_address = 0;   ///< failed logins from one address before it is refused (every protocol)
   std::uint32_t login_failure_window = 0;         ///< seconds failures are remembered and a blocked address waits
   std::uint32_t login_check_queue = 0;            ///< password checks waiting for the hashing thread; more get a temporary error

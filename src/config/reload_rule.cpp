@@ -4,22 +4,41 @@
 namespace boxmail::config {
 namespace {
 
-/// Where each key fixed at install time lives in a Config, and whether the
-/// path must itself be a directory (else its parent must be). Which keys
-/// are fixed is the schema's flag; this table only knows how to read them.
+/// Where each key fixed at install time lives in a Config, and which
+/// directory must exist for a reload to keep it. Which keys are fixed is
+/// the schema's flag; this table only knows how to read them.
+enum class MustExist { Directory, ParentDirectory, Nothing };
+
 struct StorePath {
   const char* section;
   const char* key;
   const std::string& (*value)(const Config&);
-  bool is_directory;   ///< the path itself must be a directory, else its parent
+  MustExist must_exist;
 };
 
 constexpr StorePath kStorePaths[] = {
-    {"server", "passwd_file", [](const Config& c) -> const std::string& { return c.server.passwd_file; }, false},
+    {"server", "passwd_file", [](const Config& c) -> const std::string& { return c.server.passwd_file; },
+     MustExist::ParentDirectory},
     {"server", "control_socket", [](const Config& c) -> const std::string& { return c.server.control_socket; },
-     false},
-    {"store", "mail_dir", [](const Config& c) -> const std::string& { return c.store.mail_dir; }, true},
-    {"store", "spool_dir", [](const Config& c) -> const std::string& { return c.store.spool_dir; }, true},
+     MustExist::ParentDirectory},
+    {"server", "user", [](const Config& c) -> const std::string& { return c.server.user; }, MustExist::Nothing},
+    {"store", "mail_dir", [](const Config& c) -> const std::string& { return c.store.mail_dir; },
+     MustExist::Directory},
+    {"store", "spool_dir", [](const Config& c) -> const std::string& { return c.store.spool_dir; },
+     MustExist::Directory},
+};
+
+/// The keys read at start only (schema rows with read_at_start), as text.
+struct StartKey {
+  const char* section;
+  const char* key;
+  std::string (*value)(const Config&);
+};
+
+const StartKey kStartKeys[] = {
+    {"smtp", "listen", [](const Config& c) { return format_listen_list(c.smtp.listen); }},
+    {"pop3", "enabled", [](const Config& c) { return std::string(c.pop3.enabled ? "yes" : "no"); }},
+    {"pop3", "listen", [](const Config& c) { return format_listen_list(c.pop3.listen); }},
 };
 
 const StorePath* find_store_path(std::string_view section, std::string_view key) {
@@ -30,6 +49,49 @@ const StorePath* find_store_path(std::string_view section, std::string_view key)
 }
 
 }  // namespace
+
+std::string format_listen_list(const std::vector<ListenAddress>& list) {
+  std::string out;
+  for (const ListenAddress& a : list) {
+    if (!out.empty()) out += ',';
+    out += a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
+                                                 : a.host + ":" + std::to_string(a.port);
+  }
+  return out;
+}
+
+const std::string* start_key_value(const Config& c, std::string_view section, std::string_view key,
+                                   std::string& storage) {
+  const KeyInfo* k = find_key(section, key);
+  if (k == nullptr || !k->read_at_start) return nullptr;
+  for (const StartKey& s : kStartKeys) {
+    if (s.section == section && s.key == key) {
+      storage = s.value(c);
+      return &storage;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<RestartNeeded> restart_needed(const Config& started, const Config& next) {
+  std::vector<RestartNeeded> out;
+  for (const KeyInfo& k : schema()) {
+    if (!k.read_at_start) continue;
+    std::string was_text, now_text;
+    const std::string* was = start_key_value(started, k.section, k.key, was_text);
+    const std::string* now = start_key_value(next, k.section, k.key, now_text);
+    if (was == nullptr || now == nullptr || *was != *now) {
+      out.push_back(RestartNeeded{std::string(k.section), std::string(k.key), was ? *was : "(unknown)",
+                                  now ? *now : "(unknown)"});
+    }
+  }
+  return out;
+}
+
+std::string RestartNeeded::to_string() const {
+  return "[" + section + "] " + key + " changes from '" + running + "' to '" + asked +
+         "': needs a restart (still serving '" + running + "')";
+}
 
 std::string parent_directory(const std::string& path) {
   const auto slash = path.find_last_of('/');
@@ -76,14 +138,15 @@ std::vector<ConfigError> reload_refusals(const Config& running, const Config& ne
   for (const FixedKeyChange& c : changes) {
     out.push_back(ConfigError{next.source, 0, c.section, c.key,
                               "changes from '" + c.from + "' to '" + c.to +
-                                  "'; store paths change only at a restart (restart boxmaild to use it)"});
+                                  "'; it is fixed at install time and changes only at a restart (restart boxmaild to use it)"});
   }
   for (const StorePath& p : kStorePaths) {
     bool changed = false;
     for (const FixedKeyChange& c : changes) changed = changed || (c.section == p.section && c.key == p.key);
     if (changed) continue;
+    if (p.must_exist == MustExist::Nothing) continue;
     const std::string& now = p.value(next);
-    const std::string dir = p.is_directory ? now : parent_directory(now);
+    const std::string dir = p.must_exist == MustExist::Directory ? now : parent_directory(now);
     if (!directory_exists(dir)) {
       out.push_back(ConfigError{next.source, 0, p.section, p.key,
                                 "directory '" + dir + "' does not exist (removed, or a disk not mounted?)"});

@@ -333,6 +333,17 @@ struct Row {
   Check check = nullptr;   ///< a key-specific rule beyond the type's
 };
 
+/// A system account name as useradd(8) takes it: [a-z_][a-z0-9_-]*, at
+/// most 32 octets, and not root (boxmaild never serves the network as root).
+Error check_user_name(const Value& v) {
+  const std::string& n = v.text;
+  bool ok = !n.empty() && n.size() <= 32 && ((n[0] >= 'a' && n[0] <= 'z') || n[0] == '_');
+  for (char c : n) ok = ok && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-');
+  if (!ok) return "value " + quoted(n) + " is not a user name (a-z, 0-9, '_', '-'; at most 32)";
+  if (n == "root") return std::string("boxmaild does not serve the network as root; name its own account");
+  return std::nullopt;
+}
+
 Error check_hostname(const Value& v) {
   if (v.text.empty() || is_domain(text::ascii_lower(v.text))) return std::nullopt;
   return "value " + quoted(v.text) + " is not a host name (letters, digits, '-' and '.')";
@@ -380,6 +391,12 @@ const std::vector<Row>& rows() {
                "mode 0660, group of its directory.",
         .fixed_at_install = true},
        [](Config& c, const Value& v) { c.server.control_socket = v.text; }},
+      {{.section = "server", .key = "user", .type = KeyType::String, .default_value = "boxmail",
+        .doc = "The account boxmaild runs as once its ports are bound, when it is started as root "
+               "(its group is the account's primary group); it then has no capabilities and cannot "
+               "regain root. Not started as root, boxmaild stays as it was started.",
+        .fixed_at_install = true},
+       [](Config& c, const Value& v) { c.server.user = v.text; }, check_user_name},
       {{.section = "server", .key = "login_failures_per_address", .type = KeyType::Uint, .min = 1, .max = 1000,
         .default_value = "10",
         .doc = "Failed logins (POP3 and every later login) from one client address, each within "
@@ -400,7 +417,8 @@ const std::vector<Row>& rows() {
 
       // [smtp]
       {{.section = "smtp", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:2525",
-        .doc = "Numeric addresses and ports the SMTP feed listens on, e.g. 0.0.0.0:25 [::]:25."},
+        .doc = "Numeric addresses and ports the SMTP feed listens on, e.g. 0.0.0.0:25 [::]:25.",
+        .read_at_start = true},
        [](Config& c, const Value& v) { c.smtp.listen = v.listen; }},
       {{.section = "smtp", .key = "banner", .type = KeyType::String, .default_value = "",
         .doc = "Text after \"220 <hostname> ESMTP\" in the greeting."},
@@ -502,10 +520,12 @@ const std::vector<Row>& rows() {
 
       // [pop3]
       {{.section = "pop3", .key = "enabled", .type = KeyType::Bool, .default_value = "yes",
-        .doc = "Run the POP3 server (RFC 1939) for LAN users to fetch their mail."},
+        .doc = "Run the POP3 server (RFC 1939) for LAN users to fetch their mail.",
+        .read_at_start = true},
        [](Config& c, const Value& v) { c.pop3.enabled = v.flag; }},
       {{.section = "pop3", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:1100",
-        .doc = "Numeric addresses and ports POP3 listens on, e.g. 0.0.0.0:110 [::]:110."},
+        .doc = "Numeric addresses and ports POP3 listens on, e.g. 0.0.0.0:110 [::]:110.",
+        .read_at_start = true},
        [](Config& c, const Value& v) { c.pop3.listen = v.listen; }},
       {{.section = "pop3", .key = "max_command_line", .type = KeyType::Uint, .min = 255, .max = 8192,
         .default_value = "512",
@@ -1094,6 +1114,10 @@ std::string schema_man_page() {
     if (k.fixed_at_install) {
       add("Fixed at install time: the web panel and a restored backup refuse to change it,");
       add("and boxmaild takes a new value only when it is restarted.");
+    }
+    if (k.read_at_start) {
+      add("Read at start only: a reload keeps the running value and reports that the change");
+      add("needs a restart (the ports are bound as root, before boxmaild drops its privileges).");
     }
   }
 

@@ -45,10 +45,15 @@ struct KeyInfo {
   std::string_view doc;         ///< one line for the man page and the panel's help text
   /// A path fixed at install time (every Path key: the store, the
   /// passwd-file, the control socket, and later certificates and the
-  /// queue): the web panel's forms and its restore refuse to change it,
+  /// queue), or the account boxmaild runs as: the web panel's forms and
+  /// its restore refuse to change it,
   /// boxmaild takes a new value only at a restart (reload_rule.hpp), and
   /// the init script never chowns or chmods what the INI file names.
   bool fixed_at_install = false;
+  /// Read at start only (the listening sockets are bound as root, before
+  /// boxmaild drops to its account): a reload takes the rest of the file
+  /// and reports this key as "needs a restart" (reload_rule.hpp).
+  bool read_at_start = false;
 };
 
 /// The whole schema table, in man page order.

@@ -64,19 +64,21 @@ Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->pop3.evict_idle)); },
-                    [] { return format_reply(ReplyId::NoDescriptors); }}),
-      checker_(std::make_unique<config::PasswordChecker>(config_->server.login_check_queue)) {}
+                    [] { return format_reply(ReplyId::NoDescriptors); }}) {}
 
 Pop3Server::~Pop3Server() = default;
 
 std::string Pop3Server::listen() { return listener_.listen(config_->pop3.listen); }
 
+void Pop3Server::start() {
+  checker_ = std::make_unique<config::PasswordChecker>(config_->server.login_check_queue);
+}
+
 void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
-  if (config->pop3.listen != config_->pop3.listen || config->pop3.enabled != config_->pop3.enabled)
-    net::log_warning("pop3.listen and pop3.enabled changes take effect at the next restart");
+  // pop3.listen and pop3.enabled are read at start only (config::restart_needed says so).
   config_ = std::move(config);
   hostname_ = std::move(hostname);
-  checker_->set_max_queue(config_->server.login_check_queue);
+  if (checker_) checker_->set_max_queue(config_->server.login_check_queue);
 }
 
 void Pop3Server::set_usage(std::shared_ptr<store::UsageTable> usage) { usage_ = std::move(usage); }

@@ -73,6 +73,11 @@ class Pop3Server {
   /// Binds every pop3.listen address. Returns "" or an error message.
   std::string listen();
 
+  /// Starts the password checker thread. Called once, after the privilege
+  /// drop and before the io_context runs (a thread started earlier would
+  /// keep root's capability bounding set: process/privilege.hpp).
+  void start();
+
   /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
   void set_config(config::ConfigPtr config, std::string hostname);
   /// The mailbox usage table: deletions at QUIT are taken out of it, and a

@@ -57,10 +57,17 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->smtp.evict_idle)); },
-                    [this] { return format_reply(ReplyId::NoDescriptors, {}, hostname_); }}) {
+                    [this] { return format_reply(ReplyId::NoDescriptors, {}, hostname_); }}) {}
+
+void SmtpServer::start() {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
+  if (usage_) committer_->set_usage(usage_);
   spool_pool_dir_ = config_->store.spool_dir + "/tmp";
   spool_pool_ = std::make_unique<store::SpoolPool>(spool_pool_dir_);
+}
+
+store::CommitterStats SmtpServer::commit_stats() const {
+  return committer_ ? committer_->stats() : store::CommitterStats{};
 }
 
 SmtpServer::~SmtpServer() = default;
@@ -68,9 +75,8 @@ SmtpServer::~SmtpServer() = default;
 std::string SmtpServer::listen() { return listener_.listen(config_->smtp.listen); }
 
 void SmtpServer::set_config(config::ConfigPtr config, std::string hostname) {
-  if (config->smtp.listen != config_->smtp.listen)
-    net::log_warning("smtp.listen changes take effect at the next restart");
-  committer_->set_mode(config->store.sync);
+  // smtp.listen is read at start only (config::restart_needed says so).
+  if (committer_) committer_->set_mode(config->store.sync);
   config_ = std::move(config);
   hostname_ = std::move(hostname);
 }
@@ -83,7 +89,7 @@ std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random
 
 void SmtpServer::set_usage(std::shared_ptr<store::UsageTable> usage) {
   usage_ = usage;
-  committer_->set_usage(std::move(usage));
+  if (committer_) committer_->set_usage(std::move(usage));
 }
 
 std::optional<std::uint64_t> SmtpServer::free_space(const std::string& mail_dir) {

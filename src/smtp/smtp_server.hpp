@@ -54,8 +54,16 @@ class SmtpServer {
              std::shared_ptr<const config::AccountTable> accounts, std::string hostname);
   ~SmtpServer();
 
-  /// Binds every smtp.listen address. Returns "" or an error message.
+  /// Binds every smtp.listen address (as root, before the privilege drop;
+  /// accepting starts when the io_context runs). Returns "" or an error
+  /// message.
   std::string listen();
+
+  /// Opens the mail store and starts its threads: the Committer (with
+  /// mail_dir) and the spool file pool. Called once, after the privilege
+  /// drop and before the io_context runs, so nothing in the store is made
+  /// by root and no thread keeps root's capability bounding set.
+  void start();
 
   /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
   void set_config(config::ConfigPtr config, std::string hostname);
@@ -73,10 +81,10 @@ class SmtpServer {
   std::size_t sessions() const { return sessions_.size(); }
 
   /// The store's group-commit counters (deliveries, batches, syncs).
-  store::CommitterStats commit_stats() const { return committer_->stats(); }
+  store::CommitterStats commit_stats() const;
 
   /// The mailbox usage table for the quota check at RCPT; the Committer
-  /// counts each delivery in it. Set once, before listen().
+  /// counts each delivery in it. Set once, before start().
   void set_usage(std::shared_ptr<store::UsageTable> usage);
 
  private:

@@ -53,7 +53,7 @@ int SpoolFile::release() {
   return fd;
 }
 
-int make_dirs(const std::string& path, unsigned mode) {
+int make_dirs(const std::string& path, unsigned mode, std::optional<DirOwner> owner) {
   if (path.empty()) return EINVAL;
   std::string cur;
   std::size_t pos = 0;
@@ -61,7 +61,20 @@ int make_dirs(const std::string& path, unsigned mode) {
     pos = path.find('/', pos + 1);
     cur = path.substr(0, pos);
     if (cur.empty()) continue;
-    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST) return errno;
+    if (::mkdir(cur.c_str(), mode) == 0) {
+      if (owner) {
+        // Only a directory made just now is handed over, through a
+        // descriptor of it (never a path a link could redirect).
+        const int fd = ::open(cur.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0) return errno;
+        const int rc = ::fchown(fd, owner->uid, owner->gid);
+        const int e = errno;
+        ::close(fd);
+        if (rc != 0) return e;
+      }
+    } else if (errno != EEXIST) {
+      return errno;
+    }
   }
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return errno;

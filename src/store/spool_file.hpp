@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -57,7 +58,15 @@ class SpoolFile {
 /// `err` set when the directory cannot be made or opened.
 int clean_spool(const std::string& spool_tmp_dir, int& err);
 
-/// mkdir -p with `mode` for each missing component. Returns 0 or errno.
-int make_dirs(const std::string& path, unsigned mode);
+/// The owner boxmaild gives the store directories it makes as root.
+struct DirOwner {
+  unsigned uid = 0;
+  unsigned gid = 0;
+};
+
+/// mkdir -p with `mode` for each missing component; with `owner`, each
+/// component made by this call (and only those) is chowned to it. Returns
+/// 0 or errno.
+int make_dirs(const std::string& path, unsigned mode, std::optional<DirOwner> owner = std::nullopt);
 
 }  // namespace boxmail::store

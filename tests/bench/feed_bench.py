@@ -40,6 +40,7 @@ SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration", "lib"))
 
+import boxtest  # noqa: E402
 import smtpload  # noqa: E402
 from postfix_instance import PostfixInstance, count_files  # noqa: E402
 
@@ -233,6 +234,7 @@ spool_dir = {self.spool_dir}
 
     def start(self):
         self._log = open(self.log_path, "ab")
+        boxtest.hand_over(self.base)   # started as root, boxmaild drops to the mail user
         self.proc = subprocess.Popen([os.path.join(self.build, "boxmaild"), "-c", self.ini],
                                      stdout=self._log, stderr=self._log, stdin=subprocess.DEVNULL)
         wait_greeting(self.port, self.proc, what="boxmaild")

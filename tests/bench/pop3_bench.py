@@ -233,6 +233,7 @@ def start_boxmaild(binary, work, smtp_port, pop3_port):
         subprocess.run([ctl, "-c", ini, "user", "add", "bench", "--password-stdin"], input="pw-bench\n",
                        text=True, check=True, capture_output=True)
     log = open(os.path.join(work, "boxmaild.log"), "ab")
+    boxtest.hand_over(work)   # started as root, boxmaild drops to the mail user
     proc = subprocess.Popen([binary, "-c", ini], stdout=log, stderr=log)
     wait_port(pop3_port)
     return proc

@@ -21,7 +21,9 @@ silently):
   6. the panel's login page over HTTP (/cgi-bin/boxmail.cgi/login, served by
      busybox httpd and the cross-built boxmail.cgi; index.html without it).
   7. on the serial console: free memory, boxmaild's RSS, `boxmail-fw check`
-     and its peak RSS; then `poweroff`, and QEMU must exit.
+     and its peak RSS; who runs as what: boxmaild's /proc/PID/status must
+     show the boxmail uid, CapEff/CapPrm/CapBnd 0 and NoNewPrivs 1, httpd
+     the boxmail-web uid; then `poweroff`, and QEMU must exit.
 Figures are printed and written to IMAGE/boot-test.txt. Hard limits: boxmaild
 (stripped) < 2 MiB, initramfs without the kernel < 8 MB, the idle mail
 system's RSS < 4 MiB, greeting within the boot deadline; a greeting later
@@ -320,6 +322,33 @@ def main():
               flush=True)
         if rss[0] >= RSS_LIMIT_KIB:
             raise BootTestError(f"boxmaild's RSS in the guest is {rss[0]} KiB, over the 4 MiB target")
+
+        # -- who runs as what (docs/security.md) ----------------------------
+        out = console.run("grep -E '^boxmail(-web)?:' /etc/passwd; "
+                          "for p in $(pidof boxmaild); do echo boxmaild; "
+                          "grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/$p/status; done; "
+                          "for p in $(pidof httpd); do echo httpd; grep -E '^Uid:' /proc/$p/status; done")
+        ids = {m.group(1): m.group(2) for m in re.finditer(r"^(boxmail(?:-web)?):x:(\d+):", out, re.M)}
+        daemon = out.split("boxmaild", 1)[-1].split("httpd", 1)[0] if "boxmaild" in out else ""
+        fields = {k: v.split() for k, v in re.findall(r"^(\w+):\s+(.*)$", daemon, re.M)}
+        httpd_uids = re.findall(r"^httpd\s*\nUid:\s+(\d+)", out, re.M)
+        problems = []
+        if set(ids) != {"boxmail", "boxmail-web"}:
+            problems.append(f"accounts {ids}")
+        elif fields.get("Uid") != [ids["boxmail"]] * 4:
+            problems.append(f"boxmaild Uid {fields.get('Uid')}, not boxmail's {ids['boxmail']}")
+        for cap in ("CapEff", "CapPrm", "CapBnd"):
+            if not fields.get(cap) or int(fields[cap][0], 16) != 0:
+                problems.append(f"boxmaild {cap} {fields.get(cap)}")
+        if fields.get("NoNewPrivs") != ["1"]:
+            problems.append(f"boxmaild NoNewPrivs {fields.get('NoNewPrivs')}")
+        if not httpd_uids or ids.get("boxmail-web") not in httpd_uids:
+            problems.append(f"httpd uids {httpd_uids}, not boxmail-web's {ids.get('boxmail-web')}")
+        if problems:
+            raise BootTestError("privileges in the guest: " + "; ".join(problems) + f"\nconsole:\n{out}")
+        figures["privileges"] = (f"boxmaild uid {ids['boxmail']} (boxmail), CapEff/CapBnd 0, NoNewPrivs 1; "
+                                 f"httpd uid {ids['boxmail-web']} (boxmail-web)")
+        print(f"boot-test: {figures['privileges']}", flush=True)
 
         # -- power off -----------------------------------------------------
         console.send("poweroff")

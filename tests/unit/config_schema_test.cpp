@@ -57,6 +57,7 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "passwd_file") return c.server.passwd_file;
   if (key == "log") return c.server.log;
   if (key == "control_socket") return c.server.control_socket;
+  if (key == "user") return c.server.user;
   if (key == "login_failures_per_address") return std::to_string(c.server.login_failures_per_address);
   if (key == "login_failure_window") return std::to_string(c.server.login_failure_window);
   if (key == "login_check_queue") return std::to_string(c.server.login_check_queue);
@@ -158,7 +159,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
 
   struct Case { std::string_view key, value; } cases[] = {
       {"hostname", ""}, {"passwd_file", "./var/passwd"}, {"log", "stderr"},
-      {"control_socket", "./var/run/boxmaild.sock"}, {"feed_servers", ""},
+      {"control_socket", "./var/run/boxmaild.sock"}, {"user", "boxmail"}, {"feed_servers", ""},
       {"login_failures_per_address", "10"}, {"login_failure_window", "900"}, {"login_check_queue", "16"},
       {"listen", "127.0.0.1:2525"}, {"banner", ""}, {"accept_domains", "*"}, {"catch_all", ""},
       {"vrfy", "false"}, {"max_message_size", "26214400"}, {"max_recipients", "100"},
@@ -314,6 +315,15 @@ const ValueCase kValueCases[] = {
     {"server", "login_check_queue", "1", "1", true},
     {"server", "login_check_queue", "10001", "out of range (1..10000)", false},
     {"smtp", "banner", "bell\x07", "control character", false},
+    // user: a system account name, never root
+    {"server", "user", "boxmail", "boxmail", true},
+    {"server", "user", "_mail-2", "_mail-2", true},
+    {"server", "user", "root", "does not serve the network as root", false},
+    {"server", "user", "", "is not a user name", false},
+    {"server", "user", "Boxmail", "is not a user name", false},
+    {"server", "user", "mail:x", "is not a user name", false},
+    {"server", "user", "0wner", "is not a user name", false},
+    {"server", "user", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "is not a user name", false},   // 33 octets
     {"server", "hostname", "mail.example.com", "mail.example.com", true},
     {"server", "hostname", "Mail.Example.COM", "mail.example.com", true},
     {"server", "hostname", "", "", true},
@@ -432,7 +442,7 @@ TEST(ConfigSchema, EveryKeyTypeIsCovered) {
       if (c.section == k.section && c.key == k.key) (c.ok ? good : bad) = true;
     }
     EXPECT_TRUE(good) << k.key << " has no good-value case";
-    if (k.type != KeyType::String || k.key == "hostname") {
+    if (k.type != KeyType::String || k.key == "hostname" || k.key == "user") {
       EXPECT_TRUE(bad || k.type == KeyType::Path) << k.key << " has no bad-value case";
     }
   }

@@ -180,3 +180,58 @@ TEST(FixedKeys, InstalledValuesFromElsewhere) {
 }
 
 }  // namespace
+
+// ---- keys read at start only ------------------------------------------------------
+
+TEST(RestartNeeded, EveryReadAtStartKeyIsKnown) {
+  const ConfigPtr d = default_config();
+  std::size_t n = 0;
+  for (const KeyInfo& k : schema()) {
+    std::string storage;
+    const std::string* v = start_key_value(*d, k.section, k.key, storage);
+    if (!k.read_at_start) {
+      EXPECT_EQ(v, nullptr) << k.key;
+      continue;
+    }
+    ++n;
+    ASSERT_NE(v, nullptr) << k.section << " " << k.key;
+    EXPECT_EQ(*v, k.default_value) << k.key;
+  }
+  EXPECT_EQ(n, 3u);   // smtp.listen, pop3.enabled, pop3.listen
+}
+
+TEST(RestartNeeded, ListsTheChangedListenAddressesOnly) {
+  const ConfigPtr started = parse_config("[smtp]\nlisten = 0.0.0.0:25 [::]:25\n[pop3]\nlisten = 0.0.0.0:110\n",
+                                         "a.ini").config;
+  ASSERT_TRUE(started);
+  EXPECT_TRUE(restart_needed(*started, *started).empty());
+  // A new banner and a new SMTP port: only the port needs a restart.
+  const ConfigPtr next = parse_config("[smtp]\nlisten = 0.0.0.0:26 [::]:25\nbanner = hi\n[pop3]\nlisten = 0.0.0.0:110\n",
+                                      "a.ini").config;
+  ASSERT_TRUE(next);
+  const auto r = restart_needed(*started, *next);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].section, "smtp");
+  EXPECT_EQ(r[0].key, "listen");
+  EXPECT_EQ(r[0].running, "0.0.0.0:25,[::]:25");
+  EXPECT_EQ(r[0].asked, "0.0.0.0:26,[::]:25");
+  EXPECT_EQ(r[0].to_string(),
+            "[smtp] listen changes from '0.0.0.0:25,[::]:25' to '0.0.0.0:26,[::]:25': needs a restart "
+            "(still serving '0.0.0.0:25,[::]:25')");
+  // Turning POP3 off needs a restart too.
+  const ConfigPtr off = parse_config("[smtp]\nlisten = 0.0.0.0:25 [::]:25\n[pop3]\nenabled = no\nlisten = 0.0.0.0:110\n",
+                                     "a.ini").config;
+  ASSERT_TRUE(off);
+  const auto r2 = restart_needed(*started, *off);
+  ASSERT_EQ(r2.size(), 1u);
+  EXPECT_EQ(r2[0].key, "enabled");
+}
+
+TEST(FixedKeys, TheUserCannotChangeOnReload) {
+  const ConfigPtr running = default_config();
+  const ConfigPtr next = parse_config("[server]\nuser = nobody\n", "b.ini").config;
+  ASSERT_TRUE(next);
+  const auto refusals = reload_refusals(*running, *next, [](const std::string&) { return true; });
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals[0].key, "user");
+}

@@ -44,6 +44,64 @@ def wait_port(host, port, proc, what, timeout=20):
     raise SystemExit(f"panel-env: {what} did not listen on {host}:{port}")
 
 
+MAIL_USER = "boxmail"       # boxmaild after its ports are bound ([server] user)
+WEB_USER = "boxmail-web"    # busybox httpd and the CGI
+
+
+def accounts():
+    """As root: makes the two system accounts if missing (tests/system-accounts)
+    and returns True; not root: False (everything runs as the caller)."""
+    if os.geteuid() != 0:
+        return False
+    subprocess.run([os.path.join(SOURCE, "tests", "system-accounts")], check=True)
+    return True
+
+
+def chown_tree(top, uid, gid):
+    """chown -R without following symbolic links."""
+    os.lchown(top, uid, gid)
+    for root, dirs, files in os.walk(top):
+        for n in dirs + files:
+            os.lchown(os.path.join(root, n), uid, gid)
+
+
+def hand_over(d, ini, admin, state):
+    """The appliance's ownership (docs/security.md), as its init script sets
+    it, on DIR: DIR itself is the panel's, group boxmail, setgid (the panel
+    writes the INI file and the passwd-file there, boxmaild reads them);
+    the store is boxmail's, which the panel cannot enter; the control
+    socket's directory lets only the panel's group in; the panel's state
+    and the admin password are the panel's alone."""
+    import grp
+    import pwd
+    mail = pwd.getpwnam(MAIL_USER)
+    web = pwd.getpwnam(WEB_USER)
+    mail_gid = grp.getgrnam(MAIL_USER).gr_gid
+    os.chown(d, web.pw_uid, mail_gid)
+    os.chmod(d, 0o2750)
+    for f in (ini, os.path.join(d, "passwd")):
+        if os.path.exists(f):
+            os.chown(f, web.pw_uid, mail_gid)
+            os.chmod(f, 0o640)
+    for sub in ("mail", "spool"):
+        path = os.path.join(d, sub)
+        os.makedirs(path, exist_ok=True)
+        chown_tree(path, mail.pw_uid, mail.pw_gid)
+        os.chmod(path, 0o750)
+    run = os.path.join(d, "run")
+    os.makedirs(run, exist_ok=True)
+    os.chown(run, 0, web.pw_gid)
+    os.chmod(run, 0o750)
+    if os.path.exists(admin):
+        os.chown(admin, web.pw_uid, web.pw_gid)
+        os.chmod(admin, 0o600)
+    chown_tree(state, web.pw_uid, web.pw_gid)
+    os.chmod(state, 0o700)
+    www = os.path.join(d, "www")
+    chown_tree(www, 0, 0)
+    os.chmod(www, 0o755)
+
+
 def write_ini(path, d, smtp_port, pop3_port):
     text = f"""; boxmail.ini for the panel on the build machine (tests/web/panel_env.py).
 ; Every key not set here is at its default (see docs/boxmail.ini.5).
@@ -87,6 +145,7 @@ def main():
     build = os.path.abspath(a.build)
     d = os.path.abspath(a.dir)
     os.makedirs(d, exist_ok=True)
+    web = accounts()
     ini = os.path.join(d, "boxmail.ini")
     admin = os.path.join(d, "admin")
     first = not os.path.exists(ini)
@@ -117,13 +176,16 @@ def main():
     state = os.path.join(d, "panel")
     os.makedirs(state, mode=0o700, exist_ok=True)
 
+    if web:
+        hand_over(d, ini, admin, state)
     host, port = a.http.rsplit(":", 1)
     log = open(os.path.join(d, "boxmaild.log"), "ab")
     daemon = subprocess.Popen([os.path.join(build, "boxmaild"), "-c", ini], stdout=log, stderr=log,
                               stdin=subprocess.DEVNULL)
     httpd_env = dict(os.environ, BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
-    httpd = subprocess.Popen(["busybox", "httpd", "-f", "-p", a.http, "-h", www,
-                              "-c", os.path.join(SOURCE, "rootfs-overlay/etc/boxmail/httpd.conf")],
+    httpd = subprocess.Popen(["busybox", "httpd", "-f", "-p", a.http, "-h", www] +
+                             (["-u", f"{WEB_USER}:{WEB_USER}"] if web else []) +
+                             ["-c", os.path.join(SOURCE, "rootfs-overlay/etc/boxmail/httpd.conf")],
                              env=httpd_env, stdin=subprocess.DEVNULL,
                              stderr=open(os.path.join(d, "httpd.log"), "ab"))
 

@@ -22,12 +22,62 @@ SOURCE = os.environ.get("BOXMAIL_SOURCE", os.path.dirname(os.path.dirname(os.pat
 BOXMAILD = os.path.join(BUILD, "boxmaild")
 BOXMAILCTL = os.path.join(BUILD, "boxmailctl")
 
+# The account boxmaild drops to when started as root ([server] user's
+# default); tests run as root, so every Box's files are handed to it.
+MAIL_USER = "boxmail"
+WEB_USER = "boxmail-web"
+_accounts_made = False
+
+
+def mail_user_ids(name=MAIL_USER):
+    """(uid, gid) of a system account, made by tests/system-accounts if missing."""
+    global _accounts_made
+    import pwd
+    if not _accounts_made:
+        subprocess.run([os.path.join(SOURCE, "tests", "system-accounts")], check=True)
+        _accounts_made = True
+    p = pwd.getpwnam(name)
+    return p.pw_uid, p.pw_gid
+
+
+def hand_over(*paths, user=MAIL_USER):
+    """chown -R PATHS to USER (symbolic links themselves, never their
+    targets), as the appliance's init script does for its data directories.
+    A no-op when the tests do not run as root."""
+    if os.geteuid() != 0:
+        return
+    uid, gid = mail_user_ids(user)
+    for top in paths:
+        if not os.path.lexists(top):
+            continue
+        os.lchown(top, uid, gid)
+        if os.path.islink(top) or not os.path.isdir(top):
+            continue
+        for root, dirs, files in os.walk(top):
+            for n in dirs + files:
+                os.lchown(os.path.join(root, n), uid, gid)
+
 
 def free_port():
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def prlimit_nofile(pid, soft, hard):
+    """Sets PID's descriptor limit with prlimit(1). As PID's own user when it
+    is not root's: changing another user's limits needs CAP_SYS_RESOURCE,
+    which root lacks in some containers (CI), and a dropped boxmaild is the
+    mail user's (lowering, or raising the soft limit up to the hard one, is
+    the owner's right)."""
+    with open(f"/proc/{pid}/status") as f:
+        ids = {k: v.split()[0] for k, _, v in (l.partition(":") for l in f) if k in ("Uid", "Gid")}
+    uid, gid = ids["Uid"], ids["Gid"]
+    cmd = ["prlimit", f"--pid={pid}", f"--nofile={soft}:{hard}"]
+    if os.geteuid() == 0 and uid != "0":
+        cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"] + cmd
+    subprocess.run(cmd, check=True)
 
 
 class Box:
@@ -41,6 +91,10 @@ class Box:
 
     def __init__(self, config=None, users=("alice", "bob"), name="box"):
         self.dir = tempfile.mkdtemp(prefix=f"boxmail-{name}-")
+        # boxmaild drops to MAIL_USER: its directory is that user's (the
+        # passwd-file boxmailctl writes here takes the directory's group).
+        hand_over(self.dir)
+        os.chmod(self.dir, 0o750)
         self.port = free_port()
         self.pop3_port = free_port()
         while self.pop3_port == self.port:
@@ -94,6 +148,9 @@ class Box:
         if getattr(self, "_log", None) is not None:
             self._log.close()
         self._log = open(self.log_path, "ab")
+        # What the test made as root since (mailboxes, planted messages, a
+        # store on another file system) goes to the mail user first.
+        hand_over(self.dir, self.mail_dir, self.spool_dir)
         self.proc = subprocess.Popen([BOXMAILD, "-c", self.ini], stdout=self._log,
                                      stderr=self._log, stdin=subprocess.DEVNULL)
         if wait:

@@ -83,6 +83,7 @@ class SmallFs:
             raise AssertionError("SmallFs: not in a private mount namespace (call private_mounts() first)")
         self.size_mib = size_mib
         self.dir = tempfile.mkdtemp(prefix=prefix)
+        os.chmod(self.dir, 0o755)   # boxmaild, dropped to the mail user, must get through to mnt/
         self.path = os.path.join(self.dir, "mnt")
         self.image = os.path.join(self.dir, "fs.img")
         os.mkdir(self.path)

@@ -78,7 +78,7 @@ def fds_of(pid):
 
 def prlimit(pid, soft, hard):
     """Sets the descriptor limit of PID (the soft one; raising a hard limit needs privileges)."""
-    subprocess.run(["prlimit", "--pid", str(pid), f"--nofile={soft}:{hard}"], check=True)
+    boxtest.prlimit_nofile(pid, soft, hard)
 
 
 def emfile(box, good_text):
@@ -154,6 +154,7 @@ def faults(box, good_text):
         assert "keeping the 2 mailboxes" in log, f"{name}:\n{log}"
         # Fixed: the good file back, then a change made with boxmailctl is taken.
         write(box.passwd, good_text.encode())
+        boxtest.hand_over(box.passwd)   # readable by boxmaild again, as the init script would leave it
         newbie = f"new{i}"
         box.ctl("user", "add", newbie, "--password-stdin", input=f"pw-{newbie}\n")
         code, lines = rcpt_code(box, f"{newbie}@x.example")

@@ -16,7 +16,7 @@ Faults:
      would fall back to ./var/...: refused naming them;
   3. a reload changing mail_dir, spool_dir, passwd_file or control_socket
      (one at a time, with another change next to it): refused naming the key
-     ("store paths change only at a restart");
+     ("it is fixed at install time and changes only at a restart");
   4. a reload while mail_dir's directory is gone (renamed away): refused,
      "does not exist"; the directory back, the reload is taken.
 Also: an empty file given with -c at start (or --check-config) is an error

@@ -35,6 +35,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import boxtest  # noqa: E402
 from boxtest import Box, Dialogue, poll, run  # noqa: E402
 
 N = 200
@@ -194,7 +195,7 @@ def main():
            "pop3": {"max_connections": "1000", "max_connections_per_ip": "1000", "login_delay": "0"}}
     with Box(config=cfg, name="fds") as box:
         box.start()
-        subprocess.run(["prlimit", f"--pid={box.proc.pid}", "--nofile=64:64"], check=True)
+        boxtest.prlimit_nofile(box.proc.pid, 64, 64)
         smtp_part(box)
         pop3_part(box)
 

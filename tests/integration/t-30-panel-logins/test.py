@@ -30,6 +30,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import boxtest  # noqa: E402
 from boxtest import BOXMAILCTL, BUILD, SOURCE, free_port, poll, run  # noqa: E402
 
 ADMIN_PW = "right-password-42"
@@ -113,7 +114,9 @@ def main():
         # address still logs in (kFreeFailures is 3).
         held = []
         for i in range(4):   # kMaxConcurrentLogins
-            f = open(os.path.join(p.dir, "panel", f"login-slot-{i}"), "a")
+            path = os.path.join(p.dir, "panel", f"login-slot-{i}")
+            f = open(path, "a")
+            boxtest.hand_over(path, user=boxtest.WEB_USER)   # as the CGI would have made it
             fcntl.flock(f, fcntl.LOCK_EX)
             held.append(f)
         for _ in range(5):

@@ -1,10 +1,15 @@
 """t-32-store-symlinks: no symbolic link in the mail store is followed
 (issue 8).
 
-boxmaild runs as root; whoever owns the store must not make it read, write
-or remove a file outside the store by replacing a part of a Maildir with a
-symbolic link. A root-only directory OUTSIDE the store (mode 0700) holds a
-message-named file with "TOP SECRET" (mode 0600).
+Whoever owns the store (the boxmail user: a compromised boxmaild, or
+anyone who becomes that user) must not make boxmaild read, write or remove a
+file outside the store by replacing a part of a Maildir with a symbolic
+link. A private directory OUTSIDE the store (mode 0700) holds a
+message-named file with "TOP SECRET" (mode 0600). It belongs to the mail
+user, so that only the refusal to follow links stands between boxmaild and
+it, not file permissions (boxmaild no longer runs as root, and with the
+directory root's, the test could not fail); the store's parts the test makes
+while boxmaild runs are the mail user's too, as the attacker's would be.
 
   (1) bob's new/ is a symbolic link to it: POP3 login as bob gets
       -ERR [SYS/TEMP] (the connection ends); an error line names bob's new/
@@ -46,8 +51,8 @@ def tree(top):
 
 
 def make_outside(maildir_shaped):
-    """A root-only directory outside the store with the secret; returns
-    (directory, path of the secret)."""
+    """A private directory outside the store with the secret, the mail
+    user's (see the file comment); returns (directory, path of the secret)."""
     top = tempfile.mkdtemp(prefix="boxmail-outside-")
     os.chmod(top, 0o700)
     where = top
@@ -59,6 +64,7 @@ def make_outside(maildir_shaped):
     with open(secret, "wb") as f:
         f.write(SECRET)
     os.chmod(secret, 0o600)
+    boxtest.hand_over(top)
     return top, secret
 
 
@@ -126,6 +132,7 @@ def main():
             before = tree(top)
             os.rmdir(os.path.join(bob, "new"))
             os.symlink(top, os.path.join(bob, "new"))
+            boxtest.hand_over(os.path.join(bob, "new"))
             link_refused(box, r"\S+/bob/new", top, secret, before, 1)
 
             # (3): bob's Maildir itself is a link to an outside Maildir
@@ -135,6 +142,7 @@ def main():
             outsides.append(top3)
             before3 = tree(top3)
             os.symlink(top3, bob)
+            boxtest.hand_over(bob)
             link_refused(box, r"\S+/bob", top3, secret3, before3, 2)
 
             # (4): a message file in cur/ is a link to the outside file
@@ -143,6 +151,7 @@ def main():
                 os.makedirs(os.path.join(bob, sub), 0o700)
             link = os.path.join(bob, "cur", SECRET_NAME + ":2,")
             os.symlink(secret, link)
+            boxtest.hand_over(bob)
             start = len(box.log())
             p = box.pop3_dialogue()
             p.login("bob", "pw-bob")
