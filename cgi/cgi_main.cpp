@@ -373,11 +373,20 @@ void ask_daemon(Model& m, bool full) {
     m.daemon.error = st.error;
     return;
   }
+  auto status = control::decode_status(st.reply);
+  if (!status) {
+    m.daemon.error = "its reply is malformed (" + status.error + ")";
+    return;
+  }
   m.daemon.reached = true;
-  m.daemon.status = std::move(st.reply.lines);
+  m.daemon.status = std::move(*status.value);
   if (!full) return;
-  if (auto s = control::control_request(sock, "stats", 5000); s.reached) m.daemon.stats = std::move(s.reply.lines);
-  if (auto l = control::control_request(sock, "log 15", 5000); l.reached) m.daemon.log = std::move(l.reply.lines);
+  if (auto s = control::control_request(sock, "stats", 5000); s.reached) {
+    if (auto d = control::decode_stats(s.reply)) m.daemon.stats = std::move(*d.value);
+  }
+  if (auto l = control::control_request(sock, "log 15", 5000); l.reached) {
+    if (auto d = control::decode_log(l.reply)) m.daemon.log = std::move(*d.value);
+  }
 }
 
 /// A file as it was before a change, to be put back when boxmaild refuses
@@ -464,10 +473,11 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
                     "); it takes effect when boxmaild starts.",
                 false);
   }
-  if (!r.reply.ok) {
+  const auto reload = control::decode_reload(r.reply);
+  if (!reload.taken) {
     const std::string failed = roll_back(true);
     return done("boxmaild refused the new configuration (" +
-                    (r.reply.lines.empty() ? r.reply.head : r.reply.lines.front()) + "); the previous " +
+                    (reload.errors.empty() ? reload.message : reload.errors.front()) + "); the previous " +
                     (write_accounts ? "configuration and mailbox accounts were" : "configuration was") +
                     " put back." + failed,
                 false);

@@ -3,8 +3,6 @@
 #include "cgi/page_common.hpp"
 
 #include "text/ascii.hpp"
-#include "control/control_protocol.hpp"
-#include <cstdlib>
 
 namespace boxmail::cgi::detail {
 namespace {
@@ -28,13 +26,13 @@ std::string quota_text(std::uint64_t q) {
   return std::to_string(q);
 }
 
+/// "messages / size" of a mailbox as boxmaild counted it; "-" when it
+/// has no mailbox of that name ("- / 0 B" while not counted yet).
 std::string mailbox_sizes(const Model& m, std::string_view name) {
-  for (const std::string& l : m.daemon.status) {
-    if (!l.starts_with("mailbox ")) continue;
-    const auto parts = split_items(l);
-    if (parts.size() >= 2 && parts[1] == name)
-      return std::string(control::field(l, "messages")) + " / " +
-             human_size(std::strtoull(std::string(control::field(l, "bytes")).c_str(), nullptr, 10));
+  for (const control::MailboxStatus& mb : m.daemon.status.mailboxes) {
+    if (mb.name != name) continue;
+    if (!mb.usage) return "- / " + human_size(0);
+    return std::to_string(mb.usage->messages) + " / " + human_size(mb.usage->octets);
   }
   return "-";
 }

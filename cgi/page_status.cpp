@@ -3,10 +3,7 @@
 // Read only (no POST).
 #include "cgi/page_common.hpp"
 
-#include "control/control_protocol.hpp"
-
 #include <algorithm>
-#include <cstdlib>
 
 namespace boxmail::cgi {
 namespace detail {
@@ -18,58 +15,43 @@ std::string status_render(const Request&, const Model& m, const View& v) {
     out += notice(false, "boxmaild does not answer on its control socket: " + d.error);
     return out;
   }
-  std::string uptime;
+  const control::StatusReply& st = d.status;
+  const std::uint64_t up = st.uptime;
+  const std::string uptime = std::to_string(up / 86400) + " d " + std::to_string(up % 86400 / 3600) + " h " +
+                             std::to_string(up % 3600 / 60) + " min";
   std::string services;
+  for (const control::ServiceStatus& sv : st.services) {
+    services += "<tr><td>" + escape(sv.name) + "</td><td>" + (sv.on ? "up" : "off") + "</td><td>" +
+                escape(sv.listen) + "</td><td>" + escape(std::to_string(sv.sessions)) + "</td></tr>";
+  }
   std::string boxes;
+  for (const control::MailboxStatus& mb : st.mailboxes) {
+    const bool counted = mb.usage.has_value();   // not while boxmaild has not counted it yet
+    const std::uint64_t bytes = counted ? mb.usage->octets : 0;
+    const std::uint64_t quota = mb.quota;
+    std::string quota_cell = "none";
+    if (quota > 0) {
+      quota_cell = human_size(quota);
+      if (counted) quota_cell += " (" + std::to_string(bytes >= quota ? 100 : bytes * 100 / quota) + "% used" +
+                                 (bytes >= quota ? ", full: new mail is deferred" : "") + ")";
+    }
+    boxes += std::string(counted && quota > 0 && bytes >= quota ? "<tr class=\"full\">" : "<tr>") + "<td>" +
+             escape(mb.name) + "</td><td>" + escape(counted ? std::to_string(mb.usage->messages) : "-") +
+             "</td><td>" + escape(counted ? human_size(bytes) : "counting") + "</td><td>" + escape(quota_cell) +
+             "</td></tr>";
+  }
   std::string store;
-  for (const std::string& l : d.status) {
-    if (l.starts_with("uptime ")) {
-      const long long s = std::atoll(l.c_str() + 7);
-      uptime = std::to_string(s / 86400) + " d " + std::to_string(s % 86400 / 3600) + " h " +
-               std::to_string(s % 3600 / 60) + " min";
-    } else if (l.starts_with("service ")) {
-      const auto parts = split_items(l);
-      if (parts.size() < 3) continue;
-      const bool off = parts[2] == "off";
-      services += "<tr><td>" + escape(parts[1]) + "</td><td>" + (off ? "off" : "up") + "</td><td>" +
-                  escape(off ? "" : parts[2]) + "</td><td>" + escape(control::field(l, "sessions")) + "</td></tr>";
-    } else if (l.starts_with("mailbox ")) {
-      const auto parts = split_items(l);
-      if (parts.size() < 2) continue;
-      const std::string bytes_text(control::field(l, "bytes"));
-      const std::uint64_t bytes = std::strtoull(bytes_text.c_str(), nullptr, 10);
-      const std::uint64_t quota = std::strtoull(std::string(control::field(l, "quota")).c_str(), nullptr, 10);
-      const bool counted = bytes_text != "-";   // "-" while boxmaild has not counted it yet
-      std::string quota_cell = "none";
-      if (quota > 0) {
-        quota_cell = human_size(quota);
-        if (counted) quota_cell += " (" + std::to_string(bytes >= quota ? 100 : bytes * 100 / quota) + "% used" +
-                                   (bytes >= quota ? ", full: new mail is deferred" : "") + ")";
-      }
-      boxes += std::string(counted && quota > 0 && bytes >= quota ? "<tr class=\"full\">" : "<tr>") + "<td>" +
-               escape(parts[1]) + "</td><td>" + escape(control::field(l, "messages")) + "</td><td>" +
-               escape(counted ? human_size(bytes) : "counting") + "</td><td>" + escape(quota_cell) + "</td></tr>";
-    } else if (l.starts_with("store ")) {
-      const auto parts = split_items(l);
-      const auto num = [&](std::string_view k) {
-        return std::strtoull(std::string(control::field(l, k)).c_str(), nullptr, 10);
-      };
-      store = "<p>Mail store <code>" + escape(parts.size() > 1 ? parts[1] : "") + "</code>: mail " +
-              escape(human_size(num("used"))) + "; file system " + escape(human_size(num("free"))) + " free of " +
-              escape(human_size(num("total"))) + "." +
-              (num("reserve") > 0 ? " New mail is deferred when less than " + escape(human_size(num("reserve"))) +
-                                        " is free."
-                                  : std::string()) +
-              "</p>";
-    }
+  if (st.store) {
+    const control::StoreStatus& ss = *st.store;
+    const control::FileSystemSize fs = ss.fs.value_or(control::FileSystemSize{});
+    store = "<p>Mail store <code>" + escape(ss.dir) + "</code>: mail " + escape(human_size(ss.used)) +
+            "; file system " + escape(human_size(fs.free)) + " free of " + escape(human_size(fs.total)) + "." +
+            (ss.reserve > 0 ? " New mail is deferred when less than " + escape(human_size(ss.reserve)) + " is free."
+                            : std::string()) +
+            "</p>";
   }
-  std::string accepted = "0", refused = "0";
-  for (const std::string& l : d.stats) {
-    if (l.starts_with("today ")) {
-      accepted = std::string(control::field(l, "accepted"));
-      refused = std::string(control::field(l, "refused"));
-    }
-  }
+  const std::string accepted = std::to_string(d.stats.accepted_today);
+  const std::string refused = std::to_string(d.stats.refused_today);
   out += "<section><h2>Services</h2><table><thead><tr><th>service</th><th>state</th><th>listening on</th>"
          "<th>sessions</th></tr></thead><tbody>" +
          services + "</tbody></table><p>Up for " + escape(uptime) + ".</p></section>\n";
@@ -79,24 +61,20 @@ std::string status_render(const Request&, const Model& m, const View& v) {
   out += "<section><h2>Mailboxes</h2><table id=\"mailbox-sizes\"><thead><tr><th>mailbox</th><th>messages</th>"
          "<th>size</th><th>quota</th></tr></thead><tbody>" + boxes + "</tbody></table>" + store + "</section>\n";
   out += "<section><h2>Recent log</h2><pre class=\"log\">";
-  for (const std::string& l : d.log) out += escape(l) + "\n";
+  for (const std::string& l : d.log.lines) out += escape(l) + "\n";
   out += "</pre></section>\n";
   return out;
 }
 
 }  // namespace detail
 
-std::string hourly_chart(const std::vector<std::string>& stats_lines) {
+std::string hourly_chart(const control::StatsReply& stats) {
   struct Bar {
-    unsigned accepted = 0, refused = 0;
+    std::uint64_t accepted = 0, refused = 0;
   };
   std::vector<Bar> bars;
-  for (const std::string& l : stats_lines) {
-    if (!l.starts_with("hour ")) continue;
-    bars.push_back(Bar{static_cast<unsigned>(std::strtoul(std::string(control::field(l, "accepted")).c_str(), nullptr, 10)),
-                       static_cast<unsigned>(std::strtoul(std::string(control::field(l, "refused")).c_str(), nullptr, 10))});
-  }
-  unsigned peak = 1;
+  for (const control::HourCount& h : stats.hours) bars.push_back(Bar{h.accepted, h.refused});
+  std::uint64_t peak = 1;
   for (const Bar& b : bars) peak = std::max(peak, b.accepted + b.refused);
   constexpr int kW = 480, kH = 120, kBar = 20;
   std::string svg = "<svg class=\"chart\" viewBox=\"0 0 " + std::to_string(kW) + " " + std::to_string(kH + 16) +

@@ -18,6 +18,7 @@
 #include "cgi/html.hpp"
 #include "config/account.hpp"
 #include "config/schema.hpp"
+#include "control/control_replies.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -36,13 +37,14 @@ struct Request {
   std::string script;   ///< SCRIPT_NAME, base of every link
 };
 
-/// What the daemon answered over the control socket.
+/// What the daemon answered over the control socket, decoded
+/// (control_replies.hpp); pages read these fields, never reply text.
 struct DaemonView {
   bool reached = false;
-  std::string error;                 ///< why not reached
-  std::vector<std::string> status;   ///< body of `status`
-  std::vector<std::string> stats;    ///< body of `stats`
-  std::vector<std::string> log;      ///< body of `log N`
+  std::string error;              ///< why not reached (or why `status` could not be decoded)
+  control::StatusReply status;    ///< `status`
+  control::StatsReply stats;      ///< `stats` (zeros when it was not asked or failed)
+  control::LogReply log;          ///< `log N` (empty when it was not asked or failed)
 };
 
 struct Model {
@@ -119,8 +121,8 @@ std::optional<std::uint64_t> parse_quota(std::string_view text);
 /// Octets for people: "1.5 MiB".
 std::string human_size(std::uint64_t octets);
 
-/// The SVG chart of messages per hour (24 bars, accepted and refused) from
-/// the `stats` body lines; pure text, no script.
-std::string hourly_chart(const std::vector<std::string>& stats_lines);
+/// The SVG chart of messages per hour (one bar per hour of `stats`,
+/// accepted and refused); pure markup, no script.
+std::string hourly_chart(const control::StatsReply& stats);
 
 }  // namespace boxmail::cgi
