@@ -184,14 +184,16 @@ Response redirect(const std::string& location) {
   Response r;
   r.status = 303;
   r.headers.push_back("Location: " + location);
-  r.body = "<!DOCTYPE html><title>moved</title><a href=\"" + escape(location) + "\">continue</a>\n";
+  r.body = (Html::trusted("<!DOCTYPE html><title>moved</title><a") + attr("href", location) +
+            Html::trusted(">continue</a>\n"))
+               .str();
   return r;
 }
 
 Response error_page(int status, const std::string& script, const std::string& text) {
   Response r;
   r.status = status;
-  r.body = layout(script, reason(status), {}, "", "", notice(false, text));
+  r.body = layout(script, reason(status), {}, "", "", notice(false, text)).str();
   return r;
 }
 
@@ -551,7 +553,7 @@ Response handle() {
       t.mac = mac_of(t.nonce, t.issued);
       Response r;
       r.status = status;
-      r.body = login_page(req.script, error, format_login_token(t));
+      r.body = login_page(req.script, error, format_login_token(t)).str();
       r.headers.push_back("Set-Cookie: " + login_cookie(t.nonce, secure));
       return r;
     };
@@ -687,7 +689,7 @@ Response handle() {
   }
   if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
   Response r;
-  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view));
+  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;
 }
 

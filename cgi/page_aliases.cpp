@@ -8,34 +8,36 @@
 namespace boxmail::cgi::detail {
 using config::KeyInfo;
 
-std::string aliases_render(const Request& r, const Model& m, const View& v) {
-  std::string out = view_notices(v) + config_problem(m);
-  out += "<section><h2>Aliases and forwarding</h2><p>Mail to an alias goes to its targets: mailboxes, other "
-         "aliases, or <code>null</code>, which accepts and discards. Targets are local for now. A mailbox of "
-         "the same name wins over an alias.</p><table id=\"aliases\"><thead><tr><th>alias</th><th>targets</th>"
-         "<th></th></tr></thead><tbody>";
+Html aliases_render(const Request& r, const Model& m, const View& v) {
+  Html out = view_notices(v) + config_problem(m);
+  out += Html::trusted(
+      "<section><h2>Aliases and forwarding</h2><p>Mail to an alias goes to its targets: mailboxes, other "
+      "aliases, or <code>null</code>, which accepts and discards. Targets are local for now. A mailbox of "
+      "the same name wins over an alias.</p><table id=\"aliases\"><thead><tr><th>alias</th><th>targets</th>"
+      "<th></th></tr></thead><tbody>");
   for (const auto& [name, value] : ini_keys(m.ini_text, "aliases")) {
-    out += "<tr><td>" + escape(name) + "</td><td>" + escape(value) + "</td><td>" + form_open(r, "/aliases", m) +
-           "<input type=\"hidden\" name=\"action\" value=\"delete\"><input type=\"hidden\" name=\"alias_name\" "
-           "value=\"" + escape(name) + "\"><button type=\"submit\" class=\"small\">Delete</button></form></td></tr>";
+    out += Html::trusted("<tr>") + td(name) + td(value) + Html::trusted("<td>") + form_open(r, "/aliases", m) +
+           hidden_field("action", "delete") + hidden_field("alias_name", name) +
+           Html::trusted("<button type=\"submit\" class=\"small\">Delete</button></form></td></tr>");
   }
-  out += "</tbody></table></section>\n";
+  out += Html::trusted("</tbody></table></section>\n");
   const bool adding = v.form && v.form->value("action") == "add";
-  out += "<section><h2>Add or change an alias</h2>" + form_open(r, "/aliases", m) +
-         "<input type=\"hidden\" name=\"action\" value=\"add\">" +
+  out += Html::trusted("<section><h2>Add or change an alias</h2>") + form_open(r, "/aliases", m) +
+         hidden_field("action", "add") +
          text_field("alias_name", "Alias", adding ? v.form->value("alias_name") : "",
                     "The local-part that receives, e.g. info or sales (same rules as mailbox names).",
                     error_of(v, "alias_name")) +
          text_field("alias_targets", "Targets", adding ? v.form->value("alias_targets") : "",
                     "Mailboxes or aliases, separated by commas; or null to discard.", error_of(v, "alias_targets")) +
-         "<button type=\"submit\">Save alias</button></form></section>\n";
+         Html::trusted("<button type=\"submit\">Save alias</button></form></section>\n");
   const KeyInfo* ca = config::find_key("smtp", "catch_all");
   const bool catching = v.form && v.form->value("action") == "catch_all";
-  out += "<section><h2>Catch-all</h2>" + form_open(r, "/aliases", m) +
-         "<input type=\"hidden\" name=\"action\" value=\"catch_all\">" +
-         schema_field(*ca, "Catch-all mailbox", catching ? v.form->value("smtp.catch_all") : effective_value(m.ini_text, *ca),
+  out += Html::trusted("<section><h2>Catch-all</h2>") + form_open(r, "/aliases", m) +
+         hidden_field("action", "catch_all") +
+         schema_field(*ca, "Catch-all mailbox",
+                      catching ? v.form->value("smtp.catch_all") : effective_value(m.ini_text, *ca),
                       error_of(v, "smtp.catch_all")) +
-         "<button type=\"submit\">Save catch-all</button></form></section>\n";
+         Html::trusted("<button type=\"submit\">Save catch-all</button></form></section>\n");
   return out;
 }
 

@@ -5,19 +5,23 @@
 #include "cgi/archive.hpp"
 
 namespace boxmail::cgi::detail {
-std::string backup_render(const Request& r, const Model& m, const View& v) {
+
+Html backup_render(const Request& r, const Model& m, const View& v) {
+  const std::string error = error_of(v, "archive");
   return view_notices(v) +
-         "<section><h2>Backup</h2><p>One archive (tar) with the configuration (boxmail.ini) and the mailbox "
-         "accounts (passwd, password hashes only). Messages are not included.</p><p><a class=\"button\" "
-         "id=\"download\" href=\"" + escape(r.script) + "/backup/download\">Download backup</a></p></section>\n"
-         "<section><h2>Restore</h2><p>The archive is checked first; nothing changes when anything in it is "
-         "wrong. The files it replaces are kept as .bak.</p>" +
-         form_open(r, "/backup", m, " enctype=\"multipart/form-data\"") +
-         "<div class=\"field" + std::string(error_of(v, "archive").empty() ? "" : " invalid") +
-         "\"><label for=\"f-archive\">Backup archive</label><input type=\"file\" id=\"f-archive\" name=\"archive\" "
-         "accept=\".tar,application/x-tar\">" +
-         (error_of(v, "archive").empty() ? "" : "<p class=\"error\">" + escape(error_of(v, "archive")) + "</p>") +
-         "</div><button type=\"submit\">Restore</button></form></section>\n";
+         Html::trusted("<section><h2>Backup</h2><p>One archive (tar) with the configuration (boxmail.ini) and the "
+                       "mailbox accounts (passwd, password hashes only). Messages are not included.</p><p>"
+                       "<a class=\"button\" id=\"download\"") +
+         attr("href", r.script + "/backup/download") +
+         Html::trusted(">Download backup</a></p></section>\n<section><h2>Restore</h2><p>The archive is checked "
+                       "first; nothing changes when anything in it is wrong. The files it replaces are kept as "
+                       ".bak.</p>") +
+         form_open(r, "/backup", m, Html::trusted(" enctype=\"multipart/form-data\"")) +
+         (error.empty() ? Html::trusted("<div class=\"field\">") : Html::trusted("<div class=\"field invalid\">")) +
+         Html::trusted("<label for=\"f-archive\">Backup archive</label><input type=\"file\" id=\"f-archive\" "
+                       "name=\"archive\" accept=\".tar,application/x-tar\">") +
+         (error.empty() ? Html() : Html::trusted("<p class=\"error\">") + error + Html::trusted("</p>")) +
+         Html::trusted("</div><button type=\"submit\">Restore</button></form></section>\n");
 }
 
 Outcome backup_post(const Request& r, const Model&) {

@@ -74,8 +74,8 @@ std::string error_of(const View& v, std::string_view field) {
 }
 
 /// The notice and the form-wide error of a view.
-std::string view_notices(const View& v) {
-  std::string out;
+Html view_notices(const View& v) {
+  Html out;
   if (!v.notice.empty()) out += notice(v.notice_ok, v.notice);
   if (v.outcome && !v.outcome->error.empty()) out += notice(false, v.outcome->error);
   if (v.outcome && !v.outcome->errors.empty() && v.outcome->error.empty())
@@ -84,17 +84,17 @@ std::string view_notices(const View& v) {
   return out;
 }
 
-std::string form_open(const Request& r, std::string_view path, const Model& m, std::string_view extra) {
-  return "<form method=\"post\" action=\"" + escape(r.script) + escape(path) + "\"" + std::string(extra) + ">" +
-         csrf_field(m.csrf);
+Html form_open(const Request& r, std::string_view path, const Model& m, const Html& extra) {
+  return Html::trusted("<form method=\"post\"") + attr("action", r.script + std::string(path)) + extra +
+         Html::trusted(">") + csrf_field(m.csrf);
 }
 
-std::string config_problem(const Model& m) {
+Html config_problem(const Model& m) {
   if (m.config) return {};
-  std::string out = "<div class=\"notice bad\" role=\"status\">The configuration file " + escape(m.ini_path) +
-                    " has errors; fix them (or restore a backup) before editing:<ul>";
-  for (const auto& e : m.config_errors) out += "<li>" + escape(e.to_string()) + "</li>";
-  return out + "</ul></div>\n";
+  Html out = Html::trusted("<div class=\"notice bad\" role=\"status\">The configuration file ") + m.ini_path +
+             Html::trusted(" has errors; fix them (or restore a backup) before editing:<ul>");
+  for (const auto& e : m.config_errors) out += Html::trusted("<li>") + e.to_string() + Html::trusted("</li>");
+  return out + Html::trusted("</ul></div>\n");
 }
 
 // ---- settings forms over schema keys -----------------------------------------
@@ -162,8 +162,8 @@ Outcome apply_settings(const Model& m, const Form& f, const std::vector<FieldSpe
 
 /// Renders the specs as fields; values from the submitted form after an
 /// error, else from the INI text.
-std::string settings_fields(const Model& m, const View& v, const std::vector<FieldSpec>& specs) {
-  std::string out;
+Html settings_fields(const Model& m, const View& v, const std::vector<FieldSpec>& specs) {
+  Html out;
   for (const FieldSpec& s : specs) {
     const KeyInfo* k = config::find_key(s.section, s.key);
     if (!k) continue;

@@ -39,12 +39,12 @@ std::string field_name(const config::KeyInfo& k);
 /// The error for form field `field` in the view's outcome; "" when none.
 std::string error_of(const View& v, std::string_view field);
 /// The notice and the form-wide error of a view.
-std::string view_notices(const View& v);
+Html view_notices(const View& v);
 /// `<form method="post" action="SCRIPT/PATH"...>` with the CSRF field;
-/// `extra` is literal attribute text (" enctype=...").
-std::string form_open(const Request& r, std::string_view path, const Model& m, std::string_view extra = "");
-/// A red box listing the INI file's errors; "" when it parsed.
-std::string config_problem(const Model& m);
+/// `extra` is more attributes (Html::trusted(" enctype=...")).
+Html form_open(const Request& r, std::string_view path, const Model& m, const Html& extra = Html());
+/// A red box listing the INI file's errors; empty when it parsed.
+Html config_problem(const Model& m);
 
 // ---- settings forms over schema keys -------------------------------------------
 
@@ -66,20 +66,20 @@ Outcome apply_settings(const Model& m, const Form& f, const std::vector<FieldSpe
 
 /// Renders the specs as fields; values from the submitted form after an
 /// error, else from the INI text.
-std::string settings_fields(const Model& m, const View& v, const std::vector<FieldSpec>& specs);
+Html settings_fields(const Model& m, const View& v, const std::vector<FieldSpec>& specs);
 
 // ---- the pages (one file each; pages.cpp's table names them) ----------------------
 
-std::string status_render(const Request& r, const Model& m, const View& v);
-std::string mailboxes_render(const Request& r, const Model& m, const View& v);
+Html status_render(const Request& r, const Model& m, const View& v);
+Html mailboxes_render(const Request& r, const Model& m, const View& v);
 Outcome mailboxes_post(const Request& r, const Model& m);
-std::string aliases_render(const Request& r, const Model& m, const View& v);
+Html aliases_render(const Request& r, const Model& m, const View& v);
 Outcome aliases_post(const Request& r, const Model& m);
-std::string feed_render(const Request& r, const Model& m, const View& v);
+Html feed_render(const Request& r, const Model& m, const View& v);
 Outcome feed_post(const Request& r, const Model& m);
-std::string retrieval_render(const Request& r, const Model& m, const View& v);
+Html retrieval_render(const Request& r, const Model& m, const View& v);
 Outcome retrieval_post(const Request& r, const Model& m);
-std::string backup_render(const Request& r, const Model& m, const View& v);
+Html backup_render(const Request& r, const Model& m, const View& v);
 Outcome backup_post(const Request& r, const Model& m);
 
 }  // namespace boxmail::cgi::detail

@@ -21,8 +21,8 @@ const std::vector<FieldSpec>& feed_specs() {
 
 }  // namespace
 
-std::string feed_render(const Request& r, const Model& m, const View& v) {
-  std::string out = view_notices(v) + config_problem(m);
+Html feed_render(const Request& r, const Model& m, const View& v) {
+  Html out = view_notices(v) + config_problem(m);
   const KeyInfo* ad = config::find_key("smtp", "accept_domains");
   const bool again = v.form && v.outcome && !v.outcome->errors.empty();
   const std::string current = effective_value(m.ini_text, *ad);
@@ -31,23 +31,30 @@ std::string feed_render(const Request& r, const Model& m, const View& v) {
                                     : (current == "*" ? std::string() : join(split_items(current), "\n"));
   const std::string derr = error_of(v, "smtp.accept_domains");
   out += form_open(r, "/feed", m) +
-         "<fieldset><legend>Accepted domains</legend>"
-         "<div class=\"field\"><label class=\"check\"><input type=\"radio\" id=\"f-feed-any\" name=\"feed_mode\" "
-         "value=\"any\"" + std::string(any ? " checked" : "") + "> Any domain (feed mode: the ISP sends only your "
-         "mail)</label><label class=\"check\"><input type=\"radio\" id=\"f-feed-list\" name=\"feed_mode\" "
-         "value=\"list\"" + std::string(any ? "" : " checked") + "> Only these domains</label></div>" +
-         "<div class=\"field" + std::string(derr.empty() ? "" : " invalid") + "\">"
-         "<label for=\"f-smtp-accept-domains\">Domains (one per line)</label><textarea id=\"f-smtp-accept-domains\" "
-         "name=\"smtp.accept_domains\" rows=\"3\" aria-describedby=\"f-smtp-accept-domains-help\"" +
-         std::string(derr.empty() ? "" : " aria-invalid=\"true\"") + ">" + escape(domains) + "</textarea>" +
-         (derr.empty() ? "" : "<p class=\"error\" id=\"f-smtp-accept-domains-err\">" + escape(derr) + "</p>") +
-         "<p class=\"help\" id=\"f-smtp-accept-domains-help\">" + escape(ad->doc) + "</p></div></fieldset>" +
-         settings_fields(m, v, feed_specs()) +
-         "<button type=\"submit\">Save</button></form>\n"
-         "<section class=\"note\"><h2>Port 25 on your router</h2><p>For mail to reach this box, the ISP router must "
-         "forward TCP port 25 from the Internet to this box's LAN address (often under \"port forwarding\" or "
-         "\"virtual server\"), and your domain's MX record must point at your public address. Many ISPs instead "
-         "deliver to the box over their own feed: list their servers above for reference.</p></section>\n";
+         Html::trusted("<fieldset><legend>Accepted domains</legend><div class=\"field\"><label class=\"check\">"
+                       "<input type=\"radio\" id=\"f-feed-any\" name=\"feed_mode\" value=\"any\"") +
+         (any ? Html::trusted(" checked") : Html()) +
+         Html::trusted("> Any domain (feed mode: the ISP sends only your mail)</label><label class=\"check\">"
+                       "<input type=\"radio\" id=\"f-feed-list\" name=\"feed_mode\" value=\"list\"") +
+         (any ? Html() : Html::trusted(" checked")) + Html::trusted("> Only these domains</label></div>") +
+         (derr.empty() ? Html::trusted("<div class=\"field\">") : Html::trusted("<div class=\"field invalid\">")) +
+         Html::trusted("<label for=\"f-smtp-accept-domains\">Domains (one per line)</label><textarea "
+                       "id=\"f-smtp-accept-domains\" name=\"smtp.accept_domains\" rows=\"3\" "
+                       "aria-describedby=\"f-smtp-accept-domains-help\"") +
+         (derr.empty() ? Html() : Html::trusted(" aria-invalid=\"true\"")) + Html::trusted(">") + domains +
+         Html::trusted("</textarea>") +
+         (derr.empty() ? Html()
+                       : Html::trusted("<p class=\"error\" id=\"f-smtp-accept-domains-err\">") + derr +
+                             Html::trusted("</p>")) +
+         Html::trusted("<p class=\"help\" id=\"f-smtp-accept-domains-help\">") + ad->doc +
+         Html::trusted("</p></div></fieldset>") + settings_fields(m, v, feed_specs()) +
+         Html::trusted(
+             "<button type=\"submit\">Save</button></form>\n"
+             "<section class=\"note\"><h2>Port 25 on your router</h2><p>For mail to reach this box, the ISP router "
+             "must forward TCP port 25 from the Internet to this box's LAN address (often under \"port forwarding\" "
+             "or \"virtual server\"), and your domain's MX record must point at your public address. Many ISPs "
+             "instead deliver to the box over their own feed: list their servers above for reference.</p>"
+             "</section>\n");
   return out;
 }
 

@@ -4,17 +4,17 @@
 
 namespace boxmail::cgi {
 
-std::string login_page(std::string_view script, std::string_view error, std::string_view csrf) {
-  std::string body;
+Html login_page(std::string_view script, std::string_view error, std::string_view csrf) {
+  Html body;
   if (!error.empty()) body += notice(false, error);
-  body += "<form method=\"post\" action=\"" + escape(script) + "/login\" class=\"login\">" +
-          "<input type=\"hidden\" name=\"csrf\" value=\"" + escape(csrf) + "\">" +
-          text_field("user", "User", "admin", "", "") +
-          "<div class=\"field\"><label for=\"f-password\">Password</label><input type=\"password\" id=\"f-password\" "
-          "name=\"password\" autocomplete=\"current-password\"></div>"
-          "<button type=\"submit\">Log in</button></form>"
-          "<p class=\"help\">The administrator password was printed on the appliance's console at first boot "
-          "(or by <code>make run</code>); <code>boxmailctl admin passwd</code> sets a new one.</p>";
+  body += Html::trusted("<form method=\"post\"") + attr("action", std::string(script) + "/login") +
+          Html::trusted(" class=\"login\">") + csrf_field(csrf) + text_field("user", "User", "admin", "", "") +
+          Html::trusted(
+              "<div class=\"field\"><label for=\"f-password\">Password</label><input type=\"password\" "
+              "id=\"f-password\" name=\"password\" autocomplete=\"current-password\"></div>"
+              "<button type=\"submit\">Log in</button></form>"
+              "<p class=\"help\">The administrator password was printed on the appliance's console at first boot "
+              "(or by <code>make run</code>); <code>boxmailctl admin passwd</code> sets a new one.</p>");
   return layout(script, "Log in", {}, "", "", body);
 }
 

@@ -39,22 +39,21 @@ std::string mailbox_sizes(const Model& m, std::string_view name) {
 
 }  // namespace
 
-std::string mailboxes_render(const Request& r, const Model& m, const View& v) {
-  std::string out = view_notices(v);
+Html mailboxes_render(const Request& r, const Model& m, const View& v) {
+  Html out = view_notices(v);
   for (const auto& e : m.account_errors) out += notice(false, e);
   const std::string edit = r.query.value("edit");
   const std::string del = r.query.value("delete");
-  const std::string base = escape(r.script) + "/mailboxes";
+  const std::string base = r.script + "/mailboxes";
   if (!del.empty()) {
     if (m.accounts.find(del) == nullptr) {
       out += notice(false, "There is no mailbox named " + del + ".");
     } else {
-      out += "<section class=\"confirm\"><h2>Delete mailbox " + escape(del) + "?</h2>" +
-             "<p>The account is removed; its messages stay in the mail store.</p>" + form_open(r, "/mailboxes", m) +
-             "<input type=\"hidden\" name=\"action\" value=\"delete\"><input type=\"hidden\" name=\"name\" value=\"" +
-             escape(del) + "\"><input type=\"hidden\" name=\"confirm\" value=\"yes\">"
-             "<button type=\"submit\" class=\"danger\">Delete " + escape(del) + "</button> <a href=\"" + base +
-             "\">Cancel</a></form></section>\n";
+      out += Html::trusted("<section class=\"confirm\"><h2>Delete mailbox ") + del + "?" +
+             Html::trusted("</h2><p>The account is removed; its messages stay in the mail store.</p>") +
+             form_open(r, "/mailboxes", m) + hidden_field("action", "delete") + hidden_field("name", del) +
+             hidden_field("confirm", "yes") + Html::trusted("<button type=\"submit\" class=\"danger\">Delete ") +
+             del + Html::trusted("</button> <a") + attr("href", base) + Html::trusted(">Cancel</a></form></section>\n");
     }
   }
   if (!edit.empty()) {
@@ -63,9 +62,8 @@ std::string mailboxes_render(const Request& r, const Model& m, const View& v) {
       out += notice(false, "There is no mailbox named " + edit + ".");
     } else {
       const bool again = v.form && v.form->value("action") == "update";
-      out += "<section><h2>Mailbox " + escape(a->name) + "</h2>" + form_open(r, "/mailboxes", m) +
-             "<input type=\"hidden\" name=\"action\" value=\"update\"><input type=\"hidden\" name=\"name\" value=\"" +
-             escape(a->name) + "\">" +
+      out += Html::trusted("<section><h2>Mailbox ") + a->name + Html::trusted("</h2>") +
+             form_open(r, "/mailboxes", m) + hidden_field("action", "update") + hidden_field("name", a->name) +
              text_field("new_password", "New password", "",
                         "Leave empty to keep the password; at least 8 characters.", error_of(v, "new_password"),
                         "password") +
@@ -76,23 +74,26 @@ std::string mailboxes_render(const Request& r, const Model& m, const View& v) {
                          "May fetch mail over POP3 (the 'nopop3' flag when off).") +
              check_field("nologin", "Logon disabled", config::has_flag(*a, "nologin"),
                          "No logins at all; mail is still received (Dovecot's 'nologin' flag).") +
-             "<button type=\"submit\">Save</button> <a href=\"" + base + "\">Back</a></form></section>\n";
+             Html::trusted("<button type=\"submit\">Save</button> <a") + attr("href", base) +
+             Html::trusted(">Back</a></form></section>\n");
     }
   }
-  out += "<section><h2>Mailboxes</h2><table id=\"mailboxes\"><thead><tr><th>name</th><th>messages / size</th>"
-         "<th>quota</th><th>POP3</th><th>logon</th><th></th></tr></thead><tbody>";
+  out += Html::trusted("<section><h2>Mailboxes</h2><table id=\"mailboxes\"><thead><tr><th>name</th>"
+                       "<th>messages / size</th><th>quota</th><th>POP3</th><th>logon</th><th></th></tr></thead>"
+                       "<tbody>");
   for (const config::Account& a : m.accounts.accounts) {
     const std::string q = percent_encode(a.name);
-    out += "<tr><td>" + escape(a.name) + "</td><td>" + escape(mailbox_sizes(m, a.name)) + "</td><td>" +
-           escape(config::quota_of(a) ? human_size(config::quota_of(a)) : "none") + "</td><td>" +
-           (config::has_flag(a, "nopop3") ? "off" : "on") + "</td><td>" +
-           (config::has_flag(a, "nologin") ? "disabled" : "allowed") + "</td><td><a href=\"" + base + "?edit=" +
-           escape(q) + "\">Edit</a> <a href=\"" + base + "?delete=" + escape(q) + "\">Delete</a></td></tr>";
+    out += Html::trusted("<tr>") + td(a.name) + td(mailbox_sizes(m, a.name)) +
+           td(config::quota_of(a) ? human_size(config::quota_of(a)) : "none") +
+           td(config::has_flag(a, "nopop3") ? "off" : "on") +
+           td(config::has_flag(a, "nologin") ? "disabled" : "allowed") + Html::trusted("<td><a") +
+           attr("href", base + "?edit=" + q) + Html::trusted(">Edit</a> <a") + attr("href", base + "?delete=" + q) +
+           Html::trusted(">Delete</a></td></tr>");
   }
-  out += "</tbody></table></section>\n";
+  out += Html::trusted("</tbody></table></section>\n");
   const bool adding = v.form && v.form->value("action") == "add";
-  out += "<section><h2>Add a mailbox</h2>" + form_open(r, "/mailboxes", m) +
-         "<input type=\"hidden\" name=\"action\" value=\"add\">" +
+  out += Html::trusted("<section><h2>Add a mailbox</h2>") + form_open(r, "/mailboxes", m) +
+         hidden_field("action", "add") +
          text_field("name", "Name", adding ? v.form->value("name") : "",
                     "1 to 64 of a-z, 0-9, '.', '_', '-'; mail to NAME@any accepted domain lands here.",
                     error_of(v, "name")) +
@@ -100,7 +101,7 @@ std::string mailboxes_render(const Request& r, const Model& m, const View& v) {
                     "password") +
          text_field("quota", "Quota", adding ? v.form->value("quota") : "",
                     "Size such as 500M or 2G; empty for none.", adding ? error_of(v, "quota") : "") +
-         "<button type=\"submit\">Add mailbox</button></form></section>\n";
+         Html::trusted("<button type=\"submit\">Add mailbox</button></form></section>\n");
   return out;
 }
 

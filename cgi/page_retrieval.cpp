@@ -17,11 +17,12 @@ const std::vector<FieldSpec>& retrieval_specs() {
 
 }  // namespace
 
-std::string retrieval_render(const Request& r, const Model& m, const View& v) {
+Html retrieval_render(const Request& r, const Model& m, const View& v) {
   return view_notices(v) + config_problem(m) + form_open(r, "/retrieval", m) +
          settings_fields(m, v, retrieval_specs()) +
-         "<p class=\"help\">Switching POP3 on or off and changing its addresses take effect when boxmaild "
-         "restarts; the other settings at once.</p><button type=\"submit\">Save</button></form>\n";
+         Html::trusted("<p class=\"help\">Switching POP3 on or off and changing its addresses take effect when "
+                       "boxmaild restarts; the other settings at once.</p><button type=\"submit\">Save</button>"
+                       "</form>\n");
 }
 
 Outcome retrieval_post(const Request& r, const Model& m) {

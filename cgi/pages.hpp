@@ -1,4 +1,4 @@
-// pages.hpp - the panel's pages (pure): model in, HTML or a change out.
+// pages.hpp - the panel's pages (pure): model in, Html or a change out.
 //
 // The glue (cgi_main.cpp) loads a Model (the INI text and its parse, the
 // accounts, what the daemon said over the control socket), checks the
@@ -81,7 +81,7 @@ struct View {
   bool notice_ok = true;
 };
 
-using RenderFn = std::string (*)(const Request&, const Model&, const View&);
+using RenderFn = Html (*)(const Request&, const Model&, const View&);
 using PostFn = Outcome (*)(const Request&, const Model&);
 
 struct PageInfo {
@@ -108,8 +108,8 @@ std::vector<MenuItem> menu();
 /// value as written in it (or the default).
 Outcome post_page(const PageInfo& page, const Request& r, const Model& m);
 
-/// The login form (`error` shown above it, escaped).
-std::string login_page(std::string_view script, std::string_view error, std::string_view csrf);
+/// The login page, whole (`error` shown above the form, escaped).
+Html login_page(std::string_view script, std::string_view error, std::string_view csrf);
 
 /// The value a schema key has in `text`: as set there, else its default.
 std::string effective_value(std::string_view text, const config::KeyInfo& key);
@@ -123,6 +123,6 @@ std::string human_size(std::uint64_t octets);
 
 /// The SVG chart of messages per hour (one bar per hour of `stats`,
 /// accepted and refused); pure markup, no script.
-std::string hourly_chart(const control::StatsReply& stats);
+Html hourly_chart(const control::StatsReply& stats);
 
 }  // namespace boxmail::cgi

@@ -193,14 +193,14 @@ TEST(CgiPages, RenderEscapesEverything) {
   Request r;
   r.method = "GET";
   r.script = "/cgi-bin/boxmail.cgi";
-  const std::string html = find_page("/status")->render(r, m, View{});
+  const std::string html = find_page("/status")->render(r, m, View{}).str();
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
   EXPECT_NE(html.find("<span id=\"accepted-today\">7</span>"), std::string::npos);
   EXPECT_NE(html.find("<svg"), std::string::npos);
   // Every input on the settings pages has a label and help text.
   for (std::string_view p : {"/feed", "/retrieval"}) {
-    const std::string page = find_page(p)->render(r, m, View{});
+    const std::string page = find_page(p)->render(r, m, View{}).str();
     std::size_t pos = 0, inputs = 0;
     while ((pos = page.find("<input type=\"text\" id=\"", pos)) != std::string::npos) {
       const std::size_t start = pos + 23;
@@ -310,10 +310,10 @@ TEST(NetStats, Count) {
 }  // namespace
 
 TEST(CgiLoginPage, CarriesTheCsrfTokenEscaped) {
-  const std::string page = login_page("/cgi-bin/boxmail.cgi", "", "0123456789abcdef0123456789abcdef");
+  const std::string page = login_page("/cgi-bin/boxmail.cgi", "", "0123456789abcdef0123456789abcdef").str();
   EXPECT_NE(page.find("<input type=\"hidden\" name=\"csrf\" value=\"0123456789abcdef0123456789abcdef\">"),
             std::string::npos);
-  const std::string odd = login_page("/x", "", "\"><script>");
+  const std::string odd = login_page("/x", "", "\"><script>").str();
   EXPECT_EQ(odd.find("<script>"), std::string::npos);
 }
 
@@ -330,7 +330,7 @@ TEST(CgiPages, StatusShowsUsageAgainstQuota) {
   Request r;
   r.method = "GET";
   r.script = "/cgi-bin/boxmail.cgi";
-  const std::string html = find_page("/status")->render(r, m, View{});
+  const std::string html = find_page("/status")->render(r, m, View{}).str();
   EXPECT_NE(html.find("<th>quota</th>"), std::string::npos);
   EXPECT_NE(html.find("<td>2.0 MiB (50% used)</td>"), std::string::npos) << html;
   EXPECT_NE(html.find("<tr class=\"full\"><td>bob</td>"), std::string::npos) << html;
