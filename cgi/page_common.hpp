@@ -69,6 +69,9 @@ Outcome apply_settings(const Model& m, const Form& f, const std::vector<FieldSpe
 Html settings_fields(const Model& m, const View& v, const std::vector<FieldSpec>& specs);
 
 // ---- the pages (one file each; pages.cpp's table names them) ----------------------
+// NAME_render draws the page (RenderFn: GET, or a POST that had errors);
+// NAME_post validates a submitted form (PostFn; the glue runs it through
+// post_page). See pages.hpp.
 
 Html status_render(const Request& r, const Model& m, const View& v);
 Html mailboxes_render(const Request& r, const Model& m, const View& v);

@@ -43,7 +43,7 @@
 namespace boxmail::control {
 
 /// A decoded reply, or why it is none: `value` is set exactly when `error`
-/// is empty.
+/// is empty; `*` and `->` only after checking (as for std::optional).
 template <class T>
 struct [[nodiscard]] Decoded {
   std::optional<T> value;
@@ -105,7 +105,10 @@ struct StatusReply {
   bool operator==(const StatusReply&) const = default;
 };
 
+/// The `status` reply (ok, body lines as in the file comment).
 Reply encode(const StatusReply& s);
+/// A `status` reply read back; needs exactly one uptime and one config
+/// line, at most one store line.
 Decoded<StatusReply> decode_status(const Reply& r);
 
 // ---- stats --------------------------------------------------------------------------
@@ -126,7 +129,9 @@ struct StatsReply {
   bool operator==(const StatsReply&) const = default;
 };
 
+/// The `stats` reply: the today line, then one hour line per hour.
 Reply encode(const StatsReply& s);
+/// A `stats` reply read back; needs exactly one today line.
 Decoded<StatsReply> decode_stats(const Reply& r);
 
 // ---- log ----------------------------------------------------------------------------
@@ -138,7 +143,9 @@ struct LogReply {
   bool operator==(const LogReply&) const = default;
 };
 
+/// The `log N` reply: the lines as body lines.
 Reply encode(const LogReply& s);
+/// A `log N` reply read back (fails only on an "error" head).
 Decoded<LogReply> decode_log(const Reply& r);
 
 // ---- reload -------------------------------------------------------------------------
@@ -151,8 +158,10 @@ struct ReloadReply {
   bool operator==(const ReloadReply&) const = default;
 };
 
+/// The `reload` reply: "ok MESSAGE", or "error MESSAGE" with the errors
+/// as body lines.
 Reply encode(const ReloadReply& s);
-/// Cannot fail: an "error" head is a refusal (taken = false), e.g. also
+/// A `reload` reply read back. Cannot fail: an "error" head is a refusal (taken = false), e.g. also
 /// "unknown request" from a daemon that has no reload.
 ReloadReply decode_reload(const Reply& r);
 
