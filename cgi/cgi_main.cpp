@@ -184,14 +184,16 @@ Response redirect(const std::string& location) {
   Response r;
   r.status = 303;
   r.headers.push_back("Location: " + location);
-  r.body = "<!DOCTYPE html><title>moved</title><a href=\"" + escape(location) + "\">continue</a>\n";
+  r.body = (Html::trusted("<!DOCTYPE html><title>moved</title><a") + attr("href", location) +
+            Html::trusted(">continue</a>\n"))
+               .str();
   return r;
 }
 
 Response error_page(int status, const std::string& script, const std::string& text) {
   Response r;
   r.status = status;
-  r.body = layout(script, reason(status), {}, "", "", notice(false, text));
+  r.body = layout(script, reason(status), {}, "", "", notice(false, text)).str();
   return r;
 }
 
@@ -373,11 +375,20 @@ void ask_daemon(Model& m, bool full) {
     m.daemon.error = st.error;
     return;
   }
+  auto status = control::decode_status(st.reply);
+  if (!status) {
+    m.daemon.error = "its reply is malformed (" + status.error + ")";
+    return;
+  }
   m.daemon.reached = true;
-  m.daemon.status = std::move(st.reply.lines);
+  m.daemon.status = std::move(*status.value);
   if (!full) return;
-  if (auto s = control::control_request(sock, "stats", 5000); s.reached) m.daemon.stats = std::move(s.reply.lines);
-  if (auto l = control::control_request(sock, "log 15", 5000); l.reached) m.daemon.log = std::move(l.reply.lines);
+  if (auto s = control::control_request(sock, "stats", 5000); s.reached) {
+    if (auto d = control::decode_stats(s.reply)) m.daemon.stats = std::move(*d.value);
+  }
+  if (auto l = control::control_request(sock, "log 15", 5000); l.reached) {
+    if (auto d = control::decode_log(l.reply)) m.daemon.log = std::move(*d.value);
+  }
 }
 
 /// A file as it was before a change, to be put back when boxmaild refuses
@@ -464,13 +475,19 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
                     "); it takes effect when boxmaild starts.",
                 false);
   }
-  if (!r.reply.ok) {
+  const auto reload = control::decode_reload(r.reply);
+  if (!reload.taken) {
     const std::string failed = roll_back(true);
     return done("boxmaild refused the new configuration (" +
-                    (r.reply.lines.empty() ? r.reply.head : r.reply.lines.front()) + "); the previous " +
+                    (reload.errors.empty() ? reload.message : reload.errors.front()) + "); the previous " +
                     (write_accounts ? "configuration and mailbox accounts were" : "configuration was") +
                     " put back." + failed,
                 false);
+  }
+  if (!reload.restart_needed.empty()) {
+    std::string waits;
+    for (const std::string& n : reload.restart_needed) waits += " " + n + ".";
+    return done(msg + " boxmaild reloaded the configuration, but it needs a restart for:" + waits, true);
   }
   return done(msg + " boxmaild reloaded the configuration.", true);
 }
@@ -541,7 +558,7 @@ Response handle() {
       t.mac = mac_of(t.nonce, t.issued);
       Response r;
       r.status = status;
-      r.body = login_page(req.script, error, format_login_token(t));
+      r.body = login_page(req.script, error, format_login_token(t)).str();
       r.headers.push_back("Set-Cookie: " + login_cookie(t.nonce, secure));
       return r;
     };
@@ -677,7 +694,7 @@ Response handle() {
   }
   if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
   Response r;
-  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view));
+  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;
 }
 

@@ -1,4 +1,4 @@
-// pages.hpp - the panel's pages (pure): model in, HTML or a change out.
+// pages.hpp - the panel's pages (pure): model in, Html or a change out.
 //
 // The glue (cgi_main.cpp) loads a Model (the INI text and its parse, the
 // accounts, what the daemon said over the control socket), checks the
@@ -18,6 +18,7 @@
 #include "cgi/html.hpp"
 #include "config/account.hpp"
 #include "config/schema.hpp"
+#include "control/control_replies.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -36,13 +37,14 @@ struct Request {
   std::string script;   ///< SCRIPT_NAME, base of every link
 };
 
-/// What the daemon answered over the control socket.
+/// What the daemon answered over the control socket, decoded
+/// (control_replies.hpp); pages read these fields, never reply text.
 struct DaemonView {
   bool reached = false;
-  std::string error;                 ///< why not reached
-  std::vector<std::string> status;   ///< body of `status`
-  std::vector<std::string> stats;    ///< body of `stats`
-  std::vector<std::string> log;      ///< body of `log N`
+  std::string error;              ///< why not reached (or why `status` could not be decoded)
+  control::StatusReply status;    ///< `status`
+  control::StatsReply stats;      ///< `stats` (zeros when it was not asked or failed)
+  control::LogReply log;          ///< `log N` (empty when it was not asked or failed)
 };
 
 struct Model {
@@ -79,7 +81,7 @@ struct View {
   bool notice_ok = true;
 };
 
-using RenderFn = std::string (*)(const Request&, const Model&, const View&);
+using RenderFn = Html (*)(const Request&, const Model&, const View&);
 using PostFn = Outcome (*)(const Request&, const Model&);
 
 struct PageInfo {
@@ -106,8 +108,8 @@ std::vector<MenuItem> menu();
 /// value as written in it (or the default).
 Outcome post_page(const PageInfo& page, const Request& r, const Model& m);
 
-/// The login form (`error` shown above it, escaped).
-std::string login_page(std::string_view script, std::string_view error, std::string_view csrf);
+/// The login page, whole (`error` shown above the form, escaped).
+Html login_page(std::string_view script, std::string_view error, std::string_view csrf);
 
 /// The value a schema key has in `text`: as set there, else its default.
 std::string effective_value(std::string_view text, const config::KeyInfo& key);
@@ -119,8 +121,8 @@ std::optional<std::uint64_t> parse_quota(std::string_view text);
 /// Octets for people: "1.5 MiB".
 std::string human_size(std::uint64_t octets);
 
-/// The SVG chart of messages per hour (24 bars, accepted and refused) from
-/// the `stats` body lines; pure text, no script.
-std::string hourly_chart(const std::vector<std::string>& stats_lines);
+/// The SVG chart of messages per hour (one bar per hour of `stats`,
+/// accepted and refused); pure markup, no script.
+Html hourly_chart(const control::StatsReply& stats);
 
 }  // namespace boxmail::cgi

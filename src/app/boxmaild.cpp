@@ -236,30 +236,27 @@ int main(int argc, char** argv) {
   const auto listen_text = config::format_listen_list;
   control::ControlServer::Handlers handlers;
   handlers.status = [&]() {
-    control::Reply r;
+    control::StatusReply s;
     const auto up = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
-    r.lines.push_back("uptime " + std::to_string(up.count()));
-    r.lines.push_back("config " + cfg->source);
-    r.lines.push_back("service smtp " + listen_text(start_cfg->smtp.listen) + " sessions=" +
-                      std::to_string(server.sessions()));
+    s.uptime = static_cast<std::uint64_t>(up.count());
+    s.config = cfg->source;
+    s.services.push_back({"smtp", true, listen_text(start_cfg->smtp.listen), server.sessions()});
     if (pop3_server) {
-      r.lines.push_back("service pop3 " + listen_text(start_cfg->pop3.listen) + " sessions=" +
-                        std::to_string(pop3_server->sessions()));
+      s.services.push_back({"pop3", true, listen_text(start_cfg->pop3.listen), pop3_server->sessions()});
     } else {
-      r.lines.push_back("service pop3 off sessions=0");
+      s.services.push_back({"pop3", false, "", 0});
     }
-    for (const auto& n : restart_notes) r.lines.push_back("restart-needed " + n);
+    s.restart_needed = restart_notes;
     poll_accounts(false);
-    for (auto& l : control::mail_store_lines(cfg->store.mail_dir, *table, *usage, cfg->store.min_free_space))
-      r.lines.push_back(std::move(l));
-    return r;
+    control::fill_mail_store(s, cfg->store.mail_dir, *table, *usage, cfg->store.min_free_space);
+    return s;
   };
   handlers.reload = [&]() {
-    control::Reply r;
-    r.lines = reload();
-    r.ok = r.lines.empty();
-    r.head = r.ok ? "reloaded" : "configuration refused; the running one is kept";
-    if (r.ok) r.lines = restart_notes;   // taken, but these keys wait for a restart
+    control::ReloadReply r;
+    r.errors = reload();
+    r.taken = r.errors.empty();
+    r.message = r.taken ? "reloaded" : "configuration refused; the running one is kept";
+    if (r.taken) r.restart_needed = restart_notes;   // taken, but these keys wait for a restart
     return r;
   };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));

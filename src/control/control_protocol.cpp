@@ -101,16 +101,4 @@ ReplyParse parse_reply(std::string_view text) {
   return p;
 }
 
-std::string_view field(std::string_view line, std::string_view key) {
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    const std::string_view tok = line.substr(start, i - start);
-    if (tok.size() > key.size() && tok.starts_with(key) && tok[key.size()] == '=') return tok.substr(key.size() + 1);
-  }
-  return {};
-}
-
 }  // namespace boxmail::control

@@ -16,7 +16,8 @@
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
 // "." in front (dot-stuffing as in SMTP DATA, RFC 5321 4.5.2). Body lines
-// never hold CR or LF (they are replaced by blanks).
+// never hold CR or LF (they are replaced by blanks). What the body lines
+// of each verb hold, and their typed values, is control_replies.hpp.
 #pragma once
 
 #include <cstddef>
@@ -60,10 +61,5 @@ struct ReplyParse {
   std::string error;
 };
 ReplyParse parse_reply(std::string_view text);
-
-/// The value of "key=value" among the blank-separated tokens of a body
-/// line ("service smtp 127.0.0.1:25 sessions=2" -> sessions: "2"); empty
-/// when the key is absent.
-std::string_view field(std::string_view line, std::string_view key);
 
 }  // namespace boxmail::control

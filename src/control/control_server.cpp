@@ -45,29 +45,28 @@ std::int64_t local_day(std::int64_t t) {
   return (t + tm.tm_gmtoff) / 86400;
 }
 
-std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts,
-                                          store::UsageTable& usage, std::uint64_t reserve) {
-  std::vector<std::string> out;
-  std::uint64_t total = 0;
+void fill_mail_store(StatusReply& out, const std::string& mail_dir, const config::AccountTable& accounts,
+                     store::UsageTable& usage, std::uint64_t reserve) {
+  out.mailboxes.clear();
+  StoreStatus st;
+  st.dir = mail_dir;
+  st.reserve = reserve;
   for (const config::Account& a : accounts.accounts) {
-    const std::string quota = " quota=" + std::to_string(config::quota_of(a));
+    MailboxStatus m;
+    m.name = a.name;
+    m.quota = config::quota_of(a);
     if (const auto u = usage.get(mail_dir + "/" + a.name)) {
-      total += u->octets;
-      out.push_back("mailbox " + a.name + " messages=" + std::to_string(u->messages) + " bytes=" +
-                    std::to_string(u->octets) + quota);
-    } else {
-      out.push_back("mailbox " + a.name + " messages=- bytes=-" + quota);
+      st.used += u->octets;
+      m.usage = MailboxUsage{u->messages, u->octets};
     }
+    out.mailboxes.push_back(std::move(m));
   }
   struct statvfs vfs {};
-  std::string line = "store " + mail_dir + " used=" + std::to_string(total);
   if (::statvfs(mail_dir.c_str(), &vfs) == 0 && vfs.f_blocks != 0) {
-    line += " free=" + std::to_string(static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize) +
-            " total=" + std::to_string(static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize);
+    st.fs = FileSystemSize{static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize,
+                           static_cast<std::uint64_t>(vfs.f_blocks) * vfs.f_frsize};
   }
-  line += " reserve=" + std::to_string(reserve);
-  out.push_back(std::move(line));
-  return out;
+  out.store = std::move(st);
 }
 
 ControlServer::ControlServer(asio::io_context& io, std::string path, Handlers handlers)
@@ -175,22 +174,21 @@ Reply ControlServer::answer(std::string_view line) {
   if (!req.error.empty()) return Reply{false, req.error, {}};
   switch (req.verb) {
     case Verb::Status:
-      return handlers_.status ? handlers_.status() : Reply{false, "status not available", {}};
+      return handlers_.status ? encode(handlers_.status()) : Reply{false, "status not available", {}};
     case Verb::Reload:
-      return handlers_.reload ? handlers_.reload() : Reply{false, "reload not available", {}};
+      return handlers_.reload ? encode(handlers_.reload()) : Reply{false, "reload not available", {}};
     case Verb::Log:
-      return Reply{true, "", ring_.last(req.count)};
+      return encode(LogReply{ring_.last(req.count)});
     case Verb::Stats: {
       const std::int64_t now = std::time(nullptr);
       const std::int64_t day = local_day(now);
-      Reply r{true, "", {}};
-      r.lines.push_back("today accepted=" + std::to_string(stats_.accepted_today(day)) +
-                        " refused=" + std::to_string(stats_.refused_today(day)));
+      StatsReply s;
+      s.accepted_today = stats_.accepted_today(day);
+      s.refused_today = stats_.refused_today(day);
       for (const auto& h : stats_.hours(now)) {
-        r.lines.push_back("hour " + std::to_string(h.start) + " accepted=" + std::to_string(h.accepted) +
-                          " refused=" + std::to_string(h.refused));
+        s.hours.push_back(HourCount{static_cast<std::uint64_t>(h.start), h.accepted, h.refused});
       }
-      return r;
+      return encode(s);
     }
   }
   return Reply{false, "internal error", {}};

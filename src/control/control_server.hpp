@@ -12,11 +12,14 @@
 // buffer (`log N`). The message counters (`stats`) are fed typed events by
 // count() (the wiring hands it the SMTP sessions' events), never log text.
 // `status` and `reload` are answered by the daemon's handlers (wiring in
-// app/boxmaild.cpp). Runs on the daemon's one io_context thread.
+// app/boxmaild.cpp), which return typed replies (control_replies.hpp); this
+// server encodes every reply through the same encode() the clients decode
+// with. Runs on the daemon's one io_context thread.
 #pragma once
 
 #include "config/account.hpp"
 #include "control/control_protocol.hpp"
+#include "control/control_replies.hpp"
 #include "net/log.hpp"
 #include "net/stats.hpp"
 #include "store/usage_table.hpp"
@@ -35,8 +38,8 @@ namespace boxmail::control {
 class ControlServer {
  public:
   struct Handlers {
-    std::function<Reply()> status;   ///< body lines of `status` (see mail_store_lines)
-    std::function<Reply()> reload;   ///< ok, or error with the configuration errors as lines
+    std::function<StatusReply()> status;   ///< `status` (the mail store part: fill_mail_store)
+    std::function<ReloadReply()> reload;   ///< taken, or refused with the configuration errors
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);
@@ -66,14 +69,15 @@ class ControlServer {
   net::MessageStats stats_;
 };
 
-/// Lines for `status` about the mail store: "mailbox NAME messages=N
-/// bytes=B quota=Q" for each account (usage from `usage`, the S= sizes of
-/// its Maildir names, no directory is read here; "messages=- bytes=-" while
-/// the first count is not done; quota=0 for none), then "store DIR used=B
-/// free=B total=B reserve=R" (free and total from statvfs, left out when
-/// the file system tells no size, e.g. ramfs; R is store.min_free_space).
-std::vector<std::string> mail_store_lines(const std::string& mail_dir, const config::AccountTable& accounts,
-                                          store::UsageTable& usage, std::uint64_t reserve);
+/// The mail store's part of `status`: one MailboxStatus per account
+/// (usage from `usage`, the S= sizes of its Maildir names, no directory is
+/// read here; no usage while the first count is not done; quota 0 for
+/// none), and the StoreStatus (used: the sum of the counted mailboxes;
+/// free and total from statvfs, none when the file system tells no size,
+/// e.g. ramfs; `reserve` is store.min_free_space). Replaces what `out`
+/// held of both.
+void fill_mail_store(StatusReply& out, const std::string& mail_dir, const config::AccountTable& accounts,
+                     store::UsageTable& usage, std::uint64_t reserve);
 
 /// The local calendar day number of Unix time `t` (days since 1970 in
 /// local time), for the "today" counters.

@@ -101,19 +101,19 @@ TEST(CgiHtml, Escape) {
   EXPECT_EQ(escape("<script>alert('x')</script> & \"q\""),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
   EXPECT_EQ(escape("plain"), "plain");
-  const std::string n = notice(false, "<b>");
+  const std::string n = notice(false, "<b>").str();
   EXPECT_NE(n.find("&lt;b&gt;"), std::string::npos);
   EXPECT_EQ(n.find("<b>"), std::string::npos);
-  EXPECT_NE(csrf_field("\"><x").find("value=\"&quot;&gt;&lt;x\""), std::string::npos);
+  EXPECT_NE(csrf_field("\"><x").str().find("value=\"&quot;&gt;&lt;x\""), std::string::npos);
 }
 
 TEST(CgiHtml, LayoutHasMenuAndLogoutOnlyWhenLoggedIn) {
   const std::vector<MenuItem> menu = {{"/status", "Status"}, {"/feed", "Mail feed"}};
-  const std::string in = layout("/cgi-bin/boxmail.cgi", "Mail feed", menu, "/feed", "tok", "<p>x</p>");
+  const std::string in = layout("/cgi-bin/boxmail.cgi", "Mail feed", menu, "/feed", "tok", Html::trusted("<p>x</p>")).str();
   EXPECT_NE(in.find("href=\"/cgi-bin/boxmail.cgi/feed\" aria-current=\"page\""), std::string::npos);
   EXPECT_NE(in.find("/logout"), std::string::npos);
   EXPECT_NE(in.find("name=\"viewport\""), std::string::npos);
-  const std::string out = layout("/x", "Log in", {}, "", "", "");
+  const std::string out = layout("/x", "Log in", {}, "", "", Html()).str();
   EXPECT_EQ(out.find("/logout"), std::string::npos);
   EXPECT_EQ(out.find("<nav>"), std::string::npos);
 }

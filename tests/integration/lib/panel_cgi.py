@@ -7,9 +7,11 @@ keeps the cookies it sets and returns (status line, page text); login()
 logs in with the server-issued login token. Used by the integration tests
 that drive the panel without a web server (t-15, t-31).
 """
+import io
 import os
 import re
 import subprocess
+import tarfile
 import urllib.parse
 import uuid
 
@@ -76,3 +78,22 @@ class Panel:
                                                        "csrf": self.csrf(page)})
         assert status.startswith("Status: 30"), (status, page[:500])
         assert "boxmail_session" in self.cookies
+
+    def restore(self, ini_text, passwd_text):
+        """POST /backup with a restore archive holding these two files (bytes)."""
+        _, page = self.request("GET", "/backup")
+        return self.request("POST", "/backup", {"csrf": Panel.csrf(page)},
+                            files={"archive": ("backup.tar", tar_of({"boxmail.ini": ini_text,
+                                                                      "passwd": passwd_text}))})
+
+
+def tar_of(members):
+    """A ustar archive of {name: bytes}, as `tar` makes it."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o600
+            t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()

@@ -35,11 +35,9 @@ process, logged in as admin (lib/panel_cgi.py), against a running boxmaild.
    file named like a queue id: boxmaild does not start ("cannot prepare
    spool") and the file outside is still there.
 """
-import io
 import os
 import shutil
 import sys
-import tarfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
@@ -47,28 +45,9 @@ from boxtest import Box  # noqa: E402
 from panel_cgi import Panel  # noqa: E402
 
 
-def tar_of(members):
-    """A ustar archive of {name: bytes}, as `tar` makes it."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o600
-            t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-
-
 def snapshot(box):
     st = os.stat(box.ini)
     return boxtest.read(box.ini), st.st_ino, boxtest.read(box.passwd)
-
-
-def restore(panel, ini_text, passwd_text):
-    _, page = panel.request("GET", "/backup")
-    return panel.request("POST", "/backup", {"csrf": Panel.csrf(page)},
-                         files={"archive": ("backup.tar", tar_of({"boxmail.ini": ini_text,
-                                                                   "passwd": passwd_text}))})
 
 
 def added_mailbox(passwd):
@@ -82,7 +61,7 @@ def restore_moving_paths(box, panel):
         ini = before[0].replace(f"{key} = {old}\n".encode(), f"{key} = {elsewhere}\n".encode())
         assert ini != before[0]
         mark = len(box.log())
-        status, page = restore(panel, ini, added_mailbox(before[2]))
+        status, page = panel.restore(ini, added_mailbox(before[2]))
         assert f"[store] {key} is fixed at install time" in page, (key, status, page[-3000:])
         assert snapshot(box) == before, (key, "a file changed", open(box.passwd).read())
         assert "reload" not in box.log()[mark:], box.log()[mark:]
@@ -108,7 +87,7 @@ def refused_reload_puts_both_back(box, panel):
     os.rename(box.spool_dir, away)
     try:
         mark = len(box.log())
-        status, page = restore(panel, ini, passwd)
+        status, page = panel.restore(ini, passwd)
         box.wait_log(r"\[store\] spool_dir: directory .* does not exist", 10, start=mark)
         assert "boxmaild refused the new configuration" in page, (status, page[-3000:])
         after = snapshot(box)
@@ -118,7 +97,7 @@ def refused_reload_puts_both_back(box, panel):
     finally:
         os.rename(away, box.spool_dir)
     # The same restore with the directory back: both files are new.
-    status, page = restore(panel, ini, passwd)
+    status, page = panel.restore(ini, passwd)
     assert "Restored the configuration" in page and "boxmaild reloaded" in page, (status, page[-3000:])
     assert boxtest.read(box.ini) == ini and boxtest.read(box.passwd) == passwd
 
@@ -131,10 +110,10 @@ def restore_repairs_a_broken_file(box, panel):
     moved = good.replace(f"mail_dir = {box.mail_dir}\n".encode(),
                          f"mail_dir = {os.path.join(box.dir, 'elsewhere')}\n".encode())
     passwd = broken[2] + b"dave:{SHA512-CRYPT}$6$abcdefgh$" + b"y" * 86 + b"::::::\n"
-    status, page = restore(panel, moved, passwd)
+    status, page = panel.restore(moved, passwd)
     assert "[store] mail_dir is fixed at install time" in page, (status, page[-3000:])
     assert snapshot(box) == broken
-    status, page = restore(panel, good, passwd)
+    status, page = panel.restore(good, passwd)
     assert "Restored the configuration" in page and "boxmaild reloaded" in page, (status, page[-3000:])
     assert boxtest.read(box.ini) == good
     assert boxtest.read(box.passwd) == passwd, "the restore did not write the passwd-file"

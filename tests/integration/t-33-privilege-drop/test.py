@@ -14,9 +14,11 @@ ports and the control socket, then drops for good to `[server] user`
       the process (the committer, the spool pool, the password checker) has
       the same IDs.
   (2) SIGHUP after the drop: a new banner is taken; a new listen address
-      (port 26, privileged) is reported as "needs a restart" in the log and
-      in the control `reload` reply, the old port keeps serving and nothing
-      listens on the new one.
+      (port 26, privileged) is reported as "needs a restart" in the log, in
+      the control `reload` reply, in `status` and on the panel's status
+      page; a restore through the panel that moves POP3 to port 110 says
+      "needs a restart" in its result; the old ports keep serving and
+      nothing listens on the new ones.
   (3) Store directories that do not exist yet are made for the mail user
       (owner boxmail); an existing store directory the mail user cannot
       write makes boxmaild stop with a clear error (exit 1), not serve as
@@ -42,6 +44,7 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
+from panel_cgi import Panel  # noqa: E402
 
 MESSAGE = b"From: a@example.org\r\nTo: alice@example.com\r\nSubject: drop\r\n\r\nhello from a dropped daemon\r\n"
 
@@ -130,8 +133,22 @@ def main():
         assert any("needs a restart" in l and "[smtp] listen" in l for l in reply[1:]), reply
         status = box.control("status")
         assert any("needs a restart" in l for l in status[1:]), status
+        # The panel (as a CGI process): the status page says so; a restore
+        # that moves POP3 to another port is applied, with the same words.
+        panel = Panel(box)
+        panel.login()
+        _, page = panel.request("GET", "/status")
+        assert "Waiting for a restart of boxmaild: [smtp] listen changes from" in page, page[-3000:]
+        ini = boxtest.read(box.ini).replace(b"[pop3]\n", b"[pop3]\nlisten = 127.0.0.1:110\n", 1)
+        ini = re.sub(rb"\[pop3\]\nlisten = 127\.0\.0\.1:110\n(listen = [^\n]*\n)", b"[pop3]\nlisten = 127.0.0.1:110\n",
+                     ini)
+        _, page = panel.restore(ini, boxtest.read(box.passwd))
+        assert "boxmaild reloaded the configuration, but it needs a restart for:" in page, page[-3000:]
+        assert "[pop3] listen changes from" in page, page[-3000:]
+        assert not port_open(110)
         check_dropped(pid, uid, gid)
-        print("SIGHUP after the drop: banner taken; a new listen port needs a restart (log, reload, status)")
+        print("SIGHUP after the drop: banner taken; a new listen port needs a restart "
+              "(log, reload reply, status, the panel's status page and its apply message)")
         assert box.stop() == 0
 
     # (3) missing store directories are made for the mail user; an

@@ -1,0 +1,355 @@
+// control_replies.cpp - see control_replies.hpp.
+#include "control/control_replies.hpp"
+
+#include "text/number.hpp"
+
+#include <utility>
+
+namespace boxmail::control {
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+
+bool needs_escape(char c) {
+  const auto u = static_cast<unsigned char>(c);
+  return u <= 0x20 || u == 0x7f || c == '%' || c == '=';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+/// CR and LF as blanks: a free-text value stays on its line.
+std::string one_line(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c == '\r' || c == '\n') c = ' ';
+  return out;
+}
+
+/// One body line split into its kind, positional words and key=value tokens.
+struct Line {
+  std::vector<std::string_view> words;                              ///< kind first
+  std::vector<std::pair<std::string_view, std::string_view>> keys;   ///< in order
+};
+
+/// Splits `line` at single blanks; key=value tokens come after the words.
+/// "" when well-formed, else why not.
+std::string split(std::string_view line, Line& out) {
+  std::size_t pos = 0;
+  for (;;) {
+    const auto sp = line.find(' ', pos);
+    const std::string_view tok = line.substr(pos, sp == std::string_view::npos ? sp : sp - pos);
+    if (tok.empty()) return "empty token";
+    if (const auto eq = tok.find('='); eq != std::string_view::npos) {
+      if (eq == 0) return "token '" + std::string(tok) + "' has no key";
+      for (const auto& kv : out.keys)
+        if (kv.first == tok.substr(0, eq)) return "key " + std::string(kv.first) + " repeated";
+      out.keys.emplace_back(tok.substr(0, eq), tok.substr(eq + 1));
+    } else {
+      if (!out.keys.empty()) return "word '" + std::string(tok) + "' after the keys";
+      out.words.push_back(tok);
+    }
+    if (sp == std::string_view::npos) return {};
+    pos = sp + 1;
+  }
+}
+
+/// Reads one body line's fields; the first error sticks (and names the line).
+class Reader {
+ public:
+  Reader(std::string_view what, std::size_t index, std::string_view line) : what_(what), index_(index) {
+    if (auto e = split(line, line_); !e.empty()) fail(e);
+  }
+
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+  std::string_view kind() const { return line_.words.empty() ? std::string_view() : line_.words.front(); }
+
+  /// The positional word `i` (1: the one after the kind), decoded.
+  std::string word(std::size_t i) {
+    if (!ok()) return {};
+    if (i >= line_.words.size()) {
+      fail("word " + std::to_string(i) + " missing");
+      return {};
+    }
+    auto w = decode_word(line_.words[i]);
+    if (!w) fail("bad %-escape in '" + std::string(line_.words[i]) + "'");
+    return w ? std::move(*w) : std::string();
+  }
+
+  /// Positional word `i` as written ("" when missing; then word() fails).
+  std::string_view raw_word(std::size_t i) const { return i < line_.words.size() ? line_.words[i] : std::string_view(); }
+
+  /// Positional word `i` as a number.
+  std::uint64_t word_number(std::size_t i) {
+    if (!ok()) return 0;
+    if (i >= line_.words.size()) {
+      fail("word " + std::to_string(i) + " missing");
+      return 0;
+    }
+    return number(line_.words[i], "word " + std::to_string(i) + " '" + std::string(line_.words[i]) + "'");
+  }
+
+  /// The raw value of `key`; nullopt (and an error) when missing.
+  std::optional<std::string_view> raw(std::string_view key) {
+    if (!ok()) return std::nullopt;
+    for (const auto& kv : line_.keys)
+      if (kv.first == key) return kv.second;
+    fail(std::string(key) + "= missing");
+    return std::nullopt;
+  }
+
+  bool has(std::string_view key) const {
+    for (const auto& kv : line_.keys)
+      if (kv.first == key) return true;
+    return false;
+  }
+
+  /// The number of `key` (checked, text::parse_unsigned).
+  std::uint64_t key_number(std::string_view key) {
+    const auto v = raw(key);
+    return v ? number(*v, std::string(key) + "=" + std::string(*v)) : 0;
+  }
+
+  void fail(const std::string& e) {
+    if (error_.empty()) error_ = std::string(what_) + ": line " + std::to_string(index_ + 1) + ": " + e;
+  }
+
+ private:
+  /// `s` as a number; `shown` names it in the error ("sessions=2x").
+  std::uint64_t number(std::string_view s, const std::string& shown) {
+    const auto n = text::parse_unsigned<std::uint64_t>(s);
+    if (!n) fail(shown + " " + std::string(text::describe(n.error)));
+    return n.value;
+  }
+
+  std::string_view what_;
+  std::size_t index_;
+  Line line_;
+  std::string error_;
+};
+
+/// The error of a reply that is not the answer (`what`: the verb).
+std::string refused(std::string_view what, const Reply& r) {
+  return std::string(what) + ": boxmaild answered error" + (r.head.empty() ? std::string() : ": " + r.head);
+}
+
+template <class T>
+Decoded<T> failed(std::string e) {
+  return Decoded<T>{std::nullopt, std::move(e)};
+}
+
+}  // namespace
+
+// ---- words ----------------------------------------------------------------------------
+
+std::string encode_word(std::string_view s) {
+  if (s.empty()) return "-";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool reserved_word = i == 0 && (s == "-" || s == "off");
+    if (needs_escape(c) || reserved_word) {
+      const auto u = static_cast<unsigned char>(c);
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> decode_word(std::string_view token) {
+  if (token == "-") return std::string();
+  std::string out;
+  out.reserve(token.size());
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    if (token[i] != '%') {
+      out += token[i];
+      continue;
+    }
+    if (i + 2 >= token.size()) return std::nullopt;
+    const int hi = hex_value(token[i + 1]);
+    const int lo = hex_value(token[i + 2]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+    i += 2;
+  }
+  return out;
+}
+
+// ---- status ---------------------------------------------------------------------------
+
+Reply encode(const StatusReply& s) {
+  Reply r;
+  r.lines.push_back("uptime " + std::to_string(s.uptime));
+  r.lines.push_back("config " + one_line(s.config));
+  for (const ServiceStatus& v : s.services) {
+    r.lines.push_back("service " + encode_word(v.name) + " " + (v.on ? encode_word(v.listen) : "off") +
+                      " sessions=" + std::to_string(v.sessions));
+  }
+  for (const MailboxStatus& m : s.mailboxes) {
+    r.lines.push_back("mailbox " + encode_word(m.name) +
+                      (m.usage ? " messages=" + std::to_string(m.usage->messages) +
+                                     " bytes=" + std::to_string(m.usage->octets)
+                               : std::string(" messages=- bytes=-")) +
+                      " quota=" + std::to_string(m.quota));
+  }
+  if (s.store) {
+    std::string line = "store " + encode_word(s.store->dir) + " used=" + std::to_string(s.store->used);
+    if (s.store->fs)
+      line += " free=" + std::to_string(s.store->fs->free) + " total=" + std::to_string(s.store->fs->total);
+    line += " reserve=" + std::to_string(s.store->reserve);
+    r.lines.push_back(std::move(line));
+  }
+  for (const std::string& n : s.restart_needed) r.lines.push_back("restart-needed " + one_line(n));
+  return r;
+}
+
+Decoded<StatusReply> decode_status(const Reply& r) {
+  if (!r.ok) return failed<StatusReply>(refused("status", r));
+  StatusReply s;
+  bool uptime = false, config = false;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    const std::string& l = r.lines[i];
+    if (l.starts_with("config ") || l == "config") {
+      if (config) return failed<StatusReply>("status: line " + std::to_string(i + 1) + ": config repeated");
+      config = true;
+      s.config = l.size() > 7 ? l.substr(7) : std::string();
+      continue;
+    }
+    if (l.starts_with("restart-needed ")) {
+      s.restart_needed.push_back(l.substr(15));
+      continue;
+    }
+    Reader rd("status", i, l);
+    const std::string_view kind = rd.kind();
+    if (kind == "uptime") {
+      if (uptime) rd.fail("uptime repeated");
+      uptime = true;
+      s.uptime = rd.word_number(1);
+    } else if (kind == "service") {
+      ServiceStatus v;
+      v.name = rd.word(1);
+      // "off" as written; a listen text "off" would have come as "%6Fff".
+      v.on = rd.raw_word(2) != "off";
+      v.listen = v.on ? rd.word(2) : std::string();
+      v.sessions = rd.key_number("sessions");
+      s.services.push_back(std::move(v));
+    } else if (kind == "mailbox") {
+      MailboxStatus m;
+      m.name = rd.word(1);
+      const auto messages = rd.raw("messages");
+      const auto bytes = rd.raw("bytes");
+      if (messages && bytes && *messages == "-" && *bytes == "-") {
+        m.usage.reset();
+      } else if (messages && bytes) {
+        m.usage = MailboxUsage{rd.key_number("messages"), rd.key_number("bytes")};
+      }
+      m.quota = rd.key_number("quota");
+      s.mailboxes.push_back(std::move(m));
+    } else if (kind == "store") {
+      if (s.store) rd.fail("store repeated");
+      StoreStatus st;
+      st.dir = rd.word(1);
+      st.used = rd.key_number("used");
+      if (rd.has("free") || rd.has("total")) st.fs = FileSystemSize{rd.key_number("free"), rd.key_number("total")};
+      st.reserve = rd.key_number("reserve");
+      s.store = std::move(st);
+    } else if (rd.ok() && kind.empty()) {
+      rd.fail("empty line");
+    }
+    if (!rd.ok()) return failed<StatusReply>(rd.error());
+  }
+  if (!uptime) return failed<StatusReply>("status: no uptime line");
+  if (!config) return failed<StatusReply>("status: no config line");
+  return Decoded<StatusReply>{std::move(s), {}};
+}
+
+// ---- stats ----------------------------------------------------------------------------
+
+Reply encode(const StatsReply& s) {
+  Reply r;
+  r.lines.push_back("today accepted=" + std::to_string(s.accepted_today) +
+                    " refused=" + std::to_string(s.refused_today));
+  for (const HourCount& h : s.hours) {
+    r.lines.push_back("hour " + std::to_string(h.start) + " accepted=" + std::to_string(h.accepted) +
+                      " refused=" + std::to_string(h.refused));
+  }
+  return r;
+}
+
+Decoded<StatsReply> decode_stats(const Reply& r) {
+  if (!r.ok) return failed<StatsReply>(refused("stats", r));
+  StatsReply s;
+  bool today = false;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    Reader rd("stats", i, r.lines[i]);
+    const std::string_view kind = rd.kind();
+    if (kind == "today") {
+      if (today) rd.fail("today repeated");
+      today = true;
+      s.accepted_today = rd.key_number("accepted");
+      s.refused_today = rd.key_number("refused");
+    } else if (kind == "hour") {
+      HourCount h;
+      h.start = rd.word_number(1);
+      h.accepted = rd.key_number("accepted");
+      h.refused = rd.key_number("refused");
+      s.hours.push_back(h);
+    } else if (rd.ok() && kind.empty()) {
+      rd.fail("empty line");
+    }
+    if (!rd.ok()) return failed<StatsReply>(rd.error());
+  }
+  if (!today) return failed<StatsReply>("stats: no today line");
+  return Decoded<StatsReply>{std::move(s), {}};
+}
+
+// ---- log ------------------------------------------------------------------------------
+
+Reply encode(const LogReply& s) {
+  Reply r;
+  r.lines = s.lines;
+  return r;
+}
+
+Decoded<LogReply> decode_log(const Reply& r) {
+  if (!r.ok) return failed<LogReply>(refused("log", r));
+  return Decoded<LogReply>{LogReply{r.lines}, {}};
+}
+
+// ---- reload ---------------------------------------------------------------------------
+
+Reply encode(const ReloadReply& s) {
+  Reply r;
+  r.ok = s.taken;
+  r.head = one_line(s.message);
+  if (!s.taken) r.lines = s.errors;
+  if (s.taken) {
+    for (const std::string& n : s.restart_needed) r.lines.push_back("restart-needed " + one_line(n));
+  }
+  return r;
+}
+
+ReloadReply decode_reload(const Reply& r) {
+  ReloadReply s;
+  s.taken = r.ok;
+  s.message = r.head;
+  if (!r.ok) s.errors = r.lines;
+  if (r.ok) {
+    for (const std::string& l : r.lines) {
+      if (l.starts_with("restart-needed ")) s.restart_needed.push_back(l.substr(15));
+    }
+  }
+  return s;
+}
+
+}  // namespace boxmail::control

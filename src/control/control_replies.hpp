@@ -1,0 +1,182 @@
+// control_replies.hpp - the control socket's replies as typed values (pure).
+//
+// boxmaild's handlers fill a StatusReply, StatsReply, LogReply or
+// ReloadReply and encode() it into a control::Reply (control_protocol.hpp
+// puts that on the wire); the web panel and tools decode() the Reply they
+// read back into the same struct (decode_status, decode_stats, ...). Both sides share this one definition of
+// each body line, so the two ends cannot drift apart and nobody re-parses
+// reply text by hand.
+//
+// Body lines (one per item, blank-separated tokens; a "word" is a
+// positional token, a "key=N" token carries a decimal number):
+//   status  "uptime SECONDS"
+//           "config SOURCE"                 (the rest of the line)
+//           "service NAME LISTEN sessions=N" (LISTEN is "off" when switched off)
+//           "mailbox NAME messages=N bytes=B quota=Q"
+//                                           ("messages=- bytes=-" while not counted yet)
+//           "store DIR used=B [free=B total=B] reserve=R"
+//           "restart-needed TEXT"           (the rest of the line; one per key a
+//                                           reload took that waits for a restart)
+//   stats   "today accepted=N refused=M", then "hour START accepted=N refused=M"
+//           per hour (START in Unix seconds), oldest first
+//   log     the log lines as they are
+//   reload  head "ok reloaded" with one "restart-needed TEXT" line per key that
+//           waits for a restart, or "error ..." with one line per configuration error
+//
+// Words are written with '%XX' for a blank, a control character, DEL, '%'
+// and '=' (so a value can never split into more tokens, start another
+// line or pose as a key); the empty word is "-", and a word that is
+// literally "-" or "off" gets its first octet as "%XX". Ordinary names,
+// addresses and paths go out unchanged (the format of earlier versions).
+//
+// decode_*() refuse a reply that is an "error" (but for reload, where that
+// is the answer), a mandatory line or key that is missing or repeated, a
+// number that text::parse_unsigned does not take, a malformed '%' escape
+// and an empty token. Lines of unknown kinds and unknown keys are skipped,
+// so a newer daemon may add some.
+#pragma once
+
+#include "control/control_protocol.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boxmail::control {
+
+/// A decoded reply, or why it is none: `value` is set exactly when `error`
+/// is empty; `*` and `->` only after checking (as for std::optional).
+template <class T>
+struct [[nodiscard]] Decoded {
+  std::optional<T> value;
+  std::string error;   ///< e.g. "status: line 3: sessions=x is not a number"
+  explicit operator bool() const { return value.has_value(); }
+  const T& operator*() const { return *value; }
+  const T* operator->() const { return &*value; }
+};
+
+// ---- status -------------------------------------------------------------------------
+
+/// One listening service.
+struct ServiceStatus {
+  std::string name;            ///< "smtp", "pop3"
+  bool on = true;              ///< false: switched off in the configuration
+  std::string listen;          ///< "127.0.0.1:25,[::1]:25" (empty when off)
+  std::uint64_t sessions = 0;  ///< sessions open now
+  bool operator==(const ServiceStatus&) const = default;
+};
+
+/// What a mailbox holds.
+struct MailboxUsage {
+  std::uint64_t messages = 0;
+  std::uint64_t octets = 0;   ///< the S= sizes of its Maildir names
+  bool operator==(const MailboxUsage&) const = default;
+};
+
+/// One account's mailbox.
+struct MailboxStatus {
+  std::string name;
+  std::optional<MailboxUsage> usage;   ///< nullopt while boxmaild has not counted it yet
+  std::uint64_t quota = 0;             ///< octets; 0: none
+  bool operator==(const MailboxStatus&) const = default;
+};
+
+/// Free and total octets of the file system (statvfs).
+struct FileSystemSize {
+  std::uint64_t free = 0;    ///< available to boxmaild (f_bavail)
+  std::uint64_t total = 0;
+  bool operator==(const FileSystemSize&) const = default;
+};
+
+/// The mail store's disk use.
+struct StoreStatus {
+  std::string dir;                      ///< store.mail_dir
+  std::uint64_t used = 0;               ///< octets, the sum of the counted mailboxes
+  std::optional<FileSystemSize> fs;     ///< nullopt when the file system tells no size (ramfs)
+  std::uint64_t reserve = 0;            ///< store.min_free_space, octets
+  bool operator==(const StoreStatus&) const = default;
+};
+
+/// The reply to `status`.
+struct StatusReply {
+  std::uint64_t uptime = 0;               ///< seconds since boxmaild started
+  std::string config;                     ///< where the running configuration came from
+  std::vector<ServiceStatus> services;
+  std::vector<MailboxStatus> mailboxes;
+  std::optional<StoreStatus> store;
+  /// Keys a reload took but that wait for a restart (config::RestartNeeded's text).
+  std::vector<std::string> restart_needed;
+  bool operator==(const StatusReply&) const = default;
+};
+
+/// The `status` reply (ok, body lines as in the file comment).
+Reply encode(const StatusReply& s);
+/// A `status` reply read back; needs exactly one uptime and one config
+/// line, at most one store line.
+Decoded<StatusReply> decode_status(const Reply& r);
+
+// ---- stats --------------------------------------------------------------------------
+
+/// Messages in one hour (net::MessageStats).
+struct HourCount {
+  std::uint64_t start = 0;      ///< Unix time of the hour's start
+  std::uint64_t accepted = 0;
+  std::uint64_t refused = 0;
+  bool operator==(const HourCount&) const = default;
+};
+
+/// The reply to `stats`: counted from typed events, never from log text.
+struct StatsReply {
+  std::uint64_t accepted_today = 0;
+  std::uint64_t refused_today = 0;
+  std::vector<HourCount> hours;   ///< the last 24 hours, oldest first
+  bool operator==(const StatsReply&) const = default;
+};
+
+/// The `stats` reply: the today line, then one hour line per hour.
+Reply encode(const StatsReply& s);
+/// A `stats` reply read back; needs exactly one today line.
+Decoded<StatsReply> decode_stats(const Reply& r);
+
+// ---- log ----------------------------------------------------------------------------
+
+/// The reply to `log N`: the last lines, oldest first. On the wire a CR or
+/// LF inside a line becomes a blank (format_reply).
+struct LogReply {
+  std::vector<std::string> lines;
+  bool operator==(const LogReply&) const = default;
+};
+
+/// The `log N` reply: the lines as body lines.
+Reply encode(const LogReply& s);
+/// A `log N` reply read back (fails only on an "error" head).
+Decoded<LogReply> decode_log(const Reply& r);
+
+// ---- reload -------------------------------------------------------------------------
+
+/// The reply to `reload`: taken, or refused with the configuration's errors.
+struct ReloadReply {
+  bool taken = true;
+  std::string message;               ///< the head: "reloaded", "configuration refused; ..."
+  std::vector<std::string> errors;   ///< one per configuration error (when refused)
+  /// When taken: keys that wait for a restart (config::RestartNeeded's text).
+  std::vector<std::string> restart_needed;
+  bool operator==(const ReloadReply&) const = default;
+};
+
+/// The `reload` reply: "ok MESSAGE", or "error MESSAGE" with the errors
+/// as body lines.
+Reply encode(const ReloadReply& s);
+/// A `reload` reply read back. Cannot fail: an "error" head is a refusal (taken = false), e.g. also
+/// "unknown request" from a daemon that has no reload.
+ReloadReply decode_reload(const Reply& r);
+
+// ---- words --------------------------------------------------------------------------
+
+/// A value as one positional token (see the file comment).
+std::string encode_word(std::string_view s);
+/// The value of a token written by encode_word; nullopt for a malformed '%' escape.
+std::optional<std::string> decode_word(std::string_view token);
+
+}  // namespace boxmail::control

@@ -1,0 +1,72 @@
+// control_server_test.cpp - boxmaild's side of the control socket
+// (control/control_server.hpp): every verb's reply goes through the typed
+// encode() that the panel decodes with, so what the daemon's handlers fill
+// in is what the panel reads (no socket: ControlServer::answer).
+#include "control/control_server.hpp"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using namespace boxmail;
+using namespace boxmail::control;
+
+TEST(ControlServer, RepliesDecodeToWhatTheHandlersFilledIn) {
+  boost::asio::io_context io;
+  StatusReply status;
+  status.uptime = 61;
+  status.config = "/etc/boxmail/boxmail.ini";
+  status.services = {{"smtp", true, "127.0.0.1:25", 1}, {"pop3", false, "", 0}};
+  status.mailboxes = {{"alice", MailboxUsage{1, 10}, 0}};
+  ControlServer::Handlers h;
+  h.status = [&] { return status; };
+  h.reload = [] { return ReloadReply{false, "configuration refused; the running one is kept", {"bad key"}, {}}; };
+  ControlServer server(io, "/nonexistent/control.sock", h);
+
+  const auto s = decode_status(parse_reply(format_reply(server.answer("status\n"))).reply);
+  ASSERT_TRUE(s) << s.error;
+  EXPECT_EQ(*s, status);
+
+  const ReloadReply r = decode_reload(parse_reply(format_reply(server.answer("reload"))).reply);
+  EXPECT_FALSE(r.taken);
+  EXPECT_EQ(r.errors, (std::vector<std::string>{"bad key"}));
+
+  server.count(net::MessageEvent::Accepted);
+  server.count(net::MessageEvent::Refused);
+  server.count(net::MessageEvent::Refused);
+  const auto st = decode_stats(parse_reply(format_reply(server.answer("stats"))).reply);
+  ASSERT_TRUE(st) << st.error;
+  EXPECT_EQ(st->accepted_today, 1u);
+  EXPECT_EQ(st->refused_today, 2u);
+  EXPECT_EQ(st->hours.size(), net::MessageStats::kHours);
+  EXPECT_EQ(st->hours.back().accepted, 1u);
+  EXPECT_EQ(st->hours.back().refused, 2u);
+
+  net::log_info("line one");
+  const auto log = decode_log(parse_reply(format_reply(server.answer("log 1"))).reply);
+  ASSERT_TRUE(log) << log.error;
+  ASSERT_EQ(log->lines.size(), 1u);
+  EXPECT_NE(log->lines[0].find("line one"), std::string::npos);
+
+  // A request error is an error reply; decoding says so.
+  EXPECT_FALSE(decode_stats(server.answer("stats now")));
+}
+
+TEST(ControlServer, MailStoreOfAnEmptyUsageTableIsNotCountedYet) {
+  const auto table = config::parse_passwd("alice:{X}y:::::: quota=2048\n").table;
+  store::UsageTable usage;
+  StatusReply s;
+  fill_mail_store(s, "/nonexistent-mail-dir", table, usage, 4096);
+  ASSERT_EQ(s.mailboxes.size(), 1u);
+  EXPECT_EQ(s.mailboxes[0].name, "alice");
+  EXPECT_FALSE(s.mailboxes[0].usage);
+  EXPECT_EQ(s.mailboxes[0].quota, 2048u);
+  ASSERT_TRUE(s.store);
+  EXPECT_EQ(s.store->dir, "/nonexistent-mail-dir");
+  EXPECT_EQ(s.store->used, 0u);
+  EXPECT_FALSE(s.store->fs);   // statvfs fails: no size
+  EXPECT_EQ(s.store->reserve, 4096u);
+  EXPECT_EQ(encode(s).lines.back(), "store /nonexistent-mail-dir used=0 reserve=4096");
+}
+
+}  // namespace
