@@ -18,7 +18,8 @@ import tempfile
 import time
 
 BUILD = os.environ.get("BOXMAIL_BUILD", os.path.join(os.getcwd()))
-SOURCE = os.environ.get("BOXMAIL_SOURCE", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SOURCE = os.environ.get("BOXMAIL_SOURCE", os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))))   # tests/integration/lib/boxtest.py -> the source tree
 BOXMAILD = os.path.join(BUILD, "boxmaild")
 BOXMAILCTL = os.path.join(BUILD, "boxmailctl")
 
