@@ -211,6 +211,21 @@ TEST_F(TlsFiles, FirstStartGeneratesOnlyWhenTheCertificateIsMissing) {
   EXPECT_NE(e.error->text().find("No such file"), std::string::npos) << e.error->text();
 }
 
+TEST_F(TlsFiles, FilesAreGivenToTheDaemonUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown";
+  SelfSignedRequest req = self_signed_request(kHost, now_);
+  req.owner = 65534;
+  req.group = 65534;
+  ASSERT_FALSE(generate_self_signed(cert_, key_, req));
+  for (const std::string& f : {cert_, key_}) {
+    struct stat st {};
+    ASSERT_EQ(::stat(f.c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, 65534u) << f;
+    EXPECT_EQ(st.st_gid, 65534u) << f;
+  }
+  EXPECT_EQ(mode_of(key_), 0600u);
+}
+
 TEST_F(TlsFiles, BadHostNameIsRefused) {
   for (const char* host : {"", "bad host", "-x.example", "x-.example", "a..b", "x/y", "x\ny"}) {
     const auto e = generate_self_signed(dir_.file("c.pem"), dir_.file("k.pem"), self_signed_request(host, now_));
@@ -548,6 +563,22 @@ TEST_F(TlsSession, WeakClientOffersAreRefused) {
   TlsStream server(context_, sp.fd[0]);
   Client client(sp.fd[1], *cert_obj_, {}, MBEDTLS_SSL_MINOR_VERSION_2);
   EXPECT_EQ(handshake(server, client).first.status, IoResult::Status::Error);
+}
+
+TEST_F(TlsSession, PlaintextClientFailsTheHandshake) {
+  SocketPair sp;
+  TlsStream server(context_, sp.fd[0]);
+  const std::string line = "EHLO client.example\r\n";
+  ASSERT_EQ(::send(sp.fd[1], line.data(), line.size(), 0), static_cast<ssize_t>(line.size()));
+  const IoResult r = server.handshake_step();
+  EXPECT_EQ(r.status, IoResult::Status::Error);
+  EXPECT_NE(r.error.find("TLS handshake"), std::string::npos) << r.error;
+
+  SocketPair sp2;
+  TlsStream server2(context_, sp2.fd[0]);
+  ::shutdown(sp2.fd[1], SHUT_WR);   // connects and leaves
+  const IoResult r2 = server2.handshake_step();
+  EXPECT_EQ(r2.status, IoResult::Status::Error);
 }
 
 TEST_F(TlsSession, OfferedSuitesAreEcdheAeadOnly) {
