@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <mbedtls/ecp.h>
+#include <mbedtls/rsa.h>
 #include <mbedtls/ssl_ciphersuites.h>
 #include <mbedtls/ssl_internal.h>
 #include <mbedtls/version.h>
@@ -93,14 +94,19 @@ mode_t mode_of(const std::string& path) {
 /// A fresh ECDSA P-256 key (for the CA-signed chain built in the test).
 struct Key {
   mbedtls_pk_context pk;
-  Key() {
+  explicit Key(bool rsa = false) {
     mbedtls_pk_init(&pk);
+    if (rsa) {
+      EXPECT_EQ(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA)), 0);
+      EXPECT_EQ(mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk), test_rng, nullptr, 2048, 65537), 0);
+      return;
+    }
     EXPECT_EQ(mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), 0);
     EXPECT_EQ(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(pk), test_rng, nullptr), 0);
   }
   ~Key() { mbedtls_pk_free(&pk); }
   std::string pem() {
-    std::array<unsigned char, 1024> buf{};
+    std::array<unsigned char, 4096> buf{};
     EXPECT_EQ(mbedtls_pk_write_key_pem(&pk, buf.data(), buf.size()), 0);
     return reinterpret_cast<const char*>(buf.data());
   }
@@ -492,6 +498,28 @@ TEST_F(TlsSession, HandshakeAndEchoNonBlocking) {
   // The server says goodbye; the client sees close_notify.
   EXPECT_TRUE(server.close_notify().done());
   EXPECT_EQ(mbedtls_ssl_read(&client.ssl, cbuf, sizeof cbuf), MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY);
+}
+
+TEST_F(TlsFiles, RsaChainServesAnEcdheRsaAeadSuite) {
+  // An administrator's RSA leaf under an RSA CA, the chain in order.
+  Key ca_key(true), leaf_key(true);
+  const std::string chain = dir_.file("rsa-chain.pem"), k = dir_.file("rsa-key.pem");
+  write_all(chain, issue(leaf_key, "CN=mail.example", ca_key, "CN=RSA CA", false) +
+                       issue(ca_key, "CN=RSA CA", ca_key, "CN=RSA CA", true));
+  write_all(k, leaf_key.pem());
+  const LoadResult r = load_certificate(chain, k, now_);
+  ASSERT_FALSE(r.error) << r.error->text();
+  const auto ctx = ServerContext::create(r.certificate);
+  SocketPair sp;
+  TlsStream server(ctx, sp.fd[0]);
+  mbedtls_x509_crt* ca = r.certificate->chain()->next;   // the client trusts the CA
+  Client client(sp.fd[1], *r.certificate);
+  mbedtls_ssl_conf_ca_chain(&client.conf, ca, nullptr);
+  const auto [s, c] = handshake(server, client);
+  ASSERT_TRUE(s.done()) << s.error;
+  ASSERT_EQ(c, 0) << mbedtls_error_text(c);
+  EXPECT_EQ(mbedtls_ssl_get_verify_result(&client.ssl), 0u);
+  EXPECT_EQ(server.ciphersuite().rfind("TLS-ECDHE-RSA-WITH-", 0), 0u) << server.ciphersuite();
 }
 
 TEST_F(TlsSession, LargeTransferThroughAFullSocketBuffer) {
