@@ -93,7 +93,7 @@ soak: deps build
 # under $(FUZZ_BUILD)/corpus, crashes as $(FUZZ_BUILD)/crash-*. Not part of CI.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := data_reader roundtrip smtp_session pop3_session address config form multipart cookies archive
+FUZZ_TARGETS := data_reader roundtrip smtp_session pop3_session address config form multipart cookies archive control_replies sasl
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DBOXMAIL_FUZZ=ON -DBOXMAIL_WERROR=OFF \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOXMAIL_FIREWALL=OFF

@@ -2,6 +2,7 @@
 // (see password.hpp).
 #include "config/password.hpp"
 
+#include "proto/sasl.hpp"
 #include "tls/random.hpp"
 
 #include <crypt.h>
@@ -34,16 +35,6 @@ std::string crypt_string(const std::string& phrase, const std::string& setting) 
   const char* r = crypt_r(phrase.c_str(), setting.c_str(), data.get());
   if (r == nullptr || r[0] == '*' || r[0] == '\0') return {};
   return r;
-}
-
-/// Equal strings, in time that depends on the lengths only.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  const std::size_t n = a.size() < b.size() ? a.size() : b.size();
-  for (std::size_t i = 0; i < n; ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  }
-  return diff == 0;
 }
 
 /// Whether `hash` has the crypt(3) prefix that `scheme` (upper case) writes.
@@ -89,7 +80,7 @@ bool verify_password(std::string_view plain, std::string_view stored) {
   }
   const std::string computed = crypt_string(std::string(plain), std::string(hash));
   if (computed.empty()) return false;
-  return constant_time_equal(computed, hash);
+  return proto::sasl::constant_time_equal(computed, hash);
 }
 
 std::string random_password(std::size_t length) {

@@ -1,6 +1,7 @@
 // command_parser.cpp - see command_parser.hpp.
 #include "pop3/command_parser.hpp"
 
+#include "proto/sasl.hpp"
 #include "text/ascii.hpp"
 #include "text/number.hpp"
 
@@ -24,15 +25,6 @@ constexpr std::array<VerbName, 20> kVerbs{{
     {"AUTH", Verb::Auth}, {"STLS", Verb::Stls}, {"APOP", Verb::Apop}, {"GET", Verb::Http},
     {"POST", Verb::Http}, {"HEAD", Verb::Http}, {"PUT", Verb::Http},  {"CONNECT", Verb::Http},
 }};
-
-int b64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
 
 }  // namespace
 
@@ -99,57 +91,13 @@ AuthArgs parse_auth(std::string_view argument) {
 }
 
 std::optional<std::string> base64_decode(std::string_view in) {
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      const char c = in[i + static_cast<std::size_t>(k)];
-      if (c == '=') {
-        // Padding only in the last group's last one or two places.
-        if (i + 4 != in.size() || k < 2) return std::nullopt;
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;
-      v[k] = b64_value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    const unsigned triple = (static_cast<unsigned>(v[0]) << 18) | (static_cast<unsigned>(v[1]) << 12) |
-                            (static_cast<unsigned>(v[2]) << 6) | static_cast<unsigned>(v[3]);
-    out += static_cast<char>((triple >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((triple >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(triple & 0xff);
-  }
-  return out;
+  // The line limit bounds the length before this is called.
+  proto::sasl::Decoded d = proto::sasl::decode_base64(in, in.size());
+  if (d.failure != proto::sasl::Failure::None) return std::nullopt;
+  return std::move(d.data);
 }
 
-std::string base64_encode(std::string_view in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    const unsigned t = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(t >> 18) & 63];
-    out += kAlphabet[(t >> 12) & 63];
-    out += kAlphabet[(t >> 6) & 63];
-    out += kAlphabet[t & 63];
-  }
-  if (i < in.size()) {
-    unsigned t = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) t |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(t >> 18) & 63];
-    out += kAlphabet[(t >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(t >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
+std::string base64_encode(std::string_view in) { return proto::sasl::encode_base64(in); }
 
 PlainCredentials parse_plain(std::string_view decoded) {
   PlainCredentials p;

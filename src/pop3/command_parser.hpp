@@ -57,10 +57,12 @@ struct AuthArgs {
 };
 AuthArgs parse_auth(std::string_view argument);
 
-/// Decodes base64 (RFC 4648 4, with padding; no blanks). nullopt when malformed.
+/// Decodes base64 (RFC 4648 4, with padding; no blanks; zero bits under the
+/// padding): proto::sasl::decode_base64 without its length limit. nullopt
+/// when malformed.
 std::optional<std::string> base64_decode(std::string_view in);
 
-/// Encodes base64 (for tests and clients).
+/// Encodes base64 (for tests and clients): proto::sasl::encode_base64.
 std::string base64_encode(std::string_view in);
 
 /// A decoded SASL PLAIN message.

@@ -115,6 +115,8 @@ TEST(Pop3Parser, Base64) {
       {"Zg==Zg==", std::nullopt},
       {"Zm 9", std::nullopt},
       {"Zm9*", std::nullopt},
+      {"Zh==", std::nullopt},   // non-zero bits under the padding: not the one encoding of "f"
+      {"Zm9=", std::nullopt},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(std::string(c.text));

@@ -1,0 +1,148 @@
+// certificate.hpp - the server's certificate chain and private key (I/O):
+// loading and validating PEM files, making a self-signed certificate on
+// first start, and describing a certificate for the web panel.
+//
+// load_certificate reads a PEM chain (leaf first, then each issuer) and a
+// PEM private key and refuses them, with a CertError naming the file and the
+// problem, when: a file cannot be read; it holds no PEM certificate (or key),
+// or one that does not parse; an encrypted key; the key is not the leaf's
+// (public key mismatch); the chain is out of order (each certificate must be
+// issued and signed by the next one); a certificate is not yet valid or has
+// expired at `now` (RFC 5280 4.1.2.5). A loaded Certificate is immutable and
+// shared (shared_ptr) by the ServerContext made from it.
+//
+// generate_self_signed makes an ECDSA P-256 key and a self-signed X.509 v3
+// certificate for a host name (CN=host, subjectAltName dNSName host as
+// RFC 6125 6.4.4 wants, a random 128-bit positive serial, SHA-256 signature)
+// and writes both files atomically: a temporary file opened with
+// O_CREAT|O_EXCL|O_NOFOLLOW (key mode 0600, certificate 0644), fchown to the
+// daemon's user when asked, fsync, rename over the target, fsync of the
+// directory. The key is written first, so a crash leaves at most a key
+// without a certificate and the next start makes both again.
+//
+// Callers: boxmaild at start and on SIGHUP (through ServerContext), the web
+// panel (describe). Time comes in as `now` (seconds since the epoch, UTC).
+#pragma once
+
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
+
+#include <sys/types.h>
+
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace boxmail::tls {
+
+/// What is wrong with a certificate or key file.
+enum class CertProblem {
+  Unreadable,      ///< open/read failed (detail: strerror)
+  NoCertificate,   ///< no certificate in the file, or one that does not parse
+  BadKey,          ///< no private key in the file, an encrypted one, or one that does not parse
+  KeyMismatch,     ///< the key is not the leaf certificate's
+  ChainOrder,      ///< a certificate is not issued and signed by the next one
+  NotYetValid,     ///< now < notBefore
+  Expired,         ///< now > notAfter
+  BadHostName,     ///< generate: not a usable DNS host name
+  WriteFailed,     ///< generate: creating or writing a file failed (detail: strerror)
+  Internal,        ///< an mbedTLS call failed unexpectedly (detail: its error text)
+};
+
+/// A refused file: `file` is the path as given, `detail` says more (which
+/// certificate of the chain, the mbedTLS or errno text).
+struct CertError {
+  std::string file;
+  CertProblem problem = CertProblem::Internal;
+  std::string detail;
+
+  /// One log line: "FILE: PROBLEM (DETAIL)", e.g.
+  /// "/etc/boxmail/tls/cert.pem: expired (certificate 1 of 2, notAfter 2020-01-01 00:00:00 UTC)".
+  std::string text() const;
+};
+
+/// A certificate described for people (the web panel's TLS page).
+struct CertificateInfo {
+  std::string subject;                 ///< the subject DN as mbedTLS prints it ("CN=mail.example")
+  std::string issuer;                  ///< the issuer DN
+  std::vector<std::string> dns_names;  ///< the subjectAltName dNSName entries, in order
+  std::string sha256_fingerprint;      ///< SHA-256 of the DER, upper-case hex pairs joined by ':'
+  std::string not_before;              ///< "YYYY-MM-DD HH:MM:SS UTC"
+  std::string not_after;               ///< "YYYY-MM-DD HH:MM:SS UTC"
+  bool self_signed = false;            ///< issuer DN equal to subject DN
+};
+
+/// A validated chain and its private key, owned; never changed after load.
+/// Its mbedTLS objects are lent to the ServerContext built on it.
+class Certificate {
+ public:
+  Certificate();
+  ~Certificate();
+  Certificate(const Certificate&) = delete;
+  Certificate& operator=(const Certificate&) = delete;
+
+  /// The chain, leaf first (a linked list; mbedtls_ssl_conf_own_cert takes it).
+  mbedtls_x509_crt* chain() const { return &chain_; }
+  /// The leaf's private key.
+  mbedtls_pk_context* key() const { return &key_; }
+  /// Number of certificates in the chain (1 for a self-signed one).
+  std::size_t chain_length() const;
+  /// The leaf described.
+  CertificateInfo describe() const;
+
+ private:
+  // mbedTLS 2.28 takes non-const pointers even for read-only use.
+  mutable mbedtls_x509_crt chain_;
+  mutable mbedtls_pk_context key_;
+};
+
+/// The result of load_certificate: `certificate` set, or `error`.
+struct LoadResult {
+  std::shared_ptr<const Certificate> certificate;
+  std::optional<CertError> error;
+};
+
+/// Loads and validates `chain_file` and `key_file` (PEM) at time `now`
+/// (see the file comment for what is refused).
+LoadResult load_certificate(const std::string& chain_file, const std::string& key_file, std::time_t now);
+
+/// Parameters of a self-signed certificate.
+struct SelfSignedRequest {
+  std::string host;           ///< the host name (CN and the one dNSName); 1..253 octets, LDH labels
+  std::time_t not_before = 0; ///< validity start (UTC seconds); often now - 1 hour against clock skew
+  std::time_t not_after = 0;  ///< validity end; often now + 10 years
+  uid_t owner = static_cast<uid_t>(-1);  ///< owner of both files; -1 keeps the creator's
+  gid_t group = static_cast<gid_t>(-1);  ///< group of both files; -1 keeps the creator's
+};
+
+/// The validity boxmaild gives its own certificate: from an hour before
+/// `now` (clock skew) to ten years after.
+SelfSignedRequest self_signed_request(std::string host, std::time_t now);
+
+/// Makes an ECDSA P-256 key and a self-signed certificate for `request`
+/// and writes `key_file` (0600) and then `chain_file` (0644), replacing
+/// existing files atomically. nullopt on success.
+std::optional<CertError> generate_self_signed(const std::string& chain_file, const std::string& key_file,
+                                              const SelfSignedRequest& request);
+
+/// The result of ensure_self_signed.
+struct EnsureResult {
+  bool generated = false;            ///< true when new files were written
+  std::optional<CertError> error;
+};
+
+/// First start: when `chain_file` does not exist, makes a self-signed
+/// certificate and key (generate_self_signed, replacing a key left alone by
+/// an interrupted earlier run); when it exists, touches nothing (the caller
+/// loads and validates it). An administrator's certificate is never
+/// replaced, even an expired or broken one: that is reported by the load.
+EnsureResult ensure_self_signed(const std::string& chain_file, const std::string& key_file,
+                                const SelfSignedRequest& request);
+
+/// The text of an mbedTLS error code ("X509 - The date tag or value is
+/// invalid", with the code in hex).
+std::string mbedtls_error_text(int code);
+
+}  // namespace boxmail::tls
