@@ -72,6 +72,7 @@ Session::Session(config::ConfigPtr config, std::shared_ptr<const config::Account
       client_(std::move(client)),
       hostname_(std::move(hostname)),
       new_queue_id_(std::move(new_queue_id)),
+      errors_(config_->smtp.max_errors),
       lines_(config_->smtp.max_command_line) {}
 
 Output Session::greet() {
@@ -96,9 +97,9 @@ void Session::reply(Output& out, ReplyId id, std::string_view arg) {
 void Session::error(Output& out, ReplyId id, std::string_view arg) {
   reply(out, id, arg);
   if (state_ == State::Closed) return;
-  if (++errors_ >= config_->smtp.max_errors) {
+  if (errors_.spend()) {
     reply(out, ReplyId::TooManyErrors);
-    out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_) + ")");
+    out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_.count()) + ")");
   }
 }
 
@@ -125,8 +126,8 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
     if (state_ == State::Committing || state_ == State::Closed) break;
     const auto ev = lines_.next(in.substr(consumed));
     consumed += ev.consumed;
-    if (ev.kind == LineReader::Kind::NeedMore) continue;
-    if (ev.kind == LineReader::Kind::TooLong) {
+    if (ev.kind == proto::LineReader::Kind::NeedMore) continue;
+    if (ev.kind == proto::LineReader::Kind::TooLong) {
       error(out, ReplyId::LineTooLong);
       continue;
     }

@@ -27,7 +27,9 @@
 #include "config/config.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
-#include "smtp/line_reader.hpp"
+#include "proto/client_info.hpp"
+#include "proto/error_budget.hpp"
+#include "proto/line_reader.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -40,11 +42,8 @@
 
 namespace boxmail::smtp {
 
-/// The peer of a session.
-struct ClientInfo {
-  std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
-  std::uint16_t port = 0;
-};
+/// The peer of a session (proto/client_info.hpp).
+using ClientInfo = proto::ClientInfo;
 
 /// What the session asks the store about room for new mail (injected by the
 /// glue, like the queue-id generator; an empty function = no check). The
@@ -197,9 +196,9 @@ class Session {
   State state_ = State::Start;
   std::string helo_;
   bool esmtp_ = false;
-  std::uint32_t errors_ = 0;
+  proto::ErrorBudget errors_;
   std::uint32_t rcpt_attempts_ = 0;
-  LineReader lines_;
+  proto::LineReader lines_;
   DataReader reader_;
   Envelope envelope_;
 };
