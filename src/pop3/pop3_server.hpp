@@ -101,6 +101,7 @@ class Pop3Server {
 
  private:
   using Connection = net::Connection;
+  class Glue;   // one connection's proto::Handler (pop3_server.cpp)
 
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
