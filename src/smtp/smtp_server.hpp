@@ -89,6 +89,7 @@ class SmtpServer {
 
  private:
   using Connection = net::Connection;
+  class Glue;   // one connection's proto::Handler (smtp_server.cpp)
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);
