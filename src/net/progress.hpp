@@ -11,7 +11,8 @@
 // eviction threshold, instead of refusing the new client
 // (docs/reliability.md, "Slow clients and connection slots").
 //
-// Who calls: smtp_server.cpp and pop3_server.cpp (ProgressClock);
+// Who calls: smtp_server.cpp (ProgressClock, for the SMTP deadline it hands
+// to proto::Driver);
 // net::SessionTable (pick_idlest).
 #pragma once
 
