@@ -6,7 +6,6 @@
 #include "pop3/dot_stuffer.hpp"
 #include "pop3/session.hpp"
 #include "proto/driver.hpp"
-#include "proto/transport.hpp"
 #include "store/maildir.hpp"
 #include "store/safe_path.hpp"
 
@@ -384,9 +383,7 @@ class Pop3Server::Glue final : public proto::Handler {
 asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
   {
     Glue glue(*this, conn);
-    proto::PlainTransport transport(conn->socket);
-    proto::Driver driver(conn, transport, kReadBuffer);
-    co_await driver.run(glue);
+    co_await proto::run_plain(conn, glue, kReadBuffer);
   }   // the mailbox lock is released here, before the slot
   session_ended(conn->id, conn->address);
 }

@@ -96,4 +96,10 @@ asio::awaitable<void> Driver::run(Handler& handler) {
   handler_ = nullptr;
 }
 
+asio::awaitable<void> run_plain(std::shared_ptr<net::Connection> conn, Handler& handler, std::size_t read_buffer) {
+  PlainTransport transport(conn->socket);
+  Driver driver(conn, transport, read_buffer);
+  co_await driver.run(handler);
+}
+
 }  // namespace boxmail::proto

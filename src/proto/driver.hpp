@@ -134,4 +134,10 @@ class Driver {
   std::size_t discarded_ = 0;
 };
 
+/// Runs `handler` on `conn` over plain TCP (a PlainTransport on
+/// conn->socket) until the connection closes: what a server's session
+/// coroutine calls. `read_buffer`: as for Driver.
+boost::asio::awaitable<void> run_plain(std::shared_ptr<net::Connection> conn, Handler& handler,
+                                       std::size_t read_buffer);
+
 }  // namespace boxmail::proto

@@ -4,7 +4,6 @@
 #include "net/log.hpp"
 #include "net/progress.hpp"
 #include "proto/driver.hpp"
-#include "proto/transport.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
 #include "store/spool_file.hpp"
@@ -292,10 +291,10 @@ class SmtpServer::Glue final : public proto::Handler {
 };
 
 asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
-  Glue glue(*this, conn);
-  proto::PlainTransport transport(conn->socket);
-  proto::Driver driver(conn, transport, kReadBuffer);
-  co_await driver.run(glue);
+  {
+    Glue glue(*this, conn);   // an unused spool file is removed when it goes
+    co_await proto::run_plain(conn, glue, kReadBuffer);
+  }
   session_ended(conn->id, conn->address);
 }
 
