@@ -11,8 +11,7 @@
 // eviction threshold, instead of refusing the new client
 // (docs/reliability.md, "Slow clients and connection slots").
 //
-// Who calls: smtp_server.cpp (ProgressClock, for the SMTP deadline it hands
-// to proto::Driver);
+// Who calls: smtp/session.cpp (ProgressClock, for Session::deadline);
 // net::SessionTable (pick_idlest).
 #pragma once
 

@@ -66,14 +66,28 @@ const Session::CommandRow* Session::find_row(Verb verb) {
 }
 
 Session::Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
-                 ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id)
+                 ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
+                 SteadyTime start)
     : config_(std::move(config)),
       accounts_(std::move(accounts)),
       client_(std::move(client)),
       hostname_(std::move(hostname)),
       new_queue_id_(std::move(new_queue_id)),
       errors_(config_->smtp.max_errors),
-      lines_(config_->smtp.max_command_line) {}
+      lines_(config_->smtp.max_command_line),
+      progress_(start),
+      session_deadline_(start + std::chrono::seconds(config_->smtp.session_timeout)) {}
+
+bool Session::note_progress(const Output& o, SteadyTime now) {
+  if (!o.progress && o.data_octets == 0) return false;
+  if (o.progress) progress_.command(now);
+  progress_.data(o.data_octets, config_->smtp.min_data_rate, now);
+  return true;
+}
+
+Session::SteadyTime Session::deadline() const {
+  return std::min(progress_.last() + std::chrono::seconds(config_->smtp.idle_timeout), session_deadline_);
+}
 
 Output Session::greet() {
   Output out;

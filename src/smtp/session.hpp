@@ -25,6 +25,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/progress.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
 #include "proto/client_info.hpp"
@@ -116,10 +117,14 @@ class Session {
  public:
   using TimePoint = std::chrono::system_clock::time_point;
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   /// `hostname`: our name for the greeting and Received:. `new_queue_id`
-  /// returns a fresh, unique queue id each call.
+  /// returns a fresh, unique queue id each call. `start`: when the
+  /// connection began (steady clock), the origin of deadline().
   Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
-          ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id);
+          ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
+          SteadyTime start = SteadyTime{});
 
   /// Sets the store query used at MAIL (free-space reserve) and RCPT
   /// (quota): see store/quota.hpp for the rules.
@@ -148,6 +153,19 @@ class Session {
   /// for smtp.evict_idle: 421 4.4.2 and Close (the message in DATA, if any,
   /// is dropped unacknowledged).
   Output on_evicted();
+
+  /// Credits the progress an Output reports (`progress`: a complete command,
+  /// the end of data or a commit; `data_octets` at smtp.min_data_rate,
+  /// net::ProgressClock) at `now` (steady clock). The glue calls it for each
+  /// Output, as on_input takes wall-clock time only. True when deadline()
+  /// or last_progress() may have moved.
+  bool note_progress(const Output& o, SteadyTime now);
+  /// When the session ends with 421 4.4.2: smtp.idle_timeout after the last
+  /// progress, but never after smtp.session_timeout from the start (RFC
+  /// 5321 4.5.3.2 server timeouts).
+  SteadyTime deadline() const;
+  /// The time of the last progress (for net::SessionTable::evict_idlest).
+  SteadyTime last_progress() const { return progress_.last(); }
 
   /// True while the glue must pass input as message data (354 was sent).
   bool in_data() const { return state_ == State::Data; }
@@ -199,6 +217,8 @@ class Session {
   proto::ErrorBudget errors_;
   std::uint32_t rcpt_attempts_ = 0;
   proto::LineReader lines_;
+  net::ProgressClock progress_;
+  SteadyTime session_deadline_;
   DataReader reader_;
   Envelope envelope_;
 };

@@ -2,7 +2,6 @@
 #include "smtp/smtp_server.hpp"
 
 #include "net/log.hpp"
-#include "net/progress.hpp"
 #include "proto/driver.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
@@ -125,10 +124,10 @@ void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t
   asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
 }
 
-// One connection's SMTP glue for proto::Driver: the session, its deadline
-// (idle since the last progress: a complete command, or DATA at
-// smtp.min_data_rate, net/progress.hpp; capped by the whole-session limit,
-// RFC 5321 4.5.3.2), the spool file of the message in DATA and its commit.
+// One connection's SMTP glue for proto::Driver: the session (which owns its
+// deadline: idle since the last progress, a complete command or DATA at
+// smtp.min_data_rate, capped by the whole-session limit), the spool file of
+// the message in DATA and its commit.
 class SmtpServer::Glue final : public proto::Handler {
  public:
   Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn)
@@ -143,9 +142,8 @@ class SmtpServer::Glue final : public proto::Handler {
                    if (spool_tmp_ != server_.spool_pool_dir_) return server_.new_queue_id();
                    reserved_ = server_.spool_pool_->take(reserve_err_);
                    return reserved_->queue_id;
-                 }),
-        progress_(Steady::now()),
-        session_deadline_(progress_.last() + std::chrono::seconds(config_->smtp.session_timeout)) {
+                 },
+                 Steady::now()) {
     const config::ConfigPtr config = config_;
     session_.set_store_query(StoreQuery{
         [&server, config] { return server.free_space(config->store.mail_dir); },
@@ -163,10 +161,7 @@ class SmtpServer::Glue final : public proto::Handler {
 
   void greet(proto::Driver& d) override { d.out() += session_.greet().replies; }
 
-  proto::Deadline deadline() const override {
-    return {std::min(progress_.last() + std::chrono::seconds(config_->smtp.idle_timeout), session_deadline_),
-            progress_.last()};
-  }
+  proto::Deadline deadline() const override { return {session_.deadline(), session_.last_progress()}; }
 
   void on_timeout(proto::Driver& d, bool evicted) override {
     take(d, evicted ? session_.on_evicted() : session_.on_timeout());
@@ -210,11 +205,7 @@ class SmtpServer::Glue final : public proto::Handler {
   }
 
   void note_progress(proto::Driver& d, const Output& o) {
-    if (!o.progress && o.data_octets == 0) return;
-    const auto t = Steady::now();
-    if (o.progress) progress_.command(t);
-    progress_.data(o.data_octets, config_->smtp.min_data_rate, t);
-    d.deadline_moved();
+    if (session_.note_progress(o, Steady::now())) d.deadline_moved();
   }
 
   void begin_data() {
@@ -284,8 +275,6 @@ class SmtpServer::Glue final : public proto::Handler {
   int reserve_err_ = 0;
   int spool_err_ = 0;   // why this message's spool file could not be made (errno), for the reply
   Session session_;
-  net::ProgressClock progress_;
-  const Steady::time_point session_deadline_;
   std::string body_;
   std::unique_ptr<store::SpoolFile> spool_;
 };

@@ -3,9 +3,10 @@
 // Owns the listening sockets, the connection limits, the spool files and
 // the hand-off to the Committer. Each connection runs on proto::Driver (the
 // read/write loop, the watchdog, graceful shutdown: proto/driver.hpp) with
-// SmtpServer::Glue as its proto::Handler: it computes the deadline (idle
-// since the last progress, net/progress.hpp, capped by smtp.session_timeout)
-// and carries out the Session's Actions (BeginData, Commit, AbortData).
+// SmtpServer::Glue as its proto::Handler: it hands the Session's deadline
+// (Session::deadline: idle since the last progress, capped by
+// smtp.session_timeout) to the driver and carries out the Session's Actions
+// (BeginData, Commit, AbortData).
 // Everything protocol-related is decided by Session. Runs on one
 // io_context thread.
 //
