@@ -1,13 +1,13 @@
 // connection.hpp - one accepted TCP connection of a protocol server, and its
-// watchdog (Asio glue shared by the SMTP and POP3 servers).
+// watchdog (Asio glue shared by every protocol through proto::Driver).
 //
 // One timer per connection (the Asio watchdog pattern, STYLE.md 5): the
-// server moves `deadline` forward as the session makes progress (idle time,
+// driver moves `deadline` forward as the session makes progress (idle time,
 // capped by the whole-session limit for SMTP); when the deadline passes, the
 // watchdog sets `timed_out` and cancels the socket's pending operation, and
 // the session coroutine answers with its timeout reply and closes.
 // `last_progress` is the session's last progress (net/progress.hpp): the
-// server keeps it up to date so that, when every slot is taken,
+// driver keeps it up to date so that, when every slot is taken,
 // SessionTable::evict_idlest can pick the session idle the longest; it sets
 // `evicted` and moves the deadline to now, and the session answers with its
 // eviction reply (421 4.4.2, POP3 -ERR) instead of the timeout reply.

@@ -11,7 +11,7 @@
 // eviction threshold, instead of refusing the new client
 // (docs/reliability.md, "Slow clients and connection slots").
 //
-// Who calls: smtp_server.cpp and pop3_server.cpp (ProgressClock);
+// Who calls: smtp/session.cpp (ProgressClock, for Session::deadline);
 // net::SessionTable (pick_idlest).
 #pragma once
 

@@ -5,6 +5,7 @@
 #include "net/log.hpp"
 #include "pop3/dot_stuffer.hpp"
 #include "pop3/session.hpp"
+#include "proto/driver.hpp"
 #include "store/maildir.hpp"
 #include "store/safe_path.hpp"
 
@@ -20,11 +21,9 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/asio/write.hpp>
 
 namespace boxmail::pop3 {
 
@@ -108,61 +107,210 @@ void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t
   asio::co_spawn(io_, run_session(conn), net::log_failure("pop3 session " + conn->address));
 }
 
-asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
-  const config::ConfigPtr config = config_;   // this session's snapshot
-  const config::Pop3Config& pop3 = config->pop3;
-  Session session(pop3, ClientInfo{conn->address, conn->port}, hostname_, Steady::now());
-  // The idle deadline and the eviction choice follow the session's last
-  // progress: a complete command, or RETR/TOP output written (touch).
-  auto note_progress = [&] {
-    conn->deadline = session.deadline();
-    conn->last_progress = session.last_progress();
-  };
-  note_progress();
-  asio::co_spawn(io_, net::watchdog(conn), asio::detached);
+// One connection's POP3 glue for proto::Driver: the session (which owns its
+// idle deadline: a complete command, or RETR/TOP output written, touch), the
+// login checks, the mailbox lock and listing, streaming RETR/TOP and the
+// changes at QUIT.
+class Pop3Server::Glue final : public proto::Handler {
+ public:
+  Glue(Pop3Server& server, const std::shared_ptr<Connection>& conn)
+      : server_(server),
+        config_(server.config_),
+        pop3_(config_->pop3),
+        conn_(*conn),
+        session_(pop3_, ClientInfo{conn->address, conn->port}, server.hostname_, Steady::now()) {}
 
-  std::string out;
-  out.reserve(kFlushAt + 2 * kFileChunk + 64);
-  std::vector<char> buf(kReadBuffer);
-  std::vector<char> chunk;
-  std::string root;                         // the logged-in Maildir
-  std::string locked;                       // the mailbox this session holds
-  std::vector<store::MaildirMessage> listing;
-  bool close = false;
+  ~Glue() override {
+    if (!locked_.empty()) server_.locked_.erase(locked_);
+  }
 
-  auto flush = [&]() -> asio::awaitable<bool> {
-    if (out.empty()) co_return true;
-    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
-    out.clear();
-    co_return !ec;
-  };
-  auto take = [&](Output&& o) {
-    out += o.replies;
-    for (const auto& line : o.log) net::log_info(line);
-    if (o.action == Action::Close) close = true;
-  };
+  void greet(proto::Driver& d) override {
+    d.out().reserve(kFlushAt + 2 * kFileChunk + 64);
+    take(d, session_.greet());
+  }
+
+  proto::Deadline deadline() const override { return {session_.deadline(), session_.last_progress()}; }
+
+  void on_timeout(proto::Driver& d, bool evicted) override {
+    take(d, evicted ? session_.on_evicted() : session_.on_tick(Steady::now()));
+  }
+
+  bool on_shutdown(proto::Driver& d) override {
+    take(d, session_.on_shutdown());
+    return true;
+  }
+
+  asio::awaitable<proto::Step> input(std::string_view in, proto::Driver& d) override {
+    std::size_t used = 0;
+    Output o = session_.on_input(in, Steady::now(), used);
+    if (used == 0 && o.action == Action::None) co_return proto::Step{0, true};
+    const Action action = o.action;
+    const bool delay = o.delay;
+    const bool failed = o.login_failed;
+    take(d, std::move(o));
+    if (action == Action::Authenticate) {
+      co_await login(d);
+    } else if (delay || failed) {
+      // A failed login decided by the session alone (malformed SASL PLAIN,
+      // a password over config::kMaxPasswordLength octets).
+      // An address already blocked is not counted again (the block is
+      // not extended; see net/login_throttle.hpp).
+      if (failed && server_.throttle_.allow(conn_.address, Steady::now(), server_.login_limits()))
+        server_.count_login_failure(conn_.address);
+      if (pop3_.login_delay > 0) {
+        std::string pending;
+        pending.swap(d.out());
+        asio::steady_timer t(d.executor(), std::chrono::seconds(pop3_.login_delay));
+        co_await t.async_wait(kAwait);
+        d.out().swap(pending);
+      }
+    } else if (action == Action::Retrieve) {
+      co_await retrieve(d);
+    } else if (action == Action::Commit) {
+      commit(d);
+    }
+    co_return proto::Step{used, false};
+  }
+
+ private:
+  void take(proto::Driver& d, Output&& o) {
+    d.take(proto::Output{std::move(o.replies), std::move(o.log),
+                         o.action == Action::Close ? proto::Action::Close : proto::Action::None});
+  }
+
+  // Action::Authenticate: the check, the login delay of a failure, then the
+  // listing of the mailbox.
+  asio::awaitable<void> login(proto::Driver& d) {
+    Output r = session_.on_auth_result(co_await authenticate(d, session_.credentials()));
+    if (r.delay && pop3_.login_delay > 0) {
+      if (!co_await d.flush()) d.close();
+      asio::steady_timer t(d.executor(), std::chrono::seconds(pop3_.login_delay));
+      co_await t.async_wait(kAwait);
+    }
+    const Action next = r.action;
+    take(d, std::move(r));
+    if (next != Action::ListMailbox) co_return;
+    root_ = config_->store.mail_dir + "/" + session_.mailbox();
+    const auto& usage = server_.usage_;
+    const store::UsageTable::Mark mark = usage ? usage->mark(root_) : store::UsageTable::Mark{};
+    store::MaildirListing l = store::list_maildir(root_);
+    if (usage && l.error == 0) {   // the listing counts the usage for free: correct the table
+      store::MaildirUsage counted;
+      for (const auto& msg : l.messages) store::add_message(counted, msg.octets);
+      usage->resync(root_, counted, mark);
+    }
+    if (l.files_read > 0) {
+      net::log_info("pop3: user=" + session_.mailbox() + " read " + std::to_string(l.files_read) +
+                    " message file(s) without W= in their name to size them");
+    }
+    std::optional<std::vector<MessageInfo>> infos;
+    if (l.error == 0) {
+      infos.emplace();
+      infos->reserve(l.messages.size());
+      for (const auto& m : l.messages) infos->push_back(MessageInfo{m.size, m.uid});
+      listing_ = std::move(l.messages);
+    } else {
+      net::log_error("pop3: cannot list " + root_ + ": " +
+                     (l.error_text.empty() ? std::string(std::strerror(l.error)) : l.error_text));
+    }
+    take(d, session_.on_mailbox(std::move(infos)));
+  }
+
+  // Checks the credentials: refused unchecked when the address is blocked
+  // or the checker is full; otherwise hashed on the checker thread while
+  // this session waits (reading nothing).
+  asio::awaitable<AuthResult> authenticate(proto::Driver& d, const Credentials& c) {
+    auto& throttle = server_.throttle_;
+    const std::string& address = conn_.address;
+    if (!throttle.allow(address, Steady::now(), server_.login_limits())) co_return AuthResult::Blocked;
+    const auto accounts = server_.accounts_;
+    const config::Account* a = config::mailbox_name_error(c.mailbox) ? nullptr : accounts->find(c.mailbox);
+    // An unknown mailbox costs the same hash check as a known one. The
+    // result comes back through a weak pointer: if this session is gone by
+    // then, nothing is touched.
+    struct Pending {
+      explicit Pending(const asio::any_io_executor& ex) : wake(ex, Steady::time_point::max()) {}
+      asio::steady_timer wake;
+      std::optional<bool> ok;
+    };
+    const auto ex = d.executor();
+    auto pending = std::make_shared<Pending>(ex);
+    std::weak_ptr<Pending> weak = pending;
+    const bool queued =
+        server_.checker_->submit(c.password, a ? a->password : server_.dummy_hash_, [weak, ex](bool ok) {
+          asio::post(ex, [weak, ok] {
+            if (auto p = weak.lock()) {
+              p->ok = ok;
+              p->wake.cancel();
+            }
+          });
+        });
+    if (!queued) co_return AuthResult::Busy;
+    throttle.begin(address, Steady::now());
+    while (!pending->ok) co_await pending->wake.async_wait(kAwait);
+    const bool password_ok = *pending->ok;
+    const bool failed = a == nullptr || !password_ok || !config::login_allowed(*a);
+    const auto count = throttle.finish(address, failed, Steady::now(), server_.login_limits());
+    if (failed) {
+      log_login_failures(address, count);
+      co_return AuthResult::Failed;
+    }
+    if (!config::pop3_allowed(*a)) co_return AuthResult::Pop3Disabled;
+    if (server_.locked_.contains(a->name)) co_return AuthResult::InUse;
+    server_.locked_.insert(a->name);
+    locked_ = a->name;
+    co_return AuthResult::Ok;
+  }
+
+  // Action::Retrieve. The size comes from the open file: one that no
+  // longer has the octets its name (S=) promised is reported, never sent short.
+  asio::awaitable<void> retrieve(proto::Driver& d) {
+    const store::MaildirMessage& m = listing_[session_.retrieval().index];
+    int fd = store::open_message(root_, m);
+    RetrieveResult result = RetrieveResult::Ok;
+    struct stat st {};
+    if (fd < 0) {
+      net::log_warning("pop3: cannot open " + store::path_error(root_ + "/" + m.sub + "/" + m.name, errno));
+      result = RetrieveResult::Gone;
+    } else if (::fstat(fd, &st) != 0) {
+      net::log_error("pop3: user=" + session_.mailbox() + " fstat " + root_ + "/" + m.sub + "/" + m.name + ": " +
+                     std::strerror(errno));
+      result = RetrieveResult::Gone;
+    } else if (static_cast<std::uint64_t>(st.st_size) != m.octets) {
+      net::log_error("pop3: user=" + session_.mailbox() + " message file " + root_ + "/" + m.sub + "/" + m.name +
+                     " has " + std::to_string(st.st_size) + " octets on disk, its name says " +
+                     std::to_string(m.octets) + "; not sent");
+      result = RetrieveResult::Damaged;
+    }
+    if (result != RetrieveResult::Ok && fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+    take(d, session_.on_retrieve(result));
+    if (fd >= 0 && !co_await stream(d, fd, m.octets)) d.close();
+  }
 
   // Streams message retrieval().index after its +OK line: exactly the
   // `octets` its name promises (a file grown since is read no further).
   // False when the connection must end (write failed, or the file failed,
   // shrank or changed mid-way): then the terminating "." is NOT sent, so
   // the client sees a broken connection instead of a short message.
-  auto stream = [&](int fd, std::uint64_t octets) -> asio::awaitable<bool> {
-    const Retrieval& r = session.retrieval();
-    const store::MaildirMessage& m = listing[r.index];
+  asio::awaitable<bool> stream(proto::Driver& d, int fd, std::uint64_t octets) {
+    const Retrieval& r = session_.retrieval();
+    const store::MaildirMessage& m = listing_[r.index];
     DotStuffer ds(r.top_lines);
-    if (chunk.empty()) chunk.resize(kFileChunk);
+    if (chunk_.empty()) chunk_.resize(kFileChunk);
     std::uint64_t offset = 0;
     std::uint64_t wire = 0;   // octets with CRLF line ends, to check against the size announced
     bool ok = true;
     auto broken = [&](const std::string& why) {
-      net::log_error("pop3: client=" + conn->address + " user=" + session.mailbox() + " message " + root + "/" +
+      net::log_error("pop3: client=" + conn_.address + " user=" + session_.mailbox() + " message " + root_ + "/" +
                      m.sub + "/" + m.name + ": " + why + "; connection closed without the final \".\"");
       ok = false;
     };
     while (!ds.done() && offset < octets) {
-      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), octets - offset));
-      const ssize_t n = ::pread(fd, chunk.data(), want, static_cast<off_t>(offset));
+      const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_.size(), octets - offset));
+      const ssize_t n = ::pread(fd, chunk_.data(), want, static_cast<off_t>(offset));
       if (n < 0) {
         if (errno == EINTR) continue;
         broken(std::string("read: ") + std::strerror(errno));
@@ -174,209 +322,69 @@ asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) 
         break;
       }
       offset += static_cast<std::uint64_t>(n);
-      wire += static_cast<std::uint64_t>(n) + static_cast<std::uint64_t>(std::count(chunk.data(), chunk.data() + n, '\n'));
-      ds.encode(std::string_view(chunk.data(), static_cast<std::size_t>(n)), out);
-      if (out.size() >= kFlushAt) {
-        if (!co_await flush()) {
+      wire += static_cast<std::uint64_t>(n) +
+              static_cast<std::uint64_t>(std::count(chunk_.data(), chunk_.data() + n, '\n'));
+      ds.encode(std::string_view(chunk_.data(), static_cast<std::size_t>(n)), d.out());
+      if (d.out().size() >= kFlushAt) {
+        if (!co_await d.flush()) {
           ok = false;
           break;
         }
-        session.touch(Steady::now());
-        note_progress();
+        session_.touch(Steady::now());
+        d.deadline_moved();
       }
     }
     ::close(fd);
-    if (ok && !r.top_lines && wire != session.messages()[r.index].size) {
+    if (ok && !r.top_lines && wire != session_.messages()[r.index].size) {
       broken("its content has " + std::to_string(wire) + " octets with CRLF line ends, its name says W=" +
-             std::to_string(session.messages()[r.index].size));
+             std::to_string(session_.messages()[r.index].size));
     }
-    if (ok) ds.finish(out);   // else: what is encoded goes out, the "." never does
+    if (ok) ds.finish(d.out());   // else: what is encoded goes out, the "." never does
     co_return ok;
-  };
-
-  // Checks the credentials: refused unchecked when the address is blocked
-  // or the checker is full; otherwise hashed on the checker thread while
-  // this session waits (reading nothing).
-  auto authenticate = [&](const Credentials& c) -> asio::awaitable<AuthResult> {
-    if (!throttle_.allow(conn->address, Steady::now(), login_limits())) co_return AuthResult::Blocked;
-    const auto accounts = accounts_;
-    const config::Account* a = config::mailbox_name_error(c.mailbox) ? nullptr : accounts->find(c.mailbox);
-    // An unknown mailbox costs the same hash check as a known one. The
-    // result comes back through a weak pointer: if this session is gone by
-    // then, nothing is touched.
-    struct Pending {
-      explicit Pending(const asio::any_io_executor& ex) : wake(ex, Steady::time_point::max()) {}
-      asio::steady_timer wake;
-      std::optional<bool> ok;
-    };
-    const auto ex = conn->socket.get_executor();
-    auto pending = std::make_shared<Pending>(ex);
-    std::weak_ptr<Pending> weak = pending;
-    const bool queued = checker_->submit(c.password, a ? a->password : dummy_hash_, [weak, ex](bool ok) {
-      asio::post(ex, [weak, ok] {
-        if (auto p = weak.lock()) {
-          p->ok = ok;
-          p->wake.cancel();
-        }
-      });
-    });
-    if (!queued) co_return AuthResult::Busy;
-    throttle_.begin(conn->address, Steady::now());
-    while (!pending->ok) co_await pending->wake.async_wait(kAwait);
-    const bool password_ok = *pending->ok;
-    const bool failed = a == nullptr || !password_ok || !config::login_allowed(*a);
-    const auto count = throttle_.finish(conn->address, failed, Steady::now(), login_limits());
-    if (failed) {
-      log_login_failures(conn->address, count);
-      co_return AuthResult::Failed;
-    }
-    if (!config::pop3_allowed(*a)) co_return AuthResult::Pop3Disabled;
-    if (locked_.contains(a->name)) co_return AuthResult::InUse;
-    locked_.insert(a->name);
-    locked = a->name;
-    co_return AuthResult::Ok;
-  };
-
-  take(session.greet());
-  if (!co_await flush()) close = true;
-  while (!close) {
-    if (conn->timed_out) {
-      take(conn->evicted ? session.on_evicted() : session.on_tick(Steady::now()));
-      break;
-    }
-    if (conn->shutdown) {
-      take(session.on_shutdown());
-      break;
-    }
-    conn->reading = true;
-    auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), kAwait);
-    conn->reading = false;
-    if (ec) {
-      if (conn->timed_out) {
-        take(conn->evicted ? session.on_evicted() : session.on_tick(Steady::now()));
-      } else if (ec == asio::error::operation_aborted && conn->shutdown) {
-        continue;   // the loop head answers -ERR [SYS/TEMP]
-      }
-      break;
-    }
-    std::string_view in(buf.data(), n);
-    while (!in.empty() && !close) {
-      std::size_t used = 0;
-      Output o = session.on_input(in, Steady::now(), used);
-      in.remove_prefix(used);
-      if (used == 0 && o.action == Action::None) break;
-      const Action action = o.action;
-      const bool delay = o.delay;
-      const bool failed = o.login_failed;
-      take(std::move(o));
-      if (action == Action::Authenticate) {
-        Output r = session.on_auth_result(co_await authenticate(session.credentials()));
-        if (r.delay && pop3.login_delay > 0) {
-          if (!co_await flush()) close = true;
-          asio::steady_timer t(conn->socket.get_executor(), std::chrono::seconds(pop3.login_delay));
-          co_await t.async_wait(kAwait);
-        }
-        const Action next = r.action;
-        take(std::move(r));
-        if (next == Action::ListMailbox) {
-          root = config->store.mail_dir + "/" + session.mailbox();
-          const store::UsageTable::Mark mark = usage_ ? usage_->mark(root) : store::UsageTable::Mark{};
-          store::MaildirListing l = store::list_maildir(root);
-          if (usage_ && l.error == 0) {   // the listing counts the usage for free: correct the table
-            store::MaildirUsage counted;
-            for (const auto& msg : l.messages) store::add_message(counted, msg.octets);
-            usage_->resync(root, counted, mark);
-          }
-          if (l.files_read > 0) {
-            net::log_info("pop3: user=" + session.mailbox() + " read " + std::to_string(l.files_read) +
-                          " message file(s) without W= in their name to size them");
-          }
-          std::optional<std::vector<MessageInfo>> infos;
-          if (l.error == 0) {
-            infos.emplace();
-            infos->reserve(l.messages.size());
-            for (const auto& m : l.messages) infos->push_back(MessageInfo{m.size, m.uid});
-            listing = std::move(l.messages);
-          } else {
-            net::log_error("pop3: cannot list " + root + ": " +
-                           (l.error_text.empty() ? std::string(std::strerror(l.error)) : l.error_text));
-          }
-          take(session.on_mailbox(std::move(infos)));
-        }
-      } else if (delay || failed) {
-        // A failed login decided by the session alone (malformed SASL PLAIN,
-        // a password over config::kMaxPasswordLength octets).
-        // An address already blocked is not counted again (the block is
-        // not extended; see net/login_throttle.hpp).
-        if (failed && throttle_.allow(conn->address, Steady::now(), login_limits()))
-          count_login_failure(conn->address);
-        if (pop3.login_delay > 0) {
-          std::string pending;
-          pending.swap(out);
-          asio::steady_timer t(conn->socket.get_executor(), std::chrono::seconds(pop3.login_delay));
-          co_await t.async_wait(kAwait);
-          out.swap(pending);
-        }
-      } else if (action == Action::Retrieve) {
-        // The size comes from the open file: one that no longer has the
-        // octets its name (S=) promised is reported, never sent short.
-        const store::MaildirMessage& m = listing[session.retrieval().index];
-        int fd = store::open_message(root, m);
-        RetrieveResult result = RetrieveResult::Ok;
-        struct stat st {};
-        if (fd < 0) {
-          net::log_warning("pop3: cannot open " + store::path_error(root + "/" + m.sub + "/" + m.name, errno));
-          result = RetrieveResult::Gone;
-        } else if (::fstat(fd, &st) != 0) {
-          net::log_error("pop3: user=" + session.mailbox() + " fstat " + root + "/" + m.sub + "/" + m.name + ": " +
-                         std::strerror(errno));
-          result = RetrieveResult::Gone;
-        } else if (static_cast<std::uint64_t>(st.st_size) != m.octets) {
-          net::log_error("pop3: user=" + session.mailbox() + " message file " + root + "/" + m.sub + "/" + m.name +
-                         " has " + std::to_string(st.st_size) + " octets on disk, its name says " +
-                         std::to_string(m.octets) + "; not sent");
-          result = RetrieveResult::Damaged;
-        }
-        if (result != RetrieveResult::Ok && fd >= 0) {
-          ::close(fd);
-          fd = -1;
-        }
-        take(session.on_retrieve(result));
-        if (fd >= 0 && !co_await stream(fd, m.octets)) close = true;
-      } else if (action == Action::Commit) {
-        const Changes& ch = session.changes();
-        store::MaildirChanges mc;
-        std::vector<bool> handled(listing.size(), false);
-        for (std::size_t i : ch.deleted) {
-          mc.deleted.push_back(&listing[i]);
-          handled[i] = true;
-        }
-        for (std::size_t i : ch.retrieved) {
-          mc.seen.push_back(&listing[i]);
-          handled[i] = true;
-        }
-        for (std::size_t i = 0; i < listing.size(); ++i) {
-          if (!handled[i]) mc.unseen.push_back(&listing[i]);
-        }
-        std::vector<std::string> errors;
-        store::MaildirUsage removed;
-        if (usage_) usage_->begin(root);
-        const std::size_t failures = store::apply_changes(root, mc, errors, &removed);
-        if (usage_) usage_->end(root, {}, removed);
-        for (const auto& e : errors) net::log_error("pop3: user=" + session.mailbox() + ": " + e);
-        take(session.on_committed(failures));
-      }
-    }
-    note_progress();
-    if (!co_await flush()) break;
   }
-  co_await flush();
-  conn->closed = true;
-  boost::system::error_code ec;
-  conn->timer.cancel();
-  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-  conn->socket.close(ec);
-  if (!locked.empty()) locked_.erase(locked);
+
+  // Action::Commit: the changes of the session, at QUIT.
+  void commit(proto::Driver& d) {
+    const Changes& ch = session_.changes();
+    store::MaildirChanges mc;
+    std::vector<bool> handled(listing_.size(), false);
+    for (std::size_t i : ch.deleted) {
+      mc.deleted.push_back(&listing_[i]);
+      handled[i] = true;
+    }
+    for (std::size_t i : ch.retrieved) {
+      mc.seen.push_back(&listing_[i]);
+      handled[i] = true;
+    }
+    for (std::size_t i = 0; i < listing_.size(); ++i) {
+      if (!handled[i]) mc.unseen.push_back(&listing_[i]);
+    }
+    std::vector<std::string> errors;
+    store::MaildirUsage removed;
+    const auto& usage = server_.usage_;
+    if (usage) usage->begin(root_);
+    const std::size_t failures = store::apply_changes(root_, mc, errors, &removed);
+    if (usage) usage->end(root_, {}, removed);
+    for (const auto& e : errors) net::log_error("pop3: user=" + session_.mailbox() + ": " + e);
+    take(d, session_.on_committed(failures));
+  }
+
+  Pop3Server& server_;
+  const config::ConfigPtr config_;   // this session's snapshot
+  const config::Pop3Config& pop3_;
+  Connection& conn_;
+  Session session_;
+  std::vector<char> chunk_;
+  std::string root_;                         // the logged-in Maildir
+  std::string locked_;                       // the mailbox this session holds
+  std::vector<store::MaildirMessage> listing_;
+};
+
+asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
+  {
+    Glue glue(*this, conn);
+    co_await proto::run_plain(conn, glue, kReadBuffer);
+  }   // the mailbox lock is released here, before the slot
   session_ended(conn->id, conn->address);
 }
 

@@ -1,11 +1,12 @@
 // pop3_server.hpp - the POP3 listener: Asio glue around pop3::Session.
 //
-// Owns the listening sockets, one coroutine per connection, the idle timer
-// (one watchdog per connection, deadline from Session::deadline()), the
-// connection limits, the failed-login delay and per-address failure counts,
-// the mailbox locks, and the Maildir work: listing at login, streaming RETR
-// and TOP, and the changes at QUIT. Everything protocol-related is decided
-// by Session. Runs on the one io_context thread.
+// Owns the listening sockets, the connection limits, the failed-login delay
+// and per-address failure counts, the mailbox locks, and the Maildir work:
+// listing at login, streaming RETR and TOP, and the changes at QUIT. Each
+// connection runs on proto::Driver (the read/write loop, the watchdog with
+// the deadline from Session::deadline(), graceful shutdown:
+// proto/driver.hpp) with Pop3Server::Glue as its proto::Handler. Everything protocol-related is
+// decided by Session. Runs on the one io_context thread.
 //
 // Locking (RFC 1939 8): a mailbox is held by at most one session in the
 // TRANSACTION state; a second login gets -ERR [IN-USE] (RFC 2449). The lock
@@ -101,6 +102,7 @@ class Pop3Server {
 
  private:
   using Connection = net::Connection;
+  class Glue;   // one connection's proto::Handler (pop3_server.cpp)
 
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);

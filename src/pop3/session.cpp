@@ -60,7 +60,8 @@ Session::Session(const config::Pop3Config& config, ClientInfo client, std::strin
       stls_(stls),
       idle_(config.idle_timeout),
       last_activity_(now),
-      lines_(config.max_command_line) {}
+      lines_(config.max_command_line),
+      errors_(config.max_errors) {}
 
 Output Session::greet() {
   Output out;
@@ -85,9 +86,9 @@ void Session::reply(Output& out, ReplyId id, std::string_view arg) {
 void Session::error(Output& out, ReplyId id, std::string_view arg) {
   reply(out, id, arg);
   if (state_ == State::Closed) return;
-  if (++errors_ >= config_.max_errors) {
+  if (errors_.spend()) {
     reply(out, ReplyId::TooManyErrors);
-    out.log.push_back(who() + " closed: too many errors (" + std::to_string(errors_) + ")");
+    out.log.push_back(who() + " closed: too many errors (" + std::to_string(errors_.count()) + ")");
   }
 }
 
@@ -119,9 +120,9 @@ Output Session::on_input(std::string_view in, TimePoint now, std::size_t& consum
     if (state_ != State::Authorization && state_ != State::Transaction && state_ != State::SaslResponse) break;
     const auto ev = lines_.next(in.substr(consumed));
     consumed += ev.consumed;
-    if (ev.kind == smtp::LineReader::Kind::NeedMore) continue;
+    if (ev.kind == proto::LineReader::Kind::NeedMore) continue;
     last_activity_ = now;
-    if (ev.kind == smtp::LineReader::Kind::TooLong) {
+    if (ev.kind == proto::LineReader::Kind::TooLong) {
       if (state_ == State::SaslResponse) state_ = State::Authorization;
       error(out, ReplyId::LineTooLong);
       continue;

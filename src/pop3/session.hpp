@@ -43,7 +43,9 @@
 #include "config/config.hpp"
 #include "pop3/command_parser.hpp"
 #include "pop3/reply.hpp"
-#include "smtp/line_reader.hpp"
+#include "proto/client_info.hpp"
+#include "proto/error_budget.hpp"
+#include "proto/line_reader.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -54,11 +56,8 @@
 
 namespace boxmail::pop3 {
 
-/// The peer of a session.
-struct ClientInfo {
-  std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
-  std::uint16_t port = 0;
-};
+/// The peer of a session (proto/client_info.hpp).
+using ClientInfo = proto::ClientInfo;
 
 /// One message of the snapshot taken at login.
 struct MessageInfo {
@@ -232,8 +231,8 @@ class Session {
   TimePoint last_activity_;
 
   State state_ = State::Authorization;
-  smtp::LineReader lines_;
-  std::uint32_t errors_ = 0;
+  proto::LineReader lines_;
+  proto::ErrorBudget errors_;
   std::uint32_t login_failures_ = 0;
   std::string user_;                 // USER argument as given
   Credentials credentials_;

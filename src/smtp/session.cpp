@@ -66,13 +66,28 @@ const Session::CommandRow* Session::find_row(Verb verb) {
 }
 
 Session::Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
-                 ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id)
+                 ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
+                 SteadyTime start)
     : config_(std::move(config)),
       accounts_(std::move(accounts)),
       client_(std::move(client)),
       hostname_(std::move(hostname)),
       new_queue_id_(std::move(new_queue_id)),
-      lines_(config_->smtp.max_command_line) {}
+      errors_(config_->smtp.max_errors),
+      lines_(config_->smtp.max_command_line),
+      progress_(start),
+      session_deadline_(start + std::chrono::seconds(config_->smtp.session_timeout)) {}
+
+bool Session::note_progress(const Output& o, SteadyTime now) {
+  if (!o.progress && o.data_octets == 0) return false;
+  if (o.progress) progress_.command(now);
+  progress_.data(o.data_octets, config_->smtp.min_data_rate, now);
+  return true;
+}
+
+Session::SteadyTime Session::deadline() const {
+  return std::min(progress_.last() + std::chrono::seconds(config_->smtp.idle_timeout), session_deadline_);
+}
 
 Output Session::greet() {
   Output out;
@@ -96,9 +111,9 @@ void Session::reply(Output& out, ReplyId id, std::string_view arg) {
 void Session::error(Output& out, ReplyId id, std::string_view arg) {
   reply(out, id, arg);
   if (state_ == State::Closed) return;
-  if (++errors_ >= config_->smtp.max_errors) {
+  if (errors_.spend()) {
     reply(out, ReplyId::TooManyErrors);
-    out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_) + ")");
+    out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_.count()) + ")");
   }
 }
 
@@ -125,8 +140,8 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
     if (state_ == State::Committing || state_ == State::Closed) break;
     const auto ev = lines_.next(in.substr(consumed));
     consumed += ev.consumed;
-    if (ev.kind == LineReader::Kind::NeedMore) continue;
-    if (ev.kind == LineReader::Kind::TooLong) {
+    if (ev.kind == proto::LineReader::Kind::NeedMore) continue;
+    if (ev.kind == proto::LineReader::Kind::TooLong) {
       error(out, ReplyId::LineTooLong);
       continue;
     }

@@ -25,9 +25,12 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/progress.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
-#include "smtp/line_reader.hpp"
+#include "proto/client_info.hpp"
+#include "proto/error_budget.hpp"
+#include "proto/line_reader.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -40,11 +43,8 @@
 
 namespace boxmail::smtp {
 
-/// The peer of a session.
-struct ClientInfo {
-  std::string address;   ///< numeric IP, e.g. "127.0.0.1" or "::1"
-  std::uint16_t port = 0;
-};
+/// The peer of a session (proto/client_info.hpp).
+using ClientInfo = proto::ClientInfo;
 
 /// What the session asks the store about room for new mail (injected by the
 /// glue, like the queue-id generator; an empty function = no check). The
@@ -117,10 +117,14 @@ class Session {
  public:
   using TimePoint = std::chrono::system_clock::time_point;
 
+  using SteadyTime = std::chrono::steady_clock::time_point;
+
   /// `hostname`: our name for the greeting and Received:. `new_queue_id`
-  /// returns a fresh, unique queue id each call.
+  /// returns a fresh, unique queue id each call. `start`: when the
+  /// connection began (steady clock), the origin of deadline().
   Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
-          ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id);
+          ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
+          SteadyTime start = SteadyTime{});
 
   /// Sets the store query used at MAIL (free-space reserve) and RCPT
   /// (quota): see store/quota.hpp for the rules.
@@ -149,6 +153,19 @@ class Session {
   /// for smtp.evict_idle: 421 4.4.2 and Close (the message in DATA, if any,
   /// is dropped unacknowledged).
   Output on_evicted();
+
+  /// Credits the progress an Output reports (`progress`: a complete command,
+  /// the end of data or a commit; `data_octets` at smtp.min_data_rate,
+  /// net::ProgressClock) at `now` (steady clock). The glue calls it for each
+  /// Output, as on_input takes wall-clock time only. True when deadline()
+  /// or last_progress() may have moved.
+  bool note_progress(const Output& o, SteadyTime now);
+  /// When the session ends with 421 4.4.2: smtp.idle_timeout after the last
+  /// progress, but never after smtp.session_timeout from the start (RFC
+  /// 5321 4.5.3.2 server timeouts).
+  SteadyTime deadline() const;
+  /// The time of the last progress (for net::SessionTable::evict_idlest).
+  SteadyTime last_progress() const { return progress_.last(); }
 
   /// True while the glue must pass input as message data (354 was sent).
   bool in_data() const { return state_ == State::Data; }
@@ -197,9 +214,11 @@ class Session {
   State state_ = State::Start;
   std::string helo_;
   bool esmtp_ = false;
-  std::uint32_t errors_ = 0;
+  proto::ErrorBudget errors_;
   std::uint32_t rcpt_attempts_ = 0;
-  LineReader lines_;
+  proto::LineReader lines_;
+  net::ProgressClock progress_;
+  SteadyTime session_deadline_;
   DataReader reader_;
   Envelope envelope_;
 };

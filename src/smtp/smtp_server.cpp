@@ -2,7 +2,7 @@
 #include "smtp/smtp_server.hpp"
 
 #include "net/log.hpp"
-#include "net/progress.hpp"
+#include "proto/driver.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
 #include "store/spool_file.hpp"
@@ -124,168 +124,166 @@ void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t
   asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
 }
 
+// One connection's SMTP glue for proto::Driver: the session (which owns its
+// deadline: idle since the last progress, a complete command or DATA at
+// smtp.min_data_rate, capped by the whole-session limit), the spool file of
+// the message in DATA and its commit.
+class SmtpServer::Glue final : public proto::Handler {
+ public:
+  Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn)
+      : server_(server),
+        config_(server.config_),
+        spool_tmp_(config_->store.spool_dir + "/tmp"),
+        session_(config_, server.accounts_, ClientInfo{conn->address, conn->port}, server.hostname_,
+                 [this]() -> std::string {
+                   // The spool file for the next message comes with its queue id:
+                   // taken from the pool (made off the loop) when DATA starts,
+                   // adopted at BeginData.
+                   if (spool_tmp_ != server_.spool_pool_dir_) return server_.new_queue_id();
+                   reserved_ = server_.spool_pool_->take(reserve_err_);
+                   return reserved_->queue_id;
+                 },
+                 Steady::now()) {
+    const config::ConfigPtr config = config_;
+    session_.set_store_query(StoreQuery{
+        [&server, config] { return server.free_space(config->store.mail_dir); },
+        [&server, config](std::string_view mailbox) {
+          return server.mailbox_usage(config->store.mail_dir + "/" + std::string(mailbox));
+        }});
+  }
+
+  ~Glue() override {
+    if (reserved_ && reserved_->fd >= 0) {   // a spool file taken but never used
+      ::close(reserved_->fd);
+      ::unlink(reserved_->path.c_str());
+    }
+  }
+
+  void greet(proto::Driver& d) override { d.out() += session_.greet().replies; }
+
+  proto::Deadline deadline() const override { return {session_.deadline(), session_.last_progress()}; }
+
+  void on_timeout(proto::Driver& d, bool evicted) override {
+    take(d, evicted ? session_.on_evicted() : session_.on_timeout());
+  }
+
+  bool on_shutdown(proto::Driver& d) override {
+    if (!session_.idle()) return false;   // a message in progress finishes first
+    take(d, session_.on_shutdown());
+    return true;
+  }
+
+  asio::awaitable<proto::Step> input(std::string_view in, proto::Driver& d) override {
+    std::size_t used = 0;
+    Output o = session_.on_input(in, std::chrono::system_clock::now(), body_, used);
+    if (used == 0 && o.action == Action::None) co_return proto::Step{0, true};  // nothing more this session takes
+    if (spool_ && !body_.empty()) spool_->write(body_);
+    body_.clear();
+    const Action action = o.action;
+    note_progress(d, o);
+    take(d, std::move(o));
+    if (action == Action::BeginData) {
+      begin_data();
+    } else if (action == Action::AbortData) {
+      spool_.reset();
+    } else if (action == Action::Commit) {
+      const int err = co_await commit(d);
+      Output c = session_.on_committed(err);
+      note_progress(d, c);
+      take(d, std::move(c));
+    }
+    co_return proto::Step{used, false};
+  }
+
+ private:
+  void take(proto::Driver& d, Output&& o) {
+    d.take(proto::Output{std::move(o.replies), std::move(o.log),
+                         o.action == Action::Close ? proto::Action::Close : proto::Action::None});
+    if (server_.event_sink_) {
+      for (const Event& e : o.events) server_.event_sink_(e);
+    }
+  }
+
+  void note_progress(proto::Driver& d, const Output& o) {
+    if (session_.note_progress(o, Steady::now())) d.deadline_moved();
+  }
+
+  void begin_data() {
+    int err = 0;
+    if (!reserved_) {
+      spool_ = store::SpoolFile::create(spool_tmp_, session_.envelope().queue_id, err);
+    } else if (reserved_->fd >= 0) {
+      spool_ = store::SpoolFile::adopt(reserved_->fd, std::move(reserved_->path));
+    } else {
+      err = reserve_err_;
+    }
+    reserved_.reset();
+    spool_err_ = spool_ ? 0 : (err != 0 ? err : EIO);
+    if (!spool_) {
+      net::log_error(session_.envelope().queue_id + ": cannot create spool file: " + std::strerror(err));
+      // Read the data anyway; the commit reports the failure.
+    } else {
+      spool_->write(session_.envelope().prefix);
+    }
+  }
+
+  // Makes the message durable in every recipient's Maildir; returns 0 or an errno value.
+  asio::awaitable<int> commit(proto::Driver& d) {
+    int err = 0;
+    const Envelope& env = session_.envelope();
+    if (!spool_) {
+      co_return spool_err_ != 0 ? spool_err_ : EIO;   // ENOSPC (out of inodes too) -> 452 4.3.1
+    }
+    if (spool_->error() != 0) {
+      err = spool_->error();
+      net::log_error(env.queue_id + ": cannot write spool file " + spool_->path() + ": " + std::strerror(err));
+      spool_.reset();
+      co_return err;
+    }
+    if (env.mailboxes.empty()) {
+      spool_.reset();  // every recipient was "null": accepted and discarded
+      co_return 0;
+    }
+    const DataSummary& s = session_.data_summary();
+    const std::uint64_t size = spool_->size();
+    const std::uint64_t vsize = size + env.prefix_lines + s.lines;
+    timeval tv{};
+    gettimeofday(&tv, nullptr);
+    store::Delivery delivery;
+    delivery.name = store::maildir_file_name(tv.tv_sec, tv.tv_usec, getpid(), ++server_.delivery_seq_,
+                                             server_.hostname_, size, vsize);
+    delivery.spool_path = spool_->path();
+    delivery.fd = spool_->release();
+    spool_.reset();
+    for (const auto& mb : env.mailboxes) delivery.maildirs.push_back(config_->store.mail_dir + "/" + mb);
+    if (!co_await d.flush()) d.close();
+    std::string where;
+    std::tie(err, where) = co_await server_.committer_->async_commit(std::move(delivery), kAwait);
+    if (err != 0) {
+      std::string boxes;
+      for (const auto& mb : env.mailboxes) boxes += (boxes.empty() ? "" : ",") + mb;
+      net::log_error(env.queue_id + ": cannot store the message for mailbox(es) " + boxes + ": " + where + ": " +
+                     std::strerror(err) + " (errno " + std::to_string(err) + ")");
+    }
+    co_return err;
+  }
+
+  SmtpServer& server_;
+  const config::ConfigPtr config_;   // this session's snapshot
+  const std::string spool_tmp_;
+  std::optional<store::SpoolPool::Entry> reserved_;
+  int reserve_err_ = 0;
+  int spool_err_ = 0;   // why this message's spool file could not be made (errno), for the reply
+  Session session_;
+  std::string body_;
+  std::unique_ptr<store::SpoolFile> spool_;
+};
+
 asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
-  const config::ConfigPtr config = config_;   // this session's snapshot
-  const auto& smtp = config->smtp;
-  // The spool file for the next message comes with its queue id: taken from
-  // the pool (made off the loop) when DATA starts, adopted at BeginData.
-  const std::string spool_tmp = config->store.spool_dir + "/tmp";
-  std::optional<store::SpoolPool::Entry> reserved;
-  int reserve_err = 0;
-  int spool_err = 0;   // why this message's spool file could not be made (errno), for the reply
-  Session session(config, accounts_, ClientInfo{conn->address, conn->port}, hostname_, [&]() -> std::string {
-    if (spool_tmp != spool_pool_dir_) return new_queue_id();
-    reserved = spool_pool_->take(reserve_err);
-    return reserved->queue_id;
-  });
-  session.set_store_query(StoreQuery{
-      [this, config] { return free_space(config->store.mail_dir); },
-      [this, config](std::string_view mailbox) {
-        return mailbox_usage(config->store.mail_dir + "/" + std::string(mailbox));
-      }});
-  const auto now = Steady::now();
-  // Idle time since the last progress (a complete command, or DATA at
-  // smtp.min_data_rate: net/progress.hpp), capped by the whole-session
-  // limit (RFC 5321 4.5.3.2).
-  const auto session_deadline = now + std::chrono::seconds(smtp.session_timeout);
-  net::ProgressClock progress(now);
-  auto idle_deadline = [&] {
-    return std::min(progress.last() + std::chrono::seconds(smtp.idle_timeout), session_deadline);
-  };
-  auto note_progress = [&](const Output& o) {
-    if (!o.progress && o.data_octets == 0) return;
-    const auto t = Steady::now();
-    if (o.progress) progress.command(t);
-    progress.data(o.data_octets, smtp.min_data_rate, t);
-    conn->last_progress = progress.last();
-    conn->deadline = idle_deadline();
-  };
-  conn->last_progress = now;
-  conn->deadline = idle_deadline();
-  asio::co_spawn(io_, net::watchdog(conn), asio::detached);
-
-  std::string out = session.greet().replies;
-  std::string body;
-  std::unique_ptr<store::SpoolFile> spool;
-  std::vector<char> buf(kReadBuffer);
-  bool close = false;
-
-  auto flush = [&]() -> asio::awaitable<bool> {
-    if (out.empty()) co_return true;
-    auto [ec, n] = co_await asio::async_write(conn->socket, asio::buffer(out), kAwait);
-    out.clear();
-    co_return !ec;
-  };
-  auto take = [&](Output&& o) {
-    out += o.replies;
-    for (const auto& line : o.log) net::log_info(line);
-    if (event_sink_) {
-      for (const Event& e : o.events) event_sink_(e);
-    }
-    if (o.action == Action::Close) close = true;
-  };
-
-  if (!co_await flush()) close = true;
-  while (!close) {
-    if (conn->timed_out) {
-      take(conn->evicted ? session.on_evicted() : session.on_timeout());
-      break;
-    }
-    if (conn->shutdown && session.idle()) {
-      take(session.on_shutdown());
-      break;
-    }
-    conn->reading = true;
-    auto [ec, n] = co_await conn->socket.async_read_some(asio::buffer(buf), kAwait);
-    conn->reading = false;
-    if (ec) {
-      if (conn->timed_out) {
-        take(conn->evicted ? session.on_evicted() : session.on_timeout());
-      } else if (ec == asio::error::operation_aborted && conn->shutdown) {
-        continue;  // re-check: idle sessions get 421, busy ones go on
-      }
-      break;
-    }
-    std::string_view in(buf.data(), n);
-    while (!in.empty() && !close) {
-      std::size_t used = 0;
-      Output o = session.on_input(in, std::chrono::system_clock::now(), body, used);
-      in.remove_prefix(used);
-      if (used == 0 && o.action == Action::None) break;  // nothing more this session takes
-      if (spool && !body.empty()) spool->write(body);
-      body.clear();
-      const Action action = o.action;
-      note_progress(o);
-      take(std::move(o));
-      if (action == Action::BeginData) {
-        int err = 0;
-        if (!reserved) {
-          spool = store::SpoolFile::create(spool_tmp, session.envelope().queue_id, err);
-        } else if (reserved->fd >= 0) {
-          spool = store::SpoolFile::adopt(reserved->fd, std::move(reserved->path));
-        } else {
-          err = reserve_err;
-        }
-        reserved.reset();
-        spool_err = spool ? 0 : (err != 0 ? err : EIO);
-        if (!spool) {
-          net::log_error(session.envelope().queue_id + ": cannot create spool file: " + std::strerror(err));
-          // Read the data anyway; the commit below reports the failure.
-        } else {
-          spool->write(session.envelope().prefix);
-        }
-      } else if (action == Action::AbortData) {
-        spool.reset();
-      } else if (action == Action::Commit) {
-        int err = 0;
-        const Envelope& env = session.envelope();
-        if (!spool) {
-          err = spool_err != 0 ? spool_err : EIO;   // ENOSPC (out of inodes too) -> 452 4.3.1
-        } else if (spool->error() != 0) {
-          err = spool->error();
-          net::log_error(env.queue_id + ": cannot write spool file " + spool->path() + ": " + std::strerror(err));
-          spool.reset();
-        } else if (env.mailboxes.empty()) {
-          spool.reset();  // every recipient was "null": accepted and discarded
-        } else {
-          const DataSummary& s = session.data_summary();
-          const std::uint64_t size = spool->size();
-          const std::uint64_t vsize = size + env.prefix_lines + s.lines;
-          timeval tv{};
-          gettimeofday(&tv, nullptr);
-          store::Delivery d;
-          d.name = store::maildir_file_name(tv.tv_sec, tv.tv_usec, getpid(), ++delivery_seq_, hostname_, size, vsize);
-          d.spool_path = spool->path();
-          d.fd = spool->release();
-          spool.reset();
-          for (const auto& mb : env.mailboxes) d.maildirs.push_back(config->store.mail_dir + "/" + mb);
-          if (!co_await flush()) close = true;
-          std::string where;
-          std::tie(err, where) = co_await committer_->async_commit(std::move(d), kAwait);
-          if (err != 0) {
-            std::string boxes;
-            for (const auto& mb : env.mailboxes) boxes += (boxes.empty() ? "" : ",") + mb;
-            net::log_error(env.queue_id + ": cannot store the message for mailbox(es) " + boxes + ": " + where +
-                           ": " + std::strerror(err) + " (errno " + std::to_string(err) + ")");
-          }
-        }
-        Output c = session.on_committed(err);
-        note_progress(c);
-        take(std::move(c));
-      }
-    }
-    if (!co_await flush()) break;
+  {
+    Glue glue(*this, conn);   // an unused spool file is removed when it goes
+    co_await proto::run_plain(conn, glue, kReadBuffer);
   }
-  co_await flush();
-  if (reserved && reserved->fd >= 0) {   // a spool file taken but never used
-    ::close(reserved->fd);
-    ::unlink(reserved->path.c_str());
-  }
-  conn->closed = true;
-  boost::system::error_code ec;
-  conn->timer.cancel();
-  conn->socket.shutdown(tcp::socket::shutdown_both, ec);
-  conn->socket.close(ec);
   session_ended(conn->id, conn->address);
 }
 

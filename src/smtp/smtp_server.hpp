@@ -1,10 +1,14 @@
 // smtp_server.hpp - the SMTP feed listener: Asio glue around smtp::Session.
 //
-// Owns the listening sockets, one coroutine per connection, the idle and
-// whole-session deadlines (one watchdog timer per connection), the
-// connection limits, the spool files and the hand-off to the Committer.
-// Everything protocol-related is decided by Session; this file only moves
-// bytes and carries out Actions. Runs on one io_context thread.
+// Owns the listening sockets, the connection limits, the spool files and
+// the hand-off to the Committer. Each connection runs on proto::Driver (the
+// read/write loop, the watchdog, graceful shutdown: proto/driver.hpp) with
+// SmtpServer::Glue as its proto::Handler: it hands the Session's deadline
+// (Session::deadline: idle since the last progress, capped by
+// smtp.session_timeout) to the driver and carries out the Session's Actions
+// (BeginData, Commit, AbortData).
+// Everything protocol-related is decided by Session. Runs on one
+// io_context thread.
 //
 // Backpressure: a connection reads at most one buffer (8 KiB) at a time and
 // does not read again until the replies for it are written and its body
@@ -89,6 +93,7 @@ class SmtpServer {
 
  private:
   using Connection = net::Connection;
+  class Glue;   // one connection's proto::Handler (smtp_server.cpp)
   void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
   boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
   void session_ended(std::uint64_t id, const std::string& address);

@@ -1,13 +1,13 @@
 // line_reader_test.cpp - command line framing and the line length limit,
 // fed whole and trickled one byte at a time.
-#include "smtp/line_reader.hpp"
+#include "proto/line_reader.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-using boxmail::smtp::LineReader;
+using boxmail::proto::LineReader;
 
 namespace {
 // Runs the reader over `in` in chunks of `step` octets; returns the events

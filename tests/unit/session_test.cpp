@@ -384,3 +384,42 @@ TEST(Session, EventsForRefusedAndDeferredMessages) {
   ASSERT_EQ(o.events.size(), 1u);
   EXPECT_EQ(o.events[0].kind, EventKind::MessageDeferred);
 }
+
+// The session owns its deadline (the driver's watchdog only reads it):
+// idle_timeout after the last progress, capped by session_timeout from the
+// start; DATA is credited at min_data_rate.
+TEST(Session, DeadlineFollowsProgressCappedBySessionLimit) {
+  using std::chrono::seconds;
+  const auto t0 = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  auto cfg = make_config([](config::Config& c) {
+    c.smtp.idle_timeout = 300;
+    c.smtp.session_timeout = 1000;
+    c.smtp.min_data_rate = 100;   // octets/s
+  });
+  Session s(cfg, accounts(), smtp::ClientInfo{"192.0.2.1", 4321}, "mx.test", [] { return std::string("QID"); }, t0);
+  EXPECT_EQ(s.deadline(), t0 + seconds(300));
+  EXPECT_EQ(s.last_progress(), t0);
+
+  std::string body;
+  std::size_t used = 0;
+  Output o = s.on_input("HELO x\r\n", std::chrono::system_clock::time_point{}, body, used);
+  EXPECT_TRUE(s.note_progress(o, t0 + seconds(100)));
+  EXPECT_EQ(s.last_progress(), t0 + seconds(100));
+  EXPECT_EQ(s.deadline(), t0 + seconds(400));
+
+  Output none;   // nothing reported: nothing moves
+  EXPECT_FALSE(s.note_progress(none, t0 + seconds(200)));
+  EXPECT_EQ(s.deadline(), t0 + seconds(400));
+
+  // 1000 octets of data at 100 octets/s credit 10 s of progress, not 100 s.
+  Output data;
+  data.data_octets = 1000;
+  EXPECT_TRUE(s.note_progress(data, t0 + seconds(200)));
+  EXPECT_EQ(s.last_progress(), t0 + seconds(110));
+
+  // Late progress cannot pass the whole-session limit.
+  Output cmd;
+  cmd.progress = true;
+  EXPECT_TRUE(s.note_progress(cmd, t0 + seconds(900)));
+  EXPECT_EQ(s.deadline(), t0 + seconds(1000));
+}

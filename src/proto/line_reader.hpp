@@ -1,4 +1,5 @@
-// line_reader.hpp - command line framing with a length limit (pure).
+// line_reader.hpp - command line framing with a length limit (pure; shared by
+// the SMTP and POP3 sessions).
 //
 // Splits a byte stream into command lines. A line ends with LF; a CR right
 // before the LF is removed (a bare LF is accepted as a command line end, as
@@ -13,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-namespace boxmail::smtp {
+namespace boxmail::proto {
 
 class LineReader {
  public:
@@ -42,4 +43,4 @@ class LineReader {
   bool clear_next_ = false;
 };
 
-}  // namespace boxmail::smtp
+}  // namespace boxmail::proto

@@ -1,7 +1,7 @@
 // line_reader.cpp - see line_reader.hpp.
-#include "smtp/line_reader.hpp"
+#include "proto/line_reader.hpp"
 
-namespace boxmail::smtp {
+namespace boxmail::proto {
 
 LineReader::Event LineReader::next(std::string_view in) {
   if (clear_next_) {
@@ -54,4 +54,4 @@ LineReader::Event LineReader::next(std::string_view in) {
   return ev;
 }
 
-}  // namespace boxmail::smtp
+}  // namespace boxmail::proto
