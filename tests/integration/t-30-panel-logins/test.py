@@ -219,6 +219,20 @@ def main():
         status, headers, _ = p.login("another-password-43", "127.0.0.2")
         assert status == 303 and session_of(headers), status
         print("boxmailctl: an administrator password under 10 characters is refused; the last one stays")
+
+        # 6. The control socket: the panel's user may connect, the mail
+        # user (a compromised boxmaild) and anyone else may not.
+        sock = os.path.join(p.dir, "run", "boxmaild.sock")
+        probe = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
+                 "try:\n s.connect(sys.argv[1]); s.sendall(b'status\\n'); print(s.recv(64).decode())\n"
+                 "except OSError as e:\n print('refused', e.errno)\n")
+        for user, allowed in ((boxtest.WEB_USER, True), (boxtest.MAIL_USER, False), ("nobody", False)):
+            r = subprocess.run(["setpriv", f"--reuid={user}", f"--regid={user if user != 'nobody' else 'nogroup'}",
+                                "--init-groups", "/usr/bin/python3", "-c", probe, sock],
+                               capture_output=True, text=True, timeout=30)
+            out = r.stdout.strip()
+            assert out.startswith("ok") if allowed else out.startswith("refused"), (user, out, r.stderr)
+        print("control socket: boxmail-web connects; boxmail and nobody are refused")
     finally:
         p.stop()
 
