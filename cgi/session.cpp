@@ -1,6 +1,7 @@
 // session.cpp - see session.hpp.
 #include "cgi/session.hpp"
 
+#include "proto/sasl.hpp"
 #include "text/lines.hpp"
 #include "text/number.hpp"
 
@@ -109,12 +110,7 @@ bool session_needs_touch(const SessionRecord& s, std::int64_t now) { return now 
 
 bool csrf_ok(std::string_view expected, const std::string* given) {
   if (given == nullptr || given->empty() || expected.empty()) return false;
-  unsigned diff = given->size() == expected.size() ? 0u : 1u;
-  for (std::size_t i = 0; i < expected.size(); ++i) {
-    const char g = i < given->size() ? (*given)[i] : '\0';
-    diff |= static_cast<unsigned>(static_cast<unsigned char>(g) ^ static_cast<unsigned char>(expected[i]));
-  }
-  return diff == 0;
+  return proto::sasl::constant_time_equal(expected, *given);
 }
 
 std::string session_cookie(std::string_view id, bool secure) {
