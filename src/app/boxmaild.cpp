@@ -121,7 +121,6 @@ int main(int argc, char** argv) {
   // Started as root: the account to drop to, looked up now; the store
   // directories boxmaild would make are made for it (store/spool_file.hpp).
   std::optional<process::RunAs> run_as;
-  std::optional<store::DirOwner> store_owner;
   if (::geteuid() == 0) {
     std::string why;
     run_as = process::find_run_as(cfg->server.user, why);
@@ -129,7 +128,7 @@ int main(int argc, char** argv) {
       net::log_error(why + "; not starting as root");
       return 2;
     }
-    store_owner = store::DirOwner{run_as->account.uid, run_as->account.gid};
+    const store::DirOwner store_owner{run_as->account.uid, run_as->account.gid};
     // Only directories that do not exist yet are made (and handed over):
     // root never chowns a path it read from the INI file.
     std::vector<std::string> dirs{cfg->store.mail_dir, cfg->store.spool_dir};
