@@ -1,6 +1,7 @@
 // control_replies.cpp - see control_replies.hpp.
 #include "control/control_replies.hpp"
 
+#include "text/ascii.hpp"
 #include "text/number.hpp"
 
 #include <utility>
@@ -13,13 +14,6 @@ constexpr char kHex[] = "0123456789ABCDEF";
 bool needs_escape(char c) {
   const auto u = static_cast<unsigned char>(c);
   return u <= 0x20 || u == 0x7f || c == '%' || c == '=';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
 }
 
 /// CR and LF as blanks: a free-text value stays on its line.
@@ -176,8 +170,8 @@ std::optional<std::string> decode_word(std::string_view token) {
       continue;
     }
     if (i + 2 >= token.size()) return std::nullopt;
-    const int hi = hex_value(token[i + 1]);
-    const int lo = hex_value(token[i + 2]);
+    const int hi = text::hex_digit_value(token[i + 1]);
+    const int lo = text::hex_digit_value(token[i + 2]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out += static_cast<char>(hi * 16 + lo);
     i += 2;

@@ -13,6 +13,16 @@ namespace boxmail::text {
 /// 'A'..'Z' -> 'a'..'z'; every other octet unchanged.
 constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+/// The value of one hexadecimal digit (0-9, a-f, A-F), -1 for any other
+/// octet. Used by percent-decoding (RFC 3986 2.1: URL forms, the control
+/// protocol's escaped words).
+constexpr int hex_digit_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 /// `s` with ASCII upper case letters lowered.
 inline std::string ascii_lower(std::string_view s) {
   std::string out(s);
