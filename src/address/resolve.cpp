@@ -226,4 +226,17 @@ Resolution resolve_local_part(std::string_view local_part, const config::Config&
   return resolve_catch_all(key, config, accounts);
 }
 
+bool sender_owned(const Mailbox& sender, std::string_view user, const config::Config& config,
+                  const config::AccountTable& accounts) {
+  if (user.empty() || sender.address_literal || sender.domain.empty()) return false;
+  if (!domain_accepted(sender.domain, config.smtp.accept_domains)) return false;
+  const std::string key = text::ascii_lower(sender.local_part);
+  if (key.empty() || key.find_first_of("%!@") != std::string::npos) return false;
+  if (const config::Account* account = accounts.find(key)) return text::ascii_lower(account->name) == user;
+  const auto alias = config.aliases.find(key);
+  if (alias == config.aliases.end()) return false;
+  const Resolution r = resolve_alias(key, alias->second, config, accounts);
+  return r.verdict == Verdict::Deliver && std::find(r.mailboxes.begin(), r.mailboxes.end(), user) != r.mailboxes.end();
+}
+
 }  // namespace boxmail::address

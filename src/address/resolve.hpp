@@ -57,4 +57,13 @@ Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
 Resolution resolve_local_part(std::string_view local_part, const config::Config& config,
                               const config::AccountTable& accounts);
 
+/// True when an authenticated `user` (a mailbox name, lower case) may use
+/// `sender` as its reverse-path (RFC 4954 5, RFC 6409 6.1): the domain is
+/// accepted here (not an address literal) and the local-part, any case, is
+/// the user's own mailbox, or an alias whose expansion reaches that
+/// mailbox. Never through the catch-all or the postmaster fallback, and
+/// never for a route-like local-part.
+bool sender_owned(const Mailbox& sender, std::string_view user, const config::Config& config,
+                  const config::AccountTable& accounts);
+
 }  // namespace boxmail::address

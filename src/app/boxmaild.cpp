@@ -16,8 +16,11 @@
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
 #include "process/privilege.hpp"
+#include "proto/login.hpp"
 #include "smtp/smtp_server.hpp"
 #include "store/spool_file.hpp"
+#include "tls/certificate.hpp"
+#include "tls/server_context.hpp"
 
 #include <chrono>
 #include <csignal>
@@ -71,6 +74,24 @@ void create_demo_mailboxes(const config::Config& c) {
   if (auto err = config::save_passwd_file(c.server.passwd_file, table); !err.empty()) {
     net::log_error("cannot write " + c.server.passwd_file + ": " + err);
   }
+}
+
+/// Loads the certificate files into `slot` (at start and on SIGHUP) and
+/// logs the outcome; a refused file keeps the certificate in use.
+void load_certificate(tls::ServerContextSlot& slot) {
+  const bool had = slot.current() != nullptr;
+  if (auto err = slot.reload(std::time(nullptr))) {
+    net::log_error("TLS certificate refused: " + err->text() +
+                   (had ? "; the certificate in use is kept"
+                        : "; STARTTLS, STLS and the TLS ports are off until a good one is loaded (SIGHUP)"));
+    return;
+  }
+  const tls::CertificateInfo info = slot.current()->certificate().describe();
+  std::string names;
+  for (const auto& n : info.dns_names) names += (names.empty() ? "" : ",") + n;
+  net::log_info("TLS certificate loaded: " + slot.chain_file() + " (" + info.subject +
+                (names.empty() ? "" : ", DNS:" + names) + (info.self_signed ? ", self-signed" : "") +
+                ", valid until " + info.not_after + ", SHA-256 " + info.sha256_fingerprint + ")");
 }
 
 }  // namespace
@@ -139,6 +160,13 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    // The certificate's directory holds the private key: the daemon's user only.
+    for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key)}) {
+      if (int e = store::make_dirs(d, 0700, store_owner); e != 0) {
+        net::log_error("cannot create " + d + " for " + cfg->server.user + ": " + std::strerror(e));
+        return 1;
+      }
+    }
   }
 
   // The account table: replaced only by a passwd-file at least as good
@@ -156,10 +184,16 @@ int main(int argc, char** argv) {
   // Mailbox usage for quotas and the status page, counted off the loop by
   // its own thread: made after the drop.
   std::shared_ptr<store::UsageTable> usage;
-  smtp::SmtpServer server(io, cfg, table, host_name(*cfg));
+  // One password check for every login (POP3, SMTP AUTH) and the
+  // certificate every TLS session starts with (read after the drop).
+  proto::LoginService logins(cfg);
+  tls::ServerContextSlot tls_slot(cfg->tls.certificate, cfg->tls.key);
+  auto tls_context = [&tls_slot] { return tls_slot.current(); };
+  smtp::SmtpServer server(io, cfg, table, host_name(*cfg), logins, tls_context);
   // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
   std::unique_ptr<pop3::Pop3Server> pop3_server;
-  if (cfg->pop3.enabled) pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg));
+  if (cfg->pop3.enabled)
+    pop3_server = std::make_unique<pop3::Pop3Server>(io, cfg, table, host_name(*cfg), logins, tls_context);
   // Both servers share one account table, re-read when the passwd-file changes.
   auto poll_accounts = [&](bool force) {
     auto p = accounts.poll(force);
@@ -215,6 +249,8 @@ int main(int argc, char** argv) {
     }
     cfg = p.config;
     net::log_open(cfg->server.log, "boxmaild");
+    logins.set_config(cfg);
+    load_certificate(tls_slot);   // the files may have been replaced (same paths: fixed at install)
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
     poll_accounts(true);
@@ -298,8 +334,26 @@ int main(int argc, char** argv) {
   for (const auto& a : table->accounts) usage->scan(cfg->store.mail_dir + "/" + a.name);
   server.set_accounts(table);
   if (pop3_server) pop3_server->set_accounts(table);
+  logins.start();
+  // TLS: a self-signed certificate on first start (tls/certificate.hpp),
+  // then the files as they are.
+  for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key)}) {
+    if (int e = store::make_dirs(d, 0700); e != 0) net::log_error("cannot create " + d + ": " + std::strerror(e));
+  }
+  {
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto made = tls::ensure_self_signed(cfg->tls.certificate, cfg->tls.key,
+                                              tls::self_signed_request(host_name(*cfg), std::time(nullptr)));
+    if (made.error) {
+      net::log_error("cannot make a self-signed certificate: " + made.error->text());
+    } else if (made.generated) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+      net::log_info("made a self-signed certificate for " + host_name(*cfg) + " in " + cfg->tls.certificate +
+                    " (key " + cfg->tls.key + ", " + std::to_string(ms.count()) + " ms)");
+    }
+    load_certificate(tls_slot);
+  }
   server.start();
-  if (pop3_server) pop3_server->start();
   if (config_path.empty()) {
     net::log_info("embedded default configuration; send mail with e.g. "
                   "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +

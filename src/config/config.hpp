@@ -10,6 +10,8 @@
 // Units: sizes in octets, times in seconds.
 #pragma once
 
+#include "net/ip_network.hpp"
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,11 +53,15 @@ struct ServerConfig {
   std::uint32_t login_failures_per_address = 0;   ///< failed logins from one address before it is refused (every protocol)
   std::uint32_t login_failure_window = 0;         ///< seconds failures are remembered and a blocked address waits
   std::uint32_t login_check_queue = 0;            ///< password checks waiting for the hashing thread; more get a temporary error
+  /// Clients that may log in without TLS (POP3 USER/PASS, AUTH; SMTP AUTH); empty: none
+  std::vector<net::IpNetwork> plaintext_login_networks;
 };
 
 /// [smtp] - the SMTP feed listener and its limits (RFC 5321 4.5.3).
 struct SmtpConfig {
-  std::vector<ListenAddress> listen;          ///< where the feed listens
+  std::vector<ListenAddress> listen;          ///< where the feed listens (STARTTLS offered, RFC 3207)
+  std::vector<ListenAddress> submission_listen;   ///< message submission, STARTTLS then AUTH (RFC 6409, port 587); empty: off
+  std::vector<ListenAddress> submissions_listen;  ///< submission over implicit TLS (RFC 8314 3.3, port 465); empty: off
   std::string banner;                         ///< text after "220 <hostname> ESMTP"
   std::vector<std::string> accept_domains;    ///< "*" (any) or patterns like "*.example.org", lower case
   std::vector<std::string> feed_servers;      ///< servers the feed comes from: reference only, no effect
@@ -81,7 +87,8 @@ struct SmtpConfig {
 /// [pop3] - the POP3 server for LAN users (RFC 1939) and its limits.
 struct Pop3Config {
   bool enabled = true;                        ///< run the POP3 server at all
-  std::vector<ListenAddress> listen;          ///< where POP3 listens
+  std::vector<ListenAddress> listen;          ///< where POP3 listens (STLS offered, RFC 2595)
+  std::vector<ListenAddress> pop3s_listen;    ///< POP3 over implicit TLS (RFC 8314 3.3, port 995); empty: off
   std::uint32_t max_command_line = 0;         ///< octets incl. CRLF (-ERR Line too long)
   std::uint32_t idle_timeout = 0;             ///< seconds without a command (RFC 1939 3: at least 600)
   std::uint32_t max_errors = 0;               ///< protocol-error budget (-ERR and close)
@@ -90,6 +97,12 @@ struct Pop3Config {
   std::uint32_t login_failures = 0;           ///< failed logins in one session before it is closed
   std::uint32_t login_delay = 0;              ///< seconds before a failed login is answered
   std::uint32_t evict_idle = 0;               ///< seconds without progress before a session may be evicted when full
+};
+
+/// [tls] - the server's certificate chain and key (tls/certificate.hpp).
+struct TlsConfig {
+  std::string certificate;   ///< PEM chain, leaf first; made self-signed on first start when missing
+  std::string key;           ///< PEM private key of the leaf (mode 0600, the daemon's user)
 };
 
 /// [store]
@@ -110,6 +123,7 @@ struct Config {
   ServerConfig server;
   SmtpConfig smtp;
   Pop3Config pop3;
+  TlsConfig tls;
   StoreConfig store;
   Aliases aliases;
 };

@@ -26,6 +26,9 @@ constexpr StorePath kStorePaths[] = {
      MustExist::Directory},
     {"store", "spool_dir", [](const Config& c) -> const std::string& { return c.store.spool_dir; },
      MustExist::Directory},
+    {"tls", "certificate", [](const Config& c) -> const std::string& { return c.tls.certificate; },
+     MustExist::ParentDirectory},
+    {"tls", "key", [](const Config& c) -> const std::string& { return c.tls.key; }, MustExist::ParentDirectory},
 };
 
 /// The keys read at start only (schema rows with read_at_start), as text.
@@ -37,8 +40,11 @@ struct StartKey {
 
 const StartKey kStartKeys[] = {
     {"smtp", "listen", [](const Config& c) { return format_listen_list(c.smtp.listen); }},
+    {"smtp", "submission_listen", [](const Config& c) { return format_listen_list(c.smtp.submission_listen); }},
+    {"smtp", "submissions_listen", [](const Config& c) { return format_listen_list(c.smtp.submissions_listen); }},
     {"pop3", "enabled", [](const Config& c) { return std::string(c.pop3.enabled ? "yes" : "no"); }},
     {"pop3", "listen", [](const Config& c) { return format_listen_list(c.pop3.listen); }},
+    {"pop3", "pop3s_listen", [](const Config& c) { return format_listen_list(c.pop3.pop3s_listen); }},
 };
 
 const StorePath* find_store_path(std::string_view section, std::string_view key) {

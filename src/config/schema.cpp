@@ -20,6 +20,7 @@
 #include "text/number.hpp"
 
 #include "config/account.hpp"
+#include "net/ip_network.hpp"
 
 #include <arpa/inet.h>
 #include <ini.h>
@@ -43,7 +44,7 @@ namespace {
 constexpr std::size_t kMaxLineLength = INI_MAX_LINE - 3;
 
 constexpr std::string_view kEmbeddedSource = "<embedded default>";
-constexpr std::array<std::string_view, 5> kSections = {"server", "smtp", "pop3", "store", "aliases"};
+constexpr std::array<std::string_view, 6> kSections = {"server", "smtp", "pop3", "tls", "store", "aliases"};
 
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kMi = kKi * 1024;
@@ -144,6 +145,7 @@ struct Value {
   bool flag = false;                     // Bool
   std::vector<ListenAddress> listen;     // ListenList
   std::vector<std::string> domains;      // DomainList
+  std::vector<net::IpNetwork> networks;  // NetworkList
 };
 
 using Error = std::optional<std::string>;
@@ -227,7 +229,10 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
 
     case KeyType::ListenList: {
       const auto items = split_list(text);
-      if (items.empty()) return "no listen address given (e.g. 0.0.0.0:25)";
+      if (items.empty()) {
+        if (k.may_be_empty) return std::nullopt;   // the service is off
+        return "no listen address given (e.g. 0.0.0.0:25)";
+      }
       for (std::string_view item : items) {
         std::string_view host;
         std::string_view port;
@@ -310,6 +315,18 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
       const std::string name = text::ascii_lower(text);
       if (auto err = mailbox_name_error(name)) return *err;
       out.text = name;
+      return std::nullopt;
+    }
+
+    case KeyType::NetworkList: {
+      const auto items = split_list(text);
+      if (items.empty() && !k.may_be_empty) return "no network given (e.g. 192.168.1.0/24)";
+      for (std::string_view item : items) {
+        std::string why;
+        auto n = net::parse_network(item, why);
+        if (!n) return why;
+        if (std::find(out.networks.begin(), out.networks.end(), *n) == out.networks.end()) out.networks.push_back(*n);
+      }
       return std::nullopt;
     }
 
@@ -414,12 +431,31 @@ const std::vector<Row>& rows() {
         .doc = "Password checks that may wait for the hashing thread; a login beyond that is "
                "refused at once with a temporary error (POP3: -ERR [SYS/TEMP])."},
        [](Config& c, const Value& v) { c.server.login_check_queue = narrow<std::uint32_t>(v.number); }},
+      {{.section = "server", .key = "plaintext_login_networks", .type = KeyType::NetworkList, .default_value = "",
+        .doc = "Client networks allowed to log in without TLS (POP3 USER/PASS and AUTH, SMTP AUTH), "
+               "e.g. 127.0.0.0/8 ::1; empty (the default): every login needs TLS first (STLS, "
+               "STARTTLS or the implicit-TLS ports), so no password crosses the LAN in clear.",
+        .may_be_empty = true},
+       [](Config& c, const Value& v) { c.server.plaintext_login_networks = v.networks; }},
 
       // [smtp]
       {{.section = "smtp", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:2525",
-        .doc = "Numeric addresses and ports the SMTP feed listens on, e.g. 0.0.0.0:25 [::]:25.",
+        .doc = "Numeric addresses and ports the SMTP feed listens on, e.g. 0.0.0.0:25 [::]:25. "
+               "STARTTLS is offered there (RFC 3207); AUTH only after it.",
         .read_at_start = true},
        [](Config& c, const Value& v) { c.smtp.listen = v.listen; }},
+      {{.section = "smtp", .key = "submission_listen", .type = KeyType::ListenList,
+        .default_value = "127.0.0.1:5587",
+        .doc = "Where LAN users submit mail (RFC 6409), e.g. 0.0.0.0:587: STARTTLS, then AUTH is "
+               "required before MAIL; empty turns it off.",
+        .read_at_start = true, .may_be_empty = true},
+       [](Config& c, const Value& v) { c.smtp.submission_listen = v.listen; }},
+      {{.section = "smtp", .key = "submissions_listen", .type = KeyType::ListenList,
+        .default_value = "127.0.0.1:4465",
+        .doc = "Submission over implicit TLS (RFC 8314 3.3), e.g. 0.0.0.0:465: TLS from the first "
+               "octet, then AUTH is required before MAIL; empty turns it off.",
+        .read_at_start = true, .may_be_empty = true},
+       [](Config& c, const Value& v) { c.smtp.submissions_listen = v.listen; }},
       {{.section = "smtp", .key = "banner", .type = KeyType::String, .default_value = "",
         .doc = "Text after \"220 <hostname> ESMTP\" in the greeting."},
        [](Config& c, const Value& v) { c.smtp.banner = v.text; }},
@@ -524,9 +560,15 @@ const std::vector<Row>& rows() {
         .read_at_start = true},
        [](Config& c, const Value& v) { c.pop3.enabled = v.flag; }},
       {{.section = "pop3", .key = "listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:1100",
-        .doc = "Numeric addresses and ports POP3 listens on, e.g. 0.0.0.0:110 [::]:110.",
+        .doc = "Numeric addresses and ports POP3 listens on, e.g. 0.0.0.0:110 [::]:110. STLS is "
+               "offered there (RFC 2595); logins need it unless the client is in "
+               "[server] plaintext_login_networks.",
         .read_at_start = true},
        [](Config& c, const Value& v) { c.pop3.listen = v.listen; }},
+      {{.section = "pop3", .key = "pop3s_listen", .type = KeyType::ListenList, .default_value = "127.0.0.1:1995",
+        .doc = "POP3 over implicit TLS (RFC 8314 3.3), e.g. 0.0.0.0:995; empty turns it off.",
+        .read_at_start = true, .may_be_empty = true},
+       [](Config& c, const Value& v) { c.pop3.pop3s_listen = v.listen; }},
       {{.section = "pop3", .key = "max_command_line", .type = KeyType::Uint, .min = 255, .max = 8192,
         .default_value = "512",
         .doc = "Longest command line in octets, CRLF included; longer gets -ERR "
@@ -565,6 +607,20 @@ const std::vector<Row>& rows() {
                "session has made no progress (complete command, RETR/TOP output) for this long: the "
                "one idle the longest gets -ERR and is closed to make room."},
        [](Config& c, const Value& v) { c.pop3.evict_idle = narrow<std::uint32_t>(v.number); }},
+
+      // [tls]
+      {{.section = "tls", .key = "certificate", .type = KeyType::Path, .default_value = "./var/tls/cert.pem",
+        .doc = "The server's certificate chain in PEM, leaf first, for STARTTLS, STLS and the TLS ports. "
+               "When it does not exist at start, boxmaild makes a self-signed ECDSA P-256 certificate "
+               "for its host name here (and the key); a bad, mismatched or expired one is refused "
+               "with an error naming the file. Read again on SIGHUP; a refused new one keeps the old.",
+        .fixed_at_install = true},
+       [](Config& c, const Value& v) { c.tls.certificate = v.text; }},
+      {{.section = "tls", .key = "key", .type = KeyType::Path, .default_value = "./var/tls/key.pem",
+        .doc = "The private key of the certificate in PEM (not encrypted), readable only by the "
+               "daemon's user (mode 0600).",
+        .fixed_at_install = true},
+       [](Config& c, const Value& v) { c.tls.key = v.text; }},
 
       // [store]
       {{.section = "store", .key = "mail_dir", .type = KeyType::Path, .default_value = "./var/mail",
@@ -636,7 +692,7 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
 
 // ---- the parser -----------------------------------------------------------------
 
-constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [store], [aliases])";
+constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])";
 
 struct Parser {
   std::string_view text;
@@ -859,11 +915,29 @@ struct Parser {
                      "max_connections_per_ip (" + std::to_string(p.max_connections_per_ip) +
                          ") is larger than max_connections (" + std::to_string(p.max_connections) + ")");
     }
-    if (p.enabled && !is_bad("pop3", "listen") && !is_bad("smtp", "listen")) {
-      for (const ListenAddress& a : p.listen) {
-        if (std::find(s.listen.begin(), s.listen.end(), a) != s.listen.end()) {
-          cross_error_in("pop3", "listen", "listen",
-                         "port " + std::to_string(a.port) + " on " + a.host + " is also in [smtp] listen");
+    // One socket per address: no address in two services' lists.
+    struct Service {
+      const char* section;
+      const char* key;
+      const std::vector<ListenAddress>* list;
+    };
+    std::vector<Service> services = {{"smtp", "listen", &s.listen},
+                                     {"smtp", "submission_listen", &s.submission_listen},
+                                     {"smtp", "submissions_listen", &s.submissions_listen}};
+    if (p.enabled) {
+      services.push_back({"pop3", "listen", &p.listen});
+      services.push_back({"pop3", "pop3s_listen", &p.pop3s_listen});
+    }
+    for (std::size_t i = 0; i < services.size(); ++i) {
+      if (is_bad(services[i].section, services[i].key)) continue;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (is_bad(services[j].section, services[j].key)) continue;
+        const auto& earlier = *services[j].list;
+        for (const ListenAddress& a : *services[i].list) {
+          if (std::find(earlier.begin(), earlier.end(), a) == earlier.end()) continue;
+          cross_error_in(services[i].section, services[i].key, services[i].key,
+                         "port " + std::to_string(a.port) + " on " + a.host + " is also in [" +
+                             services[j].section + "] " + services[j].key);
           break;
         }
       }
@@ -900,6 +974,7 @@ std::string_view type_word(KeyType t) {
     case KeyType::DomainList: return "domains";
     case KeyType::Mailbox: return "mailbox";
     case KeyType::Path: return "path";
+    case KeyType::NetworkList: return "networks";
   }
   return "value";
 }
@@ -1070,6 +1145,11 @@ std::string schema_man_page() {
   add(".B *");
   add("for any domain.");
   add(".TP");
+  add(".I networks");
+  add("A list, separated by commas and/or blanks, of IP networks in CIDR notation");
+  add("(\\fB192.168.1.0/24\\fR, \\fBfd00::/8\\fR) or single addresses (\\fB127.0.0.1\\fR, \\fB::1\\fR);");
+  add("host bits below the prefix are refused. Empty for none where the key allows it.");
+  add(".TP");
   add(".I mailbox");
   add("A mailbox name: 1 to 64 of the characters a\\-z, 0\\-9, \\(aq.\\(aq, \\(aq_\\(aq and \\(aq\\-\\(aq,");
   add("beginning with a letter or digit, without \\(aq..\\(aq; or empty for none.");
@@ -1157,9 +1237,10 @@ std::string schema_man_page() {
   add("may not be empty.");
   add("The same holds for the");
   add(".B max_connections");
-  add("keys of [pop3], whose");
-  add(".B listen");
-  add("may not share an address and port with [smtp].");
+  add("keys of [pop3].");
+  add("No address and port may be in two of the listen lists");
+  add("([smtp] listen, submission_listen, submissions_listen; [pop3] listen, pop3s_listen):");
+  add("each is one socket for one service.");
   add("Unknown sections and keys, a key given twice in one section,");
   add("and lines longer than " + max_line + " octets are errors too.");
   add(".SH DIAGNOSTICS");

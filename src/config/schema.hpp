@@ -31,6 +31,7 @@ enum class KeyType {
   DomainList,   ///< "*" or comma/space list of domain patterns ("example.com", "*.example.org")
   Mailbox,      ///< a valid mailbox name (see account.hpp) or empty
   Path,         ///< a file system path (not empty)
+  NetworkList,  ///< comma/space list of IP networks ("192.168.1.0/24", "fd00::/8", "127.0.0.1"; net/ip_network.hpp)
 };
 
 /// One row of the schema table.
@@ -54,6 +55,9 @@ struct KeyInfo {
   /// boxmaild drops to its account): a reload takes the rest of the file
   /// and reports this key as "needs a restart" (reload_rule.hpp).
   bool read_at_start = false;
+  /// ListenList/NetworkList: an empty value is allowed and means "none"
+  /// (a service turned off, no network); otherwise an empty list is an error.
+  bool may_be_empty = false;
 };
 
 /// The whole schema table, in man page order.

@@ -61,7 +61,9 @@ Listener::~Listener() {
   if (reserve_fd_ >= 0) ::close(reserve_fd_);
 }
 
-std::string Listener::listen(const std::vector<config::ListenAddress>& addresses) {
+std::string Listener::listen(const std::vector<config::ListenAddress>& addresses, int tag, std::string what) {
+  const std::size_t first_new = acceptors_.size();
+  if (what.empty()) what = service_;
   for (const auto& la : addresses) {
     boost::system::error_code ec;
     auto addr = asio::ip::make_address(la.host, ec);
@@ -74,16 +76,16 @@ std::string Listener::listen(const std::vector<config::ListenAddress>& addresses
     if (!ec) acc->bind(ep, ec);
     if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
     const std::string where = (addr.is_v6() ? "[" + la.host + "]" : la.host) + ":" + std::to_string(la.port);
-    if (ec) return "cannot listen on " + where + " (" + service_ + "): " + ec.message();
-    log_info("listening on " + where + " (" + service_ + ")");
+    if (ec) return "cannot listen on " + where + " (" + what + "): " + ec.message();
+    log_info("listening on " + where + " (" + what + ")");
     acceptors_.push_back(std::move(acc));
   }
   if (reserve_fd_ < 0) reserve_fd_ = open_reserve();
   if (reserve_fd_ < 0) return "cannot open /dev/null for the reserved descriptor (" + service_ + ")";
-  for (auto& acc : acceptors_) {
+  for (std::size_t i = first_new; i < acceptors_.size(); ++i) {
     boost::system::error_code ec;
-    acc->native_non_blocking(true, ec);   // refuse_with_reserve accepts without waiting
-    asio::co_spawn(io_, accept_loop(*acc), log_failure(service_ + " accept loop"));
+    acceptors_[i]->native_non_blocking(true, ec);   // refuse_with_reserve accepts without waiting
+    asio::co_spawn(io_, accept_loop(*acceptors_[i], tag), log_failure(what + " accept loop"));
   }
   return {};
 }
@@ -96,7 +98,7 @@ void Listener::close() {
   }
 }
 
-asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor, int tag) {
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(kAwait);
     if (ec) {
@@ -157,7 +159,7 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor) {
       continue;
     }
     socket.set_option(tcp::no_delay(true), rec);
-    hooks_.accepted(std::move(socket), std::move(address), remote.port());
+    hooks_.accepted(std::move(socket), std::move(address), remote.port(), tag);
   }
 }
 

@@ -63,8 +63,10 @@ class Listener {
     std::function<std::pair<std::uint32_t, std::uint32_t>()> limits;   // {max total, max per address}
     /// The reply for a refused connection (TooMany or TooManyFromAddress).
     std::function<std::string(ConnectionLimits::Verdict)> refusal;
-    /// Takes an accepted, counted connection.
-    std::function<void(boost::asio::ip::tcp::socket, std::string address, std::uint16_t port)> accepted;
+    /// Takes an accepted, counted connection; `tag` is the one given to the
+    /// listen() call that bound its address (which service: feed,
+    /// submission, implicit TLS...).
+    std::function<void(boost::asio::ip::tcp::socket, std::string address, std::uint16_t port, int tag)> accepted;
     /// Runs before each connection is taken (e.g. re-read a changed passwd-file).
     std::function<void()> before_accept;
     /// All slots taken: close an idle session to make room (nullopt: none is idle enough).
@@ -82,9 +84,11 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  /// Binds every address and starts accepting. Returns "" or an error
-  /// message naming the address.
-  std::string listen(const std::vector<config::ListenAddress>& addresses);
+  /// Binds every address and starts accepting; connections from them are
+  /// handed over with `tag`. May be called once per tag (all tags share
+  /// the connection limits). Returns "" or an error message naming the
+  /// address. `what` names the addresses in log lines ("submission").
+  std::string listen(const std::vector<config::ListenAddress>& addresses, int tag = 0, std::string what = {});
 
   /// Stops accepting (graceful shutdown).
   void close();
@@ -95,7 +99,7 @@ class Listener {
   void set_before_accept(std::function<void()> f) { hooks_.before_accept = std::move(f); }
 
  private:
-  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, int tag);
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
   /// Answers the pending connections through the reserved descriptor; how
   /// many, or nullopt when the reserve is not held (then it tries to take it back).

@@ -37,19 +37,18 @@ constexpr std::size_t kFileChunk = 16 * 1024;      // pread size for RETR/TOP
 constexpr std::size_t kFlushAt = 32 * 1024;        // write out once this much is encoded
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 
-void log_login_failures(const std::string& address, std::uint32_t count) {
-  net::log_info("pop3: client=" + address + " " + std::to_string(count) + " failed login(s) from this address");
-}
-
+constexpr int kPlainPort = 0;       // pop3.listen: STLS offered
+constexpr int kImplicitTls = 1;    // pop3.pop3s_listen
 }  // namespace
 
 Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
-                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
+                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname,
+                       proto::LoginService& logins,
+                       std::function<std::shared_ptr<const tls::ServerContext>()> tls_context)
     : io_(io),
       config_(std::move(config)),
       accounts_(std::move(accounts)),
       hostname_(std::move(hostname)),
-      dummy_hash_(config::hash_password("boxmail-no-such-mailbox")),
       listener_(io, "pop3",
                 net::Listener::Hooks{
                     [this] { return std::pair{config_->pop3.max_connections, config_->pop3.max_connections_per_ip}; },
@@ -58,26 +57,26 @@ Pop3Server::Pop3Server(asio::io_context& io, config::ConfigPtr config,
                                               ? ReplyId::TooManyConnections
                                               : ReplyId::TooManyConnectionsFromIp);
                     },
-                    [this](tcp::socket s, std::string address, std::uint16_t port) {
-                      accepted(std::move(s), std::move(address), port);
+                    [this](tcp::socket s, std::string address, std::uint16_t port, int tag) {
+                      accepted(std::move(s), std::move(address), port, tag);
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->pop3.evict_idle)); },
-                    [] { return format_reply(ReplyId::NoDescriptors); }}) {}
+                    [] { return format_reply(ReplyId::NoDescriptors); }}),
+      logins_(logins),
+      tls_(std::move(tls_context)) {}
 
 Pop3Server::~Pop3Server() = default;
 
-std::string Pop3Server::listen() { return listener_.listen(config_->pop3.listen); }
-
-void Pop3Server::start() {
-  checker_ = std::make_unique<config::PasswordChecker>(config_->server.login_check_queue);
+std::string Pop3Server::listen() {
+  if (auto e = listener_.listen(config_->pop3.listen, kPlainPort, "pop3"); !e.empty()) return e;
+  return listener_.listen(config_->pop3.pop3s_listen, kImplicitTls, "pop3s");
 }
 
 void Pop3Server::set_config(config::ConfigPtr config, std::string hostname) {
   // pop3.listen and pop3.enabled are read at start only (config::restart_needed says so).
   config_ = std::move(config);
   hostname_ = std::move(hostname);
-  if (checker_) checker_->set_max_queue(config_->server.login_check_queue);
 }
 
 void Pop3Server::set_usage(std::shared_ptr<store::UsageTable> usage) { usage_ = std::move(usage); }
@@ -86,25 +85,12 @@ void Pop3Server::set_accounts(std::shared_ptr<const config::AccountTable> accoun
   accounts_ = std::move(accounts);
 }
 
-net::LoginLimits Pop3Server::login_limits() const {
-  return net::LoginLimits{config_->server.login_failures_per_address,
-                          std::chrono::seconds(config_->server.login_failure_window)};
-}
-
-std::uint32_t Pop3Server::recent_login_failures(const std::string& address) const {
-  return throttle_.failures(address, Steady::now(), login_limits());
-}
-
-void Pop3Server::count_login_failure(const std::string& address) {
-  log_login_failures(address, throttle_.fail(address, Steady::now(), login_limits()));
-}
-
-void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
+void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t port, int tag) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   conn->address = std::move(address);
   conn->port = port;
   sessions_.add(conn);
-  asio::co_spawn(io_, run_session(conn), net::log_failure("pop3 session " + conn->address));
+  asio::co_spawn(io_, run_session(conn, tag == kImplicitTls), net::log_failure("pop3 session " + conn->address));
 }
 
 // One connection's POP3 glue for proto::Driver: the session (which owns its
@@ -155,8 +141,7 @@ class Pop3Server::Glue final : public proto::Handler {
       // a password over config::kMaxPasswordLength octets).
       // An address already blocked is not counted again (the block is
       // not extended; see net/login_throttle.hpp).
-      if (failed && server_.throttle_.allow(conn_.address, Steady::now(), server_.login_limits()))
-        server_.count_login_failure(conn_.address);
+      if (failed) server_.logins_.count_failure("pop3", conn_.address);
       if (pop3_.login_delay > 0) {
         std::string pending;
         pending.swap(d.out());
@@ -220,41 +205,15 @@ class Pop3Server::Glue final : public proto::Handler {
   // or the checker is full; otherwise hashed on the checker thread while
   // this session waits (reading nothing).
   asio::awaitable<AuthResult> authenticate(proto::Driver& d, const Credentials& c) {
-    auto& throttle = server_.throttle_;
-    const std::string& address = conn_.address;
-    if (!throttle.allow(address, Steady::now(), server_.login_limits())) co_return AuthResult::Blocked;
-    const auto accounts = server_.accounts_;
-    const config::Account* a = config::mailbox_name_error(c.mailbox) ? nullptr : accounts->find(c.mailbox);
-    // An unknown mailbox costs the same hash check as a known one. The
-    // result comes back through a weak pointer: if this session is gone by
-    // then, nothing is touched.
-    struct Pending {
-      explicit Pending(const asio::any_io_executor& ex) : wake(ex, Steady::time_point::max()) {}
-      asio::steady_timer wake;
-      std::optional<bool> ok;
-    };
-    const auto ex = d.executor();
-    auto pending = std::make_shared<Pending>(ex);
-    std::weak_ptr<Pending> weak = pending;
-    const bool queued =
-        server_.checker_->submit(c.password, a ? a->password : server_.dummy_hash_, [weak, ex](bool ok) {
-          asio::post(ex, [weak, ok] {
-            if (auto p = weak.lock()) {
-              p->ok = ok;
-              p->wake.cancel();
-            }
-          });
-        });
-    if (!queued) co_return AuthResult::Busy;
-    throttle.begin(address, Steady::now());
-    while (!pending->ok) co_await pending->wake.async_wait(kAwait);
-    const bool password_ok = *pending->ok;
-    const bool failed = a == nullptr || !password_ok || !config::login_allowed(*a);
-    const auto count = throttle.finish(address, failed, Steady::now(), server_.login_limits());
-    if (failed) {
-      log_login_failures(address, count);
-      co_return AuthResult::Failed;
+    proto::LoginRequest request{d.executor(), "pop3", conn_.address, c.mailbox, c.password, server_.accounts_};
+    const proto::LoginResult r = co_await server_.logins_.check(request);
+    switch (r.outcome) {
+      case proto::LoginOutcome::Blocked: co_return AuthResult::Blocked;
+      case proto::LoginOutcome::Busy: co_return AuthResult::Busy;
+      case proto::LoginOutcome::Failed: co_return AuthResult::Failed;
+      case proto::LoginOutcome::Ok: break;
     }
+    const config::Account* a = r.account.get();
     if (!config::pop3_allowed(*a)) co_return AuthResult::Pop3Disabled;
     if (server_.locked_.contains(a->name)) co_return AuthResult::InUse;
     server_.locked_.insert(a->name);
@@ -380,10 +339,13 @@ class Pop3Server::Glue final : public proto::Handler {
   std::vector<store::MaildirMessage> listing_;
 };
 
-asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn) {
+asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn, bool implicit_tls) {
   {
     Glue glue(*this, conn);
-    co_await proto::run_plain(conn, glue, kReadBuffer);
+    // Named, not a temporary in the co_await's arguments: g++ 12 destroys
+    // such temporaries twice.
+    const std::shared_ptr<const tls::ServerContext> context = tls_ ? tls_() : nullptr;
+    co_await proto::run_connection(conn, glue, kReadBuffer, context, implicit_tls);
   }   // the mailbox lock is released here, before the slot
   session_ended(conn->id, conn->address);
 }

@@ -25,15 +25,14 @@
 // connection without the final "." (a client must treat that as a failed
 // retrieval, never as a short message) and is logged as an error.
 //
-// Logins (docs/pop3.md "Login"): before anything is hashed, the client's
-// address is checked against the failure table (net::LoginThrottle, limits
-// from [server] login_failures_per_address / login_failure_window); a
-// blocked address gets -ERR [SYS/TEMP] whatever the password. The password
-// check itself (SHA512-CRYPT, about 5 ms of CPU) runs on the
-// config::PasswordChecker thread; its result is posted back to this loop and
-// reaches the session through a weak pointer (dropped if the session is
-// gone). While it runs the session reads no input. A full checker queue
-// ([server] login_check_queue) gets -ERR [SYS/TEMP] at once.
+// Logins (docs/pop3.md "Login") go through the daemon's one
+// proto::LoginService, shared with SMTP AUTH: a blocked address gets
+// -ERR [SYS/TEMP] whatever the password, a full checker queue too; the
+// hash runs off the loop and the session reads no input meanwhile.
+//
+// TLS: pop3.listen offers STLS (RFC 2595), pop3s_listen is TLS from the
+// first octet (RFC 8314); both use the certificate the tls_context
+// function returns at accept time (null: none loaded, STLS not offered).
 //
 // Costs still on the loop thread (known, documented in docs/pop3.md):
 // reading the Maildir directories at login, and the renames/unlinks plus
@@ -42,9 +41,8 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
-#include "config/password_checker.hpp"
 #include "net/connection.hpp"
-#include "net/login_throttle.hpp"
+#include "proto/login.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
 #include "store/usage_table.hpp"
@@ -62,22 +60,26 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+namespace boxmail::tls {
+class ServerContext;
+}
+
 namespace boxmail::pop3 {
 
 class Pop3Server {
  public:
   /// `hostname`: the name in the greeting (config or gethostname()).
+  /// `logins`: the daemon's password checks (outlives the server).
+  /// `tls_context`: the certificate for new connections, or null.
   Pop3Server(boost::asio::io_context& io, config::ConfigPtr config,
-             std::shared_ptr<const config::AccountTable> accounts, std::string hostname);
+             std::shared_ptr<const config::AccountTable> accounts, std::string hostname,
+             proto::LoginService& logins,
+             std::function<std::shared_ptr<const tls::ServerContext>()> tls_context);
   ~Pop3Server();
 
-  /// Binds every pop3.listen address. Returns "" or an error message.
+  /// Binds every pop3.listen and pop3.pop3s_listen address. Returns "" or
+  /// an error message.
   std::string listen();
-
-  /// Starts the password checker thread. Called once, after the privilege
-  /// drop and before the io_context runs (a thread started earlier would
-  /// keep root's capability bounding set: process/privilege.hpp).
-  void start();
 
   /// Takes a new configuration snapshot for new sessions (running ones keep theirs).
   void set_config(config::ConfigPtr config, std::string hostname);
@@ -96,32 +98,24 @@ class Pop3Server {
 
   std::size_t sessions() const { return sessions_.size(); }
 
-  /// Failed logins counted for `address` now (within [server]
-  /// login_failure_window of each other; for the auto-ban).
-  std::uint32_t recent_login_failures(const std::string& address) const;
-
  private:
   using Connection = net::Connection;
   class Glue;   // one connection's proto::Handler (pop3_server.cpp)
 
-  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
-  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
+  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port, int tag);
+  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, bool implicit_tls);
   void session_ended(std::uint64_t id, const std::string& address);
-  net::LoginLimits login_limits() const;
-  /// Counts a failed login of `address` that needed no password check.
-  void count_login_failure(const std::string& address);
 
   boost::asio::io_context& io_;
   config::ConfigPtr config_;
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
-  std::string dummy_hash_;   // verified against for unknown mailboxes (same cost, same reply)
   net::Listener listener_;
   net::SessionTable<Connection> sessions_;
   std::unordered_set<std::string> locked_;   // mailboxes in the TRANSACTION state
   std::shared_ptr<store::UsageTable> usage_;
-  net::LoginThrottle throttle_;                          // failed logins per client address
-  std::unique_ptr<config::PasswordChecker> checker_;    // the hashing thread
+  proto::LoginService& logins_;                          // password checks, failed logins per address (shared)
+  std::function<std::shared_ptr<const tls::ServerContext>()> tls_;   // the current certificate, or null
 };
 
 }  // namespace boxmail::pop3

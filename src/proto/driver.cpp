@@ -48,16 +48,33 @@ asio::awaitable<void> Driver::start_tls(std::string_view& unread) {
     close_ = true;
     co_return;
   }
-  const boost::system::error_code ec = co_await transport_.start_tls();
-  handler_->tls_started(*this, !ec);
+  // (Not co_await inside the call's argument list: g++ 12 miscompiles that.)
+  const bool ok = co_await handshake();
+  handler_->tls_started(*this, ok);
 }
 
-asio::awaitable<void> Driver::run(Handler& handler) {
+asio::awaitable<bool> Driver::handshake() {
+  const boost::system::error_code ec = co_await transport_.start_tls();
+  if (!ec) {
+    net::log_info("client=" + conn_->address + " TLS established: " + transport_.description());
+    co_return true;
+  }
+  const std::string why = transport_.tls_error();
+  net::log_info("client=" + conn_->address + " TLS handshake failed: " + (why.empty() ? ec.message() : why));
+  co_return false;
+}
+
+asio::awaitable<void> Driver::run(Handler& handler, bool implicit_tls) {
   handler_ = &handler;
   deadline_moved();
   asio::co_spawn(executor(), net::watchdog(conn_), asio::detached);
 
-  handler.greet(*this);
+  if (implicit_tls) {
+    const bool ok = co_await handshake();
+    handler.tls_started(*this, ok);
+    if (!ok) close_ = true;
+  }
+  if (!close_) handler.greet(*this);
   if (!co_await flush()) close_ = true;
   while (!close_) {
     if (conn_->timed_out) {
@@ -96,10 +113,11 @@ asio::awaitable<void> Driver::run(Handler& handler) {
   handler_ = nullptr;
 }
 
-asio::awaitable<void> run_plain(std::shared_ptr<net::Connection> conn, Handler& handler, std::size_t read_buffer) {
-  PlainTransport transport(conn->socket);
+asio::awaitable<void> run_connection(std::shared_ptr<net::Connection> conn, Handler& handler, std::size_t read_buffer,
+                                     std::shared_ptr<const tls::ServerContext> context, bool implicit_tls) {
+  TlsTransport transport(conn->socket, std::move(context));
   Driver driver(conn, transport, read_buffer);
-  co_await driver.run(handler);
+  co_await driver.run(handler, implicit_tls);
 }
 
 }  // namespace boxmail::proto

@@ -29,6 +29,11 @@
 //     the unit test (tests/unit/proto_driver_test.cpp) reaches it so far.
 //     Octets a session holds itself (an incomplete line in its LineReader)
 //     are the session's to drop when it asks for StartTls.
+//   * implicit TLS (RFC 8314 3.3, ports 465 and 995): the handshake runs
+//     before the greeting, under the same watchdog; a client that does not
+//     finish it gets nothing and is closed.
+//   * a failed handshake is logged ("client=ADDR TLS handshake failed:
+//     WHY") and the handler told (tls_started with ok = false).
 //   * the end: write what is pending, stop the watchdog, shut the transport
 //     down. The caller then releases its slot (Listener, SessionTable).
 //
@@ -87,8 +92,9 @@ class Handler {
   virtual bool on_shutdown(Driver& d) = 0;
   /// The session's current deadline.
   virtual Deadline deadline() const = 0;
-  /// After Action::StartTls: TLS is up (`ok`) or could not start. Default:
-  /// close when it failed.
+  /// After Action::StartTls, or before the greeting on an implicit-TLS
+  /// port: TLS is up (`ok`; d.transport().description() names it) or could
+  /// not start. Default: close when it failed.
   virtual void tls_started(Driver& d, bool ok);
 };
 
@@ -99,8 +105,9 @@ class Driver {
   /// `read_buffer`: octets read at most at a time (> 0).
   Driver(std::shared_ptr<net::Connection> conn, Transport& transport, std::size_t read_buffer);
 
-  /// Runs the connection until it closes (see above).
-  boost::asio::awaitable<void> run(Handler& handler);
+  /// Runs the connection until it closes (see above); `implicit_tls`: TLS
+  /// from the first octet (start_tls before the greeting).
+  boost::asio::awaitable<void> run(Handler& handler, bool implicit_tls = false);
 
   /// Takes the generic part of a session's Output: appends its replies to
   /// out(), logs its lines (info), and notes Close or StartTls.
@@ -118,11 +125,14 @@ class Driver {
   /// The connection (client address, executor).
   net::Connection& connection() { return *conn_; }
   boost::asio::any_io_executor executor() { return conn_->socket.get_executor(); }
+  /// The byte stream (secure(), description()).
+  const Transport& transport() const { return transport_; }
   /// Octets dropped so far by the STARTTLS rule (for tests and logs).
   std::size_t discarded() const { return discarded_; }
 
  private:
   boost::asio::awaitable<void> start_tls(std::string_view& unread);
+  boost::asio::awaitable<bool> handshake();
 
   std::shared_ptr<net::Connection> conn_;
   Transport& transport_;
@@ -134,10 +144,13 @@ class Driver {
   std::size_t discarded_ = 0;
 };
 
-/// Runs `handler` on `conn` over plain TCP (a PlainTransport on
-/// conn->socket) until the connection closes: what a server's session
-/// coroutine calls. `read_buffer`: as for Driver.
-boost::asio::awaitable<void> run_plain(std::shared_ptr<net::Connection> conn, Handler& handler,
-                                       std::size_t read_buffer);
+/// Runs `handler` on `conn` until the connection closes: what a server's
+/// session coroutine calls. Over a TlsTransport on conn->socket with
+/// `context` (null: no certificate, TLS cannot start); `implicit_tls`: TLS
+/// before the greeting. `read_buffer`: as for Driver.
+boost::asio::awaitable<void> run_connection(std::shared_ptr<net::Connection> conn, Handler& handler,
+                                            std::size_t read_buffer,
+                                            std::shared_ptr<const tls::ServerContext> context,
+                                            bool implicit_tls);
 
 }  // namespace boxmail::proto

@@ -1,5 +1,5 @@
-// transport.hpp - the byte stream under a protocol session: plain TCP now,
-// TLS later (Asio glue; the seam the TLS layer implements).
+// transport.hpp - the byte stream under a protocol session: TCP, in the
+// clear or under TLS (Asio glue; the seam the TLS layer implements).
 //
 // proto::Driver reads, writes, starts TLS and shuts down only through this
 // interface, so one driver serves a plain and a TLS connection alike.
@@ -22,12 +22,20 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
+#include <string>
 #include <utility>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
+
+namespace boxmail::tls {
+class ServerContext;
+class TlsStream;
+struct IoResult;
+}  // namespace boxmail::tls
 
 namespace boxmail::proto {
 
@@ -54,26 +62,56 @@ class Transport {
   /// True once start_tls succeeded (or for a transport that is TLS from the start).
   virtual bool secure() const = 0;
 
+  /// After a failed start_tls or a TLS error in read/write: what went
+  /// wrong, for the log (mbedTLS's text); empty otherwise.
+  virtual std::string tls_error() const { return {}; }
+
+  /// Once secure: the protocol and ciphersuite ("TLSv1.2
+  /// TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384"), for the log and the
+  /// Received: header (RFC 3848 ESMTPS); empty before.
+  virtual std::string description() const { return {}; }
+
   /// Ends the connection: TLS close_notify if any (best effort), then TCP
   /// shutdown and close. Never fails (errors are ignored: the peer may be gone).
   virtual boost::asio::awaitable<void> shutdown() = 0;
 };
 
-/// Plain TCP over a socket the caller owns (net::Connection::socket); no TLS.
-class PlainTransport final : public Transport {
+/// A connection that starts in the clear and may turn to TLS: plain reads
+/// and writes on the socket until start_tls, then a tls::TlsStream over the
+/// same (now non-blocking) descriptor, driven by readiness waits
+/// (socket.async_wait) on what the stream asks for; nothing blocks the
+/// loop. The handshake gets no timer of its own: the driver's watchdog
+/// cancels the socket at the session's deadline, which ends a wait.
+/// `context` null: no certificate is loaded, start_tls answers
+/// operation_not_supported (the session must not offer TLS then).
+/// For implicit TLS (RFC 8314 3.3: ports 465, 995) the driver calls
+/// start_tls before the greeting.
+class TlsTransport final : public Transport {
  public:
-  explicit PlainTransport(boost::asio::ip::tcp::socket& socket) : socket_(socket) {}
+  TlsTransport(boost::asio::ip::tcp::socket& socket, std::shared_ptr<const tls::ServerContext> context);
+  ~TlsTransport() override;
 
   boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(
       boost::asio::mutable_buffer buf) override;
   boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer buf) override;
-  /// Always operation_not_supported (no TLS on this transport).
+  /// The server handshake (TLS 1.2, tls/server_context.hpp). Errors:
+  /// operation_not_supported (no context, or TLS already on), eof (the
+  /// client left), operation_aborted (the watchdog), protocol_error (see
+  /// tls_error()).
   boost::asio::awaitable<boost::system::error_code> start_tls() override;
-  bool secure() const override { return false; }
+  bool secure() const override;
+  std::string tls_error() const override { return tls_error_; }
+  std::string description() const override;
+  /// close_notify when TLS is up (sent once, not waited for), then TCP shutdown and close.
   boost::asio::awaitable<void> shutdown() override;
 
  private:
+  boost::asio::awaitable<boost::system::error_code> wait_for(const tls::IoResult& r);
+
   boost::asio::ip::tcp::socket& socket_;
+  std::shared_ptr<const tls::ServerContext> context_;
+  std::unique_ptr<tls::TlsStream> stream_;
+  std::string tls_error_;
 };
 
 }  // namespace boxmail::proto

@@ -10,11 +10,12 @@
 namespace boxmail::smtp {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, Verb>, 16> kVerbs{{
+constexpr std::array<std::pair<std::string_view, Verb>, 18> kVerbs{{
     {"HELO", Verb::Helo}, {"EHLO", Verb::Ehlo}, {"MAIL", Verb::Mail}, {"RCPT", Verb::Rcpt},
     {"DATA", Verb::Data}, {"RSET", Verb::Rset}, {"NOOP", Verb::Noop}, {"QUIT", Verb::Quit},
     {"HELP", Verb::Help}, {"VRFY", Verb::Vrfy}, {"EXPN", Verb::Expn}, {"GET", Verb::Http},
     {"POST", Verb::Http}, {"HEAD", Verb::Http}, {"PUT", Verb::Http}, {"CONNECT", Verb::Http},
+    {"STARTTLS", Verb::StartTls}, {"AUTH", Verb::Auth},
 }};
 
 /// Splits "KEY[=VALUE] KEY[=VALUE]..." and calls f(key, value, has_value)

@@ -23,7 +23,7 @@ namespace boxmail::smtp {
 /// CONNECT: a cross-protocol attempt, answered by closing at once.
 enum class Verb {
   Unknown, Helo, Ehlo, Mail, Rcpt, Data, Rset, Noop, Quit, Help, Vrfy, Expn,
-  Http,
+  Http, StartTls, Auth,
 };
 
 /// A split command line. `argument` is the text after the verb and one

@@ -62,6 +62,23 @@ enum class ReplyId {
   OverQuota,          // 552 5.2.2 Recipient address rejected: Message larger than the mailbox's quota: <arg>
   IdleEvicted,        // 421 4.4.2 <host> Error: no progress for too long; closing to make room
   NoDescriptors,      // 421 4.3.2 <host> Error: out of resources, try again later
+  TlsReady,           // 220 2.0.0 Ready to start TLS (RFC 3207 4)
+  TlsNotAvailable,    // 454 4.7.0 TLS not available due to temporary reason (RFC 3207 4)
+  TlsActive,          // 503 5.5.1 Error: TLS already active
+  AuthChallenge,      // 334 <arg> (RFC 4954 4; base64 challenge, no enhanced code)
+  AuthOk,             // 235 2.7.0 Authentication successful (RFC 4954 6)
+  AuthFailed,         // 535 5.7.8 Error: authentication failed (RFC 4954 6; one reply for every cause)
+  AuthCancelled,      // 501 5.7.0 Authentication cancelled (RFC 4954 4: the client sent "*")
+  AuthBadResponse,    // 501 5.5.2 Error: cannot decode the authentication response (RFC 4954 4)
+  AuthLineTooLong,    // 500 5.5.6 Authentication Exchange line is too long (RFC 4954 4)
+  AuthMechanism,      // 504 5.5.4 Unrecognized authentication type: <arg> (RFC 4954 4)
+  AuthAlready,        // 503 5.5.1 Error: already authenticated (RFC 4954 4)
+  AuthInTransaction,  // 503 5.5.1 Error: AUTH not allowed during a mail transaction (RFC 4954 4)
+  AuthNeedsTls,       // 538 5.7.11 Encryption required for requested authentication mechanism (RFC 4954 6): send STARTTLS first
+  AuthTemporary,      // 454 4.7.0 Temporary authentication failure, try again later (RFC 4954 6)
+  AuthRequired,       // 530 5.7.0 Authentication required (RFC 4954 6): submission needs AUTH before MAIL
+  SenderNotOwned,     // 553 5.7.1 Sender address rejected: not owned by the logged-in user: <arg>
+  RelayNotYet,        // 550 5.7.1 Relay access denied: this box does not send mail to other domains yet: <arg>
 };
 
 /// The fixed parts of a reply.

@@ -35,6 +35,17 @@ std::string sanitize(std::string_view s) {
   return r;
 }
 
+/// Text for a comment in the Received: header: printable ASCII without
+/// parentheses or backslashes (blanks kept).
+std::string sanitize_comment(std::string_view s) {
+  std::string r;
+  for (char c : s.substr(0, 200)) {
+    const auto u = static_cast<unsigned char>(c);
+    r += (u >= 32 && u < 127 && c != '(' && c != ')' && c != '\\') ? c : '?';
+  }
+  return r;
+}
+
 std::string angle(std::string_view path) {
   std::string r = "<";
   r += path;
@@ -45,7 +56,7 @@ std::string angle(std::string_view path) {
 }  // namespace
 
 const Session::CommandRow* Session::find_row(Verb verb) {
-  static constexpr std::array<CommandRow, 12> kCommands{{
+  static constexpr std::array<CommandRow, 14> kCommands{{
       {Verb::Helo, false, false, &Session::cmd_helo},
       {Verb::Ehlo, false, false, &Session::cmd_ehlo},
       {Verb::Mail, true, false, &Session::cmd_mail},
@@ -58,6 +69,8 @@ const Session::CommandRow* Session::find_row(Verb verb) {
       {Verb::Vrfy, false, false, &Session::cmd_vrfy},
       {Verb::Expn, false, false, &Session::cmd_expn},
       {Verb::Http, false, false, &Session::cmd_http},
+      {Verb::StartTls, false, false, &Session::cmd_starttls},
+      {Verb::Auth, true, false, &Session::cmd_auth},
   }};
   for (const auto& row : kCommands) {
     if (row.verb == verb) return &row;
@@ -67,12 +80,13 @@ const Session::CommandRow* Session::find_row(Verb verb) {
 
 Session::Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
                  ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
-                 SteadyTime start)
+                 SteadyTime start, Security security)
     : config_(std::move(config)),
       accounts_(std::move(accounts)),
       client_(std::move(client)),
       hostname_(std::move(hostname)),
       new_queue_id_(std::move(new_queue_id)),
+      security_(security),
       errors_(config_->smtp.max_errors),
       lines_(config_->smtp.max_command_line),
       progress_(start),
@@ -142,10 +156,19 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
     consumed += ev.consumed;
     if (ev.kind == proto::LineReader::Kind::NeedMore) continue;
     if (ev.kind == proto::LineReader::Kind::TooLong) {
+      if (sasl_) {
+        sasl_.reset();
+        error(out, ReplyId::AuthLineTooLong);
+        continue;
+      }
       error(out, ReplyId::LineTooLong);
       continue;
     }
     out.progress = true;
+    if (sasl_) {
+      auth_step(sasl_->respond(ev.line), out);
+      continue;
+    }
     handle_line(ev.line, now, out);
   }
   return out;
@@ -194,6 +217,8 @@ void Session::cmd_ehlo(const Command& c, TimePoint, Output& out) {
   out.replies += "250-PIPELINING\r\n";
   out.replies += "250-SIZE " + std::to_string(config_->smtp.max_message_size) + "\r\n";
   out.replies += "250-8BITMIME\r\n";
+  if (security_.tls_available && !security_.tls_active) out.replies += "250-STARTTLS\r\n";
+  if (auth_offered()) out.replies += "250-AUTH PLAIN LOGIN\r\n";
   out.replies += "250 ENHANCEDSTATUSCODES\r\n";
 }
 
@@ -202,9 +227,22 @@ void Session::cmd_mail(const Command& c, TimePoint, Output& out) {
     error(out, ReplyId::NestedMail);
     return;
   }
+  if (security_.submission && user_.empty()) {
+    error(out, ReplyId::AuthRequired);
+    out.log.push_back("client=" + client_.address + " refused: MAIL before AUTH on the submission port");
+    return;
+  }
   const MailFrom m = parse_mail_from(c.argument);
   if (m.error) {
     error(out, *m.error, m.error_arg);
+    return;
+  }
+  if (!user_.empty() && (m.path.null_path || !address::sender_owned(m.path.mailbox, user_, *config_, *accounts_))) {
+    const std::string from = m.path.null_path ? "" : m.path.mailbox.to_string();
+    reply(out, ReplyId::SenderNotOwned, angle(from));
+    out.log.push_back("client=" + client_.address + " user=" + user_ + " from=" + angle(sanitize(from)) +
+                      " refused: sender address not owned by the user");
+    out.events.push_back(Event{EventKind::SenderRefused, 0});
     return;
   }
   if (m.size && *m.size > config_->smtp.max_message_size) {
@@ -246,6 +284,12 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
     case address::Verdict::Deliver:
       break;
     case address::Verdict::DomainRefused:
+      if (!user_.empty()) {   // an authenticated user: outgoing mail does not exist yet
+        reply(out, ReplyId::RelayNotYet, angle(addr));
+        out.log.push_back("client=" + client_.address + " user=" + user_ + " rcpt=" + angle(addr) +
+                          " refused: mail to other domains is not sent by this box yet");
+        return;
+      }
       reply(out, ReplyId::RelayDenied, angle(addr));
       out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: relay access denied");
       return;
@@ -306,7 +350,14 @@ void Session::cmd_data(const Command& c, TimePoint now, Output& out) {
   std::string& p = envelope_.prefix;
   p = "Return-Path: <" + envelope_.reverse_path + ">\n";
   p += "Received: from " + helo_ + " (unknown [" + client_.address + "])\n";
-  p += "\tby " + hostname_ + " (boxmail) with " + (esmtp_ ? "ESMTP" : "SMTP") + " id " + envelope_.queue_id + "\n";
+  // RFC 3848: ESMTP, plus S under TLS and A when authenticated.
+  std::string with = esmtp_ ? "ESMTP" : "SMTP";
+  if (esmtp_ && security_.tls_active) with += 'S';
+  if (esmtp_ && !user_.empty()) with += 'A';
+  if (security_.tls_active && !tls_description_.empty()) {
+    p += "\t(using " + sanitize_comment(tls_description_) + ")\n";
+  }
+  p += "\tby " + hostname_ + " (boxmail) with " + with + " id " + envelope_.queue_id + "\n";
   if (envelope_.forward_paths.size() == 1) {
     p += "\tfor <" + sanitize(envelope_.forward_paths.front()) + ">; " + rfc5322_date(now) + "\n";
   } else {
@@ -436,6 +487,145 @@ void Session::cmd_expn(const Command&, TimePoint, Output& out) { reply(out, Repl
 void Session::cmd_http(const Command& c, TimePoint, Output& out) {
   reply(out, ReplyId::HttpRefused);
   out.log.push_back("client=" + client_.address + " closed: HTTP command " + sanitize(c.verb_text));
+}
+
+bool Session::auth_offered() const {
+  return user_.empty() && (security_.tls_active || security_.plaintext_auth);
+}
+
+void Session::cmd_starttls(const Command& c, TimePoint, Output& out) {
+  if (!c.argument.empty()) {
+    error(out, ReplyId::SyntaxParams, "STARTTLS");
+    return;
+  }
+  if (security_.tls_active) {
+    error(out, ReplyId::TlsActive);
+    return;
+  }
+  if (!security_.tls_available) {
+    reply(out, ReplyId::TlsNotAvailable);
+    return;
+  }
+  reply(out, ReplyId::TlsReady);
+  out.action = Action::StartTls;
+}
+
+Output Session::on_tls_started(bool ok, std::string_view description) {
+  Output out;
+  if (!ok) {   // nothing can be said in the clear any more (RFC 3207 4.1)
+    state_ = State::Closed;
+    out.action = Action::Close;
+    return out;
+  }
+  // RFC 3207 4.2: forget everything learnt before TLS.
+  security_.tls_active = true;
+  tls_description_ = std::string(description);
+  state_ = State::Start;
+  helo_.clear();
+  esmtp_ = false;
+  user_.clear();
+  sasl_.reset();
+  credentials_ = {};
+  lines_ = proto::LineReader(config_->smtp.max_command_line);
+  reset_transaction();
+  return out;
+}
+
+void Session::cmd_auth(const Command& c, TimePoint, Output& out) {
+  if (!user_.empty()) {
+    error(out, ReplyId::AuthAlready);
+    return;
+  }
+  if (state_ == State::Mail || state_ == State::Rcpt) {
+    error(out, ReplyId::AuthInTransaction);
+    return;
+  }
+  if (!auth_offered()) {
+    error(out, ReplyId::AuthNeedsTls);
+    out.log.push_back("client=" + client_.address + " refused: AUTH before TLS");
+    return;
+  }
+  const std::string_view arg = c.argument;
+  const auto sp = arg.find(' ');
+  const std::string_view name = arg.substr(0, sp);
+  if (name.empty()) {
+    error(out, ReplyId::SyntaxParams, "AUTH mechanism [initial-response]");
+    return;
+  }
+  mechanism_ = proto::sasl::parse_mechanism(name);
+  if (!mechanism_) {
+    error(out, ReplyId::AuthMechanism, sanitize(name));
+    return;
+  }
+  std::optional<std::string_view> initial;
+  if (sp != std::string_view::npos) initial = arg.substr(sp + 1);
+  sasl_.emplace(*mechanism_);
+  auth_step(sasl_->start(initial), out);
+}
+
+void Session::auth_step(const proto::sasl::Step& step, Output& out) {
+  using Kind = proto::sasl::Step::Kind;
+  if (step.kind == Kind::Challenge) {
+    reply(out, ReplyId::AuthChallenge, step.challenge);
+    return;
+  }
+  sasl_.reset();
+  if (step.kind == Kind::Done) {
+    credentials_ = step.credentials;
+    out.action = Action::Authenticate;
+    return;
+  }
+  using proto::sasl::Failure;
+  switch (step.failure) {
+    case Failure::Cancelled:
+      error(out, ReplyId::AuthCancelled);
+      return;
+    case Failure::TooLong:
+      error(out, ReplyId::AuthLineTooLong);
+      return;
+    case Failure::BadBase64:
+      error(out, ReplyId::AuthBadResponse);
+      return;
+    default:
+      // Malformed PLAIN, an over-long field, another authorization
+      // identity: the same answer as a wrong password.
+      error(out, ReplyId::AuthFailed);
+      out.log.push_back("client=" + client_.address + " authentication failed: " +
+                        std::string(proto::sasl::failure_text(step.failure)));
+      out.login_failed = true;
+      return;
+  }
+}
+
+Output Session::on_auth_result(AuthOutcome outcome, std::string mailbox) {
+  Output out;
+  out.progress = true;
+  const std::string mech(mechanism_ ? proto::sasl::mechanism_name(*mechanism_) : "");
+  const std::string who = sanitize(credentials_.authcid);
+  credentials_ = {};   // the password is not kept
+  switch (outcome) {
+    case AuthOutcome::Ok:
+      user_ = std::move(mailbox);
+      reply(out, ReplyId::AuthOk);
+      out.log.push_back("client=" + client_.address + " user=" + user_ + " authenticated (" + mech +
+                        (security_.tls_active ? ", TLS)" : ", no TLS)"));
+      return out;
+    case AuthOutcome::Failed:
+      error(out, ReplyId::AuthFailed);
+      out.log.push_back("client=" + client_.address + " user=" + who + " authentication failed (" + mech + ")");
+      return out;
+    case AuthOutcome::Blocked:
+      reply(out, ReplyId::AuthTemporary);
+      out.log.push_back("client=" + client_.address + " user=" + who +
+                        " authentication refused unchecked: too many failed logins from this address");
+      return out;
+    case AuthOutcome::Busy:
+      reply(out, ReplyId::AuthTemporary);
+      out.log.push_back("client=" + client_.address + " user=" + who +
+                        " authentication refused unchecked: the password checker is busy");
+      return out;
+  }
+  return out;
 }
 
 Output Session::on_timeout() {

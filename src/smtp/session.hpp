@@ -19,8 +19,31 @@
 // over it); the forward-path is refused whole, the others go on.
 //
 // Extensions offered in EHLO: PIPELINING (RFC 2920), SIZE (RFC 1870),
-// 8BITMIME (RFC 6152), ENHANCEDSTATUSCODES (RFC 2034, RFC 3463 codes).
-// The Received: header follows RFC 5321 4.4 and RFC 3848 (with SMTP/ESMTP).
+// 8BITMIME (RFC 6152), STARTTLS (RFC 3207) while a certificate is loaded and
+// TLS is not on yet, AUTH PLAIN LOGIN (RFC 4954, RFC 4616) once TLS is on
+// (or for a client in [server] plaintext_login_networks) and not yet
+// authenticated, ENHANCEDSTATUSCODES (RFC 2034, RFC 3463 codes).
+// The Received: header follows RFC 5321 4.4 and RFC 3848 (with SMTP, ESMTP,
+// ESMTPS, ESMTPA, ESMTPSA).
+//
+// TLS (RFC 3207): STARTTLS answers 220 and asks for Action::StartTls; the
+// driver drops whatever the client sent after it and runs the handshake,
+// then on_tls_started resets the session to its start (no EHLO, no AUTH,
+// no transaction: RFC 3207 4.2) and the client says EHLO again.
+//
+// AUTH (RFC 4954): PLAIN and LOGIN through proto::sasl::Exchange; the
+// session answers the 334 challenges and, with the credentials, asks for
+// Action::Authenticate; the glue checks them (proto::LoginService) and
+// calls on_auth_result. Every failure cause gets the same 535 5.7.8 and
+// spends the error budget. Before TLS AUTH is not offered and answered
+// 538 5.7.11. Once authenticated, MAIL FROM must be the user's own: the
+// mailbox itself at an accepted domain, or an alias that reaches it
+// (address::sender_owned; else 553 5.7.1), and a recipient of a domain not
+// delivered here gets 550 5.7.1 "does not send mail to other domains yet"
+// (outgoing mail is a later issue).
+//
+// Submission (RFC 6409; ports 587 and 465, Security::submission): MAIL
+// before AUTH gets 530 5.7.0.
 #pragma once
 
 #include "config/account.hpp"
@@ -31,6 +54,7 @@
 #include "proto/client_info.hpp"
 #include "proto/error_budget.hpp"
 #include "proto/line_reader.hpp"
+#include "proto/sasl.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -61,11 +85,29 @@ struct StoreQuery {
 
 /// What the glue must do after sending `replies`.
 enum class Action {
-  None,        ///< read more input
-  BeginData,   ///< open a spool file; write envelope().prefix, then the body output
-  Commit,      ///< the body is complete: make it durable in envelope().mailboxes, then call on_committed
-  AbortData,   ///< the message is refused: remove the spool file
-  Close,       ///< send the replies, then close the connection
+  None,          ///< read more input
+  BeginData,     ///< open a spool file; write envelope().prefix, then the body output
+  Commit,        ///< the body is complete: make it durable in envelope().mailboxes, then call on_committed
+  AbortData,     ///< the message is refused: remove the spool file
+  Close,         ///< send the replies, then close the connection
+  StartTls,      ///< send the replies, drop any input already read, run the TLS handshake, then on_tls_started
+  Authenticate,  ///< check credentials() (proto::LoginService), then on_auth_result
+};
+
+/// The connection's security, as the glue knows it at accept time.
+struct Security {
+  bool tls_available = false;   ///< a certificate is loaded: STARTTLS may be offered
+  bool tls_active = false;      ///< TLS is on from the start (implicit TLS, RFC 8314)
+  bool submission = false;      ///< a submission port (RFC 6409): AUTH required before MAIL
+  bool plaintext_auth = false;  ///< the client may AUTH without TLS ([server] plaintext_login_networks)
+};
+
+/// The outcome of the glue's credential check (Action::Authenticate).
+enum class AuthOutcome {
+  Ok,        ///< 235 2.7.0
+  Failed,    ///< 535 5.7.8 (unknown user, wrong password, disabled account: one reply)
+  Blocked,   ///< 454 4.7.0: too many failed logins from the client's address (not checked)
+  Busy,      ///< 454 4.7.0: the password checker's queue is full (not checked)
 };
 
 /// What happened, for the counters of the status page and `stats` (typed,
@@ -100,6 +142,9 @@ struct Output {
   /// at smtp.min_data_rate by the glue.
   std::uint64_t data_octets = 0;
   std::vector<Event> events;         ///< what to count, in order
+  /// A failed login decided by the session alone (malformed SASL): the glue
+  /// counts it for the client's address (proto::LoginService::count_failure).
+  bool login_failed = false;
 };
 
 /// The transaction being received.
@@ -122,9 +167,10 @@ class Session {
   /// `hostname`: our name for the greeting and Received:. `new_queue_id`
   /// returns a fresh, unique queue id each call. `start`: when the
   /// connection began (steady clock), the origin of deadline().
+  /// `security`: TLS and submission (see Security).
   Session(config::ConfigPtr config, std::shared_ptr<const config::AccountTable> accounts,
           ClientInfo client, std::string hostname, std::function<std::string()> new_queue_id,
-          SteadyTime start = SteadyTime{});
+          SteadyTime start = SteadyTime{}, Security security = {});
 
   /// Sets the store query used at MAIL (free-space reserve) and RCPT
   /// (quota): see store/quota.hpp for the rules.
@@ -142,6 +188,21 @@ class Session {
   /// The store finished the Commit: `error` is 0 (durable in every Maildir)
   /// or an errno value (ENOSPC/EDQUOT give 452 4.3.1, others 451 4.3.0).
   Output on_committed(int error);
+
+  /// After Action::StartTls: the handshake succeeded (`ok`; `description`
+  /// names protocol and cipher for the Received: header) and the session
+  /// starts over, or it failed and the session closes (nothing can be sent).
+  Output on_tls_started(bool ok, std::string_view description);
+
+  /// The credentials to check for Action::Authenticate.
+  const proto::sasl::Credentials& credentials() const { return credentials_; }
+  /// The check of Action::Authenticate finished; `mailbox` is the account's
+  /// name when Ok (the password is forgotten either way).
+  Output on_auth_result(AuthOutcome outcome, std::string mailbox);
+  /// The authenticated mailbox, or empty.
+  const std::string& authenticated() const { return user_; }
+  /// True once TLS is on.
+  bool tls_active() const { return security_.tls_active; }
 
   /// The idle or whole-session deadline passed: 421 4.4.2 and Close.
   Output on_timeout();
@@ -203,6 +264,10 @@ class Session {
   void cmd_vrfy(const Command& c, TimePoint now, Output& out);
   void cmd_expn(const Command& c, TimePoint now, Output& out);
   void cmd_http(const Command& c, TimePoint now, Output& out);
+  void cmd_starttls(const Command& c, TimePoint now, Output& out);
+  void cmd_auth(const Command& c, TimePoint now, Output& out);
+  void auth_step(const proto::sasl::Step& step, Output& out);
+  bool auth_offered() const;
 
   config::ConfigPtr config_;
   std::shared_ptr<const config::AccountTable> accounts_;
@@ -210,6 +275,12 @@ class Session {
   std::string hostname_;
   std::function<std::string()> new_queue_id_;
   StoreQuery store_;
+  Security security_;
+  std::string tls_description_;                     // "TLSv1.2 TLS-ECDHE-..." once TLS is on
+  std::optional<proto::sasl::Exchange> sasl_;       // an AUTH exchange waiting for the client's response
+  std::optional<proto::sasl::Mechanism> mechanism_;
+  proto::sasl::Credentials credentials_;            // for Action::Authenticate only
+  std::string user_;                                // the authenticated mailbox
 
   State state_ = State::Start;
   std::string helo_;

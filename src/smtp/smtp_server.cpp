@@ -5,6 +5,7 @@
 #include "proto/driver.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
+#include "text/ascii.hpp"
 #include "store/spool_file.hpp"
 #include "tls/random.hpp"
 
@@ -34,14 +35,23 @@ constexpr std::size_t kReadBuffer = 8192;
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr auto kFreeSpaceCache = std::chrono::seconds(1);
 
+// Listener tags: which listen key a connection came in on.
+constexpr int kFeed = 0;          // smtp.listen
+constexpr int kSubmission = 1;    // smtp.submission_listen
+constexpr int kSubmissions = 2;   // smtp.submissions_listen (implicit TLS)
+
 }  // namespace
 
 SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
-                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname)
+                       std::shared_ptr<const config::AccountTable> accounts, std::string hostname,
+                       proto::LoginService& logins,
+                       std::function<std::shared_ptr<const tls::ServerContext>()> tls_context)
     : io_(io),
       config_(std::move(config)),
       accounts_(std::move(accounts)),
       hostname_(std::move(hostname)),
+      logins_(logins),
+      tls_(std::move(tls_context)),
       listener_(io, "smtp",
                 net::Listener::Hooks{
                     [this] { return std::pair{config_->smtp.max_connections, config_->smtp.max_connections_per_ip}; },
@@ -52,8 +62,8 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                                               : ReplyId::TooManyConnectionsFromIp,
                                           {}, hostname_);
                     },
-                    [this](tcp::socket s, std::string address, std::uint16_t port) {
-                      accepted(std::move(s), std::move(address), port);
+                    [this](tcp::socket s, std::string address, std::uint16_t port, int tag) {
+                      accepted(std::move(s), std::move(address), port, tag);
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->smtp.evict_idle)); },
@@ -72,7 +82,11 @@ store::CommitterStats SmtpServer::commit_stats() const {
 
 SmtpServer::~SmtpServer() = default;
 
-std::string SmtpServer::listen() { return listener_.listen(config_->smtp.listen); }
+std::string SmtpServer::listen() {
+  if (auto e = listener_.listen(config_->smtp.listen, kFeed, "smtp"); !e.empty()) return e;
+  if (auto e = listener_.listen(config_->smtp.submission_listen, kSubmission, "submission"); !e.empty()) return e;
+  return listener_.listen(config_->smtp.submissions_listen, kSubmissions, "submissions");
+}
 
 void SmtpServer::set_config(config::ConfigPtr config, std::string hostname) {
   // smtp.listen is read at start only (config::restart_needed says so).
@@ -116,12 +130,12 @@ std::optional<std::uint64_t> SmtpServer::mailbox_usage(const std::string& root) 
   return u->octets;
 }
 
-void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port) {
+void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port, int tag) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   conn->address = std::move(address);
   conn->port = port;
   sessions_.add(conn);
-  asio::co_spawn(io_, run_session(conn), net::log_failure("smtp session " + conn->address));
+  asio::co_spawn(io_, run_session(conn, tag), net::log_failure("smtp session " + conn->address));
 }
 
 // One connection's SMTP glue for proto::Driver: the session (which owns its
@@ -130,8 +144,9 @@ void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t
 // the message in DATA and its commit.
 class SmtpServer::Glue final : public proto::Handler {
  public:
-  Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn)
+  Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn, Security security)
       : server_(server),
+        conn_(*conn),
         config_(server.config_),
         spool_tmp_(config_->store.spool_dir + "/tmp"),
         session_(config_, server.accounts_, ClientInfo{conn->address, conn->port}, server.hostname_,
@@ -143,7 +158,7 @@ class SmtpServer::Glue final : public proto::Handler {
                    reserved_ = server_.spool_pool_->take(reserve_err_);
                    return reserved_->queue_id;
                  },
-                 Steady::now()) {
+                 Steady::now(), security) {
     const config::ConfigPtr config = config_;
     session_.set_store_query(StoreQuery{
         [&server, config] { return server.free_space(config->store.mail_dir); },
@@ -180,9 +195,25 @@ class SmtpServer::Glue final : public proto::Handler {
     if (spool_ && !body_.empty()) spool_->write(body_);
     body_.clear();
     const Action action = o.action;
+    const bool login_failed = o.login_failed;
     note_progress(d, o);
     take(d, std::move(o));
-    if (action == Action::BeginData) {
+    if (login_failed) server_.logins_.count_failure("smtp", conn_.address);
+    if (action == Action::Authenticate) {
+      const auto& c = session_.credentials();
+      proto::LoginRequest request{d.executor(), "smtp", conn_.address, c.authcid, c.password, server_.accounts_};
+      const proto::LoginResult r = co_await server_.logins_.check(request);
+      AuthOutcome outcome = AuthOutcome::Failed;
+      switch (r.outcome) {
+        case proto::LoginOutcome::Ok: outcome = AuthOutcome::Ok; break;
+        case proto::LoginOutcome::Failed: outcome = AuthOutcome::Failed; break;
+        case proto::LoginOutcome::Blocked: outcome = AuthOutcome::Blocked; break;
+        case proto::LoginOutcome::Busy: outcome = AuthOutcome::Busy; break;
+      }
+      Output a = session_.on_auth_result(outcome, r.account ? text::ascii_lower(r.account->name) : std::string());
+      note_progress(d, a);
+      take(d, std::move(a));
+    } else if (action == Action::BeginData) {
       begin_data();
     } else if (action == Action::AbortData) {
       spool_.reset();
@@ -195,10 +226,16 @@ class SmtpServer::Glue final : public proto::Handler {
     co_return proto::Step{used, false};
   }
 
+  void tls_started(proto::Driver& d, bool ok) override {
+    take(d, session_.on_tls_started(ok, d.transport().description()));
+  }
+
  private:
   void take(proto::Driver& d, Output&& o) {
-    d.take(proto::Output{std::move(o.replies), std::move(o.log),
-                         o.action == Action::Close ? proto::Action::Close : proto::Action::None});
+    const proto::Action a = o.action == Action::Close      ? proto::Action::Close
+                            : o.action == Action::StartTls ? proto::Action::StartTls
+                                                           : proto::Action::None;
+    d.take(proto::Output{std::move(o.replies), std::move(o.log), a});
     if (server_.event_sink_) {
       for (const Event& e : o.events) server_.event_sink_(e);
     }
@@ -269,6 +306,7 @@ class SmtpServer::Glue final : public proto::Handler {
   }
 
   SmtpServer& server_;
+  Connection& conn_;
   const config::ConfigPtr config_;   // this session's snapshot
   const std::string spool_tmp_;
   std::optional<store::SpoolPool::Entry> reserved_;
@@ -279,10 +317,17 @@ class SmtpServer::Glue final : public proto::Handler {
   std::unique_ptr<store::SpoolFile> spool_;
 };
 
-asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn) {
+asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn, int tag) {
   {
-    Glue glue(*this, conn);   // an unused spool file is removed when it goes
-    co_await proto::run_plain(conn, glue, kReadBuffer);
+    // Named, not a temporary in the co_await's arguments: g++ 12 destroys
+    // such temporaries twice.
+    const std::shared_ptr<const tls::ServerContext> context = tls_ ? tls_() : nullptr;
+    Security security;
+    security.tls_available = context != nullptr;
+    security.submission = tag != kFeed;
+    security.plaintext_auth = net::in_networks(config_->server.plaintext_login_networks, conn->address);
+    Glue glue(*this, conn, security);   // an unused spool file is removed when it goes
+    co_await proto::run_connection(conn, glue, kReadBuffer, context, tag == kSubmissions);
   }
   session_ended(conn->id, conn->address);
 }

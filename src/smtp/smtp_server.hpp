@@ -21,6 +21,13 @@
 // ramfs, means "cannot tell" and is never refused). A failed commit is
 // logged as an error with the errno text and the Maildir or sync that
 // failed, besides the session's "result=deferred" line.
+// TLS and AUTH (session.hpp for the protocol): each connection gets the
+// certificate current when it is accepted (a reload does not touch running
+// sessions); Action::StartTls goes to the driver (which drops pipelined
+// input and runs the handshake), Action::Authenticate to the daemon's
+// proto::LoginService, shared with POP3 (one failed-login budget per
+// address). A failed login the session decides alone (malformed SASL) is
+// counted there too.
 // Counters: the sessions' typed events (smtp::Event, e.g. MessageAccepted,
 // RecipientRefused) and the connections refused by the limits
 // (ConnectionRefused) go to the sink of set_event_sink as they happen.
@@ -31,6 +38,7 @@
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
+#include "proto/login.hpp"
 #include "smtp/session.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
@@ -49,18 +57,29 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+namespace boxmail::tls {
+class ServerContext;
+}
+
 namespace boxmail::smtp {
 
 class SmtpServer {
  public:
-  /// `hostname`: resolved name for greeting and Received: (config or gethostname()).
+  /// `hostname`: resolved name for greeting and Received: (config or
+  /// gethostname()). `logins`: the daemon's password checks for AUTH
+  /// (outlives the server). `tls_context`: the certificate for new
+  /// connections, or null (no STARTTLS; the implicit-TLS port closes).
   SmtpServer(boost::asio::io_context& io, config::ConfigPtr config,
-             std::shared_ptr<const config::AccountTable> accounts, std::string hostname);
+             std::shared_ptr<const config::AccountTable> accounts, std::string hostname,
+             proto::LoginService& logins,
+             std::function<std::shared_ptr<const tls::ServerContext>()> tls_context);
   ~SmtpServer();
 
-  /// Binds every smtp.listen address (as root, before the privilege drop;
-  /// accepting starts when the io_context runs). Returns "" or an error
-  /// message.
+  /// Binds every smtp.listen (the feed, STARTTLS offered),
+  /// smtp.submission_listen (STARTTLS, AUTH required) and
+  /// smtp.submissions_listen (implicit TLS, AUTH required) address (as
+  /// root, before the privilege drop; accepting starts when the io_context
+  /// runs). All share max_connections. Returns "" or an error message.
   std::string listen();
 
   /// Opens the mail store and starts its threads: the Committer (with
@@ -94,8 +113,8 @@ class SmtpServer {
  private:
   using Connection = net::Connection;
   class Glue;   // one connection's proto::Handler (smtp_server.cpp)
-  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port);
-  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn);
+  void accepted(boost::asio::ip::tcp::socket socket, std::string address, std::uint16_t port, int tag);
+  boost::asio::awaitable<void> run_session(std::shared_ptr<Connection> conn, int tag);
   void session_ended(std::uint64_t id, const std::string& address);
   std::string new_queue_id();
   std::optional<std::uint64_t> free_space(const std::string& mail_dir);
@@ -106,6 +125,8 @@ class SmtpServer {
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
   std::function<void(const Event&)> event_sink_;
+  proto::LoginService& logins_;
+  std::function<std::shared_ptr<const tls::ServerContext>()> tls_;
   net::Listener listener_;
   std::unique_ptr<store::Committer> committer_;
   std::unique_ptr<store::SpoolPool> spool_pool_;   // spool files made off the loop

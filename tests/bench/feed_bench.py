@@ -215,10 +215,19 @@ log = stderr
 
 [smtp]
 listen = 127.0.0.1:{self.port}
+submission_listen =
+submissions_listen =
 accept_domains = *
 catch_all = bench
 max_connections = 1000
 max_connections_per_ip = 1000
+
+[pop3]
+pop3s_listen =
+
+[tls]
+certificate = {base}/tls/cert.pem
+key = {base}/tls/key.pem
 
 [store]
 mail_dir = {self.mail_dir}

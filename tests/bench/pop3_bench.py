@@ -225,8 +225,10 @@ def start_boxmaild(binary, work, smtp_port, pop3_port):
     ini = os.path.join(work, "boxmail.ini")
     with open(ini, "w") as f:
         f.write(f"[server]\nhostname = bench.example\npasswd_file = {work}/passwd\nlog = stderr\n"
-                f"[smtp]\nlisten = 127.0.0.1:{smtp_port}\n"
-                f"[pop3]\nlisten = 127.0.0.1:{pop3_port}\nlogin_delay = 0\n"
+                f"plaintext_login_networks = 127.0.0.0/8\n"
+                f"[smtp]\nlisten = 127.0.0.1:{smtp_port}\nsubmission_listen =\nsubmissions_listen =\n"
+                f"[pop3]\nlisten = 127.0.0.1:{pop3_port}\npop3s_listen =\nlogin_delay = 0\n"
+                f"[tls]\ncertificate = {work}/tls/cert.pem\nkey = {work}/tls/key.pem\n"
                 f"[store]\nmail_dir = {work}/mail\nspool_dir = {work}/spool\n")
     ctl = os.path.join(os.path.dirname(binary), "boxmailctl")
     if not os.path.exists(os.path.join(work, "passwd")):

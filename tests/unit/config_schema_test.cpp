@@ -44,6 +44,7 @@ std::string show(const Config& c, std::string_view key, std::string_view section
     const Pop3Config& p = c.pop3;
     if (key == "enabled") return p.enabled ? "true" : "false";
     if (key == "listen") return join_listen(p.listen);
+    if (key == "pop3s_listen") return join_listen(p.pop3s_listen);
     if (key == "max_command_line") return std::to_string(p.max_command_line);
     if (key == "idle_timeout") return std::to_string(p.idle_timeout);
     if (key == "max_errors") return std::to_string(p.max_errors);
@@ -61,6 +62,15 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "login_failures_per_address") return std::to_string(c.server.login_failures_per_address);
   if (key == "login_failure_window") return std::to_string(c.server.login_failure_window);
   if (key == "login_check_queue") return std::to_string(c.server.login_check_queue);
+  if (key == "plaintext_login_networks") {
+    std::string out;
+    for (const auto& n : c.server.plaintext_login_networks) out += (out.empty() ? "" : " ") + n.to_string();
+    return out;
+  }
+  if (key == "certificate") return c.tls.certificate;
+  if (key == "key") return c.tls.key;
+  if (key == "submission_listen") return join_listen(s.submission_listen);
+  if (key == "submissions_listen") return join_listen(s.submissions_listen);
   if (key == "feed_servers") return join(s.feed_servers);
   if (key == "listen") return join_listen(s.listen);
   if (key == "banner") return s.banner;
@@ -168,13 +178,15 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"max_errors", "10"}, {"max_hops", "100"}, {"max_alias_depth", "8"}, {"bare_lf", "normalize"},
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
       {"min_free_space", "16777216"},
-      {"min_data_rate", "500"}, {"evict_idle", "30"},
+      {"min_data_rate", "500"}, {"evict_idle", "30"}, {"plaintext_login_networks", ""},
+      {"submission_listen", "127.0.0.1:5587"}, {"submissions_listen", "127.0.0.1:4465"},
+      {"certificate", "./var/tls/cert.pem"}, {"key", "./var/tls/key.pem"},
   };
   for (const auto& c : cases) EXPECT_EQ(show(*d, c.key), c.value) << c.key;
   const Case pop3_cases[] = {
       {"enabled", "true"}, {"listen", "127.0.0.1:1100"}, {"max_command_line", "512"}, {"idle_timeout", "600"},
       {"max_errors", "10"}, {"max_connections", "50"}, {"max_connections_per_ip", "10"},
-      {"login_failures", "3"}, {"login_delay", "2"}, {"evict_idle", "30"},
+      {"login_failures", "3"}, {"login_delay", "2"}, {"evict_idle", "30"}, {"pop3s_listen", "127.0.0.1:1995"},
   };
   for (const auto& c : pop3_cases) EXPECT_EQ(show(*d, c.key, "pop3"), c.value) << "pop3." << c.key;
   EXPECT_EQ(std::size(cases) + std::size(pop3_cases), schema().size());
@@ -409,6 +421,31 @@ const ValueCase kValueCases[] = {
     {"pop3", "login_delay", "31", "out of range (0s..30s)", false},
     {"pop3", "evict_idle", "3", "3", true},
     {"pop3", "evict_idle", "2h", "out of range (1s..1h)", false},
+    {"pop3", "pop3s_listen", "0.0.0.0:995 [::]:995", "0.0.0.0:995 [::]:995", true},
+    {"pop3", "pop3s_listen", "", "", true},   // off
+    {"pop3", "pop3s_listen", "0.0.0.0", "has no port", false},
+    // ListenList that may be empty (a service turned off)
+    {"smtp", "submission_listen", "0.0.0.0:587", "0.0.0.0:587", true},
+    {"smtp", "submission_listen", "", "", true},
+    {"smtp", "submission_listen", "0.0.0.0:0", "is not 1..65535", false},
+    {"smtp", "submissions_listen", "[::]:465", "[::]:465", true},
+    {"smtp", "submissions_listen", "", "", true},
+    {"smtp", "submissions_listen", "mail.example:465", "listen addresses must be numeric", false},
+    // NetworkList
+    {"server", "plaintext_login_networks", "", "", true},
+    {"server", "plaintext_login_networks", "127.0.0.0/8, ::1", "127.0.0.0/8 ::1", true},
+    {"server", "plaintext_login_networks", "192.168.1.0/24 192.168.1.0/24 fd00::/8", "192.168.1.0/24 fd00::/8", true},
+    {"server", "plaintext_login_networks", "0.0.0.0/0", "0.0.0.0/0", true},
+    {"server", "plaintext_login_networks", "192.168.1.1/24", "has host bits set (did you mean 192.168.1.0/24?)", false},
+    {"server", "plaintext_login_networks", "192.168.1.0/33", "the prefix length must be 0..32", false},
+    {"server", "plaintext_login_networks", "192.168.*", "is not a network", false},
+    {"server", "plaintext_login_networks", "lan.example", "is not a network", false},
+    {"server", "plaintext_login_networks", "::ffff:10.0.0.0/104", "write IPv4 networks in IPv4 form", false},
+    {"server", "plaintext_login_networks", "10.0.0.0/", "the prefix length must be", false},
+    // [tls]
+    {"tls", "certificate", "/etc/boxmail/tls/cert.pem", "/etc/boxmail/tls/cert.pem", true},
+    {"tls", "key", "/etc/boxmail/tls/key.pem", "/etc/boxmail/tls/key.pem", true},
+    {"tls", "key", "", "a path is required", false},
 };
 // clang-format on
 
@@ -461,11 +498,11 @@ const std::string kLong198 = "banner = " + std::string(198 - 9, 'x');
 
 const SyntaxCase kSyntaxCases[] = {
     {"unknown section", "[server]\n\n[bogus]\nx = 1\n",
-     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
+     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
     {"empty unknown section", "[server]\n\n[Bogus]\n; nothing\n[smtp]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
     {"empty unknown section at the end", "[server]\n\n[bogus]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
     {"unknown key", "[smtp]\n; comment\nmax_hopz = 3\n",
      "f.ini:3: [smtp] max_hopz: unknown key (did you mean 'max_hops'?)"},
     {"key in the wrong section", "[smtp]\nmail_dir = /x\n",
@@ -547,7 +584,7 @@ TEST(ConfigSchema, UnknownSectionIsReportedOnEachKey) {
   // header are not reported one by one (the header is).
   const ParseResult r = parse_config("[bogus]\na = 1\nb = 2\n[smtp\nc = 3\n[smtp]\nmax_hops = 2\n", "f.ini");
   ASSERT_EQ(r.errors.size(), 3u) << errors_text(r);
-  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [store], [aliases])");
+  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])");
   EXPECT_EQ(r.errors[1].line, 3);
   EXPECT_EQ(r.errors[1].key, "b");
   EXPECT_EQ(r.errors[2].to_string(), "f.ini:4: section header lacks ']'");

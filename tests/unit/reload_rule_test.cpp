@@ -14,6 +14,7 @@ using namespace boxmail::config;
 
 const char kRunning[] =
     "[server]\npasswd_file = /etc/boxmail/passwd\ncontrol_socket = /run/boxmail/control.sock\n"
+    "[tls]\ncertificate = /etc/boxmail/tls/cert.pem\nkey = /etc/boxmail/tls/key.pem\n"
     "[store]\nmail_dir = /var/mail\nspool_dir = /var/spool/boxmail\n";
 
 ConfigPtr parse(const std::string& text) {
@@ -22,7 +23,8 @@ ConfigPtr parse(const std::string& text) {
   return r.config;
 }
 
-const std::set<std::string> kDirs = {"/etc/boxmail", "/run/boxmail", "/var/mail", "/var/spool/boxmail"};
+const std::set<std::string> kDirs = {"/etc/boxmail", "/etc/boxmail/tls", "/run/boxmail", "/var/mail",
+                                     "/var/spool/boxmail"};
 bool exists(const std::string& d) { return kDirs.count(d) != 0; }
 
 std::string all(const std::vector<ConfigError>& errors) {
@@ -48,6 +50,8 @@ TEST(ReloadRule, EachStorePathChangeIsRefusedNamingTheKey) {
        "control_socket"},
       {"mail_dir = /var/mail", "mail_dir = /var/mail2", "store", "mail_dir"},
       {"spool_dir = /var/spool/boxmail", "spool_dir = /var/mail", "store", "spool_dir"},
+      {"certificate = /etc/boxmail/tls/cert.pem", "certificate = /etc/boxmail/tls/c2.pem", "tls", "certificate"},
+      {"key = /etc/boxmail/tls/key.pem", "key = /etc/boxmail/key.pem", "tls", "key"},
   };
   for (const Case& c : cases) {
     std::string text = kRunning;
@@ -83,8 +87,9 @@ TEST(ReloadRule, MissingDirectoriesAreRefused) {
   EXPECT_EQ(refusals[0].key, "mail_dir");
   EXPECT_NE(refusals[0].message.find("'/var/mail' does not exist"), std::string::npos);
   const auto none = reload_refusals(*running, *running, [](const std::string&) { return false; });
-  EXPECT_EQ(none.size(), 4u) << all(none);
-  // passwd_file and control_socket need their directory, not themselves.
+  EXPECT_EQ(none.size(), 6u) << all(none);
+  // passwd_file, control_socket and the TLS files need their directory, not themselves.
+  EXPECT_NE(all(none).find("[tls] certificate: directory '/etc/boxmail/tls' does not exist"), std::string::npos);
   EXPECT_NE(all(none).find("'/etc/boxmail' does not exist"), std::string::npos);
   EXPECT_NE(all(none).find("'/run/boxmail' does not exist"), std::string::npos);
 }
@@ -197,7 +202,7 @@ TEST(RestartNeeded, EveryReadAtStartKeyIsKnown) {
     ASSERT_NE(v, nullptr) << k.section << " " << k.key;
     EXPECT_EQ(*v, k.default_value) << k.key;
   }
-  EXPECT_EQ(n, 3u);   // smtp.listen, pop3.enabled, pop3.listen
+  EXPECT_EQ(n, 6u);   // smtp.listen, .submission_listen, .submissions_listen, pop3.enabled, .listen, .pop3s_listen
 }
 
 TEST(RestartNeeded, ListsTheChangedListenAddressesOnly) {

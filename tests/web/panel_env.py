@@ -119,6 +119,10 @@ accept_domains = *
 [pop3]
 listen = 127.0.0.1:{pop3_port}
 
+[tls]
+certificate = {d}/tls/cert.pem
+key = {d}/tls/key.pem
+
 [store]
 mail_dir = {d}/mail
 spool_dir = {d}/spool

@@ -96,10 +96,16 @@ class Box:
         # passwd-file boxmailctl writes here takes the directory's group).
         hand_over(self.dir)
         os.chmod(self.dir, 0o750)
-        self.port = free_port()
-        self.pop3_port = free_port()
-        while self.pop3_port == self.port:
-            self.pop3_port = free_port()
+        # feed, POP3, submission (STARTTLS), submissions (465-style
+        # implicit TLS), POP3S: five distinct free ports
+        ports = []
+        while len(ports) < 5:
+            p = free_port()
+            if p not in ports:
+                ports.append(p)
+        self.port, self.pop3_port, self.submission_port, self.submissions_port, self.pop3s_port = ports
+        self.cert = os.path.join(self.dir, "tls", "cert.pem")
+        self.key = os.path.join(self.dir, "tls", "key.pem")
         self.mail_dir = os.path.join(self.dir, "mail")
         self.spool_dir = os.path.join(self.dir, "spool")
         self.passwd = os.path.join(self.dir, "passwd")
@@ -107,10 +113,17 @@ class Box:
         self.log_path = os.path.join(self.dir, "boxmaild.log")
         self.proc = None
         self.config = {
+            # Plaintext logins from loopback, as the POP3 tests log in
+            # without STLS; the TLS tests set "" (the default: TLS first).
             "server": {"hostname": "mx.test.example", "passwd_file": self.passwd, "log": "stderr",
-                       "control_socket": os.path.join(self.dir, "control.sock")},
-            "smtp": {"listen": f"127.0.0.1:{self.port}"},
-            "pop3": {"listen": f"127.0.0.1:{self.pop3_port}"},
+                       "control_socket": os.path.join(self.dir, "control.sock"),
+                       "plaintext_login_networks": "127.0.0.0/8 ::1"},
+            "smtp": {"listen": f"127.0.0.1:{self.port}",
+                     "submission_listen": f"127.0.0.1:{self.submission_port}",
+                     "submissions_listen": f"127.0.0.1:{self.submissions_port}"},
+            "pop3": {"listen": f"127.0.0.1:{self.pop3_port}",
+                     "pop3s_listen": f"127.0.0.1:{self.pop3s_port}"},
+            "tls": {"certificate": self.cert, "key": self.key},
             "store": {"mail_dir": self.mail_dir, "spool_dir": self.spool_dir},
         }
         for section, keys in (config or {}).items():
