@@ -19,7 +19,8 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 libudns-dev libcrypt-dev libgtest-dev libgmock-dev python3 swaks postfix \
                 dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
-                qemu-system-arm binutils-aarch64-linux-gnu
+                qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
+                libnet-ssleay-perl
 
 .PHONY: all deps accounts build static run test bench soak fuzz clean
 

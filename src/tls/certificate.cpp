@@ -316,6 +316,16 @@ LoadResult load_certificate(const std::string& chain_file, const std::string& ke
   }
   mbedtls_x509_crt* leaf = cert->chain();
   if (mbedtls_pk_check_pair(&leaf->pk, cert->key()) != 0) {
+    // The key of a later certificate: the leaf is not first.
+    std::size_t at = 1;
+    for (mbedtls_x509_crt* c = leaf->next; c != nullptr; c = c->next, ++at) {
+      if (mbedtls_pk_check_pair(&c->pk, cert->key()) == 0) {
+        r.error = error(chain_file, CertProblem::ChainOrder,
+                        "the key is that of " + which(at, cert->chain_length()) +
+                            " (the leaf must come first, then each issuer)");
+        return r;
+      }
+    }
     r.error = error(key_file, CertProblem::KeyMismatch, "not the key of " + chain_file);
     return r;
   }
