@@ -94,6 +94,20 @@ void load_certificate(tls::ServerContextSlot& slot) {
                 ", valid until " + info.not_after + ", SHA-256 " + info.sha256_fingerprint + ")");
 }
 
+/// A self-signed certificate about to expire (or expired) is made anew
+/// (tls::self_signed_renewal_due), then loaded; a CA's never.
+void renew_self_signed(tls::ServerContextSlot& slot, const std::string& host) {
+  const std::time_t now = std::time(nullptr);
+  if (!tls::self_signed_renewal_due(slot.chain_file(), now)) return;
+  if (auto err = tls::generate_self_signed(slot.chain_file(), slot.key_file(), tls::self_signed_request(host, now))) {
+    net::log_error("cannot renew the self-signed certificate: " + err->text());
+    return;
+  }
+  net::log_info("renewed the self-signed certificate for " + host + " in " + slot.chain_file() +
+                " (the old one expires within " + std::to_string(tls::kRenewBeforeDays) + " days or has expired)");
+  load_certificate(slot);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -251,6 +265,7 @@ int main(int argc, char** argv) {
     net::log_open(cfg->server.log, "boxmaild");
     logins.set_config(cfg);
     load_certificate(tls_slot);   // the files may have been replaced (same paths: fixed at install)
+    renew_self_signed(tls_slot, host_name(*cfg));
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
     poll_accounts(true);
@@ -352,6 +367,7 @@ int main(int argc, char** argv) {
                     " (key " + cfg->tls.key + ", " + std::to_string(ms.count()) + " ms)");
     }
     load_certificate(tls_slot);
+    renew_self_signed(tls_slot, host_name(*cfg));
   }
   server.start();
   if (config_path.empty()) {
@@ -417,6 +433,18 @@ int main(int argc, char** argv) {
     });
   };
   wait_signal();
+  // Once a day: renew the self-signed certificate before it expires.
+  asio::steady_timer renew_timer(io);
+  std::function<void()> renew_daily;
+  renew_daily = [&] {
+    renew_timer.expires_after(std::chrono::hours(24));
+    renew_timer.async_wait([&](const boost::system::error_code& e) {
+      if (e) return;
+      renew_self_signed(tls_slot, host_name(*cfg));
+      renew_daily();
+    });
+  };
+  renew_daily();
   io.run();
   server.set_event_sink(nullptr);   // the control server goes first
   const auto st = server.commit_stats();

@@ -357,8 +357,20 @@ SelfSignedRequest self_signed_request(std::string host, std::time_t now) {
   SelfSignedRequest req;
   req.host = std::move(host);
   req.not_before = now - 3600;
-  req.not_after = now + std::time_t{10} * 365 * 24 * 3600 + 2 * 24 * 3600;   // ten years and leap days
+  req.not_after = now + std::time_t{kSelfSignedDays} * 24 * 3600;
   return req;
+}
+
+bool self_signed_renewal_due(const std::string& chain_file, std::time_t now) {
+  std::string err;
+  const auto pem = read_file(chain_file, err);
+  if (!pem || pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) return false;
+  Certificate cert;
+  if (mbedtls_x509_crt_parse(cert.chain(), reinterpret_cast<const unsigned char*>(pem->c_str()), pem->size() + 1) != 0)
+    return false;
+  if (!cert.describe().self_signed) return false;
+  const auto soon = time_key(to_x509_time(now + std::time_t{kRenewBeforeDays} * 24 * 3600));
+  return soon > time_key(cert.chain()->valid_to);
 }
 
 std::optional<CertError> generate_self_signed(const std::string& chain_file, const std::string& key_file,

@@ -112,14 +112,30 @@ LoadResult load_certificate(const std::string& chain_file, const std::string& ke
 struct SelfSignedRequest {
   std::string host;           ///< the host name (CN and the one dNSName); 1..253 octets, LDH labels
   std::time_t not_before = 0; ///< validity start (UTC seconds); often now - 1 hour against clock skew
-  std::time_t not_after = 0;  ///< validity end; often now + 10 years
+  std::time_t not_after = 0;  ///< validity end; now + kSelfSignedDays for boxmaild's own
   uid_t owner = static_cast<uid_t>(-1);  ///< owner of both files; -1 keeps the creator's
   gid_t group = static_cast<gid_t>(-1);  ///< group of both files; -1 keeps the creator's
 };
 
+/// Days a self-signed certificate boxmaild makes is valid (from an hour
+/// before it is made): 824, inside the 825 days testssl.sh and the CA/B
+/// Forum's old limit accept without a finding (an appliance's ten-year
+/// certificate is flagged "way too long").
+inline constexpr int kSelfSignedDays = 824;
+/// A self-signed certificate is made anew this many days before it expires.
+inline constexpr int kRenewBeforeDays = 30;
+
 /// The validity boxmaild gives its own certificate: from an hour before
-/// `now` (clock skew) to ten years after.
+/// `now` (clock skew) to kSelfSignedDays after.
 SelfSignedRequest self_signed_request(std::string host, std::time_t now);
+
+/// True when the leaf of `chain_file` is self-signed (issuer = subject) and
+/// expires within kRenewBeforeDays of `now`, or has expired: boxmaild then
+/// makes a new self-signed certificate in its place (at start, on SIGHUP
+/// and once a day), so the box never serves an expired certificate of its
+/// own. A certificate from a CA is never replaced. False when the file
+/// cannot be read or parsed.
+bool self_signed_renewal_due(const std::string& chain_file, std::time_t now);
 
 /// Makes an ECDSA P-256 key and a self-signed certificate for `request`
 /// and writes `key_file` (0600) and then `chain_file` (0644), replacing

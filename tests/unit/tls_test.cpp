@@ -168,8 +168,9 @@ TEST_F(TlsFiles, SelfSignedIsWrittenSafelyAndLoadsBack) {
   EXPECT_EQ(info.sha256_fingerprint.size(), 32u * 3 - 1);
   EXPECT_EQ(info.sha256_fingerprint[2], ':');
   EXPECT_EQ(info.not_after.size(), std::string("2036-12-01 19:00:00 UTC").size());
-  // Ten years on, give or take the leap days.
-  EXPECT_GE(std::stoi(info.not_after.substr(0, 4)), std::stoi(info.not_before.substr(0, 4)) + 10);
+  // 824 days on: two years and a few months.
+  EXPECT_GE(std::stoi(info.not_after.substr(0, 4)), std::stoi(info.not_before.substr(0, 4)) + 2);
+  EXPECT_LE(std::stoi(info.not_after.substr(0, 4)), std::stoi(info.not_before.substr(0, 4)) + 3);
 
   // Random serials: a second certificate differs.
   const std::string first = read_all(cert_);
@@ -215,6 +216,26 @@ TEST_F(TlsFiles, FirstStartGeneratesOnlyWhenTheCertificateIsMissing) {
   EXPECT_EQ(e.error->problem, CertProblem::WriteFailed);
   EXPECT_EQ(e.error->file, dir_.file("nodir/key.pem"));
   EXPECT_NE(e.error->text().find("No such file"), std::string::npos) << e.error->text();
+}
+
+TEST_F(TlsFiles, SelfSignedValidityAndRenewal) {
+  // At most 825 days (testssl.sh flags longer), renewed 30 days before the end.
+  const SelfSignedRequest req = self_signed_request(kHost, now_);
+  EXPECT_LE(req.not_after - req.not_before, 825 * 24 * 3600);
+  EXPECT_GE(req.not_after - now_, 800 * 24 * 3600);
+  EXPECT_FALSE(self_signed_renewal_due(cert_, now_));
+  EXPECT_FALSE(self_signed_renewal_due(cert_, now_ + 790 * 24 * 3600));
+  EXPECT_TRUE(self_signed_renewal_due(cert_, now_ + 800 * 24 * 3600));
+  EXPECT_TRUE(self_signed_renewal_due(cert_, now_ + 900 * 24 * 3600));   // expired
+  // A CA's certificate is never renewed by boxmaild, even when expired.
+  Key ca_key, leaf_key;
+  const std::string chain = dir_.file("ca-chain.pem");
+  write_all(chain, issue(leaf_key, "CN=mail.example", ca_key, "CN=Test CA", false) +
+                       issue(ca_key, "CN=Test CA", ca_key, "CN=Test CA", true));
+  EXPECT_FALSE(self_signed_renewal_due(chain, std::time_t{4200000000}));   // after 2099
+  EXPECT_FALSE(self_signed_renewal_due(dir_.file("missing.pem"), now_));
+  write_all(dir_.file("garbage.pem"), "garbage");
+  EXPECT_FALSE(self_signed_renewal_due(dir_.file("garbage.pem"), now_));
 }
 
 TEST_F(TlsFiles, FilesAreGivenToTheDaemonUser) {
@@ -313,12 +334,15 @@ TEST_F(TlsFiles, ChainMustRunLeafFirstEachSignedByTheNext) {
   EXPECT_EQ(r.certificate->chain_length(), 2u);
   EXPECT_FALSE(r.certificate->describe().self_signed);
 
-  // Reversed: the first certificate is then the CA, whose key is not ours.
+  // Reversed: the first certificate is then the CA; the key is that of
+  // the second one, so the chain is out of order (named as such).
   const std::string reversed = dir_.file("reversed.pem");
   write_all(reversed, ca + leaf);
   r = load_certificate(reversed, k, now_);
   ASSERT_TRUE(r.error);
-  EXPECT_EQ(r.error->problem, CertProblem::KeyMismatch);
+  EXPECT_EQ(r.error->problem, CertProblem::ChainOrder);
+  EXPECT_EQ(r.error->file, reversed);
+  EXPECT_NE(r.error->text().find("the key is that of certificate 2 of 2"), std::string::npos) << r.error->text();
 
   // Leaf first but followed by an unrelated certificate.
   const std::string unrelated = dir_.file("unrelated.pem");

@@ -16,6 +16,9 @@
   (5) Started with a broken certificate: mail still flows in the clear,
       STARTTLS is not offered, the log says why; a good file + SIGHUP
       turns TLS on.
+  (6) A self-signed certificate 10 days from its end is renewed on SIGHUP
+      (a new one for the host name, valid at most 825 days); a CA-issued
+      one that close to its end is left alone.
 """
 import os
 import re
@@ -137,6 +140,27 @@ def main():
         sighup_and_wait(box, re.escape("TLS certificate loaded"))
         assert "STARTTLS" in box.ehlo_lines()
         assert served_fp(box)[0] == good_fp
+
+        # -- (6) renewal of the self-signed certificate -------------------------
+        ending_ca = tlstest.make_cert(HOST, leaf_key, issuer_cert=ca, issuer_key=ca_key, days_to=10)
+        write(box.cert, tlstest.pem_cert(ending_ca, ca), 0o644)
+        sighup_and_wait(box, re.escape("TLS certificate loaded"))
+        assert "renewed the self-signed" not in box.log()
+        assert served_fp(box)[0] == tlstest.fingerprint(ending_ca)
+        own_key = tlstest.new_key("ec")
+        ending = tlstest.make_cert(HOST, own_key, days_from=-800, days_to=10)
+        write(box.key, tlstest.pem_key(own_key))
+        write(box.cert, tlstest.pem_cert(ending), 0o644)
+        sighup_and_wait(box, re.escape(f"renewed the self-signed certificate for {HOST} in {box.cert}"))
+        with open(box.cert, "rb") as f:
+            renewed = tlstest.x509.load_pem_x509_certificate(f.read())
+        assert tlstest.fingerprint(renewed) != tlstest.fingerprint(ending)
+        life = renewed.not_valid_after - renewed.not_valid_before
+        assert 800 <= life.days <= 825, life
+        box.wait_log(re.escape(f"SHA-256 {tlstest.fingerprint(renewed)}"))
+        assert served_fp(box)[0] == tlstest.fingerprint(renewed)
+        st = os.stat(box.key)
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == uid
         assert box.stop() == 0
 
 
