@@ -22,7 +22,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
                 libnet-ssleay-perl
 
-.PHONY: all deps accounts build static run test bench soak fuzz clean
+.PHONY: all deps accounts build static run test bench soak fuzz clean testssl
 
 all: build
 
@@ -89,6 +89,13 @@ BENCH_SOAK_SECONDS := $(if $(filter command line environment,$(origin SOAK_SECON
 SOAK_SECONDS ?= 600
 soak: deps build
 	/usr/bin/python3 tests/bench/soak.py --build $(BUILD) --seconds $(SOAK_SECONDS)
+
+# testssl.sh against a real boxmaild in a private network namespace: SMTP
+# STARTTLS, submission over implicit TLS, POP3 STLS, POP3S (docs/tls.md,
+# "testssl.sh"). Findings not listed as accepted in the script fail.
+# About two minutes per port; not part of CI.
+testssl: deps build accounts
+	cd $(BUILD) && BOXMAIL_BUILD=$$PWD BOXMAIL_SOURCE=$(CURDIR) $(CURDIR)/tests/netns-run /usr/bin/python3 $(CURDIR)/tests/tls/testssl_run.py
 
 # libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS, new inputs kept
 # under $(FUZZ_BUILD)/corpus, crashes as $(FUZZ_BUILD)/crash-*. Not part of CI.

@@ -376,7 +376,8 @@ int main(int argc, char** argv) {
                   cfg->store.mail_dir + "/alice/new/");
     if (pop3_server && !cfg->pop3.listen.empty()) {
       net::log_info("read it over POP3 on " + cfg->pop3.listen.front().host + ":" +
-                    std::to_string(cfg->pop3.listen.front().port) + ", e.g. `curl -u alice:PASSWORD pop3://" +
+                    std::to_string(cfg->pop3.listen.front().port) +
+                    " (STLS; the certificate is self-signed), e.g. `curl --ssl-reqd -k -u alice:PASSWORD pop3://" +
                     cfg->pop3.listen.front().host + ":" + std::to_string(cfg->pop3.listen.front().port) + "/1`");
     }
   }
