@@ -21,6 +21,10 @@ allowed from no network ([server] plaintext_login_networks empty).
       greeting.
   (7) swaks --tls --auth PLAIN and LOGIN, curl --ssl-reqd smtp://, msmtp
       with the certificate's fingerprint: each delivers.
+  (8) One failed-login budget per address for every protocol: after
+      [server] login_failures_per_address failed SMTP AUTHs from 127.0.0.5,
+      the right password from there gets 454 4.7.0 over SMTP and is refused
+      over POP3S too, while 127.0.0.6 still logs in.
 """
 import os
 import re
@@ -229,6 +233,45 @@ def main():
                                capture_output=True, timeout=60)
             assert p.returncode == 0, p.stderr
         wait_stored(box, "bob", "msmtp")
+        assert box.stop() == 0
+
+    # -- (8) one failed-login budget per address, shared by SMTP and POP3 --------
+    config["server"].update({"login_failures_per_address": "3", "login_failure_window": "10m"})
+    config["pop3"] = {"login_delay": "0"}
+    with boxtest.Box(config=config) as box:
+        box.start()
+        ctx = verified_context(box)
+
+        def smtp_login(source, password):
+            c = smtplib.SMTP("127.0.0.1", box.submission_port, timeout=20, source_address=(source, 0))
+            try:
+                c.starttls(context=ctx)
+                c.ehlo("client.example")
+                # One AUTH PLAIN (login() would go on to LOGIN after a failure).
+                c.user, c.password = "alice", password
+                return c.auth("PLAIN", c.auth_plain)
+            except smtplib.SMTPAuthenticationError as e:
+                return e.smtp_code, e.smtp_error
+            finally:
+                c.close()
+
+        for _ in range(3):
+            r = smtp_login("127.0.0.5", "wrong")
+            assert r[0] == 535, r
+        code, msg = smtp_login("127.0.0.5", "pw-alice")
+        assert (code, msg) == (454, b"4.7.0 Temporary authentication failure, try again later"), (code, msg)
+        # POP3S from the same address (poplib cannot bind a source address).
+        raw = socket.create_connection(("127.0.0.1", box.pop3s_port), timeout=20, source_address=("127.0.0.5", 0))
+        with ctx.wrap_socket(raw, server_hostname=HOST) as t:
+            f = t.makefile("rb")
+            assert f.readline().startswith(b"+OK")
+            t.sendall(b"USER alice\r\n")
+            assert f.readline().startswith(b"+OK")
+            t.sendall(b"PASS pw-alice\r\n")
+            answer = f.readline()
+            assert answer.startswith(b"-ERR"), answer
+        assert smtp_login("127.0.0.6", "pw-alice")[0] == 235
+        assert "smtp: client=127.0.0.5 3 failed login(s) from this address" in box.log(), box.log()
         assert box.stop() == 0
 
 
