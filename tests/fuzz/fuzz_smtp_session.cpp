@@ -57,8 +57,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view in(reinterpret_cast<const char*>(data), size);
   const std::size_t step = fuzz_step(in);
   int qid = 0;
+  // The connection's security from the input's last octet (TLS available,
+  // plaintext AUTH allowed, submission, implicit TLS), so STARTTLS and AUTH
+  // are reached too.
+  const unsigned flags = size ? data[size - 1] : 0;
+  smtp::Security sec{.tls_available = (flags & 1) != 0, .tls_active = (flags & 8) != 0,
+                     .submission = (flags & 4) != 0, .plaintext_auth = (flags & 2) != 0};
   smtp::Session s(cfg(), accounts(), smtp::ClientInfo{"192.0.2.7", 25}, "mx.fuzz",
-                  [&] { return "Q" + std::to_string(++qid); });
+                  [&] { return "Q" + std::to_string(++qid); }, {}, sec);
+  int checks = 0;
   check_replies(s.greet().replies);
   std::string body;
   bool closed = false;
@@ -73,6 +80,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (o.action == smtp::Action::Commit) {
         FUZZ_CHECK(s.committing());
         check_replies(s.on_committed(qid % 2 ? 0 : 28).replies);
+      }
+      if (o.action == smtp::Action::StartTls) {
+        FUZZ_CHECK(!s.tls_active());
+        const smtp::Output t = s.on_tls_started(pos % 3 != 0, "TLSv1.2 FUZZ");
+        check_replies(t.replies);
+        FUZZ_CHECK(t.replies.empty());
+        if (t.action == smtp::Action::Close) closed = true;
+        chunk = {};   // the driver drops what was read after STARTTLS
+      }
+      if (o.action == smtp::Action::Authenticate) {
+        FUZZ_CHECK(s.authenticated().empty());
+        FUZZ_CHECK(!s.credentials().authcid.empty());
+        const auto outcome = static_cast<smtp::AuthOutcome>(++checks % 4);
+        const smtp::Output a = s.on_auth_result(outcome, outcome == smtp::AuthOutcome::Ok ? "alice" : "");
+        check_replies(a.replies);
+        FUZZ_CHECK(s.credentials().password.empty());
+        if (a.action == smtp::Action::Close) closed = true;
       }
       if (o.action == smtp::Action::Close) closed = true;
       if (used == 0 && o.action == smtp::Action::None) break;
