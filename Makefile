@@ -20,7 +20,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
-                libnet-ssleay-perl
+                libnet-ssleay-perl patch xz-utils
 
 .PHONY: all deps accounts build static run test bench soak fuzz clean testssl
 
@@ -64,12 +64,18 @@ test: deps build accounts
 	$(MAKE) test-cross ARCH=aarch64
 	$(MAKE) boot-test BOARD=qemu-aarch64
 
-# The appliance build (static, MinSizeRel) is what the bench measures.
+# The appliance build (static, MinSizeRel) is what the bench measures. Like
+# the board builds it links the minimal mbedTLS (cross/build-mbedtls.sh, here
+# compiled with the host's gcc into $(STATIC_BUILD)/mbedtls; the source
+# package is cached in $(BUILD)/debian-src). Configured on every run so that
+# an older build-static picks up the prefix.
 STATIC_BUILD ?= build-static
-$(STATIC_BUILD)/CMakeCache.txt:
-	cmake -S . -B $(STATIC_BUILD) -DBOXMAIL_STATIC=ON -DCMAKE_BUILD_TYPE=MinSizeRel -DBOXMAIL_TESTS=OFF
+STATIC_MBEDTLS = $(abspath $(STATIC_BUILD))/mbedtls
 
-static: $(STATIC_BUILD)/CMakeCache.txt
+static:
+	JOBS=$(JOBS) cross/build-mbedtls.sh host $(BUILD)/debian-src $(STATIC_MBEDTLS)
+	cmake -S . -B $(STATIC_BUILD) -DBOXMAIL_STATIC=ON -DCMAKE_BUILD_TYPE=MinSizeRel -DBOXMAIL_TESTS=OFF \
+	  -DBOXMAIL_MBEDTLS_PREFIX=$(STATIC_MBEDTLS) >/dev/null
 	cmake --build $(STATIC_BUILD) -j $(JOBS)
 
 bench: deps build static
@@ -122,7 +128,9 @@ CROSS_TRIPLET = $(if $(filter aarch64,$(ARCH)),aarch64-linux-gnu,$(if $(filter a
 BOARD_ARCH   = $(shell sed -n 's/^ARCH=//p' board/$(BOARD)/board.conf 2>/dev/null)
 BOARD_OUT    = $(BUILD)/board/$(BOARD)
 # Board builds: static, size-tuned (MinSizeRel = -Os), sections + --gc-sections
-# (BOXMAIL_STATIC), stripped when staged with `cmake --install --strip`.
+# (BOXMAIL_STATIC), stripped when staged with `cmake --install --strip`; linked
+# against the minimal mbedTLS that cross/build-mbedtls.sh builds from Debian's
+# source package into $(CROSS_WORK)/mbedtls (cross/mbedtls-config.h).
 CROSS_FLAGS ?=
 
 .PHONY: cross _cross test-cross image boot-test install
@@ -132,8 +140,10 @@ cross: deps
 
 _cross:
 	cross/make-sysroot.sh $(ARCH) $(CROSS_WORK)
+	JOBS=$(JOBS) cross/build-mbedtls.sh $(ARCH) $(BUILD)/debian-src $(CROSS_WORK)/mbedtls
 	cmake -S . -B $(CROSS_BUILD) -DCMAKE_TOOLCHAIN_FILE=cross/$(CROSS_TRIPLET).cmake \
 	  -DBOXMAIL_SYSROOT=$(abspath $(CROSS_WORK))/sysroot -DCMAKE_BUILD_TYPE=MinSizeRel \
+	  -DBOXMAIL_MBEDTLS_PREFIX=$(abspath $(CROSS_WORK))/mbedtls \
 	  -DBOXMAIL_STATIC=ON -DCMAKE_INSTALL_PREFIX=/usr $(CROSS_FLAGS) >/dev/null
 	cmake --build $(CROSS_BUILD) -j $(JOBS)
 	rm -rf $(CROSS_BUILD)/stage

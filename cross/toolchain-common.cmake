@@ -32,6 +32,9 @@ set(CMAKE_LIBRARY_ARCHITECTURE ${BOXMAIL_TRIPLET})
 
 # Libraries, headers and CMake packages come only from the sysroot (plus the
 # cross compiler's own glibc and libstdc++); programs from the build machine.
+# The exception is mbedTLS: `make cross` builds its own (cross/build-mbedtls.sh)
+# outside the sysroot, and CMakeLists.txt takes it from BOXMAIL_MBEDTLS_PREFIX
+# by path, without a find (which these modes would re-root in the sysroot).
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)

@@ -65,7 +65,9 @@ std::shared_ptr<const ServerContext> ServerContext::create(std::shared_ptr<const
   mbedtls_ssl_conf_curves(conf, kGroups);
   mbedtls_ssl_conf_rng(conf, rng, nullptr);
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#endif   // else built without it (the static builds' cross/mbedtls-config.h): nothing to refuse
   rc = mbedtls_ssl_conf_own_cert(conf, ctx->certificate_->chain(), ctx->certificate_->key());
   if (rc != 0) throw std::runtime_error("mbedtls_ssl_conf_own_cert: " + mbedtls_error_text(rc));
   return ctx;
