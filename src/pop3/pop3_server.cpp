@@ -2,6 +2,7 @@
 #include "pop3/pop3_server.hpp"
 
 #include "config/password.hpp"
+#include "net/ip_network.hpp"
 #include "net/log.hpp"
 #include "pop3/dot_stuffer.hpp"
 #include "pop3/session.hpp"
@@ -99,12 +100,12 @@ void Pop3Server::accepted(tcp::socket socket, std::string address, std::uint16_t
 // changes at QUIT.
 class Pop3Server::Glue final : public proto::Handler {
  public:
-  Glue(Pop3Server& server, const std::shared_ptr<Connection>& conn)
+  Glue(Pop3Server& server, const std::shared_ptr<Connection>& conn, Security security)
       : server_(server),
         config_(server.config_),
         pop3_(config_->pop3),
         conn_(*conn),
-        session_(pop3_, ClientInfo{conn->address, conn->port}, server.hostname_, Steady::now()) {}
+        session_(pop3_, ClientInfo{conn->address, conn->port}, server.hostname_, Steady::now(), security) {}
 
   ~Glue() override {
     if (!locked_.empty()) server_.locked_.erase(locked_);
@@ -157,10 +158,16 @@ class Pop3Server::Glue final : public proto::Handler {
     co_return proto::Step{used, false};
   }
 
+  // After STLS (the driver has dropped what the client pipelined after it),
+  // or before the greeting on the POP3S port.
+  void tls_started(proto::Driver& d, bool ok) override { take(d, session_.on_tls_started(ok)); }
+
  private:
   void take(proto::Driver& d, Output&& o) {
-    d.take(proto::Output{std::move(o.replies), std::move(o.log),
-                         o.action == Action::Close ? proto::Action::Close : proto::Action::None});
+    const proto::Action a = o.action == Action::Close      ? proto::Action::Close
+                            : o.action == Action::StartTls ? proto::Action::StartTls
+                                                           : proto::Action::None;
+    d.take(proto::Output{std::move(o.replies), std::move(o.log), a});
   }
 
   // Action::Authenticate: the check, the login delay of a failure, then the
@@ -341,10 +348,13 @@ class Pop3Server::Glue final : public proto::Handler {
 
 asio::awaitable<void> Pop3Server::run_session(std::shared_ptr<Connection> conn, bool implicit_tls) {
   {
-    Glue glue(*this, conn);
     // Named, not a temporary in the co_await's arguments: g++ 12 destroys
     // such temporaries twice.
     const std::shared_ptr<const tls::ServerContext> context = tls_ ? tls_() : nullptr;
+    Security security;
+    security.tls_available = context != nullptr;   // STLS offered; on POP3S the driver starts TLS itself
+    security.plaintext_login = net::in_networks(config_->server.plaintext_login_networks, conn->address);
+    Glue glue(*this, conn, security);
     co_await proto::run_connection(conn, glue, kReadBuffer, context, implicit_tls);
   }   // the mailbox lock is released here, before the slot
   session_ended(conn->id, conn->address);

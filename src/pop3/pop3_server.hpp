@@ -33,6 +33,11 @@
 // TLS: pop3.listen offers STLS (RFC 2595), pop3s_listen is TLS from the
 // first octet (RFC 8314); both use the certificate the tls_context
 // function returns at accept time (null: none loaded, STLS not offered).
+// The session gets a pop3::Security: TLS available, and whether the
+// client's address is in [server] plaintext_login_networks (else no login
+// before TLS: session.hpp, "Plaintext rule"). The driver carries out
+// STLS (dropping what was pipelined after it) and tells the session
+// through Handler::tls_started, also before the greeting on POP3S.
 //
 // Costs still on the loop thread (known, documented in docs/pop3.md):
 // reading the Maildir directories at login, and the renames/unlinks plus

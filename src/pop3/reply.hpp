@@ -49,7 +49,11 @@ enum class ReplyId {
   AuthCancelled,      // -ERR Authentication cancelled
   BadMechanism,       // -ERR Unsupported authentication mechanism
   BadBase64,          // -ERR Invalid base64 data
-  NoStls,             // -ERR STLS is not available
+  NoStls,             // -ERR STLS is not available: no TLS certificate is loaded
+  StlsReady,          // +OK Begin TLS negotiation (RFC 2595 4)
+  StlsActive,         // -ERR TLS is already active
+  PlaintextRefused,   // -ERR [AUTH] Plaintext logins are not allowed without TLS: use STLS (or the POP3S port)
+  PlaintextNoTls,     // -ERR [SYS/PERM] Plaintext logins are not allowed without TLS, and no TLS certificate is loaded
   MailboxError,       // -ERR [SYS/TEMP] Cannot open the mailbox
   MessageGone,        // -ERR [SYS/TEMP] Message <arg> is no longer available
   CommitError,        // -ERR [SYS/TEMP] Some changes were not saved; <arg>

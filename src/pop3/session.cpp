@@ -53,11 +53,11 @@ const Session::CommandRow* Session::find_row(Verb verb) {
 }
 
 Session::Session(const config::Pop3Config& config, ClientInfo client, std::string hostname, TimePoint now,
-                 bool stls)
+                 Security security)
     : config_(config),
       client_(std::move(client)),
       hostname_(std::move(hostname)),
-      stls_(stls),
+      security_(security),
       idle_(config.idle_timeout),
       last_activity_(now),
       lines_(config.max_command_line),
@@ -153,7 +153,22 @@ void Session::handle_line(std::string_view line, Output& out) {
 
 // ---- AUTHORIZATION ----------------------------------------------------------------
 
+bool Session::login_allowed() const { return security_.tls_active || security_.plaintext_login; }
+
+bool Session::refuse_plaintext(Output& out, std::string_view command) {
+  if (login_allowed()) return false;
+  // Not checked, not delayed, not counted as a failed login: the refusal
+  // depends on the connection only and tells a guesser nothing.
+  out.log.push_back("pop3: client=" + client_.address + " refused: " + std::string(command) +
+                    " without TLS (not in plaintext_login_networks)");
+  error(out, security_.tls_available ? ReplyId::PlaintextRefused : ReplyId::PlaintextNoTls);
+  return true;
+}
+
 void Session::cmd_user(const Command& c, Output& out) {
+  // Refused here already, not at PASS: a client that stops at the first
+  // -ERR never sends its password in the clear.
+  if (refuse_plaintext(out, "USER")) return;
   if (c.argument.empty()) {
     error(out, ReplyId::Syntax, "USER name");
     return;
@@ -163,6 +178,7 @@ void Session::cmd_user(const Command& c, Output& out) {
 }
 
 void Session::cmd_pass(const Command& c, Output& out) {
+  if (refuse_plaintext(out, "PASS")) return;   // the argument is never looked at
   if (user_.empty()) {
     error(out, ReplyId::NeedUser);
     return;
@@ -191,15 +207,16 @@ void Session::cmd_auth(const Command& c, Output& out) {
     error(out, ReplyId::Syntax, a.error);
     return;
   }
-  if (a.mechanism.empty()) {   // list the mechanisms (common client practice)
+  if (a.mechanism.empty()) {   // list the mechanisms (common client practice): none before TLS
     reply(out, ReplyId::Mechanisms);
-    out.replies += "PLAIN\r\n.\r\n";
+    out.replies += login_allowed() ? "PLAIN\r\n.\r\n" : ".\r\n";
     return;
   }
   if (a.mechanism != "PLAIN") {
     error(out, ReplyId::BadMechanism);
     return;
   }
+  if (refuse_plaintext(out, "AUTH PLAIN")) return;   // an initial response is never decoded
   if (!a.initial) {
     state_ = State::SaslResponse;
     reply(out, ReplyId::SaslContinue);
@@ -289,7 +306,7 @@ Output Session::on_mailbox(std::optional<std::vector<MessageInfo>> messages) {
   damaged_.assign(messages_.size(), false);
   state_ = State::Transaction;
   reply(out, ReplyId::LoggedIn, summary());
-  out.log.push_back(who() + " login: " + summary());
+  out.log.push_back(who() + " login: " + summary() + (security_.tls_active ? ", TLS" : ", no TLS"));
   return out;
 }
 
@@ -299,15 +316,51 @@ void Session::cmd_capa(const Command& c, Output& out) {
     return;
   }
   reply(out, ReplyId::Capabilities);
-  out.replies +=
-      "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\nUSER\r\nSASL PLAIN\r\n";
-  if (stls_ && state_ == State::Authorization) out.replies += "STLS\r\n";
+  out.replies += "CAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+  // Only what works now: USER and SASL PLAIN once a login may be made
+  // (always true in TRANSACTION: the login was made), STLS before TLS and
+  // before the login (RFC 2595 4: valid in AUTHORIZATION only).
+  if (login_allowed()) out.replies += "USER\r\nSASL PLAIN\r\n";
+  if (state_ == State::Authorization && security_.tls_available && !security_.tls_active) out.replies += "STLS\r\n";
   out.replies += "IMPLEMENTATION boxmail\r\n.\r\n";
 }
 
-void Session::cmd_stls(const Command&, Output& out) {
-  // The seam for the TLS issue: the glue will answer StartTls here.
-  error(out, ReplyId::NoStls);
+void Session::cmd_stls(const Command& c, Output& out) {
+  if (!c.argument.empty()) {
+    error(out, ReplyId::Syntax, "STLS");
+    return;
+  }
+  if (security_.tls_active) {
+    error(out, ReplyId::StlsActive);
+    return;
+  }
+  if (!security_.tls_available) {
+    error(out, ReplyId::NoStls);
+    return;
+  }
+  // RFC 2595 4: +OK, then the handshake at once. This line is the last
+  // one read in the clear: on_input stops here, and the driver drops
+  // anything the client sent after it (CVE-2011-0411).
+  reply(out, ReplyId::StlsReady);
+  state_ = State::StartingTls;
+  out.action = Action::StartTls;
+}
+
+Output Session::on_tls_started(bool ok) {
+  Output out;
+  if (state_ != State::StartingTls && state_ != State::Authorization) return out;
+  if (!ok) {   // nothing can be said in the clear any more
+    state_ = State::Closed;
+    out.action = Action::Close;
+    return out;
+  }
+  // RFC 2595 4: forget what was learnt before TLS; no new greeting.
+  security_.tls_active = true;
+  state_ = State::Authorization;
+  user_.clear();
+  credentials_ = Credentials{};
+  lines_ = proto::LineReader(config_.max_command_line);
+  return out;
 }
 
 void Session::cmd_quit(const Command& c, Output& out) {

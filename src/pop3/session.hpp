@@ -36,8 +36,26 @@
 // in the glue's buffer).
 //
 // Capabilities (RFC 2449): CAPA TOP UIDL RESP-CODES AUTH-RESP-CODE
-// PIPELINING USER SASL PLAIN (RFC 5034, RFC 4616), and STLS once the TLS
-// layer offers it (the `stls` constructor flag; STLS is its issue).
+// PIPELINING, then USER and SASL PLAIN (RFC 5034, RFC 4616) only while a
+// login is possible (TLS is on, or the client is in [server]
+// plaintext_login_networks), and STLS (RFC 2595) in the AUTHORIZATION state
+// while a certificate is loaded and TLS is not on yet. The list changes
+// after STLS (RFC 2449 5 allows it; a client asks CAPA again).
+//
+// TLS (RFC 2595, RFC 8314; docs/pop3.md "TLS"): STLS answers "+OK Begin
+// TLS negotiation" and asks for Action::StartTls; the driver drops what the
+// client sent after it and runs the handshake, then on_tls_started puts the
+// session back at the start of AUTHORIZATION (a USER given before is
+// forgotten; no new greeting, RFC 2595 4). On an implicit-TLS port (POP3S)
+// the glue calls on_tls_started(true) before greet().
+//
+// Plaintext rule: before TLS, a client outside plaintext_login_networks is
+// refused at USER already (so its password is never sent), and PASS and
+// AUTH PLAIN are refused too: -ERR [AUTH] with a hint at STLS. The
+// password is never checked (no Authenticate action); each refusal spends
+// the error budget but is no failed login (login_failed stays false: it
+// tells a guesser nothing, so the per-address throttle does not count it).
+#pragma once
 #pragma once
 
 #include "config/config.hpp"
@@ -73,6 +91,15 @@ enum class Action {
   Retrieve,      ///< open message retrieval().index; answer with on_retrieve, then stream it
   Commit,        ///< carry out commit(); answer with on_committed
   Close,         ///< send the replies, then close the connection
+  StartTls,      ///< send the replies, drop any input already read, run the TLS handshake
+                 ///< (proto::Action::StartTls), then on_tls_started
+};
+
+/// The connection's security, as the glue knows it at accept time.
+struct Security {
+  bool tls_available = false;     ///< a certificate is loaded: STLS may be offered
+  bool tls_active = false;        ///< TLS is on (on_tls_started sets it; the glue need not)
+  bool plaintext_login = false;   ///< the client may log in without TLS ([server] plaintext_login_networks)
 };
 
 /// Result of an event.
@@ -125,9 +152,11 @@ class Session {
  public:
   using TimePoint = std::chrono::steady_clock::time_point;
 
-  /// `hostname` goes in the greeting; `stls`: STLS can be offered (TLS issue).
+  /// `hostname` goes in the greeting; `security`: what TLS can do and
+  /// whether this client may log in without it (see Security). The default
+  /// is the strictest: no TLS and no plaintext login, so no login at all.
   Session(const config::Pop3Config& config, ClientInfo client, std::string hostname, TimePoint now,
-          bool stls = false);
+          Security security = {});
 
   /// The "+OK" greeting.
   Output greet();
@@ -136,6 +165,15 @@ class Session {
   /// an Action other than None is due, or a failed login is to be delayed
   /// (`delay`: each failure gets its own delay and count); sets `consumed`.
   Output on_input(std::string_view in, TimePoint now, std::size_t& consumed);
+
+  /// After Action::StartTls (or before greet() on an implicit-TLS port):
+  /// the handshake succeeded (`ok`): TLS counts as active and the session
+  /// is at the start of AUTHORIZATION again (a USER given before TLS is
+  /// forgotten; nothing is sent, RFC 2595 4); or it failed: Close (nothing
+  /// can be said in the clear any more). Ignored in any other state.
+  Output on_tls_started(bool ok);
+  /// True once TLS is on (after on_tls_started(true)).
+  bool tls_active() const { return security_.tls_active; }
 
   /// The credential check of Action::Authenticate finished (or was refused:
   /// Blocked, Busy).
@@ -190,7 +228,11 @@ class Session {
   bool closed() const { return state_ == State::Closed; }
 
  private:
-  enum class State { Authorization, SaslResponse, Authenticating, Listing, Transaction, Retrieving, Update, Closed };
+  enum class State {
+    Authorization, SaslResponse, Authenticating, Listing, Transaction, Retrieving, Update,
+    StartingTls,   // between Action::StartTls and on_tls_started: reads nothing
+    Closed
+  };
 
   struct CommandRow;
   static const CommandRow* find_row(Verb verb);
@@ -199,6 +241,8 @@ class Session {
   void reply(Output& out, ReplyId id, std::string_view arg = {});
   void error(Output& out, ReplyId id, std::string_view arg = {});
   void fail_login(Output& out, ReplyId id, std::string_view why);
+  bool login_allowed() const;
+  bool refuse_plaintext(Output& out, std::string_view command);
   void sasl_response(std::string_view line, Output& out);
   void check(Credentials c, Output& out);
   void plain(std::string_view base64, Output& out);
@@ -226,7 +270,7 @@ class Session {
   config::Pop3Config config_;
   ClientInfo client_;
   std::string hostname_;
-  bool stls_;
+  Security security_;
   std::chrono::seconds idle_;
   TimePoint last_activity_;
 

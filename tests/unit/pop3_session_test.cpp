@@ -39,22 +39,52 @@ std::vector<pop3::MessageInfo> mailbox() {
           {50, "uid-3"}};
 }
 
+/// A client in [server] plaintext_login_networks, no certificate loaded:
+/// logins work without TLS (the dialogues below), STLS is not offered.
+pop3::Security plaintext_lan() {
+  pop3::Security s;
+  s.plaintext_login = true;
+  return s;
+}
+
+/// A certificate is loaded; `plaintext`: the client is in plaintext_login_networks.
+pop3::Security tls_offered(bool plaintext = false) {
+  pop3::Security s;
+  s.tls_available = true;
+  s.plaintext_login = plaintext;
+  return s;
+}
+
 /// Drives a session like the glue does. Passwords: alice "pw-alice" (ok),
 /// carol "pw-carol" (POP3 off), dave "pw-dave" (mailbox in use).
+/// Action::StartTls is carried out as proto::Driver does: the rest of the
+/// input given to that feed() is dropped (counted in `dropped`), then
+/// on_tls_started(handshake_ok). `implicit_tls`: on_tls_started(true)
+/// before the greeting (POP3S).
 struct Driver {
-  explicit Driver(config::Pop3Config cfg = pop3_config(), bool stls = false)
-      : s(cfg, pop3::ClientInfo{"192.0.2.1", 4321}, "mx.test", kT0, stls) {
-    transcript = s.greet().replies;
+  explicit Driver(config::Pop3Config cfg = pop3_config(), pop3::Security security = plaintext_lan(),
+                  bool implicit_tls = false)
+      : s(cfg, pop3::ClientInfo{"192.0.2.1", 4321}, "mx.test", kT0, security) {
+    if (implicit_tls) take(s.on_tls_started(true));
+    transcript += s.greet().replies;
   }
   void feed(std::string_view in, std::size_t step = 0) {
     if (step == 0) step = in.size() ? in.size() : 1;
     for (std::size_t pos = 0; pos < in.size() && !closed; pos += step) {
       std::string_view chunk = in.substr(pos, step);
+      const std::size_t end = pos + chunk.size();
       while (!chunk.empty() && !closed) {
         std::size_t used = 0;
         Output o = s.on_input(chunk, now, used);
         chunk.remove_prefix(used);
+        const bool start_tls = o.action == Action::StartTls;
         take(o);
+        if (start_tls) {   // what the client sent after STLS is never read
+          dropped += in.size() - (end - chunk.size());
+          ++handshakes;
+          take(s.on_tls_started(handshake_ok));
+          return;
+        }
         if (used == 0 && o.action == Action::None) break;
       }
     }
@@ -63,8 +93,10 @@ struct Driver {
     transcript += o.replies;
     if (o.delay) ++delayed;
     if (o.login_failed) ++failed_logins;
+    log.insert(log.end(), o.log.begin(), o.log.end());
     switch (o.action) {
       case Action::None:
+      case Action::StartTls:   // carried out by feed()
         break;
       case Action::Close:
         closed = true;
@@ -114,6 +146,10 @@ struct Driver {
   std::vector<std::size_t> deleted, retrieved;
   std::set<std::size_t> damaged;   // message numbers whose file does not match its size
   std::optional<AuthResult> refuse;
+  std::vector<std::string> log;
+  bool handshake_ok = true;
+  int handshakes = 0;
+  std::size_t dropped = 0;          // octets after STLS, dropped unread
 };
 
 const std::string kGreeting = "+OK mx.test POP3 boxmail ready\r\n";
@@ -165,7 +201,7 @@ const DialogueCase kDialogues[] = {
      kLoggedIn + "-ERR Syntax: RETR msg\r\n-ERR Syntax: RETR msg\r\n-ERR Syntax: TOP msg n\r\n-ERR Syntax: STAT\r\n"
                  "-ERR Too many errors, closing\r\n",
      true},
-    {"stls not offered", "STLS\r\n", "-ERR STLS is not available\r\n"},
+    {"stls not offered", "STLS\r\n", "-ERR STLS is not available: no TLS certificate is loaded\r\n"},
     {"http", "GET / HTTP/1.1\r\nHost: x\r\n", "-ERR This is a POP3 server, not HTTP; closing\r\n", true},
     {"too many errors", "A\r\nB\r\nC\r\nD\r\nE\r\n",
      "-ERR Unknown command\r\n-ERR Unknown command\r\n-ERR Unknown command\r\n-ERR Unknown command\r\n"
@@ -291,11 +327,6 @@ TEST(Pop3Session, CommitFailure) {
   EXPECT_TRUE(d.closed);
 }
 
-TEST(Pop3Session, CapaOffersStlsWhenAvailable) {
-  Driver d(pop3_config(), true);
-  d.feed("CAPA\r\n");
-  EXPECT_NE(d.transcript.find("\r\nSTLS\r\n"), std::string::npos);
-}
 
 TEST(Pop3Session, IdleTimeoutWithInjectedTime) {
   Driver d;   // idle_timeout defaults to 600 s (RFC 1939 3: at least 10 minutes)
@@ -443,7 +474,7 @@ TEST(Pop3Session, OverlongPasswordFailsWithoutACheck) {
 }
 
 TEST(Pop3Session, ReadsNothingWhileAuthenticating) {
-  Session s(pop3_config(), pop3::ClientInfo{"192.0.2.1", 1}, "mx.test", kT0);
+  Session s(pop3_config(), pop3::ClientInfo{"192.0.2.1", 1}, "mx.test", kT0, plaintext_lan());
   s.greet();
   std::string_view in = "USER alice\r\nPASS pw-alice\r\nSTAT\r\n";
   std::size_t used = 0;
@@ -465,3 +496,183 @@ TEST(Pop3Session, ReadsNothingWhileAuthenticating) {
   // A result that comes when no check is pending changes nothing.
   EXPECT_EQ(s.on_auth_result(AuthResult::Failed).replies, "");
 }
+
+// ---- TLS (RFC 2595 STLS, RFC 8314 implicit TLS) and the plaintext rule -------------------
+
+namespace {
+
+const std::string kCapaHead =
+    "+OK Capability list follows\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\nPIPELINING\r\n";
+const std::string kCapaLogin = "USER\r\nSASL PLAIN\r\n";
+const std::string kCapaTail = "IMPLEMENTATION boxmail\r\n.\r\n";
+const std::string kStlsOk = "+OK Begin TLS negotiation\r\n";
+const std::string kPlaintextRefused =
+    "-ERR [AUTH] Plaintext logins are not allowed without TLS: use STLS (or the POP3S port)\r\n";
+
+TEST(Pop3SessionTls, CapaBeforeAndAfterStls) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    SCOPED_TRACE(step);
+    Driver d(pop3_config(), tls_offered());
+    d.feed("CAPA\r\n", step);
+    // No login is possible yet: no USER, no SASL; STLS is.
+    EXPECT_EQ(d.transcript, kGreeting + kCapaHead + "STLS\r\n" + kCapaTail);
+    d.transcript.clear();
+    d.feed("STLS\r\n", step);
+    EXPECT_EQ(d.handshakes, 1);
+    EXPECT_EQ(d.transcript, kStlsOk);   // no second greeting after the handshake (RFC 2595 4)
+    EXPECT_TRUE(d.s.tls_active());
+    d.transcript.clear();
+    d.feed("CAPA\r\n", step);
+    EXPECT_EQ(d.transcript, kCapaHead + kCapaLogin + kCapaTail);   // RFC 2449 5: the list changed
+    d.transcript.clear();
+    d.feed(kLogin + "CAPA\r\n", step);
+    EXPECT_EQ(d.transcript, kLoggedIn + kCapaHead + kCapaLogin + kCapaTail);
+    ASSERT_FALSE(d.log.empty());
+    EXPECT_NE(d.log.back().find("user=alice login: 3 messages (370 octets), TLS"), std::string::npos) << d.log.back();
+  }
+}
+
+TEST(Pop3SessionTls, StlsStopsReadingAtItsLine) {
+  Session s(pop3_config(), pop3::ClientInfo{"192.0.2.1", 1}, "mx.test", kT0, tls_offered());
+  s.greet();
+  std::string_view in = "STLS\r\nSTAT\r\nUSER alice\r\n";
+  std::size_t used = 0;
+  Output o = s.on_input(in, kT0, used);
+  EXPECT_EQ(o.replies, kStlsOk);
+  EXPECT_EQ(o.action, Action::StartTls);
+  EXPECT_EQ(used, 6u);   // the STLS line only: the rest is the driver's to drop
+  o = s.on_input(in.substr(used), kT0, used);   // nothing is read during the handshake
+  EXPECT_EQ(used, 0u);
+  EXPECT_EQ(o.replies, "");
+  EXPECT_EQ(o.action, Action::None);
+  o = s.on_tls_started(true);
+  EXPECT_EQ(o.replies, "");
+  EXPECT_EQ(o.action, Action::None);
+  o = s.on_input("CAPA\r\n", kT0, used);
+  EXPECT_EQ(o.replies, kCapaHead + kCapaLogin + kCapaTail);
+}
+
+TEST(Pop3SessionTls, PipelinedAfterStlsIsDroppedAndUserForgotten) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    SCOPED_TRACE(step);
+    // A client in plaintext_login_networks gives USER in the clear, then STLS
+    // with PASS pipelined behind it: PASS is dropped, and after TLS the
+    // session is at the start of AUTHORIZATION (the USER is forgotten).
+    Driver d(pop3_config(), tls_offered(true));
+    d.feed("USER alice\r\nSTLS\r\nPASS pw-alice\r\n", step);
+    EXPECT_EQ(d.transcript, kGreeting + "+OK Send PASS\r\n" + kStlsOk);
+    EXPECT_EQ(d.dropped, std::string("PASS pw-alice\r\n").size());
+    EXPECT_TRUE(d.logins.empty());
+    d.feed("PASS pw-alice\r\n", step);
+    EXPECT_EQ(d.transcript, kGreeting + "+OK Send PASS\r\n" + kStlsOk + "-ERR Send USER first\r\n");
+    d.feed(kLogin, step);
+    EXPECT_TRUE(d.s.in_transaction());
+    EXPECT_EQ(d.logins, (std::vector<std::string>{"alice:pw-alice"}));
+  }
+}
+
+TEST(Pop3SessionTls, StlsTwiceAndWithArgument) {
+  Driver d(pop3_config(), tls_offered());
+  d.feed("STLS now\r\n");
+  d.feed("STLS\r\n");
+  d.feed("STLS\r\n");
+  EXPECT_EQ(d.handshakes, 1);
+  EXPECT_EQ(d.transcript, kGreeting + "-ERR Syntax: STLS\r\n" + kStlsOk + "-ERR TLS is already active\r\n");
+  EXPECT_FALSE(d.closed);
+}
+
+TEST(Pop3SessionTls, StlsAfterLoginRefused) {
+  Driver d(pop3_config(), tls_offered(true));
+  d.feed(kLogin + "CAPA\r\nSTLS\r\nSTAT\r\n");
+  EXPECT_EQ(d.handshakes, 0);
+  // After the login: no STLS in CAPA (RFC 2595 4: AUTHORIZATION only), STLS refused.
+  EXPECT_EQ(d.transcript, kGreeting + kLoggedIn + kCapaHead + kCapaLogin + kCapaTail +
+                              "-ERR Command not valid in this state\r\n+OK 3 370\r\n");
+  EXPECT_FALSE(d.s.tls_active());
+}
+
+TEST(Pop3SessionTls, FailedHandshakeCloses) {
+  Driver d(pop3_config(), tls_offered());
+  d.handshake_ok = false;
+  d.feed("STLS\r\nCAPA\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + kStlsOk);
+  EXPECT_TRUE(d.closed);
+  EXPECT_TRUE(d.s.closed());
+}
+
+TEST(Pop3SessionTls, PlaintextLoginRefusedBeforeTls) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    SCOPED_TRACE(step);
+    Driver d(pop3_config(), tls_offered());   // max_errors 4
+    d.feed("USER alice\r\nPASS pw-alice\r\nAUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\nAUTH\r\nAUTH PLAIN\r\n", step);
+    EXPECT_EQ(d.transcript, kGreeting + kPlaintextRefused + kPlaintextRefused + kPlaintextRefused +
+                                "+OK SASL mechanisms follow\r\n.\r\n" + kPlaintextRefused +
+                                "-ERR Too many errors, closing\r\n");
+    EXPECT_TRUE(d.closed);   // each refusal spent the error budget (4)
+    EXPECT_TRUE(d.logins.empty()) << "a password sent in the clear must never be checked";
+    EXPECT_EQ(d.failed_logins, 0);   // not a failed login: the throttle does not count it
+    EXPECT_EQ(d.delayed, 0);
+    ASSERT_GE(d.log.size(), 1u);
+    EXPECT_EQ(d.log[0], "pop3: client=192.0.2.1 refused: USER without TLS (not in plaintext_login_networks)");
+  }
+}
+
+TEST(Pop3SessionTls, PlaintextLoginAcceptedAfterStls) {
+  Driver d(pop3_config(), tls_offered());
+  d.feed("USER alice\r\n");
+  d.feed("STLS\r\n");
+  d.feed("USER alice\r\nPASS wrong\r\n");
+  d.feed("USER nobody\r\nPASS pw-alice\r\n");
+  d.feed("AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n");
+  // Under TLS the usual rules: one reply whatever was wrong, each failure
+  // delayed and counted for the address.
+  EXPECT_EQ(d.transcript, kGreeting + kPlaintextRefused + kStlsOk +
+                              "+OK Send PASS\r\n-ERR [AUTH] Authentication failed\r\n"
+                              "+OK Send PASS\r\n-ERR [AUTH] Authentication failed\r\n"
+                              "+OK Logged in: 3 messages (370 octets)\r\n");
+  EXPECT_EQ(d.failed_logins, 2);
+  EXPECT_EQ(d.delayed, 2);
+  EXPECT_TRUE(d.s.in_transaction());
+}
+
+TEST(Pop3SessionTls, PlaintextAllowedFromListedNetwork) {
+  Driver d(pop3_config(), tls_offered(true));
+  d.feed("CAPA\r\nAUTH\r\n" + kLogin);
+  EXPECT_EQ(d.transcript, kGreeting + kCapaHead + kCapaLogin + "STLS\r\n" + kCapaTail +
+                              "+OK SASL mechanisms follow\r\nPLAIN\r\n.\r\n" + kLoggedIn);
+  ASSERT_FALSE(d.log.empty());
+  EXPECT_NE(d.log.back().find("login: 3 messages (370 octets), no TLS"), std::string::npos) << d.log.back();
+}
+
+TEST(Pop3SessionTls, NoCertificateNoLoginWithoutListedNetwork) {
+  Driver d(pop3_config(), pop3::Security{});
+  d.feed("CAPA\r\nSTLS\r\nUSER alice\r\n");
+  EXPECT_EQ(d.transcript, kGreeting + kCapaHead + kCapaTail +
+                              "-ERR STLS is not available: no TLS certificate is loaded\r\n"
+                              "-ERR [SYS/PERM] Plaintext logins are not allowed without TLS, and no TLS "
+                              "certificate is loaded\r\n");
+  EXPECT_EQ(d.handshakes, 0);
+}
+
+TEST(Pop3SessionTls, ImplicitTls) {
+  for (std::size_t step : {std::size_t{0}, std::size_t{1}}) {
+    SCOPED_TRACE(step);
+    Driver d(pop3_config(), tls_offered(), /*implicit_tls=*/true);
+    EXPECT_TRUE(d.s.tls_active());
+    d.feed("CAPA\r\nSTLS\r\n" + kLogin, step);
+    EXPECT_EQ(d.transcript, kGreeting + kCapaHead + kCapaLogin + kCapaTail + "-ERR TLS is already active\r\n" +
+                                kLoggedIn);
+    EXPECT_EQ(d.handshakes, 0);
+  }
+}
+
+TEST(Pop3SessionTls, TlsStartedIgnoredOutsideAuthorization) {
+  Driver d(pop3_config(), tls_offered(true));
+  d.feed(kLogin);
+  Output o = d.s.on_tls_started(true);   // no STLS was asked for
+  EXPECT_EQ(o.action, Action::None);
+  EXPECT_FALSE(d.s.tls_active());
+  EXPECT_TRUE(d.s.in_transaction());
+}
+
+}  // namespace

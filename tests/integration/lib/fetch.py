@@ -21,12 +21,16 @@ with open(os.path.join(out, "%06d.eml" % n), "wb") as f:
 '''
 
 
-def fetchmail(port, user, password, outdir, keep=True, extra=(), home=None, fast_mda=False):
+def fetchmail(port, user, password, outdir, keep=True, extra=(), home=None, fast_mda=False,
+              tls='sslproto ""'):
     """Runs fetchmail once; returns the CompletedProcess (exit 0: mail
     fetched, 1: no mail). HOME (made when None) keeps fetchmail's .fetchids,
     the UIDs it has seen: pass the same one to fetch only new mail.
     fast_mda: a shell one-liner instead of Python (thousands of messages);
-    its files are named by the MDA's pid, not in arrival order."""
+    its files are named by the MDA's pid, not in arrival order.
+    tls: the .fetchmailrc TLS keywords; the default, sslproto "", turns
+    fetchmail's opportunistic STLS off (plain POP3, as the harness allows
+    from loopback)."""
     home = home or tempfile.mkdtemp(prefix="boxmail-fetchmail-")
     mda = os.path.join(home, "mda.py")
     with open(mda, "w") as f:
@@ -35,7 +39,7 @@ def fetchmail(port, user, password, outdir, keep=True, extra=(), home=None, fast
     with open(rc, "w") as f:
         f.write(f'poll 127.0.0.1 service {port} protocol pop3 uidl auth password\n'
                 f'  user "{user}" there with password "{password}" is "{user}" here\n'
-                f'  {"keep" if keep else "nokeep"} no rewrite no stripcr sslproto ""\n'
+                f'  {"keep" if keep else "nokeep"} no rewrite no stripcr {tls}\n'
                 + (f"  mda \"/bin/sh -c 'exec cat > {outdir}/m.$$'\"\n" if fast_mda else
                    f'  mda "{sys.executable} {mda} {outdir}"\n'))
     os.chmod(rc, 0o600)

@@ -9,7 +9,7 @@ Client sends / server replies, written out:
   log; POP3 turned off for a mailbox (boxmailctl user pop3 bob off) ->
   -ERR [AUTH] ... disabled, back on -> login works; a second session on a
   mailbox -> -ERR [IN-USE]; unknown commands and the error budget; HTTP
-  refused; an over-long line; STLS not offered yet; the per-address
+  refused; an over-long line; STLS with an argument (t-35 covers TLS); the per-address
   connection limit; SIGTERM -> -ERR [SYS/TEMP] Server shutting down.
 (The idle timeout, at least 10 minutes by RFC 1939, is tested in
 tests/unit/pop3_session_test.cpp with injected time.)
@@ -23,8 +23,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
 
 GREETING = "+OK mx.test.example POP3 boxmail ready"
+# USER and SASL PLAIN: the harness lets loopback log in without TLS
+# ([server] plaintext_login_networks); STLS: a certificate is loaded.
 CAPA = ["+OK Capability list follows", "CAPA", "TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE",
-        "PIPELINING", "USER", "SASL PLAIN", "IMPLEMENTATION boxmail", "."]
+        "PIPELINING", "USER", "SASL PLAIN", "STLS", "IMPLEMENTATION boxmail", "."]
 AUTH_FAILED = "-ERR [AUTH] Authentication failed"
 
 
@@ -170,8 +172,8 @@ def main():
 
         d = box.pop3_dialogue()
         d.expect("+OK")
-        d.send("STLS")
-        d.expect("-ERR STLS is not available", exact=True)
+        d.send("STLS now")
+        d.expect("-ERR Syntax: STLS", exact=True)
         d.send("GET / HTTP/1.1")
         d.expect("-ERR This is a POP3 server, not HTTP; closing", exact=True)
         assert d.closed()
