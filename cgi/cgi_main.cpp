@@ -391,6 +391,38 @@ void ask_daemon(Model& m, bool full) {
   }
 }
 
+/// The certificate page's view of boxmaild: `tls` (the certificate files
+/// are boxmaild's; the panel only asks).
+void ask_tls(Model& m) {
+  if (!m.config) {
+    m.daemon.tls_error = "the configuration file has errors";
+    return;
+  }
+  const auto r = control::control_request(m.config->server.control_socket, "tls", 5000);
+  if (!r.reached) {
+    m.daemon.tls_error = r.error;
+    return;
+  }
+  auto t = control::decode_tls(r.reply);
+  if (!t) {
+    m.daemon.tls_error = "its reply is malformed (" + t.error + ")";
+    return;
+  }
+  m.daemon.tls = std::move(*t.value);
+}
+
+/// Sends a certificate change to boxmaild (tls-install with the chain and
+/// key as its payload, or tls-regenerate) and turns its reply into the
+/// page's outcome. The panel never opens the certificate files.
+Outcome send_tls_change(const Model& m, const TlsChange& c) {
+  if (!m.config) return certificate_outcome(false, "the configuration file has errors", control::Reply{});
+  const std::string& sock = m.config->server.control_socket;
+  const auto r = c.regenerate ? control::control_request(sock, "tls-regenerate", 20000)
+                              : control::control_request(sock, control::tls_install_line(c.chain.size(), c.key.size()),
+                                                         20000, c.chain + c.key);
+  return certificate_outcome(r.reached, r.error, r.reply);
+}
+
 /// A file as it was before a change, to be put back when boxmaild refuses
 /// the change (or a later step fails).
 struct Kept {
@@ -654,6 +686,7 @@ Response handle() {
 
   Model model = load_model(paths);
   model.csrf = session->record.csrf;
+  model.now = now;
 
   if (req.path == "/backup/download") {
     std::vector<TarMember> members;
@@ -680,11 +713,20 @@ Response handle() {
   if (req.method == "POST") {
     if (!page->post) return error_page(405, req.script, "This page takes no form.");
     outcome = post_page(*page, req, model);
-    if (outcome.change) {
+    if (outcome.change && outcome.change->tls) {
+      // boxmaild validates and installs; a refusal is shown next to its field.
+      outcome = send_tls_change(model, *outcome.change->tls);
+      std::string what = outcome.info + outcome.error;
+      for (const auto& [field, e] : outcome.errors) what += "refused (" + field + "): " + e;
+      log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": certificate: " + what);
+      view.form = &req.form;
+      view.outcome = &outcome;
+    } else if (outcome.change) {
       auto [msg, ok] = apply(paths, model, *outcome.change);
       log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": " + msg);
       model = load_model(paths);
       model.csrf = session->record.csrf;
+      model.now = now;
       view.notice = msg;
       view.notice_ok = ok;
     } else {
@@ -693,6 +735,7 @@ Response handle() {
     }
   }
   if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
+  if (page->path == "/certificate") ask_tls(model);
   Response r;
   r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;

@@ -45,6 +45,10 @@ struct DaemonView {
   control::StatusReply status;    ///< `status`
   control::StatsReply stats;      ///< `stats` (zeros when it was not asked or failed)
   control::LogReply log;          ///< `log N` (empty when it was not asked or failed)
+  /// `tls` (the Certificate page only); nullopt when not asked or it
+  /// failed, then `tls_error` says why.
+  std::optional<control::TlsReply> tls;
+  std::string tls_error;
 };
 
 struct Model {
@@ -56,8 +60,17 @@ struct Model {
   std::vector<std::string> account_errors;
   std::string csrf;                              ///< of the logged-in session
   DaemonView daemon;
+  std::int64_t now = 0;                          ///< Unix seconds of the request (certificate expiry)
   /// Hashes a new mailbox password ("{SHA512-CRYPT}..."); injected so pages stay pure.
   std::function<std::string(std::string_view)> hash_password;
+};
+
+/// A certificate change the glue asks boxmaild for (`tls-install` or
+/// `tls-regenerate`); the panel never writes the certificate files itself.
+struct TlsChange {
+  bool regenerate = false;   ///< a new self-signed certificate; else install `chain` and `key`
+  std::string chain;         ///< PEM chain, leaf first
+  std::string key;           ///< PEM private key
 };
 
 /// What a successful POST asks the glue to write.
@@ -65,6 +78,7 @@ struct Change {
   std::optional<std::string> ini;                     ///< new INI text, already validated
   std::optional<config::AccountTable> accounts;       ///< new passwd-file content
   std::string done;                                   ///< "Mailbox bob added."
+  std::optional<TlsChange> tls = std::nullopt;        ///< a certificate change (the files are boxmaild's)
 };
 
 struct Outcome {
@@ -107,6 +121,13 @@ std::vector<MenuItem> menu();
 /// installed value is the running file's; when that file has errors, the
 /// value as written in it (or the default).
 Outcome post_page(const PageInfo& page, const Request& r, const Model& m);
+
+/// The Certificate page's result of a TlsChange: boxmaild's reply to
+/// tls-install/tls-regenerate (`reached` false: it could not be asked,
+/// `error` says why). A refusal of the chain or the key becomes that
+/// field's error ("chain", "key"), any other one the form's error; an
+/// install becomes `info` naming the new certificate.
+Outcome certificate_outcome(bool reached, std::string_view error, const control::Reply& reply);
 
 /// The login page, whole (`error` shown above the form, escaped).
 Html login_page(std::string_view script, std::string_view error, std::string_view csrf);

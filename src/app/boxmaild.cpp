@@ -13,6 +13,7 @@
 #include "config/password.hpp"
 #include "config/schema.hpp"
 #include "control/control_server.hpp"
+#include "control/tls_commands.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
 #include "process/privilege.hpp"
@@ -74,38 +75,6 @@ void create_demo_mailboxes(const config::Config& c) {
   if (auto err = config::save_passwd_file(c.server.passwd_file, table); !err.empty()) {
     net::log_error("cannot write " + c.server.passwd_file + ": " + err);
   }
-}
-
-/// Loads the certificate files into `slot` (at start and on SIGHUP) and
-/// logs the outcome; a refused file keeps the certificate in use.
-void load_certificate(tls::ServerContextSlot& slot) {
-  const bool had = slot.current() != nullptr;
-  if (auto err = slot.reload(std::time(nullptr))) {
-    net::log_error("TLS certificate refused: " + err->text() +
-                   (had ? "; the certificate in use is kept"
-                        : "; STARTTLS, STLS and the TLS ports are off until a good one is loaded (SIGHUP)"));
-    return;
-  }
-  const tls::CertificateInfo info = slot.current()->certificate().describe();
-  std::string names;
-  for (const auto& n : info.dns_names) names += (names.empty() ? "" : ",") + n;
-  net::log_info("TLS certificate loaded: " + slot.chain_file() + " (" + info.subject +
-                (names.empty() ? "" : ", DNS:" + names) + (info.self_signed ? ", self-signed" : "") +
-                ", valid until " + info.not_after + ", SHA-256 " + info.sha256_fingerprint + ")");
-}
-
-/// A self-signed certificate about to expire (or expired) is made anew
-/// (tls::self_signed_renewal_due), then loaded; a CA's never.
-void renew_self_signed(tls::ServerContextSlot& slot, const std::string& host) {
-  const std::time_t now = std::time(nullptr);
-  if (!tls::self_signed_renewal_due(slot.chain_file(), now)) return;
-  if (auto err = tls::generate_self_signed(slot.chain_file(), slot.key_file(), tls::self_signed_request(host, now))) {
-    net::log_error("cannot renew the self-signed certificate: " + err->text());
-    return;
-  }
-  net::log_info("renewed the self-signed certificate for " + host + " in " + slot.chain_file() +
-                " (the old one expires within " + std::to_string(tls::kRenewBeforeDays) + " days or has expired)");
-  load_certificate(slot);
 }
 
 }  // namespace
@@ -264,8 +233,7 @@ int main(int argc, char** argv) {
     cfg = p.config;
     net::log_open(cfg->server.log, "boxmaild");
     logins.set_config(cfg);
-    load_certificate(tls_slot);   // the files may have been replaced (same paths: fixed at install)
-    renew_self_signed(tls_slot, host_name(*cfg));
+    control::reload_certificate(tls_slot, host_name(*cfg), std::time(nullptr));   // same paths: fixed at install
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
     poll_accounts(true);
@@ -309,6 +277,13 @@ int main(int argc, char** argv) {
     if (r.taken) r.restart_needed = restart_notes;   // taken, but these keys wait for a restart
     return r;
   };
+  // The certificate page: the panel never touches the key; boxmaild
+  // validates and installs (control/tls_commands.hpp).
+  handlers.tls = [&] { return control::tls_status(tls_slot); };
+  handlers.tls_install = [&](const control::TlsUpload& u) {
+    return control::tls_install(tls_slot, u, std::time(nullptr));
+  };
+  handlers.tls_regenerate = [&] { return control::tls_regenerate(tls_slot, host_name(*cfg), std::time(nullptr)); };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
   if (auto e = control_server.listen(); !e.empty()) {
     net::log_error(e);
@@ -350,25 +325,12 @@ int main(int argc, char** argv) {
   server.set_accounts(table);
   if (pop3_server) pop3_server->set_accounts(table);
   logins.start();
-  // TLS: a self-signed certificate on first start (tls/certificate.hpp),
-  // then the files as they are.
+  // TLS: an interrupted certificate install finished or undone, a
+  // self-signed certificate on first start, then the files as they are.
   for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key)}) {
     if (int e = store::make_dirs(d, 0700); e != 0) net::log_error("cannot create " + d + ": " + std::strerror(e));
   }
-  {
-    const auto t0 = std::chrono::steady_clock::now();
-    const auto made = tls::ensure_self_signed(cfg->tls.certificate, cfg->tls.key,
-                                              tls::self_signed_request(host_name(*cfg), std::time(nullptr)));
-    if (made.error) {
-      net::log_error("cannot make a self-signed certificate: " + made.error->text());
-    } else if (made.generated) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-      net::log_info("made a self-signed certificate for " + host_name(*cfg) + " in " + cfg->tls.certificate +
-                    " (key " + cfg->tls.key + ", " + std::to_string(ms.count()) + " ms)");
-    }
-    load_certificate(tls_slot);
-    renew_self_signed(tls_slot, host_name(*cfg));
-  }
+  control::start_certificate(tls_slot, host_name(*cfg), std::time(nullptr));
   server.start();
   if (config_path.empty()) {
     net::log_info("embedded default configuration; send mail with e.g. "
@@ -441,7 +403,7 @@ int main(int argc, char** argv) {
     renew_timer.expires_after(std::chrono::hours(24));
     renew_timer.async_wait([&](const boost::system::error_code& e) {
       if (e) return;
-      renew_self_signed(tls_slot, host_name(*cfg));
+      control::renew_self_signed(tls_slot, host_name(*cfg), std::time(nullptr));
       renew_daily();
     });
   };

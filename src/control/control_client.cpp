@@ -23,7 +23,8 @@ struct Fd {
 };
 }  // namespace
 
-ClientResult control_request(const std::string& path, std::string_view request, int timeout_ms) {
+ClientResult control_request(const std::string& path, std::string_view request, int timeout_ms,
+                             std::string_view payload) {
   ClientResult r;
   sockaddr_un addr{};
   if (path.size() >= sizeof addr.sun_path) {
@@ -47,6 +48,7 @@ ClientResult control_request(const std::string& path, std::string_view request, 
   };
   std::string out(request);
   out += '\n';
+  out += payload;
   std::size_t sent = 0;
   while (sent < out.size()) {
     if (!wait(POLLOUT)) {

@@ -1,7 +1,8 @@
 // control_client.hpp - one request to boxmaild's control socket (blocking,
 // plain POSIX; for the web panel's CGI and tools, never for the daemon).
 //
-// Connects to the UNIX socket at `path`, sends `request` and a LF, reads
+// Connects to the UNIX socket at `path`, sends `request`, a LF and the
+// request's payload, if it has one (tls-install: the chain and key), reads
 // the reply until the final "." line or EOF (at most 256 KiB), with a
 // deadline of `timeout_ms` for the whole exchange. Errors (no daemon,
 // permission, timeout, malformed reply) come back as text, never thrown.
@@ -19,6 +20,9 @@ struct ClientResult {
   std::string error;      ///< why not, when !reached
 };
 
-ClientResult control_request(const std::string& path, std::string_view request, int timeout_ms = 10000);
+/// One exchange (see the file comment); `payload` follows the request
+/// line's LF as it is.
+ClientResult control_request(const std::string& path, std::string_view request, int timeout_ms = 10000,
+                             std::string_view payload = {});
 
 }  // namespace boxmail::control

@@ -6,7 +6,49 @@
 
 namespace boxmail::control {
 namespace {
+
+/// The two sizes of "tls-install CHAIN KEY" into `r` (or its error).
+void parse_tls_install(std::string_view arg, Request& r) {
+  r.verb = Verb::TlsInstall;
+  const auto sp = arg.find(' ');
+  const auto usage = "usage: tls-install CHAIN_OCTETS KEY_OCTETS (the PEM chain and key follow the line)";
+  if (sp == std::string_view::npos) {
+    r.error = usage;
+    return;
+  }
+  const auto chain = text::parse_unsigned<std::size_t>(arg.substr(0, sp), kMaxTlsUpload);
+  const auto key = text::parse_unsigned<std::size_t>(arg.substr(sp + 1), kMaxTlsUpload);
+  for (const auto* n : {&chain, &key}) {
+    if (n->error == text::NumberError::Empty || n->error == text::NumberError::NotANumber) {
+      r.error = usage;
+      return;
+    }
+  }
+  if (!chain || !key || chain.value < 1 || key.value < 1) {
+    r.error = "tls-install: the chain and the key must be 1.." + std::to_string(kMaxTlsUpload) + " octets each";
+    return;
+  }
+  if (chain.value + key.value > kMaxTlsUpload) {
+    r.error = "tls-install: the chain and the key are " + std::to_string(chain.value + key.value) +
+              " octets together; at most " + std::to_string(kMaxTlsUpload);
+    return;
+  }
+  r.chain_octets = chain.value;
+  r.key_octets = key.value;
+}
+
 }  // namespace
+
+std::string tls_install_line(std::size_t chain_octets, std::size_t key_octets) {
+  return "tls-install " + std::to_string(chain_octets) + " " + std::to_string(key_octets);
+}
+
+std::optional<TlsUpload> split_tls_upload(const Request& request, std::string_view payload) {
+  if (request.verb != Verb::TlsInstall || !request.error.empty() || payload.size() != request.payload()) {
+    return std::nullopt;
+  }
+  return TlsUpload{payload.substr(0, request.chain_octets), payload.substr(request.chain_octets)};
+}
 
 Request parse_request(std::string_view line) {
   Request r;
@@ -25,12 +67,20 @@ Request parse_request(std::string_view line) {
   const auto sp = line.find(' ');
   const std::string verb = text::ascii_lower(line.substr(0, sp));
   const std::string_view arg = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-  if (verb == "status" || verb == "reload" || verb == "stats") {
+  if (verb == "status" || verb == "reload" || verb == "stats" || verb == "tls" || verb == "tls-regenerate") {
     if (!arg.empty()) {
       r.error = verb + " takes no argument";
       return r;
     }
-    r.verb = verb == "status" ? Verb::Status : verb == "reload" ? Verb::Reload : Verb::Stats;
+    r.verb = verb == "status"   ? Verb::Status
+             : verb == "reload" ? Verb::Reload
+             : verb == "stats"  ? Verb::Stats
+             : verb == "tls"    ? Verb::Tls
+                                : Verb::TlsRegenerate;
+    return r;
+  }
+  if (verb == "tls-install") {
+    parse_tls_install(arg, r);
     return r;
   }
   if (verb == "log") {
@@ -47,7 +97,8 @@ Request parse_request(std::string_view line) {
     r.count = n.value;
     return r;
   }
-  r.error = verb.empty() ? "empty request" : "unknown request (status, reload, log N, stats)";
+  r.error = verb.empty() ? "empty request"
+                         : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate)";
   return r;
 }
 

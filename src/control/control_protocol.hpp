@@ -12,6 +12,18 @@
 //              was taken, "error" with one line per configuration error
 //   log N      the last N (1..kMaxLogLines) log lines, oldest first
 //   stats      messages accepted/refused today and per hour, last 24 hours
+//   tls        the certificate in use (subject, names, fingerprint, dates),
+//              its files, and why the files were refused at the last load
+//   tls-install CHAIN KEY
+//              CHAIN and KEY are decimal octet counts (each 1..kMaxTlsUpload,
+//              at most kMaxTlsUpload together); exactly that many octets
+//              follow the request line's LF: the PEM chain, then the PEM
+//              key. boxmaild validates them and replaces its certificate
+//              files as one pair, or refuses and changes nothing
+//              (control/tls_commands.hpp)
+//   tls-regenerate
+//              a new self-signed certificate for the host name, installed
+//              the same way
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -21,6 +33,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,18 +42,39 @@ namespace boxmail::control {
 
 constexpr std::size_t kMaxRequestLine = 64;
 constexpr unsigned kMaxLogLines = 200;
+/// The largest tls-install payload (chain and key together), octets; a
+/// chain of a few certificates and a key are a few KiB.
+constexpr std::size_t kMaxTlsUpload = 64 * 1024;
 
-enum class Verb { Status, Reload, Log, Stats };
+enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate };
 
 /// A parsed request; `error` is non-empty when the line is not one.
 struct Request {
   Verb verb = Verb::Status;
-  unsigned count = 0;   ///< for Log: lines asked for
+  unsigned count = 0;             ///< for Log: lines asked for
+  std::size_t chain_octets = 0;   ///< for TlsInstall: the chain's length in the payload
+  std::size_t key_octets = 0;     ///< for TlsInstall: the key's length, after the chain
   std::string error;
+  /// Octets that follow the request line (TlsInstall only; else 0).
+  std::size_t payload() const { return chain_octets + key_octets; }
 };
 
 /// Parses one request line (its line end may be included).
 Request parse_request(std::string_view line);
+
+/// The tls-install request line (without its LF) for a chain and a key of
+/// these lengths; the chain's and the key's octets follow the LF.
+std::string tls_install_line(std::size_t chain_octets, std::size_t key_octets);
+
+/// A tls-install payload split into its two texts (views into the payload).
+struct TlsUpload {
+  std::string_view chain;   ///< the PEM chain, leaf first
+  std::string_view key;     ///< the PEM private key
+};
+
+/// Splits `payload` as `request` announced it; nullopt when its length is
+/// not exactly request.payload().
+std::optional<TlsUpload> split_tls_upload(const Request& request, std::string_view payload);
 
 /// A reply: head text after "ok"/"error", and body lines.
 struct Reply {

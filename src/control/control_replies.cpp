@@ -346,4 +346,169 @@ ReloadReply decode_reload(const Reply& r) {
   return s;
 }
 
+// ---- tls ------------------------------------------------------------------------------
+
+namespace {
+
+/// A time on the wire: Unix seconds, 0 for one before 1970.
+std::uint64_t wire_time(std::int64_t t) { return t < 0 ? 0 : static_cast<std::uint64_t>(t); }
+
+/// The body lines of a TlsReply (also after "ok" of a change).
+std::vector<std::string> tls_lines(const TlsReply& s) {
+  std::vector<std::string> out;
+  out.push_back("files " + encode_word(s.chain_file) + " " + encode_word(s.key_file));
+  if (s.certificate) {
+    const tls::CertificateInfo& c = *s.certificate;
+    out.push_back("certificate chain=" + std::to_string(s.chain_length) + " self-signed=" + (c.self_signed ? "1" : "0") +
+                  " not-before=" + std::to_string(wire_time(c.not_before_time)) +
+                  " not-after=" + std::to_string(wire_time(c.not_after_time)));
+    out.push_back("subject " + one_line(c.subject));
+    out.push_back("issuer " + one_line(c.issuer));
+    for (const std::string& n : c.dns_names) out.push_back("dns-name " + encode_word(n));
+    out.push_back("sha256 " + encode_word(c.sha256_fingerprint));
+  }
+  if (!s.refused.empty()) out.push_back("refused " + one_line(s.refused));
+  return out;
+}
+
+/// The rest of a "KIND TEXT" line when `line` is one ("KIND" alone: "").
+std::optional<std::string> rest_of(std::string_view line, std::string_view kind) {
+  if (line == kind) return std::string();
+  if (line.size() > kind.size() && line.starts_with(kind) && line[kind.size()] == ' ') {
+    return std::string(line.substr(kind.size() + 1));
+  }
+  return std::nullopt;
+}
+
+/// Reads tls lines (the `tls` reply, or a change's after "ok"); `what`
+/// names the verb in errors.
+Decoded<TlsReply> read_tls(std::string_view what, const std::vector<std::string>& lines) {
+  TlsReply s;
+  tls::CertificateInfo c;
+  bool files = false, sha = false;
+  // The free-text lines (the rest of the line is the value), at most once each.
+  struct Text {
+    std::string_view kind;
+    std::string value;
+    bool seen = false;
+  } texts[] = {{"subject", {}, false}, {"issuer", {}, false}, {"refused", {}, false}};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string& l = lines[i];
+    Text* text = nullptr;
+    for (Text& t : texts) {
+      if (auto rest = rest_of(l, t.kind)) {
+        if (t.seen) return failed<TlsReply>(std::string(what) + ": line " + std::to_string(i + 1) + ": " +
+                                            std::string(t.kind) + " repeated");
+        t.seen = true;
+        t.value = std::move(*rest);
+        text = &t;
+        break;
+      }
+    }
+    if (text != nullptr) continue;
+    Reader rd(what, i, l);
+    const std::string_view kind = rd.kind();
+    if (kind == "files") {
+      if (files) rd.fail("files repeated");
+      files = true;
+      s.chain_file = rd.word(1);
+      s.key_file = rd.word(2);
+    } else if (kind == "certificate") {
+      if (s.chain_length != 0) rd.fail("certificate repeated");
+      s.chain_length = rd.key_number("chain");
+      if (rd.ok() && s.chain_length == 0) rd.fail("chain=0");
+      const std::uint64_t self = rd.key_number("self-signed");
+      if (rd.ok() && self > 1) rd.fail("self-signed=" + std::to_string(self) + " is not 0 or 1");
+      c.self_signed = self == 1;
+      const std::uint64_t from = rd.key_number("not-before");
+      const std::uint64_t until = rd.key_number("not-after");
+      // Beyond the year 9999 (253402300799) no X.509 time goes.
+      if (rd.ok() && (from > 253402300799u || until > 253402300799u)) rd.fail("time after the year 9999");
+      c.not_before_time = static_cast<std::int64_t>(from);
+      c.not_after_time = static_cast<std::int64_t>(until);
+    } else if (kind == "dns-name") {
+      c.dns_names.push_back(rd.word(1));
+    } else if (kind == "sha256") {
+      if (sha) rd.fail("sha256 repeated");
+      sha = true;
+      c.sha256_fingerprint = rd.word(1);
+    } else if (rd.ok() && kind.empty()) {
+      rd.fail("empty line");
+    }
+    if (!rd.ok()) return failed<TlsReply>(rd.error());
+  }
+  const Text& subject = texts[0];
+  const Text& issuer = texts[1];
+  const Text& refused = texts[2];
+  if (!files) return failed<TlsReply>(std::string(what) + ": no files line");
+  if (refused.seen && refused.value.empty()) return failed<TlsReply>(std::string(what) + ": refused without a reason");
+  s.refused = refused.value;
+  if (s.chain_length == 0) {
+    if (subject.seen || issuer.seen || sha || !c.dns_names.empty()) {
+      return failed<TlsReply>(std::string(what) + ": certificate details without a certificate line");
+    }
+    return Decoded<TlsReply>{std::move(s), {}};
+  }
+  if (!(subject.seen && issuer.seen && sha)) {
+    return failed<TlsReply>(std::string(what) + ": a certificate needs its subject, issuer and sha256 lines");
+  }
+  c.subject = subject.value;
+  c.issuer = issuer.value;
+  c.not_before = tls::format_utc(c.not_before_time);
+  c.not_after = tls::format_utc(c.not_after_time);
+  s.certificate = std::move(c);
+  return Decoded<TlsReply>{std::move(s), {}};
+}
+
+}  // namespace
+
+Reply encode(const TlsReply& s) {
+  Reply r;
+  r.lines = tls_lines(s);
+  return r;
+}
+
+Decoded<TlsReply> decode_tls(const Reply& r) {
+  if (!r.ok) return failed<TlsReply>(refused("tls", r));
+  return read_tls("tls", r.lines);
+}
+
+Reply encode(const TlsChangeReply& s) {
+  Reply r;
+  r.ok = s.done;
+  r.head = one_line(s.message);
+  if (s.done) {
+    r.lines = tls_lines(s.tls);
+  } else if (!s.part.empty() || !s.problem.empty()) {
+    r.lines.push_back("problem " + encode_word(s.part) + " " + encode_word(s.problem));
+  }
+  return r;
+}
+
+Decoded<TlsChangeReply> decode_tls_change(const Reply& r) {
+  TlsChangeReply s;
+  s.done = r.ok;
+  s.message = r.head;
+  if (r.ok) {
+    auto t = read_tls("tls change", r.lines);
+    if (!t) return failed<TlsChangeReply>(t.error);
+    s.tls = std::move(*t.value);
+    return Decoded<TlsChangeReply>{std::move(s), {}};
+  }
+  bool problem = false;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    if (!r.lines[i].starts_with("problem ")) continue;   // other lines of a refusal: for a newer daemon
+    Reader rd("tls change", i, r.lines[i]);
+    if (problem) rd.fail("problem repeated");
+    problem = true;
+    s.part = rd.word(1);
+    s.problem = rd.word(2);
+    if (rd.ok() && s.part != "chain" && s.part != "key" && !s.part.empty()) {
+      rd.fail("part '" + s.part + "' is not chain, key or -");
+    }
+    if (!rd.ok()) return failed<TlsChangeReply>(rd.error());
+  }
+  return Decoded<TlsChangeReply>{std::move(s), {}};
+}
+
 }  // namespace boxmail::control

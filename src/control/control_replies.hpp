@@ -22,6 +22,21 @@
 //   log     the log lines as they are
 //   reload  head "ok reloaded" with one "restart-needed TEXT" line per key that
 //           waits for a restart, or "error ..." with one line per configuration error
+//   tls     "files CHAIN KEY"               (the configured paths)
+//           "certificate chain=N self-signed=0|1 not-before=T not-after=T"
+//                                           (only when one is in use; T in Unix
+//                                           seconds, 0 for a time before 1970)
+//           "subject TEXT", "issuer TEXT"   (the rest of the line; with certificate)
+//           "dns-name NAME"                 (one per subjectAltName dNSName)
+//           "sha256 FINGERPRINT"            (with certificate)
+//           "refused TEXT"                  (the rest of the line: why the files were
+//                                           refused at the last load; absent when it passed)
+//   tls-install, tls-regenerate
+//           head "ok installed" / "ok regenerated" and the tls lines of the
+//           certificate now in use, or "error TEXT" (TEXT for people) with at
+//           most one "problem PART WORD" line: PART "chain", "key" or "-" (neither,
+//           e.g. a file could not be written), WORD the problem
+//           (tls::problem_word: "expired", "key-mismatch", ...)
 //
 // Words are written with '%XX' for a blank, a control character, DEL, '%'
 // and '=' (so a value can never split into more tokens, start another
@@ -37,6 +52,7 @@
 #pragma once
 
 #include "control/control_protocol.hpp"
+#include "tls/certificate_info.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -171,6 +187,48 @@ Reply encode(const ReloadReply& s);
 /// A `reload` reply read back. Cannot fail: an "error" head is a refusal (taken = false), e.g. also
 /// "unknown request" from a daemon that has no reload.
 ReloadReply decode_reload(const Reply& r);
+
+// ---- tls ----------------------------------------------------------------------------
+
+/// The reply to `tls`: the certificate boxmaild serves and its files.
+struct TlsReply {
+  std::string chain_file;                           ///< [tls] certificate
+  std::string key_file;                             ///< [tls] key
+  std::optional<tls::CertificateInfo> certificate;  ///< the leaf in use; nullopt: none loaded (TLS is off)
+  std::uint64_t chain_length = 0;                   ///< certificates in the chain in use (0 with none)
+  /// Why the files were refused at boxmaild's last load (start, SIGHUP);
+  /// "" when it passed. With a certificate in use: the files on disk are
+  /// not that certificate (pending()).
+  std::string refused;
+  /// A refused file waits on disk while an older certificate is served.
+  bool pending() const { return certificate.has_value() && !refused.empty(); }
+  bool operator==(const TlsReply&) const = default;
+};
+
+/// The `tls` reply (ok, body lines as in the file comment).
+Reply encode(const TlsReply& s);
+/// A `tls` reply read back; needs exactly one files line; subject, issuer
+/// and sha256 exactly once when there is a certificate line, and no
+/// certificate lines without it.
+Decoded<TlsReply> decode_tls(const Reply& r);
+
+/// The reply to `tls-install` and `tls-regenerate`.
+struct TlsChangeReply {
+  bool done = false;      ///< the new certificate is installed and in use
+  std::string message;    ///< the head: "installed", "regenerated", or why not (for people)
+  std::string part;       ///< when refused: "chain", "key", or "" (neither)
+  std::string problem;    ///< when refused: the problem's word ("expired", ...); "" when none was named
+  TlsReply tls;           ///< when done: the certificate now in use
+  bool operator==(const TlsChangeReply&) const = default;
+};
+
+/// "ok MESSAGE" and the tls lines, or "error MESSAGE" and the problem line.
+Reply encode(const TlsChangeReply& s);
+/// A `tls-install`/`tls-regenerate` reply read back. An "error" head is a
+/// refusal (done = false), also "unknown request" from an older daemon;
+/// fails only on malformed lines (a part other than chain, key or "-",
+/// a repeated problem line, a bad tls line after "ok").
+Decoded<TlsChangeReply> decode_tls_change(const Reply& r);
 
 // ---- words --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -28,6 +29,7 @@ using asio::local::stream_protocol;
 namespace {
 constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
 constexpr auto kRequestTimeout = std::chrono::seconds(5);
+constexpr auto kPayloadTimeout = std::chrono::seconds(10);
 
 std::string parent_dir(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -148,30 +150,53 @@ asio::awaitable<void> ControlServer::accept_loop() {
 
 asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
   asio::steady_timer timer(io_, kRequestTimeout);
-  timer.async_wait([&socket](const boost::system::error_code& e) {
-    if (!e) {
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-    }
-  });
+  auto arm = [&socket, &timer](std::chrono::seconds limit) {
+    timer.expires_after(limit);
+    timer.async_wait([&socket](const boost::system::error_code& e) {
+      if (!e) {
+        boost::system::error_code ignored;
+        socket.cancel(ignored);
+      }
+    });
+  };
+  arm(kRequestTimeout);
   std::string in;
-  auto [ec, n] = co_await asio::async_read_until(socket, asio::dynamic_buffer(in, kMaxRequestLine + 2), '\n', kAwait);
-  timer.cancel();
+  auto line_buffer = asio::dynamic_buffer(in, kMaxRequestLine + 2);
+  auto [ec, n] = co_await asio::async_read_until(socket, line_buffer, '\n', kAwait);
   std::string out;
   if (ec) {
+    timer.cancel();
     if (ec == asio::error::not_found) out = format_reply(Reply{false, "request line too long", {}});
   } else {
-    out = format_reply(answer(std::string_view(in).substr(0, n)));
+    const std::string line = in.substr(0, n);
+    std::string payload = in.substr(n);   // what came with the line
+    const Request req = parse_request(line);
+    if (req.error.empty() && req.payload() > 0 && payload.size() < req.payload()) {
+      // The announced octets (at most kMaxTlsUpload), read whole.
+      timer.cancel();
+      arm(kPayloadTimeout);
+      const std::size_t have = payload.size();
+      payload.resize(req.payload());
+      auto rest = asio::buffer(payload.data() + have, payload.size() - have);
+      auto [rec, got] = co_await asio::async_read(socket, rest, kAwait);
+      if (rec) payload.resize(have + got);
+    }
+    timer.cancel();
+    out = format_reply(answer(line, payload));
   }
-  if (!out.empty()) co_await asio::async_write(socket, asio::buffer(out), kAwait);
+  if (!out.empty()) {
+    auto reply = asio::buffer(out);
+    co_await asio::async_write(socket, reply, kAwait);
+  }
   boost::system::error_code ignored;
   socket.shutdown(stream_protocol::socket::shutdown_both, ignored);
   socket.close(ignored);
 }
 
-Reply ControlServer::answer(std::string_view line) {
+Reply ControlServer::answer(std::string_view line, std::string_view payload) {
   const Request req = parse_request(line);
   if (!req.error.empty()) return Reply{false, req.error, {}};
+  if (req.verb != Verb::TlsInstall && !payload.empty()) return Reply{false, "data after the request line", {}};
   switch (req.verb) {
     case Verb::Status:
       return handlers_.status ? encode(handlers_.status()) : Reply{false, "status not available", {}};
@@ -190,6 +215,21 @@ Reply ControlServer::answer(std::string_view line) {
       }
       return encode(s);
     }
+    case Verb::Tls:
+      return handlers_.tls ? encode(handlers_.tls()) : Reply{false, "tls not available", {}};
+    case Verb::TlsInstall: {
+      const auto upload = split_tls_upload(req, payload);
+      if (!upload) {
+        return Reply{false,
+                     "tls-install: " + std::to_string(req.payload()) + " octets announced, " +
+                         std::to_string(payload.size()) + " sent",
+                     {}};
+      }
+      return handlers_.tls_install ? encode(handlers_.tls_install(*upload)) : Reply{false, "tls-install not available", {}};
+    }
+    case Verb::TlsRegenerate:
+      return handlers_.tls_regenerate ? encode(handlers_.tls_regenerate())
+                                      : Reply{false, "tls-regenerate not available", {}};
   }
   return Reply{false, "internal error", {}};
 }

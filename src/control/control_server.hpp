@@ -6,7 +6,9 @@
 // mode 0660 and the group of its directory, so the web server's user (a
 // member of that group) may connect and nobody else may. Each connection
 // sends one request line (at most kMaxRequestLine octets, within 5 s),
-// gets one reply and is closed.
+// gets one reply and is closed. A tls-install line announces its payload
+// (the PEM chain and key, at most kMaxTlsUpload octets together), which
+// must follow within 10 s; nothing is read past it.
 //
 // The server installs the net::log tap: every logged line goes into a ring
 // buffer (`log N`). The message counters (`stats`) are fed typed events by
@@ -40,6 +42,10 @@ class ControlServer {
   struct Handlers {
     std::function<StatusReply()> status;   ///< `status` (the mail store part: fill_mail_store)
     std::function<ReloadReply()> reload;   ///< taken, or refused with the configuration errors
+    std::function<TlsReply()> tls;         ///< the certificate in use (control/tls_commands.hpp)
+    /// Validates and installs an uploaded chain and key, or refuses them.
+    std::function<TlsChangeReply(const TlsUpload&)> tls_install;
+    std::function<TlsChangeReply()> tls_regenerate;   ///< a new self-signed certificate
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);
@@ -53,8 +59,9 @@ class ControlServer {
   const std::string& path() const { return path_; }
   /// Counts one message event now (Unix time, local day) for `stats`.
   void count(net::MessageEvent event);
-  /// The answer to one request line (also used by tests).
-  Reply answer(std::string_view line);
+  /// The answer to one request line and, for tls-install, the payload
+  /// that followed it (also used by tests).
+  Reply answer(std::string_view line, std::string_view payload = {});
 
  private:
   boost::asio::awaitable<void> accept_loop();

@@ -1,7 +1,7 @@
 // certificate.cpp - see certificate.hpp.
 #include "tls/certificate.hpp"
 
-#include "store/safe_path.hpp"
+#include "tls/certificate_install.hpp"
 #include "tls/digest.hpp"
 #include "tls/random.hpp"
 
@@ -35,10 +35,12 @@ std::string_view problem_text(CertProblem p) {
     case CertProblem::Unreadable: return "cannot read";
     case CertProblem::NoCertificate: return "no valid PEM certificate";
     case CertProblem::BadKey: return "no usable PEM private key";
+    case CertProblem::EncryptedKey: return "the private key is encrypted";
     case CertProblem::KeyMismatch: return "the private key does not match the certificate";
     case CertProblem::ChainOrder: return "chain out of order";
     case CertProblem::NotYetValid: return "not yet valid";
     case CertProblem::Expired: return "expired";
+    case CertProblem::KeyInChain: return "the certificate chain holds a private key";
     case CertProblem::BadHostName: return "not a usable host name";
     case CertProblem::WriteFailed: return "cannot write";
     case CertProblem::Internal: return "mbedTLS failure";
@@ -89,12 +91,13 @@ std::optional<std::string> read_file(const std::string& path, std::string& err) 
   return data;
 }
 
-/// "YYYY-MM-DD HH:MM:SS UTC".
-std::string format_time(const mbedtls_x509_time& t) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d UTC", t.year, t.mon, t.day, t.hour, t.min, t.sec);
-  return buf;
+/// Unix seconds of an X.509 time (UTC).
+std::int64_t seconds_of(const mbedtls_x509_time& t) {
+  return utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec);
 }
+
+/// "YYYY-MM-DD HH:MM:SS UTC".
+std::string format_time(const mbedtls_x509_time& t) { return format_utc(seconds_of(t)); }
 
 auto time_key(const mbedtls_x509_time& t) { return std::make_tuple(t.year, t.mon, t.day, t.hour, t.min, t.sec); }
 
@@ -174,53 +177,6 @@ std::string der(unsigned char tag, std::string_view value) {
   return out;
 }
 
-/// Writes `data` to `path` atomically (see the file comment).
-std::optional<CertError> write_atomically(const std::string& path, std::string_view data, mode_t mode,
-                                          uid_t owner, gid_t group) {
-  std::array<std::uint8_t, 32> nonce{};
-  random_bytes(nonce.data(), nonce.size());
-  const std::string tmp = path + ".tmp-" + hex(nonce, 8);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return error(path, CertProblem::WriteFailed, "create " + tmp + ": " + std::strerror(errno));
-  auto fail = [&](const std::string& what) {
-    const std::string text = what + ": " + std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return error(path, CertProblem::WriteFailed, text);
-  };
-  if (::fchmod(fd, mode) != 0) return fail("fchmod");   // the umask may have narrowed `mode`
-  if ((owner != static_cast<uid_t>(-1) || group != static_cast<gid_t>(-1)) && ::fchown(fd, owner, group) != 0) {
-    return fail("fchown");
-  }
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return fail("write");
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) return fail("fsync");
-  if (::close(fd) != 0) {
-    const std::string text = std::string("close: ") + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return error(path, CertProblem::WriteFailed, text);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string text = std::string("rename: ") + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return error(path, CertProblem::WriteFailed, text);
-  }
-  const std::string dir = store::parent_of(path);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0 || ::fsync(dfd) != 0) {
-    const std::string text = "fsync of " + dir + ": " + std::strerror(errno);
-    if (dfd >= 0) ::close(dfd);
-    return error(path, CertProblem::WriteFailed, text);
-  }
-  ::close(dfd);
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string mbedtls_error_text(int code) {
@@ -231,10 +187,30 @@ std::string mbedtls_error_text(int code) {
   return std::string(buf) + " (" + hexcode + ")";
 }
 
-std::string CertError::text() const {
-  std::string out = file + ": " + std::string(problem_text(problem));
+std::string CertError::text() const { return file + ": " + message(); }
+
+std::string CertError::message() const {
+  std::string out(problem_text(problem));
   if (!detail.empty()) out += " (" + detail + ")";
   return out;
+}
+
+std::string_view problem_word(CertProblem p) {
+  switch (p) {
+    case CertProblem::Unreadable: return "unreadable";
+    case CertProblem::NoCertificate: return "no-certificate";
+    case CertProblem::BadKey: return "bad-key";
+    case CertProblem::EncryptedKey: return "encrypted-key";
+    case CertProblem::KeyMismatch: return "key-mismatch";
+    case CertProblem::ChainOrder: return "chain-order";
+    case CertProblem::NotYetValid: return "not-yet-valid";
+    case CertProblem::Expired: return "expired";
+    case CertProblem::KeyInChain: return "key-in-chain";
+    case CertProblem::BadHostName: return "bad-host-name";
+    case CertProblem::WriteFailed: return "write-failed";
+    case CertProblem::Internal: return "internal";
+  }
+  return "internal";
 }
 
 Certificate::Certificate() {
@@ -272,78 +248,106 @@ CertificateInfo Certificate::describe() const {
     info.sha256_fingerprint += kHex[b >> 4];
     info.sha256_fingerprint += kHex[b & 15];
   }
-  info.not_before = format_time(chain_.valid_from);
-  info.not_after = format_time(chain_.valid_to);
+  info.not_before_time = seconds_of(chain_.valid_from);
+  info.not_after_time = seconds_of(chain_.valid_to);
+  info.not_before = format_utc(info.not_before_time);
+  info.not_after = format_utc(info.not_after_time);
   info.self_signed = chain_.issuer_raw.len == chain_.subject_raw.len &&
                      std::memcmp(chain_.issuer_raw.p, chain_.subject_raw.p, chain_.issuer_raw.len) == 0;
   return info;
 }
 
-LoadResult load_certificate(const std::string& chain_file, const std::string& key_file, std::time_t now) {
-  LoadResult r;
-  auto cert = std::make_shared<Certificate>();
-  std::string err;
+namespace {
 
-  const auto chain_pem = read_file(chain_file, err);
-  if (!chain_pem) {
-    r.error = error(chain_file, CertProblem::Unreadable, err);
+/// Whether `s` is text as PEM is (RFC 7468: ASCII lines; explanatory text
+/// around the blocks may be UTF-8): no NUL and no control octet but TAB,
+/// CR and LF. A DER file fails here.
+bool is_text(std::string_view s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t' && c != '\r' && c != '\n') || u == 0x7f) return false;
+  }
+  return true;
+}
+
+/// The chain's and the key's text checked and parsed into a Certificate
+/// (load_certificate and parse_certificate; see certificate.hpp).
+/// `chain_name` and `key_name` name them in the errors.
+LoadResult check_texts(std::string_view chain_text, std::string key_pem, std::time_t now,
+                       const std::string& chain_name, const std::string& key_name) {
+  LoadResult r;
+  struct Wipe {   // the key's text never outlives this call
+    std::string& s;
+    ~Wipe() { mbedtls_platform_zeroize(s.data(), s.size()); }
+  } wipe{key_pem};
+  auto cert = std::make_shared<Certificate>();
+  if (!is_text(chain_text)) {
+    r.error = error(chain_name, CertProblem::NoCertificate,
+                    "binary data, not PEM text; a DER certificate converts with "
+                    "`openssl x509 -inform der -in FILE -out FILE.pem`");
     return r;
   }
-  if (chain_pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
-    r.error = error(chain_file, CertProblem::NoCertificate, "no BEGIN CERTIFICATE line");
+  if (chain_text.find("-----BEGIN CERTIFICATE-----") == std::string_view::npos) {
+    r.error = error(chain_name, CertProblem::NoCertificate, "no BEGIN CERTIFICATE line");
     return r;
   }
   // PEM input must include its terminating NUL.
-  const int parsed = mbedtls_x509_crt_parse(cert->chain(), reinterpret_cast<const unsigned char*>(chain_pem->c_str()),
-                                            chain_pem->size() + 1);
+  const std::string chain_pem(chain_text);
+  const int parsed = mbedtls_x509_crt_parse(cert->chain(), reinterpret_cast<const unsigned char*>(chain_pem.c_str()),
+                                            chain_pem.size() + 1);
   if (parsed != 0) {
-    r.error = error(chain_file, CertProblem::NoCertificate,
+    r.error = error(chain_name, CertProblem::NoCertificate,
                     parsed > 0 ? std::to_string(parsed) + " certificate(s) do not parse" : mbedtls_error_text(parsed));
     return r;
   }
-
-  auto key_pem = read_file(key_file, err);
-  if (!key_pem) {
-    r.error = error(key_file, CertProblem::Unreadable, err);
+  if (!is_text(key_pem)) {
+    r.error = error(key_name, CertProblem::BadKey,
+                    "binary data, not PEM text; a DER key converts with `openssl pkey -inform der -in FILE -out "
+                    "FILE.pem`");
     return r;
   }
-  const int key_rc = mbedtls_pk_parse_key(cert->key(), reinterpret_cast<const unsigned char*>(key_pem->c_str()),
-                                          key_pem->size() + 1, nullptr, 0);
-  mbedtls_platform_zeroize(key_pem->data(), key_pem->size());
+  const int key_rc = mbedtls_pk_parse_key(cert->key(), reinterpret_cast<const unsigned char*>(key_pem.c_str()),
+                                          key_pem.size() + 1, nullptr, 0);
+  if (key_rc == MBEDTLS_ERR_PK_PASSWORD_REQUIRED || key_rc == MBEDTLS_ERR_PK_PASSWORD_MISMATCH ||
+      (key_rc != 0 && key_pem.find("ENCRYPTED") != std::string::npos)) {
+    r.error = error(key_name, CertProblem::EncryptedKey,
+                    "boxmail needs it without a passphrase: `openssl pkey -in FILE -out plain.pem` asks for the "
+                    "passphrase once and writes it unencrypted");
+    return r;
+  }
   if (key_rc != 0) {
-    r.error = error(key_file, CertProblem::BadKey, mbedtls_error_text(key_rc));
+    r.error = error(key_name, CertProblem::BadKey, mbedtls_error_text(key_rc));
     return r;
   }
+  const std::size_t count = cert->chain_length();
   mbedtls_x509_crt* leaf = cert->chain();
   if (mbedtls_pk_check_pair(&leaf->pk, cert->key()) != 0) {
-    // The key of a later certificate: the leaf is not first.
-    std::size_t at = 1;
-    for (mbedtls_x509_crt* c = leaf->next; c != nullptr; c = c->next, ++at) {
+    // The key of another certificate of the chain: the leaf is not first.
+    std::size_t i = 1;
+    for (mbedtls_x509_crt* c = leaf->next; c != nullptr; c = c->next, ++i) {
       if (mbedtls_pk_check_pair(&c->pk, cert->key()) == 0) {
-        r.error = error(chain_file, CertProblem::ChainOrder,
-                        "the key is that of " + which(at, cert->chain_length()) +
-                            " (the leaf must come first, then each issuer)");
+        r.error = error(chain_name, CertProblem::ChainOrder,
+                        "the key is that of " + which(i, count) + " (the leaf must come first, then each issuer)");
         return r;
       }
     }
-    r.error = error(key_file, CertProblem::KeyMismatch, "not the key of " + chain_file);
+    r.error = error(key_name, CertProblem::KeyMismatch, "not the key of the first certificate in " + chain_name);
     return r;
   }
 
-  const std::size_t count = cert->chain_length();
   const auto now_key = time_key(to_x509_time(now));
   std::size_t i = 0;
   for (mbedtls_x509_crt* c = leaf; c != nullptr; c = c->next, ++i) {
     if (now_key < time_key(c->valid_from)) {
-      r.error = error(chain_file, CertProblem::NotYetValid, which(i, count) + ", notBefore " + format_time(c->valid_from));
+      r.error = error(chain_name, CertProblem::NotYetValid, which(i, count) + ", notBefore " + format_time(c->valid_from));
       return r;
     }
     if (now_key > time_key(c->valid_to)) {
-      r.error = error(chain_file, CertProblem::Expired, which(i, count) + ", notAfter " + format_time(c->valid_to));
+      r.error = error(chain_name, CertProblem::Expired, which(i, count) + ", notAfter " + format_time(c->valid_to));
       return r;
     }
     if (c->next != nullptr && !issued_by(*c, *c->next)) {
-      r.error = error(chain_file, CertProblem::ChainOrder,
+      r.error = error(chain_name, CertProblem::ChainOrder,
                       which(i, count) + " is not issued and signed by " + which(i + 1, count) +
                           " (the leaf must come first, then each issuer)");
       return r;
@@ -351,6 +355,35 @@ LoadResult load_certificate(const std::string& chain_file, const std::string& ke
   }
   r.certificate = std::move(cert);
   return r;
+}
+
+}  // namespace
+
+LoadResult load_certificate(const std::string& chain_file, const std::string& key_file, std::time_t now) {
+  LoadResult r;
+  std::string err;
+  const auto chain_pem = read_file(chain_file, err);
+  if (!chain_pem) {
+    r.error = error(chain_file, CertProblem::Unreadable, err);
+    return r;
+  }
+  auto key_pem = read_file(key_file, err);
+  if (!key_pem) {
+    r.error = error(key_file, CertProblem::Unreadable, err);
+    return r;
+  }
+  return check_texts(*chain_pem, std::move(*key_pem), now, chain_file, key_file);   // wipes the key's text
+}
+
+LoadResult parse_certificate(std::string_view chain_pem, std::string_view key_pem, std::time_t now,
+                             const std::string& chain_name, const std::string& key_name) {
+  if (chain_pem.find("PRIVATE KEY-----") != std::string_view::npos) {
+    LoadResult r;
+    r.error = error(chain_name, CertProblem::KeyInChain,
+                    "the chain file is readable for everyone: give the key in the key field only");
+    return r;
+  }
+  return check_texts(chain_pem, std::string(key_pem), now, chain_name, key_name);
 }
 
 SelfSignedRequest self_signed_request(std::string host, std::time_t now) {
@@ -373,10 +406,13 @@ bool self_signed_renewal_due(const std::string& chain_file, std::time_t now) {
   return soon > time_key(cert.chain()->valid_to);
 }
 
-std::optional<CertError> generate_self_signed(const std::string& chain_file, const std::string& key_file,
-                                              const SelfSignedRequest& request) {
+SelfSignedPem::~SelfSignedPem() { mbedtls_platform_zeroize(key.data(), key.size()); }
+
+SelfSignedPem make_self_signed(const SelfSignedRequest& request, const std::string& chain_name) {
+  SelfSignedPem out;
   if (!valid_host_name(request.host)) {
-    return error(chain_file, CertProblem::BadHostName, "'" + request.host + "'");
+    out.error = error(chain_name, CertProblem::BadHostName, "'" + request.host + "'");
+    return out;
   }
   struct Scope {   // frees the mbedTLS objects on every path
     mbedtls_pk_context key;
@@ -394,7 +430,8 @@ std::optional<CertError> generate_self_signed(const std::string& chain_file, con
     }
   } s;
   auto failed = [&](const char* what, int rc) {
-    return error(chain_file, CertProblem::Internal, std::string(what) + ": " + mbedtls_error_text(rc));
+    out.error = error(chain_name, CertProblem::Internal, std::string(what) + ": " + mbedtls_error_text(rc));
+    return std::move(out);
   };
   int rc = mbedtls_pk_setup(&s.key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY));
   if (rc != 0) return failed("pk_setup", rc);
@@ -451,14 +488,20 @@ std::optional<CertError> generate_self_signed(const std::string& chain_file, con
   }
   std::array<unsigned char, 1024> key_pem{};
   if ((rc = mbedtls_pk_write_key_pem(&s.key, key_pem.data(), key_pem.size())) != 0) {
+    mbedtls_platform_zeroize(key_pem.data(), key_pem.size());
     return failed("write key", rc);
   }
-  auto key_error = write_atomically(
-      key_file, std::string_view(reinterpret_cast<const char*>(key_pem.data())), 0600, request.owner, request.group);
+  out.chain = reinterpret_cast<const char*>(cert_pem.data());
+  out.key = reinterpret_cast<const char*>(key_pem.data());
   mbedtls_platform_zeroize(key_pem.data(), key_pem.size());
-  if (key_error) return key_error;
-  return write_atomically(chain_file, std::string_view(reinterpret_cast<const char*>(cert_pem.data())), 0644,
-                          request.owner, request.group);
+  return out;
+}
+
+std::optional<CertError> generate_self_signed(const std::string& chain_file, const std::string& key_file,
+                                              const SelfSignedRequest& request) {
+  const SelfSignedPem pem = make_self_signed(request, chain_file);
+  if (pem.error) return pem.error;
+  return install_pair(chain_file, key_file, pem.chain, pem.key, FileOwner{request.owner, request.group});
 }
 
 EnsureResult ensure_self_signed(const std::string& chain_file, const std::string& key_file,

@@ -14,15 +14,20 @@
 // generate_self_signed makes an ECDSA P-256 key and a self-signed X.509 v3
 // certificate for a host name (CN=host, subjectAltName dNSName host as
 // RFC 6125 6.4.4 wants, a random 128-bit positive serial, SHA-256 signature)
-// and writes both files atomically: a temporary file opened with
-// O_CREAT|O_EXCL|O_NOFOLLOW (key mode 0600, certificate 0644), fchown to the
-// daemon's user when asked, fsync, rename over the target, fsync of the
-// directory. The key is written first, so a crash leaves at most a key
-// without a certificate and the next start makes both again.
+// and writes both files through install_pair (tls/certificate_install.hpp):
+// temporaries opened with O_CREAT|O_EXCL|O_NOFOLLOW (key mode 0600,
+// certificate 0644), fchown to the daemon's user when asked, fsync, then
+// renamed over the targets key first, the directory fsynced after each
+// step; a crash in between is finished or undone at the next start
+// (finish_interrupted_install), so a mismatched pair is never left in use.
 //
-// Callers: boxmaild at start and on SIGHUP (through ServerContext), the web
-// panel (describe). Time comes in as `now` (seconds since the epoch, UTC).
+// Callers: boxmaild at start and on SIGHUP (through ServerContext), the
+// control socket's tls-install and tls-regenerate (control/tls_commands.hpp:
+// parse_certificate on the upload, make_self_signed). Time comes in as `now`
+// (seconds since the epoch, UTC).
 #pragma once
+
+#include "tls/certificate_info.hpp"
 
 #include <mbedtls/pk.h>
 #include <mbedtls/x509_crt.h>
@@ -33,6 +38,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace boxmail::tls {
@@ -41,13 +47,15 @@ namespace boxmail::tls {
 enum class CertProblem {
   Unreadable,      ///< open/read failed (detail: strerror)
   NoCertificate,   ///< no certificate in the file, or one that does not parse
-  BadKey,          ///< no private key in the file, an encrypted one, or one that does not parse
+  BadKey,          ///< no private key in the file, or one that does not parse
+  EncryptedKey,    ///< the key is encrypted (boxmail has no passphrase to open it)
   KeyMismatch,     ///< the key is not the leaf certificate's
   ChainOrder,      ///< a certificate is not issued and signed by the next one
   NotYetValid,     ///< now < notBefore
   Expired,         ///< now > notAfter
+  KeyInChain,      ///< install: the chain text holds a private key (it would land in the 0644 file)
   BadHostName,     ///< generate: not a usable DNS host name
-  WriteFailed,     ///< generate: creating or writing a file failed (detail: strerror)
+  WriteFailed,     ///< generate, install: creating or writing a file failed (detail: strerror)
   Internal,        ///< an mbedTLS call failed unexpectedly (detail: its error text)
 };
 
@@ -61,18 +69,14 @@ struct CertError {
   /// One log line: "FILE: PROBLEM (DETAIL)", e.g.
   /// "/etc/boxmail/tls/cert.pem: expired (certificate 1 of 2, notAfter 2020-01-01 00:00:00 UTC)".
   std::string text() const;
+  /// The same without the file: "PROBLEM (DETAIL)" (the panel shows it
+  /// next to the field the text came from).
+  std::string message() const;
 };
 
-/// A certificate described for people (the web panel's TLS page).
-struct CertificateInfo {
-  std::string subject;                 ///< the subject DN as mbedTLS prints it ("CN=mail.example")
-  std::string issuer;                  ///< the issuer DN
-  std::vector<std::string> dns_names;  ///< the subjectAltName dNSName entries, in order
-  std::string sha256_fingerprint;      ///< SHA-256 of the DER, upper-case hex pairs joined by ':'
-  std::string not_before;              ///< "YYYY-MM-DD HH:MM:SS UTC"
-  std::string not_after;               ///< "YYYY-MM-DD HH:MM:SS UTC"
-  bool self_signed = false;            ///< issuer DN equal to subject DN
-};
+/// The problem as one word for the control socket ("expired",
+/// "key-mismatch", "encrypted-key", ...): lower case, '-' between words.
+std::string_view problem_word(CertProblem p);
 
 /// A validated chain and its private key, owned; never changed after load.
 /// Its mbedTLS objects are lent to the ServerContext built on it.
@@ -108,6 +112,13 @@ struct LoadResult {
 /// (see the file comment for what is refused).
 LoadResult load_certificate(const std::string& chain_file, const std::string& key_file, std::time_t now);
 
+/// The same checks on PEM text in memory (an upload): `chain_name` and
+/// `key_name` stand for the files in the errors ("the certificate chain").
+/// Text that is not PEM at all (a NUL or other binary octet: DER?) is
+/// refused as such, and a chain holding a private key as KeyInChain.
+LoadResult parse_certificate(std::string_view chain_pem, std::string_view key_pem, std::time_t now,
+                             const std::string& chain_name, const std::string& key_name);
+
 /// Parameters of a self-signed certificate.
 struct SelfSignedRequest {
   std::string host;           ///< the host name (CN and the one dNSName); 1..253 octets, LDH labels
@@ -136,10 +147,25 @@ SelfSignedRequest self_signed_request(std::string host, std::time_t now);
 /// own. A certificate from a CA is never replaced. False when the file
 /// cannot be read or parsed.
 bool self_signed_renewal_due(const std::string& chain_file, std::time_t now);
+/// A self-signed certificate and its key, as PEM text.
+struct SelfSignedPem {
+  std::string chain;               ///< one certificate
+  std::string key;                 ///< the ECDSA P-256 key ("EC PRIVATE KEY"); zeroed by the destructor
+  std::optional<CertError> error;  ///< set (and the texts empty) when it could not be made
+  SelfSignedPem() = default;
+  SelfSignedPem(SelfSignedPem&&) = default;
+  SelfSignedPem& operator=(SelfSignedPem&&) = default;
+  ~SelfSignedPem();
+};
 
 /// Makes an ECDSA P-256 key and a self-signed certificate for `request`
-/// and writes `key_file` (0600) and then `chain_file` (0644), replacing
-/// existing files atomically. nullopt on success.
+/// in memory (nothing is written); errors name `chain_name`.
+SelfSignedPem make_self_signed(const SelfSignedRequest& request, const std::string& chain_name);
+
+/// make_self_signed, then both files written as one by install_pair
+/// (tls/certificate_install.hpp: the key's and the chain's temporaries,
+/// then the key renamed over `key_file`, then the chain over
+/// `chain_file`; key 0600, chain 0644). nullopt on success.
 std::optional<CertError> generate_self_signed(const std::string& chain_file, const std::string& key_file,
                                               const SelfSignedRequest& request);
 

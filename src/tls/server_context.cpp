@@ -75,9 +75,15 @@ std::shared_ptr<const ServerContext> ServerContext::create(std::shared_ptr<const
 
 std::optional<CertError> ServerContextSlot::reload(std::time_t now) {
   LoadResult loaded = load_certificate(chain_file_, key_file_, now);
+  last_error_ = loaded.error;
   if (loaded.error) return loaded.error;
   current_ = ServerContext::create(std::move(loaded.certificate));
   return std::nullopt;
+}
+
+void ServerContextSlot::install(std::shared_ptr<const Certificate> certificate) {
+  current_ = ServerContext::create(std::move(certificate));
+  last_error_.reset();
 }
 
 }  // namespace boxmail::tls

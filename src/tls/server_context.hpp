@@ -71,8 +71,19 @@ class ServerContextSlot {
 
   /// Loads the files at `now`; on success makes a new context and puts it
   /// in the slot, on failure returns the error and keeps the old context
-  /// (or none, on the first load).
+  /// (or none, on the first load). The outcome is kept as last_error().
   std::optional<CertError> reload(std::time_t now);
+
+  /// Puts a context over `certificate` in the slot: one the caller has
+  /// just loaded and validated (the control socket's tls-install, which
+  /// validated the upload and wrote exactly it to the files). Clears
+  /// last_error().
+  void install(std::shared_ptr<const Certificate> certificate);
+
+  /// Why the files were refused at the last reload() (at start or on
+  /// SIGHUP); nullopt when it passed. With a current() context this means
+  /// the files on disk are not the certificate in use.
+  const std::optional<CertError>& last_error() const { return last_error_; }
 
   /// The context new sessions use; null until a load succeeded.
   std::shared_ptr<const ServerContext> current() const { return current_; }
@@ -84,6 +95,7 @@ class ServerContextSlot {
   std::string chain_file_;
   std::string key_file_;
   std::shared_ptr<const ServerContext> current_;
+  std::optional<CertError> last_error_;
 };
 
 }  // namespace boxmail::tls

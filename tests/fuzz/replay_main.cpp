@@ -23,6 +23,9 @@ const char* const kTokens[] = {
     "Received: x\r\n", "Subject: y\r\n", "<", ">", "@", "\"", "\\", "[1.2.3.4]", "[IPv6:::1]",
     "a", "x@y", "%", "!", ":", ",", " ", "\t", "=", "[smtp]\n", "listen = 127.0.0.1:25\n",
     "[aliases]\nsales = alice, bob\n", "max_message_size = 10M\n", "\xff", "GET / HTTP/1.1\r\n",
+    "ok\n", "error x\n", "tls-install 5 3\n", "files a b\n",
+    "certificate chain=1 self-signed=0 not-before=1 not-after=2\n", "subject CN=x\n", "issuer CN=y\n",
+    "sha256 AB\n", "dns-name d\n", "refused r\n", "problem chain expired\n",
 };
 
 std::string generate(std::mt19937& rng) {

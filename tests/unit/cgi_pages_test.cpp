@@ -255,7 +255,12 @@ TEST(ControlProtocol, Requests) {
       {"log 0200", control::Verb::Log, 200, ""},
       {"status now", control::Verb::Status, 0, "status takes no argument"},
       {"", control::Verb::Status, 0, "empty request"},
-      {"shutdown", control::Verb::Status, 0, "unknown request (status, reload, log N, stats)"},
+      {"shutdown", control::Verb::Status, 0,
+       "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate)"},
+      {"tls", control::Verb::Tls, 0, ""},
+      {"TLS-Regenerate\r\n", control::Verb::TlsRegenerate, 0, ""},
+      {"tls now", control::Verb::Tls, 0, "tls takes no argument"},
+      {"tls-regenerate mail.example", control::Verb::TlsRegenerate, 0, "tls-regenerate takes no argument"},
   };
   for (const auto& c : cases) {
     const auto r = control::parse_request(c.line);
@@ -266,6 +271,55 @@ TEST(ControlProtocol, Requests) {
     }
   }
   EXPECT_EQ(control::parse_request(std::string(65, 'a')).error, "request line too long");
+}
+
+TEST(ControlProtocol, TlsInstallAnnouncesItsPayload) {
+  const std::string usage = "usage: tls-install CHAIN_OCTETS KEY_OCTETS (the PEM chain and key follow the line)";
+  const std::string each = "tls-install: the chain and the key must be 1..65536 octets each";
+  struct Case {
+    std::string_view line;
+    std::size_t chain, key;
+    std::string error;
+  } cases[] = {
+      {"tls-install 1200 240\n", 1200, 240, ""},
+      {"tls-install 65535 1", 65535, 1, ""},
+      {"tls-install 1 65535", 1, 65535, ""},
+      {"tls-install", 0, 0, usage},
+      {"tls-install 12", 0, 0, usage},
+      {"tls-install 12 ", 0, 0, usage},
+      {"tls-install  12 3", 0, 0, usage},
+      {"tls-install 12 3 4", 0, 0, usage},
+      {"tls-install 12 x", 0, 0, usage},
+      {"tls-install -1 3", 0, 0, usage},
+      {"tls-install +1 3", 0, 0, usage},
+      {"tls-install 0x10 3", 0, 0, usage},
+      {"tls-install 0 3", 0, 0, each},
+      {"tls-install 3 0", 0, 0, each},
+      {"tls-install 65537 1", 0, 0, each},
+      {"tls-install 99999999999999999999 1", 0, 0, each},
+      {"tls-install 65536 1", 0, 0, "tls-install: the chain and the key are 65537 octets together; at most 65536"},
+      {"tls-install 40000 40000", 0, 0, "tls-install: the chain and the key are 80000 octets together; at most 65536"},
+  };
+  for (const auto& c : cases) {
+    const auto r = control::parse_request(c.line);
+    EXPECT_EQ(r.error, c.error) << c.line;
+    EXPECT_EQ(r.verb, control::Verb::TlsInstall) << c.line;
+    EXPECT_EQ(r.chain_octets, c.chain) << c.line;
+    EXPECT_EQ(r.key_octets, c.key) << c.line;
+    EXPECT_EQ(r.payload(), c.chain + c.key) << c.line;
+  }
+  EXPECT_EQ(control::tls_install_line(1200, 240), "tls-install 1200 240");
+  const auto r = control::parse_request(control::tls_install_line(5, 3));
+  ASSERT_EQ(r.error, "");
+  const auto u = control::split_tls_upload(r, "CHAINKEY");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->chain, "CHAIN");
+  EXPECT_EQ(u->key, "KEY");
+  EXPECT_FALSE(control::split_tls_upload(r, "CHAINKE"));
+  EXPECT_FALSE(control::split_tls_upload(r, "CHAINKEYS"));
+  EXPECT_FALSE(control::split_tls_upload(control::parse_request("status"), ""));
+  // Other requests carry no payload.
+  EXPECT_EQ(control::parse_request("status").payload(), 0u);
 }
 
 TEST(ControlProtocol, RepliesRoundTripWholeAndTrickled) {
@@ -403,6 +457,210 @@ TEST(CgiFixedPaths, ABrokenRunningFileStillFixesThePathsWrittenInIt) {
   const Outcome o = guarded_post("/backup", restore_form(moved), m);
   EXPECT_FALSE(o.change);
   EXPECT_NE(o.error.find("[server] control_socket is fixed at install time"), std::string::npos) << o.error;
+}
+
+}  // namespace
+
+namespace {
+
+// ---- the Certificate page ----------------------------------------------------------
+
+constexpr std::int64_t kNow = 1767225600;   // 2026-01-01 00:00:00 UTC
+
+control::TlsReply tls_in_use(std::int64_t not_after) {
+  control::TlsReply t;
+  t.chain_file = "/etc/boxmail/tls/cert.pem";
+  t.key_file = "/etc/boxmail/tls/key.pem";
+  tls::CertificateInfo c;
+  c.subject = "CN=mail.example.org";
+  c.issuer = "CN=Test CA";
+  c.dns_names = {"mail.example.org", "smtp.example.org"};
+  c.sha256_fingerprint = "AB:CD";
+  c.not_before_time = kNow - 86400 * 60;
+  c.not_after_time = not_after;
+  c.not_before = tls::format_utc(c.not_before_time);
+  c.not_after = tls::format_utc(c.not_after_time);
+  t.certificate = c;
+  t.chain_length = 2;
+  return t;
+}
+
+std::string certificate_page(const Model& m, const View& v = {}, std::string_view query = "") {
+  Request r;
+  r.method = "GET";
+  r.path = "/certificate";
+  r.script = "/cgi-bin/boxmail.cgi";
+  r.query = parse_urlencoded(query);
+  return find_page("/certificate")->render(r, m, v).str();
+}
+
+TEST(CgiCertificate, ShowsTheCertificateInUseAndWarnsBeforeItsEnd) {
+  Model m = model();
+  m.now = kNow;
+  m.daemon.tls = tls_in_use(kNow + 86400 * 90);
+  std::string html = certificate_page(m);
+  EXPECT_NE(html.find("<td id=\"cert-subject\">CN=mail.example.org</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td id=\"cert-names\">mail.example.org, smtp.example.org</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td id=\"cert-issuer\">CN=Test CA</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td id=\"cert-self-signed\">no</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td id=\"cert-sha256\"><code>AB:CD</code></td>"), std::string::npos);
+  EXPECT_NE(html.find("<td id=\"cert-not-after\">2026-04-01 00:00:00 UTC</td>"), std::string::npos) << html;
+  EXPECT_NE(html.find("<td id=\"cert-chain\">2 certificates</td>"), std::string::npos);
+  EXPECT_EQ(html.find("Expires in"), std::string::npos);
+  EXPECT_EQ(html.find("notice bad"), std::string::npos);
+  // The upload form: multipart, CSRF, both parts; the regenerate link.
+  EXPECT_NE(html.find("enctype=\"multipart/form-data\"><input type=\"hidden\" name=\"csrf\" value=\"" + m.csrf),
+            std::string::npos);
+  EXPECT_NE(html.find("name=\"chain_file\""), std::string::npos);
+  EXPECT_NE(html.find("name=\"key_text\""), std::string::npos);
+  EXPECT_NE(html.find("href=\"/cgi-bin/boxmail.cgi/certificate?regenerate=1\""), std::string::npos);
+  EXPECT_EQ(html.find("name=\"confirm\""), std::string::npos);   // only after the click
+
+  m.daemon.tls = tls_in_use(kNow + 86400 * 29 + 3600);
+  html = certificate_page(m);
+  EXPECT_NE(html.find("Expires in 29 days (2026-01-30 01:00:00 UTC)"), std::string::npos) << html;
+  EXPECT_NE(html.find("<p class=\"notice bad\" role=\"status\">Expires in 29 days"), std::string::npos);
+  EXPECT_NE(html.find("install a renewed certificate before then."), std::string::npos);
+  m.daemon.tls->certificate->self_signed = true;   // boxmaild renews its own
+  html = certificate_page(m);
+  EXPECT_NE(html.find("boxmaild makes a new self-signed one at its next daily check"), std::string::npos) << html;
+
+  m.daemon.tls = tls_in_use(kNow - 86400 * 3);
+  html = certificate_page(m);
+  EXPECT_NE(html.find("Expired on 2025-12-29 00:00:00 UTC (3 days ago)"), std::string::npos) << html;
+
+  // A refused file waiting on disk; none loaded at all.
+  m.daemon.tls = tls_in_use(kNow + 86400 * 90);
+  m.daemon.tls->refused = "/etc/boxmail/tls/cert.pem: expired (certificate 1 of 1)";
+  html = certificate_page(m);
+  EXPECT_NE(html.find("refused the certificate files at its last load and still serves the certificate below: "
+                      "/etc/boxmail/tls/cert.pem: expired"),
+            std::string::npos)
+      << html;
+  m.daemon.tls = control::TlsReply{"/c", "/k", std::nullopt, 0, "/k: cannot read (Permission denied)"};
+  html = certificate_page(m);
+  EXPECT_NE(html.find("No certificate is loaded: STARTTLS, STLS and the TLS ports are off. boxmaild refused the "
+                      "files: /k: cannot read (Permission denied)"),
+            std::string::npos);
+  EXPECT_EQ(html.find("cert-subject"), std::string::npos);
+
+  m.daemon.tls.reset();
+  m.daemon.tls_error = "cannot connect to /run/boxmail/control.sock: No such file or directory";
+  html = certificate_page(m);
+  EXPECT_NE(html.find("boxmaild does not answer on its control socket: cannot connect"), std::string::npos);
+  EXPECT_EQ(html.find("<form method=\"post\" action=\"/cgi-bin/boxmail.cgi/certificate\""), std::string::npos);
+}
+
+TEST(CgiCertificate, EverythingFromTheCertificateIsEscaped) {
+  Model m = model();
+  m.now = kNow;
+  m.daemon.tls = tls_in_use(kNow + 86400 * 90);
+  m.daemon.tls->certificate->subject = "CN=<script>alert(1)</script>";
+  m.daemon.tls->certificate->issuer = "O=\"a&b\"";
+  m.daemon.tls->certificate->dns_names = {"<img src=x>"};
+  m.daemon.tls->refused = "<b>bold</b>";
+  Form submitted = parse_urlencoded("action=install&chain_text=%3Cscript%3E&key_text=SECRET-KEY");
+  Outcome o;
+  o.errors["chain"] = "<i>no</i>";
+  const std::string html = certificate_page(m, View{&submitted, &o, "", true});
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_EQ(html.find("<b>bold"), std::string::npos);
+  EXPECT_EQ(html.find("<i>no"), std::string::npos);
+  EXPECT_NE(html.find("CN=&lt;script&gt;alert(1)&lt;/script&gt;"), std::string::npos);
+  EXPECT_NE(html.find("O=&quot;a&amp;b&quot;"), std::string::npos);
+  // The error next to the chain field; the pasted chain shown again, the key never.
+  EXPECT_NE(html.find("<div class=\"field invalid\"><label for=\"f-chain-file\">"), std::string::npos) << html;
+  EXPECT_NE(html.find("<p class=\"error\" id=\"f-chain-err\">&lt;i&gt;no&lt;/i&gt;</p>"), std::string::npos);
+  EXPECT_NE(html.find(">&lt;script&gt;</textarea>"), std::string::npos);
+  EXPECT_EQ(html.find("SECRET-KEY"), std::string::npos);
+}
+
+TEST(CgiCertificate, RegenerateNeedsItsConfirmation) {
+  Model m = model();
+  m.now = kNow;
+  m.daemon.tls = tls_in_use(kNow + 86400 * 90);
+  const std::string html = certificate_page(m, {}, "regenerate=1");
+  EXPECT_NE(html.find("<section class=\"confirm\"><h2>Regenerate the self-signed certificate?</h2>"),
+            std::string::npos);
+  EXPECT_NE(html.find("including the uploaded one"), std::string::npos);   // this one is not self-signed
+  EXPECT_NE(html.find("<input type=\"hidden\" name=\"action\" value=\"regenerate\"><input type=\"hidden\" "
+                      "name=\"confirm\" value=\"yes\">"),
+            std::string::npos);
+
+  Outcome o = guarded_post("/certificate", parse_urlencoded("action=regenerate"), m);
+  EXPECT_FALSE(o.change);
+  EXPECT_EQ(o.error, "Regenerating needs a confirmation.");
+  o = guarded_post("/certificate", parse_urlencoded("action=regenerate&confirm=yes"), m);
+  ASSERT_TRUE(o.change);
+  ASSERT_TRUE(o.change->tls);
+  EXPECT_TRUE(o.change->tls->regenerate);
+  EXPECT_FALSE(o.change->ini);
+  EXPECT_FALSE(o.change->accounts);
+}
+
+TEST(CgiCertificate, UploadTakesAFileOrPastedTextPerPart) {
+  const Model m = model();
+  auto form = [](std::vector<Field> fields) {
+    Form f;
+    f.fields.push_back(Field{"action", "install", std::nullopt});
+    for (auto& x : fields) f.fields.push_back(std::move(x));
+    return f;
+  };
+  Outcome o = guarded_post("/certificate",
+                           form({{"chain_file", "CHAIN-PEM", std::string("fullchain.pem")},
+                                 {"chain_text", "", std::nullopt},
+                                 {"key_file", "", std::string("")},
+                                 {"key_text", "KEY-PEM\r\n", std::nullopt}}),
+                           m);
+  ASSERT_TRUE(o.change && o.change->tls) << o.error;
+  EXPECT_FALSE(o.change->tls->regenerate);
+  EXPECT_EQ(o.change->tls->chain, "CHAIN-PEM");
+  EXPECT_EQ(o.change->tls->key, "KEY-PEM\r\n");
+
+  o = guarded_post("/certificate", form({{"chain_file", "A", std::string("a.pem")}, {"chain_text", "B", std::nullopt}}),
+                   m);
+  EXPECT_FALSE(o.change);
+  EXPECT_EQ(o.errors["chain"], "choose a file or paste the certificate chain, not both");
+  EXPECT_EQ(o.errors["key"], "choose the private key file or paste it (PEM)");
+
+  o = guarded_post("/certificate", form({{"chain_text", "  \r\n", std::nullopt}, {"key_text", "K", std::nullopt}}), m);
+  EXPECT_EQ(o.errors["chain"], "choose the certificate chain file or paste it (PEM)");
+  EXPECT_FALSE(o.errors.count("key"));
+
+  o = guarded_post("/certificate",
+                   form({{"chain_file", std::string(60000, 'c'), std::string("big.pem")},
+                         {"key_text", std::string(5537, 'k'), std::nullopt}}),
+                   m);
+  EXPECT_FALSE(o.change);
+  EXPECT_EQ(o.errors["chain"], "the chain and the key are 65537 octets together; at most 65536 (64 KiB)");
+  o = guarded_post("/certificate", parse_urlencoded("action=explode"), m);
+  EXPECT_EQ(o.error, "Unknown action.");
+}
+
+TEST(CgiCertificate, DaemonRepliesBecomeFieldErrorsOrANotice) {
+  auto outcome = [](const control::TlsChangeReply& t) {
+    return certificate_outcome(true, "", control::parse_reply(control::format_reply(control::encode(t))).reply);
+  };
+  Outcome o = outcome({false, "expired (certificate 1 of 2, notAfter 2021-01-01 00:00:00 UTC)", "chain", "expired", {}});
+  EXPECT_EQ(o.errors["chain"], "expired (certificate 1 of 2, notAfter 2021-01-01 00:00:00 UTC)");
+  EXPECT_EQ(o.error, "");
+  EXPECT_EQ(o.info, "");
+  o = outcome({false, "the private key is encrypted (...)", "key", "encrypted-key", {}});
+  EXPECT_EQ(o.errors["key"], "the private key is encrypted (...)");
+  o = outcome({false, "cannot write the certificate files: x", "", "write-failed", {}});
+  EXPECT_TRUE(o.errors.empty());
+  EXPECT_EQ(o.error, "Nothing was changed: cannot write the certificate files: x.");
+  control::TlsChangeReply done{true, "installed", "", "", tls_in_use(kNow + 86400 * 90)};
+  o = outcome(done);
+  EXPECT_TRUE(o.errors.empty());
+  EXPECT_EQ(o.info, "The uploaded certificate is in use (CN=mail.example.org, SHA-256 AB:CD).");
+  done.message = "regenerated";
+  EXPECT_EQ(outcome(done).info, "A new self-signed certificate is in use (CN=mail.example.org, SHA-256 AB:CD).");
+  o = certificate_outcome(false, "cannot connect to /s: Permission denied", control::Reply{});
+  EXPECT_EQ(o.error, "Nothing was changed: boxmaild could not be asked (cannot connect to /s: Permission denied).");
+  o = certificate_outcome(true, "", control::Reply{false, "unknown request (status, reload, log N, stats)", {}});
+  EXPECT_EQ(o.error, "Nothing was changed: unknown request (status, reload, log N, stats).");
 }
 
 }  // namespace

@@ -197,6 +197,163 @@ TEST(ControlReplies, RestartNeededTravelsInStatusAndReload) {
   EXPECT_TRUE(decode_reload(over_the_wire(encode(refused))).restart_needed.empty());
 }
 
+TlsReply sample_tls() {
+  TlsReply t;
+  t.chain_file = "/etc/boxmail/tls/cert.pem";
+  t.key_file = "/etc/boxmail/tls/key.pem";
+  boxmail::tls::CertificateInfo c;
+  c.subject = "CN=mail.example.org, O=Example";
+  c.issuer = "C=US, O=Let's Encrypt, CN=R3";
+  c.dns_names = {"mail.example.org", "smtp.example.org"};
+  c.sha256_fingerprint = "AB:CD:EF";
+  c.not_before_time = 1700000000;
+  c.not_after_time = 1707776000;
+  c.not_before = boxmail::tls::format_utc(c.not_before_time);
+  c.not_after = boxmail::tls::format_utc(c.not_after_time);
+  c.self_signed = false;
+  t.certificate = c;
+  t.chain_length = 2;
+  return t;
+}
+
+TEST(ControlReplies, TlsWireFormatAndRoundTrip) {
+  const TlsReply t = sample_tls();
+  EXPECT_EQ(t.certificate->not_before, "2023-11-14 22:13:20 UTC");
+  EXPECT_EQ(encode(t).lines,
+            (std::vector<std::string>{"files /etc/boxmail/tls/cert.pem /etc/boxmail/tls/key.pem",
+                                      "certificate chain=2 self-signed=0 not-before=1700000000 not-after=1707776000",
+                                      "subject CN=mail.example.org, O=Example", "issuer C=US, O=Let's Encrypt, CN=R3",
+                                      "dns-name mail.example.org", "dns-name smtp.example.org", "sha256 AB:CD:EF"}));
+  auto d = decode_tls(over_the_wire(encode(t)));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, t);
+  EXPECT_FALSE(d->pending());
+
+  // Refused at the last load while the old one is served: pending.
+  TlsReply pending = t;
+  pending.refused = "/etc/boxmail/tls/cert.pem: expired (certificate 1 of 1, notAfter 2020-01-01 00:00:00 UTC)";
+  d = decode_tls(over_the_wire(encode(pending)));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, pending);
+  EXPECT_TRUE(d->pending());
+
+  // None loaded: only the files and the reason.
+  TlsReply none;
+  none.chain_file = "/x/cert.pem";
+  none.key_file = "/x/key.pem";
+  none.refused = "/x/key.pem: cannot read (Permission denied)";
+  EXPECT_EQ(encode(none).lines, (std::vector<std::string>{"files /x/cert.pem /x/key.pem",
+                                                          "refused /x/key.pem: cannot read (Permission denied)"}));
+  d = decode_tls(over_the_wire(encode(none)));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, none);
+  EXPECT_FALSE(d->pending());
+
+  // A time before 1970 goes out as 0 (and reads back as the epoch).
+  TlsReply old = t;
+  old.certificate->not_before_time = -86400;
+  EXPECT_EQ(encode(old).lines[1], "certificate chain=2 self-signed=0 not-before=0 not-after=1707776000");
+  EXPECT_EQ(decode_tls(encode(old))->certificate->not_before, "1970-01-01 00:00:00 UTC");
+}
+
+TEST(ControlReplies, TlsHostileTextStaysOnItsLine) {
+  TlsReply t = sample_tls();
+  t.certificate->subject = "CN=x\r\n.\r\nsha256 00";
+  t.certificate->dns_names = {"a b", "sha256=1", ""};
+  t.chain_file = "/tmp/a b/cert.pem";
+  t.refused = "x\nfiles a b";
+  const Reply wire = over_the_wire(encode(t));
+  ASSERT_EQ(wire.lines.size(), 9u);   // files, certificate, subject, issuer, 3 names, sha256, refused: none added
+  const auto d = decode_tls(wire);
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(d->certificate->subject, "CN=x  .  sha256 00");
+  EXPECT_EQ(d->certificate->dns_names, t.certificate->dns_names);
+  EXPECT_EQ(d->certificate->sha256_fingerprint, "AB:CD:EF");
+  EXPECT_EQ(d->chain_file, t.chain_file);
+  EXPECT_EQ(d->refused, "x files a b");
+}
+
+TEST(ControlReplies, TlsRefusesMalformedInput) {
+  const std::vector<std::string> good = encode(sample_tls()).lines;
+  struct Case {
+    std::size_t line;
+    std::string text;
+    std::string error;
+  } cases[] = {
+      {0, "files /a", "word 2 missing"},
+      {1, "certificate chain=0 self-signed=0 not-before=1 not-after=2", "chain=0"},
+      {1, "certificate chain=1 self-signed=2 not-before=1 not-after=2", "self-signed=2 is not 0 or 1"},
+      {1, "certificate chain=1 self-signed=0 not-before=1", "not-after= missing"},
+      {1, "certificate chain=1 self-signed=0 not-before=-1 not-after=2", "is not a number"},
+      {1, "certificate chain=1 self-signed=0 not-before=1 not-after=253402300800", "after the year 9999"},
+      {4, "dns-name", "word 1 missing"},
+      {4, "dns-name a%zz", "bad %-escape"},
+      {6, "sha256", "word 1 missing"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> lines = good;
+    lines[c.line] = c.text;
+    const auto d = decode_tls(reply_of(lines));
+    EXPECT_FALSE(d) << c.text;
+    EXPECT_NE(d.error.find(c.error), std::string::npos) << c.text << " -> " << d.error;
+  }
+  EXPECT_EQ(decode_tls(reply_of({good.begin() + 1, good.end()})).error, "tls: no files line");
+  for (std::size_t drop : {1u, 2u, 3u, 6u}) {   // certificate, subject, issuer, sha256
+    std::vector<std::string> lines = good;
+    lines.erase(lines.begin() + static_cast<std::ptrdiff_t>(drop));
+    EXPECT_FALSE(decode_tls(reply_of(lines))) << drop;
+  }
+  for (std::size_t again : {0u, 1u, 2u, 3u, 6u}) {
+    std::vector<std::string> lines = good;
+    lines.push_back(good[again]);
+    EXPECT_NE(decode_tls(reply_of(lines)).error.find("repeated"), std::string::npos) << again;
+  }
+  EXPECT_FALSE(decode_tls(reply_of({good[0], "dns-name a"})));   // a name without a certificate
+  EXPECT_FALSE(decode_tls(reply_of({good[0], "refused"})));      // a refusal without a reason
+  EXPECT_EQ(decode_tls(Reply{false, "unknown request", {}}).error, "tls: boxmaild answered error: unknown request");
+  // Unknown kinds and keys are a newer daemon's.
+  std::vector<std::string> newer = good;
+  newer[1] += " ocsp=0";
+  newer.push_back("staple none");
+  const auto d = decode_tls(reply_of(newer));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, sample_tls());
+}
+
+TEST(ControlReplies, TlsChangeInstalledOrRefused) {
+  const TlsChangeReply done{true, "installed", "", "", sample_tls()};
+  const Reply wire = encode(done);
+  EXPECT_TRUE(wire.ok);
+  EXPECT_EQ(wire.head, "installed");
+  EXPECT_EQ(wire.lines, encode(sample_tls()).lines);
+  auto d = decode_tls_change(over_the_wire(wire));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, done);
+
+  const TlsChangeReply refused{false, "expired (certificate 1 of 2, notAfter 2021-01-01 00:00:00 UTC)", "chain",
+                               "expired", {}};
+  EXPECT_EQ(format_reply(encode(refused)),
+            "error expired (certificate 1 of 2, notAfter 2021-01-01 00:00:00 UTC)\nproblem chain expired\n.\n");
+  d = decode_tls_change(over_the_wire(encode(refused)));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, refused);
+
+  // Neither part: a write failure; no problem line at all: an older daemon.
+  const TlsChangeReply failed{false, "cannot write the certificate files: ...", "", "write-failed", {}};
+  EXPECT_EQ(encode(failed).lines, (std::vector<std::string>{"problem - write-failed"}));
+  EXPECT_EQ(*decode_tls_change(over_the_wire(encode(failed))).value, failed);
+  d = decode_tls_change(Reply{false, "unknown request (status, reload, log N, stats)", {}});
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->done);
+  EXPECT_EQ(d->part, "");
+  EXPECT_EQ(d->message, "unknown request (status, reload, log N, stats)");
+
+  EXPECT_FALSE(decode_tls_change(reply_of({"problem cert expired"}, false)));
+  EXPECT_FALSE(decode_tls_change(reply_of({"problem chain expired", "problem key expired"}, false)));
+  EXPECT_FALSE(decode_tls_change(reply_of({"problem chain"}, false)));
+  EXPECT_FALSE(decode_tls_change(reply_of({"certificate chain=1"}, true)));   // "ok" needs the tls lines
+}
+
 TEST(ControlReplies, Words) {
   for (std::string_view w : {"", "-", "off", "%", "a b", "=", "x\r\n.", "\x7f", "plain.name-1_2"}) {
     const std::string e = encode_word(w);

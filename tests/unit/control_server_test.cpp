@@ -52,6 +52,72 @@ TEST(ControlServer, RepliesDecodeToWhatTheHandlersFilledIn) {
   EXPECT_FALSE(decode_stats(server.answer("stats now")));
 }
 
+TEST(ControlServer, TlsVerbsReachTheirHandlersWithTheUploadSplit) {
+  boost::asio::io_context io;
+  ControlServer::Handlers h;
+  std::string chain, key;
+  int regenerated = 0;
+  h.tls = [] {
+    TlsReply t;
+    t.chain_file = "/c";
+    t.key_file = "/k";
+    return t;
+  };
+  h.tls_install = [&](const TlsUpload& u) {
+    chain = std::string(u.chain);
+    key = std::string(u.key);
+    return TlsChangeReply{false, "the private key is encrypted", "key", "encrypted-key", {}};
+  };
+  h.tls_regenerate = [&] {
+    ++regenerated;
+    TlsChangeReply r;
+    r.done = true;
+    r.message = "regenerated";
+    r.tls.chain_file = "/c";
+    r.tls.key_file = "/k";
+    return r;
+  };
+  ControlServer server(io, "/nonexistent/control.sock", h);
+
+  const auto t = decode_tls(parse_reply(format_reply(server.answer("tls"))).reply);
+  ASSERT_TRUE(t) << t.error;
+  EXPECT_EQ(t->chain_file, "/c");
+
+  const auto refused =
+      decode_tls_change(parse_reply(format_reply(server.answer("tls-install 6 4\n", "-----BKEY!"))).reply);
+  ASSERT_TRUE(refused) << refused.error;
+  EXPECT_EQ(chain, "-----B");
+  EXPECT_EQ(key, "KEY!");
+  EXPECT_FALSE(refused->done);
+  EXPECT_EQ(refused->part, "key");
+  EXPECT_EQ(refused->problem, "encrypted-key");
+
+  // Fewer or more octets than announced never reach the handler.
+  chain.clear();
+  Reply r = server.answer("tls-install 6 4", "-----BKEY");
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.head, "tls-install: 10 octets announced, 9 sent");
+  r = server.answer("tls-install 6 4", "-----BKEY!!");
+  EXPECT_EQ(r.head, "tls-install: 10 octets announced, 11 sent");
+  EXPECT_EQ(chain, "");
+  // A payload after any other request is refused; so is an oversized upload.
+  EXPECT_EQ(server.answer("tls-regenerate", "x").head, "data after the request line");
+  EXPECT_EQ(regenerated, 0);
+  EXPECT_EQ(server.answer("tls-install 65536 1").head,
+            "tls-install: the chain and the key are 65537 octets together; at most 65536");
+
+  const auto done = decode_tls_change(parse_reply(format_reply(server.answer("tls-regenerate"))).reply);
+  ASSERT_TRUE(done) << done.error;
+  EXPECT_TRUE(done->done);
+  EXPECT_EQ(done->message, "regenerated");
+  EXPECT_EQ(regenerated, 1);
+
+  // A daemon built without the handlers says so.
+  ControlServer bare(io, "/nonexistent/control2.sock", {});
+  EXPECT_EQ(bare.answer("tls").head, "tls not available");
+  EXPECT_EQ(bare.answer("tls-install 1 1", "ab").head, "tls-install not available");
+}
+
 TEST(ControlServer, MailStoreOfAnEmptyUsageTableIsNotCountedYet) {
   const auto table = config::parse_passwd("alice:{X}y:::::: quota=2048\n").table;
   store::UsageTable usage;

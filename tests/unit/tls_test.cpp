@@ -4,7 +4,9 @@
 // reload that keeps the old context on failure; a full handshake and echo
 // between a TlsStream and an mbedTLS client over a non-blocking socketpair;
 // clients with weak offers refused; the heap cost of an idle session.
+#include "control/tls_commands.hpp"
 #include "tls/certificate.hpp"
+#include "tls/certificate_install.hpp"
 #include "tls/random.hpp"
 #include "tls/server_context.hpp"
 #include "tls/tls_stream.hpp"
@@ -369,11 +371,14 @@ TEST_F(TlsFiles, ReloadKeepsTheOldContextOnFailure) {
   ASSERT_TRUE(first);
 
   const std::string good_cert = read_all(cert_);
+  EXPECT_FALSE(slot.last_error());
   write_all(cert_, "garbage");
   const auto e = slot.reload(now_);
   ASSERT_TRUE(e);
   EXPECT_EQ(e->file, cert_);
   EXPECT_EQ(slot.current(), first);
+  ASSERT_TRUE(slot.last_error());   // what the panel shows as refused
+  EXPECT_EQ(slot.last_error()->text(), e->text());
 
   write_all(cert_, good_cert);
   ASSERT_FALSE(generate_self_signed(dir_.file("n.pem"), key_, self_signed_request(kHost, now_)));   // new key only
@@ -382,9 +387,271 @@ TEST_F(TlsFiles, ReloadKeepsTheOldContextOnFailure) {
 
   ASSERT_FALSE(generate_self_signed(cert_, key_, self_signed_request(kHost, now_)));
   EXPECT_FALSE(slot.reload(now_));
+  EXPECT_FALSE(slot.last_error());
   EXPECT_NE(slot.current(), first);
   EXPECT_NE(slot.current()->certificate().describe().sha256_fingerprint,
             first->certificate().describe().sha256_fingerprint);
+}
+
+TEST_F(TlsFiles, DescribeGivesTheValidityAsUnixTimeAndText) {
+  SelfSignedRequest req = self_signed_request(kHost, now_);
+  req.not_before = 1700000000;   // 2023-11-14 22:13:20 UTC
+  req.not_after = 4102444799;    // 2099-12-31 23:59:59 UTC
+  ASSERT_FALSE(generate_self_signed(cert_, key_, req));
+  const LoadResult r = load_certificate(cert_, key_, now_);
+  ASSERT_FALSE(r.error) << r.error->text();
+  const CertificateInfo info = r.certificate->describe();
+  EXPECT_EQ(info.not_before_time, 1700000000);
+  EXPECT_EQ(info.not_before, "2023-11-14 22:13:20 UTC");
+  EXPECT_EQ(info.not_after_time, 4102444799);
+  EXPECT_EQ(info.not_after, "2099-12-31 23:59:59 UTC");
+  EXPECT_EQ(format_utc(0), "1970-01-01 00:00:00 UTC");
+  EXPECT_EQ(format_utc(951782400), "2000-02-29 00:00:00 UTC");
+  EXPECT_EQ(format_utc(-1), "1969-12-31 23:59:59 UTC");
+  EXPECT_EQ(utc_seconds(2000, 2, 29, 0, 0, 0), 951782400);
+  EXPECT_EQ(utc_seconds(1950, 1, 1, 0, 0, 0), -631152000);
+}
+
+// ---- uploads and installs (parse_certificate, install_pair, control/tls_commands) ----
+
+// Test vectors made with openssl (passphrase "test"): the traditional
+// encrypted EC key and the PKCS#8 one.
+constexpr const char* kEncryptedEcKey =
+    "-----BEGIN EC PRIVATE KEY-----\n"
+    "Proc-Type: 4,ENCRYPTED\n"
+    "DEK-Info: AES-128-CBC,3F9E6569B34042F2F1FC79E5AEE7EEAE\n"
+    "\n"
+    "dt3HyvJ8ddfVMrwOQnK05o1DDHx47xQG+xeDaVDklmpY5T3PwKTHSWWQTYMVMOYE\n"
+    "1i/HTPyyLdvP83i4vZzZsKGGcUCzyjCbgtLVU5fI07ctMLVF9x68O8peIti4ZtFa\n"
+    "eLEEiKw+vFqMXp/DUTLSlruaxmgETy3rwJSHBS2r1o8=\n"
+    "-----END EC PRIVATE KEY-----\n";
+constexpr const char* kEncryptedPkcs8Key =
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+    "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAjbkJkLFDB/RAICCAAw\n"
+    "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEABZMJqsbOnb0c/J1gFXbOYEgZCe\n"
+    "ti/ccx9Uhi9AyRd5FXxvMlbRiDClgyk1eujZywSVGalFp9TE8s1iP67j9fQkNW9s\n"
+    "Dix9QuNJixvMbfRfrvp+2upXJA3ctfEnJnizE15OSvqMag/ZgMvuIeo1nj2TYgbC\n"
+    "68CR+hpa9Jv7D+uEwRcQZDy7a+tkjlKZuIhaPVx+oXD7u0tdPQTy1ZXITyTr0/g=\n"
+    "-----END ENCRYPTED PRIVATE KEY-----\n";
+
+TEST_F(TlsFiles, UploadsAreCheckedInMemoryNamingWhatIsWrong) {
+  const std::string chain = read_all(cert_), key = read_all(key_);
+  LoadResult r = parse_certificate(chain, key, now_, "the chain", "the key");
+  ASSERT_FALSE(r.error) << r.error->text();
+  EXPECT_EQ(r.certificate->describe().subject, "CN=mail.example");
+  // CRLF line ends, as a browser's textarea sends them, are fine.
+  std::string crlf_chain, crlf_key;
+  for (char c : chain) crlf_chain += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  for (char c : key) crlf_key += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  EXPECT_FALSE(parse_certificate(crlf_chain, crlf_key, now_, "c", "k").error);
+
+  for (const char* encrypted : {kEncryptedEcKey, kEncryptedPkcs8Key}) {
+    r = parse_certificate(chain, encrypted, now_, "the chain", "the key");
+    ASSERT_TRUE(r.error);
+    EXPECT_EQ(r.error->problem, CertProblem::EncryptedKey);
+    EXPECT_EQ(r.error->file, "the key");
+    EXPECT_EQ(r.error->message().rfind("the private key is encrypted (", 0), 0u) << r.error->message();
+  }
+  // DER (binary) where PEM belongs.
+  r = parse_certificate(std::string("\x30\x82\x01\x0a\x00", 5), key, now_, "the chain", "the key");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->problem, CertProblem::NoCertificate);
+  EXPECT_NE(r.error->message().find("binary data, not PEM text"), std::string::npos) << r.error->message();
+  r = parse_certificate(chain, std::string("\x30\x77\x02\x01\x01", 5), now_, "the chain", "the key");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->problem, CertProblem::BadKey);
+  EXPECT_EQ(r.error->file, "the key");
+  // A chain text holding the key would put it in the world-readable file.
+  r = parse_certificate(chain + key, key, now_, "the chain", "the key");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->problem, CertProblem::KeyInChain);
+  EXPECT_EQ(r.error->file, "the chain");
+  // The key of another certificate: named by the key's name, mentioning the chain's.
+  const std::string c2 = dir_.file("c2.pem"), k2 = dir_.file("k2.pem");
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  r = parse_certificate(chain, read_all(k2), now_, "the chain", "the key");
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->problem, CertProblem::KeyMismatch);
+  EXPECT_EQ(r.error->text(),
+            "the key: the private key does not match the certificate (not the key of the first certificate in the "
+            "chain)");
+  EXPECT_EQ(problem_word(CertProblem::KeyMismatch), "key-mismatch");
+  EXPECT_EQ(problem_word(CertProblem::EncryptedKey), "encrypted-key");
+}
+
+TEST_F(TlsFiles, InstallPairReplacesBothAndLeavesNoStagedFile) {
+  const std::string c2 = dir_.file("c2.pem"), k2 = dir_.file("k2.pem");
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  const std::string chain = read_all(c2), key = read_all(k2);
+  ASSERT_EQ(::chmod(key_.c_str(), 0640), 0);   // the install sets the mode it wants
+  ASSERT_FALSE(install_pair(cert_, key_, chain, key));
+  EXPECT_EQ(read_all(cert_), chain);
+  EXPECT_EQ(read_all(key_), key);
+  EXPECT_EQ(mode_of(key_), 0600u);
+  EXPECT_EQ(mode_of(cert_), 0644u);
+  EXPECT_FALSE(load_certificate(cert_, key_, now_).error);
+  EXPECT_EQ(dir_.names().size(), 4u);   // cert, key, c2, k2: no .new left
+
+  // A directory that does not exist: named, nothing left behind.
+  const auto e = install_pair(dir_.file("nodir/cert.pem"), dir_.file("nodir/key.pem"), chain, key);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->problem, CertProblem::WriteFailed);
+  EXPECT_EQ(e->file, dir_.file("nodir/key.pem"));
+  EXPECT_NE(e->text().find("create " + dir_.file("nodir/key.pem.new")), std::string::npos) << e->text();
+}
+
+TEST_F(TlsFiles, AnInterruptedInstallIsUndoneBeforeItsCommit) {
+  const std::string old_chain = read_all(cert_), old_key = read_all(key_);
+  const std::string c2 = dir_.file("c2.pem"), k2 = dir_.file("k2.pem");
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  // A crash after staging both, or after staging the key only.
+  for (bool with_chain : {true, false}) {
+    write_all(staged_path(key_), read_all(k2));
+    if (with_chain) write_all(staged_path(cert_), read_all(c2));
+    const Recovery r = finish_interrupted_install(cert_, key_, now_);
+    EXPECT_FALSE(r.error) << r.error->text();
+    EXPECT_NE(r.done.find("removed an unfinished certificate install"), std::string::npos) << r.done;
+    EXPECT_EQ(read_all(cert_), old_chain);
+    EXPECT_EQ(read_all(key_), old_key);
+    EXPECT_EQ(dir_.names().size(), 4u) << with_chain;
+  }
+  // Nothing staged: nothing to do.
+  const Recovery none = finish_interrupted_install(cert_, key_, now_);
+  EXPECT_EQ(none.done, "");
+  EXPECT_FALSE(none.error);
+}
+
+TEST_F(TlsFiles, AnInterruptedInstallIsFinishedAfterItsCommit) {
+  const std::string c2 = dir_.file("c2.pem"), k2 = dir_.file("k2.pem");
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  // The crash came between the two renames: the key is new, the chain old.
+  write_all(key_, read_all(k2));
+  write_all(staged_path(cert_), read_all(c2));
+  ASSERT_EQ(load_certificate(cert_, key_, now_).error->problem, CertProblem::KeyMismatch);
+  const Recovery r = finish_interrupted_install(cert_, key_, now_);
+  ASSERT_FALSE(r.error) << r.error->text();
+  EXPECT_NE(r.done.find("finished an interrupted certificate install"), std::string::npos) << r.done;
+  EXPECT_EQ(read_all(cert_), read_all(c2));
+  EXPECT_FALSE(load_certificate(cert_, key_, now_).error);
+  EXPECT_EQ(dir_.names().size(), 4u);
+
+  // A staged chain that is not the key's (not ours) is removed, never installed.
+  const std::string before = read_all(cert_);
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  write_all(staged_path(cert_), read_all(c2));
+  const Recovery stray = finish_interrupted_install(cert_, key_, now_);
+  ASSERT_TRUE(stray.error);
+  EXPECT_NE(stray.error->text().find("removed, not installed"), std::string::npos) << stray.error->text();
+  EXPECT_EQ(read_all(cert_), before);
+  EXPECT_EQ(dir_.names().size(), 4u);
+}
+
+TEST_F(TlsFiles, ControlInstallValidatesThenReplacesFilesAndContext) {
+  using boxmail::control::TlsUpload;
+  ServerContextSlot slot(cert_, key_);
+  ASSERT_FALSE(slot.reload(now_));
+  const auto first = slot.current();
+  const std::string old_chain = read_all(cert_), old_key = read_all(key_);
+  auto unchanged = [&](const std::string& what) {
+    EXPECT_EQ(slot.current(), first) << what;
+    EXPECT_EQ(read_all(cert_), old_chain) << what;
+    EXPECT_EQ(read_all(key_), old_key) << what;
+    EXPECT_EQ(dir_.names().size(), 2u) << what;   // no staged file
+  };
+  boxmail::control::TlsReply shown = boxmail::control::tls_status(slot);
+  EXPECT_EQ(shown.chain_file, cert_);
+  EXPECT_EQ(shown.key_file, key_);
+  ASSERT_TRUE(shown.certificate);
+  EXPECT_TRUE(shown.certificate->self_signed);
+  EXPECT_EQ(shown.chain_length, 1u);
+  EXPECT_EQ(shown.refused, "");
+
+  Key ca_key, leaf_key, other_key;
+  const std::string ca = issue(ca_key, "CN=Test CA", ca_key, "CN=Test CA", true);
+  const std::string leaf = issue(leaf_key, "CN=mail.example", ca_key, "CN=Test CA", false);
+  struct Refusal {
+    std::string chain, key, part, problem;
+  } refusals[] = {
+      {leaf + ca, other_key.pem(), "key", "key-mismatch"},
+      {ca + leaf, leaf_key.pem(), "chain", "chain-order"},
+      {"garbage\n", leaf_key.pem(), "chain", "no-certificate"},
+      {leaf + ca, "garbage\n", "key", "bad-key"},
+      {leaf + ca, kEncryptedEcKey, "key", "encrypted-key"},
+      {leaf + ca + leaf_key.pem(), leaf_key.pem(), "chain", "key-in-chain"},
+  };
+  for (const Refusal& f : refusals) {
+    const auto r = boxmail::control::tls_install(slot, TlsUpload{f.chain, f.key}, now_);
+    EXPECT_FALSE(r.done) << f.problem;
+    EXPECT_EQ(r.part, f.part) << f.problem << ": " << r.message;
+    EXPECT_EQ(r.problem, f.problem) << r.message;
+    unchanged(f.problem);
+  }
+  // Expired (and the message says when).
+  SelfSignedRequest old = self_signed_request(kHost, now_);
+  old.not_before = now_ - 2 * 365 * 86400;
+  old.not_after = now_ - 86400;
+  const std::string oc = dir_.file("old.pem"), ok = dir_.file("oldkey.pem");
+  ASSERT_FALSE(generate_self_signed(oc, ok, old));
+  const std::string expired_chain = read_all(oc), expired_key = read_all(ok);
+  ASSERT_EQ(::unlink(oc.c_str()), 0);
+  ASSERT_EQ(::unlink(ok.c_str()), 0);
+  auto r = boxmail::control::tls_install(slot, TlsUpload{expired_chain, expired_key}, now_);
+  EXPECT_EQ(r.problem, "expired");
+  EXPECT_EQ(r.part, "chain");
+  EXPECT_EQ(r.message.rfind("expired (certificate 1 of 1, notAfter ", 0), 0u) << r.message;
+  unchanged("expired");
+
+  // A good chain: written as it came, key 0600, served at once.
+  r = boxmail::control::tls_install(slot, TlsUpload{leaf + ca, leaf_key.pem()}, now_);
+  ASSERT_TRUE(r.done) << r.message;
+  EXPECT_EQ(r.message, "installed");
+  ASSERT_TRUE(r.tls.certificate);
+  EXPECT_EQ(r.tls.certificate->subject, "CN=mail.example");
+  EXPECT_EQ(r.tls.certificate->issuer, "CN=Test CA");
+  EXPECT_EQ(r.tls.chain_length, 2u);
+  EXPECT_NE(slot.current(), first);
+  EXPECT_EQ(slot.current()->certificate().describe().sha256_fingerprint, r.tls.certificate->sha256_fingerprint);
+  EXPECT_EQ(read_all(cert_), leaf + ca);
+  EXPECT_EQ(read_all(key_), leaf_key.pem());
+  EXPECT_EQ(mode_of(key_), 0600u);
+  EXPECT_EQ(dir_.names().size(), 2u);
+  EXPECT_FALSE(load_certificate(cert_, key_, now_).error);   // what the next start loads
+
+  // A SIGHUP that finds broken files keeps the installed one and says so.
+  const auto installed = slot.current();
+  write_all(cert_, "garbage");
+  boxmail::control::reload_certificate(slot, kHost, now_);
+  EXPECT_EQ(slot.current(), installed);
+  shown = boxmail::control::tls_status(slot);
+  EXPECT_TRUE(shown.pending());
+  EXPECT_NE(shown.refused.find(cert_ + ": no valid PEM certificate"), std::string::npos) << shown.refused;
+
+  // Regenerate: a new self-signed certificate for the host, and nothing pending.
+  r = boxmail::control::tls_regenerate(slot, "mx.example.net", now_);
+  ASSERT_TRUE(r.done) << r.message;
+  EXPECT_EQ(r.message, "regenerated");
+  EXPECT_TRUE(r.tls.certificate->self_signed);
+  EXPECT_EQ(r.tls.certificate->subject, "CN=mx.example.net");
+  EXPECT_EQ(r.tls.certificate->dns_names, std::vector<std::string>{"mx.example.net"});
+  EXPECT_EQ(r.tls.refused, "");
+  EXPECT_NE(slot.current(), installed);
+  EXPECT_EQ(mode_of(key_), 0600u);
+  EXPECT_FALSE(load_certificate(cert_, key_, now_).error);
+  r = boxmail::control::tls_regenerate(slot, "not a host", now_);
+  EXPECT_FALSE(r.done);
+  EXPECT_EQ(r.problem, "bad-host-name");
+}
+
+TEST_F(TlsFiles, StartFinishesAnInterruptedInstallBeforeLoading) {
+  const std::string c2 = dir_.file("c2.pem"), k2 = dir_.file("k2.pem");
+  ASSERT_FALSE(generate_self_signed(c2, k2, self_signed_request(kHost, now_)));
+  write_all(key_, read_all(k2));   // committed, chain not renamed yet
+  write_all(staged_path(cert_), read_all(c2));
+  ServerContextSlot slot(cert_, key_);
+  boxmail::control::start_certificate(slot, kHost, now_);
+  ASSERT_TRUE(slot.current());
+  EXPECT_FALSE(slot.last_error());
+  EXPECT_EQ(read_all(cert_), read_all(c2));
 }
 
 // ---- handshakes over a socketpair ---------------------------------------

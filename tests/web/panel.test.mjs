@@ -302,6 +302,37 @@ test('mailbox settings, retrieval, backup pages', async () => {
   await page.locator('.field.invalid .error').waitFor();
 });
 
+test('the certificate page: the self-signed certificate, a refused upload, regenerate', async () => {
+  await go('/certificate');
+  assert.equal(await page.locator('#cert-subject').textContent(), 'CN=boxmail.localdomain');
+  assert.match(await page.locator('#cert-self-signed').textContent(), /^yes/);
+  const before = await page.locator('#cert-sha256').textContent();
+  assert.match(before, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  await shot('certificate');
+  // Garbage for the chain: refused next to its field, nothing changed.
+  await page.fill('#f-chain-text', 'this is not a certificate');
+  await page.fill('#f-key-text', 'nor is this a key');
+  await page.click('button:has-text("Install certificate")');
+  await page.locator('#f-chain-err').waitFor();
+  assert.match(await page.locator('#f-chain-err').textContent(), /^no valid PEM certificate/);
+  assert.equal(await page.locator('#f-key-text').inputValue(), '');   // the key is never shown again
+  assert.equal(await page.locator('#cert-sha256').textContent(), before);
+  await shot('certificate-refused');
+  // Regenerate, through the confirmation.
+  await page.click('#regenerate');
+  await page.locator('section.confirm').waitFor();
+  await page.click('section.confirm button.danger');
+  await page.getByText(/A new self-signed certificate is in use/).waitFor();
+  assert.notEqual(await page.locator('#cert-sha256').textContent(), before);
+  // A phone-width screen takes the fingerprint too.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await go('/certificate');
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 390, `page is ${width}px wide`);
+  await shot('certificate-phone');
+  await page.setViewportSize({ width: 1000, height: 800 });
+});
+
 test('delete a mailbox with confirmation', async () => {
   await go('/mailboxes');
   await go('/mailboxes?delete=carol');

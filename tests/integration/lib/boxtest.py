@@ -66,6 +66,49 @@ def free_port():
         return s.getsockname()[1]
 
 
+def control_exchange(path, request, pieces=(), pause=0.0, end=False):
+    """One exchange on the control socket at PATH: the request line REQUEST
+    (bytes), then each of PIECES (a payload) after PAUSE seconds, then,
+    with END, the end of the write side. Returns the reply's lines: the
+    head ("ok ..." / "error ...") then the body (dot-unstuffed), without
+    the final "." line (control/control_protocol.hpp)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(path)
+        s.sendall(request + b"\n")
+        for piece in pieces:
+            time.sleep(pause)
+            s.sendall(piece)
+        if end:
+            s.shutdown(socket.SHUT_WR)
+        data = b""
+        while not data.endswith(b"\n.\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    lines = data.decode().split("\n")
+    lines = lines[:lines.index(".")] if "." in lines else lines
+    return lines[:1] + [l[1:] if l.startswith("..") else l for l in lines[1:]]
+
+
+def start_panel_env(directory, http_port, admin_password, smtp_port=None, pop3_port=None):
+    """tests/web/panel_env.py in DIRECTORY: boxmaild and busybox httpd
+    running boxmail.cgi as the panel's user (the appliance's ownership), on
+    127.0.0.1:HTTP_PORT; SMTP and POP3 on the given ports (free ones when
+    None). Returns the process once it is ready; closing its stdin stops
+    both servers."""
+    proc = subprocess.Popen(
+        ["/usr/bin/python3", os.path.join(SOURCE, "tests/web/panel_env.py"), "--build", BUILD, "--dir", directory,
+         "--http", f"127.0.0.1:{http_port}", "--smtp-port", str(smtp_port or free_port()),
+         "--pop3-port", str(pop3_port or free_port()), "--admin-password", admin_password, "--stdin-stop"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if "panel-env: ready" in line:
+            return proc
+    raise AssertionError("panel_env.py did not start")
+
+
 def prlimit_nofile(pid, soft, hard):
     """Sets PID's descriptor limit with prlimit(1). As PID's own user when it
     is not root's: changing another user's limits needs CAP_SYS_RESOURCE,
@@ -297,22 +340,9 @@ class Box:
             time.sleep(0.05)
 
     def control(self, request):
-        """Sends REQUEST to the control socket; returns the reply's lines:
-        the head ("ok ..." / "error ...") then the body (dot-unstuffed),
-        without the final "." line (control/control_protocol.hpp)."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(20)
-            s.connect(self.config["server"]["control_socket"])
-            s.sendall(request.encode() + b"\n")
-            data = b""
-            while not data.endswith(b"\n.\n"):
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        lines = data.decode().split("\n")
-        lines = lines[:lines.index(".")] if "." in lines else lines
-        return lines[:1] + [l[1:] if l.startswith("..") else l for l in lines[1:]]
+        """Sends REQUEST to the control socket; returns the reply's lines
+        (control_exchange)."""
+        return control_exchange(self.config["server"]["control_socket"], request.encode())
 
     def dialogue(self, **kw):
         """A Dialogue connected to this box."""

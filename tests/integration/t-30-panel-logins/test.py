@@ -31,7 +31,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
-from boxtest import BOXMAILCTL, BUILD, SOURCE, free_port, poll, run  # noqa: E402
+from boxtest import BOXMAILCTL, free_port, poll, run  # noqa: E402
 
 ADMIN_PW = "right-password-42"
 SCRIPT = "/cgi-bin/boxmail.cgi"
@@ -42,16 +42,7 @@ class Panel:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="boxmail-t30-")
         self.port = free_port()
-        self.proc = subprocess.Popen(
-            ["/usr/bin/python3", os.path.join(SOURCE, "tests/web/panel_env.py"), "--build", BUILD, "--dir", self.dir,
-             "--http", f"127.0.0.1:{self.port}", "--smtp-port", str(free_port()), "--pop3-port", str(free_port()),
-             "--admin-password", ADMIN_PW, "--stdin-stop"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        for line in self.proc.stdout:
-            if "panel-env: ready" in line:
-                break
-        else:
-            raise AssertionError("panel_env.py did not start")
+        self.proc = boxtest.start_panel_env(self.dir, self.port, ADMIN_PW)
 
     def request(self, method, path, source="127.0.0.1", body=None, cookies=None):
         """One HTTP request from SOURCE; returns (status, headers, body)."""
