@@ -4,9 +4,8 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
-#include <fstream>
+#include <fcntl.h>
 #include <grp.h>
-#include <iterator>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -18,11 +17,22 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
+/// Reads a (small, /proc) file whole. POSIX calls, not std::ifstream:
+/// iostreams would pull the locale machinery into the static daemon.
 bool read_whole(const char* path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return !in.bad();
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  out.clear();
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return n == 0;
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
 }
 
 /// True when the effective, permitted and inheritable sets are all empty.

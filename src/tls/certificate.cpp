@@ -1,6 +1,8 @@
 // certificate.cpp - see certificate.hpp.
 #include "tls/certificate.hpp"
 
+#include <mbedtls/ssl.h>
+
 #include "tls/certificate_install.hpp"
 #include "tls/digest.hpp"
 #include "tls/random.hpp"
@@ -38,6 +40,7 @@ std::string_view problem_text(CertProblem p) {
     case CertProblem::EncryptedKey: return "the private key is encrypted";
     case CertProblem::KeyMismatch: return "the private key does not match the certificate";
     case CertProblem::ChainOrder: return "chain out of order";
+    case CertProblem::ChainTooLarge: return "chain too large";
     case CertProblem::NotYetValid: return "not yet valid";
     case CertProblem::Expired: return "expired";
     case CertProblem::KeyInChain: return "the certificate chain holds a private key";
@@ -203,6 +206,7 @@ std::string_view problem_word(CertProblem p) {
     case CertProblem::EncryptedKey: return "encrypted-key";
     case CertProblem::KeyMismatch: return "key-mismatch";
     case CertProblem::ChainOrder: return "chain-order";
+    case CertProblem::ChainTooLarge: return "chain-too-large";
     case CertProblem::NotYetValid: return "not-yet-valid";
     case CertProblem::Expired: return "expired";
     case CertProblem::KeyInChain: return "key-in-chain";
@@ -352,6 +356,17 @@ LoadResult check_texts(std::string_view chain_text, std::string key_pem, std::ti
                           " (the leaf must come first, then each issuer)");
       return r;
     }
+  }
+  // The Certificate handshake message (RFC 5246 7.4.2: 4 octets of header,
+  // 3 of list length, 3 per certificate) must fit one output record, or
+  // every handshake fails after a successful load.
+  std::size_t message = 4 + 3;
+  for (const mbedtls_x509_crt* c = leaf; c != nullptr; c = c->next) message += 3 + c->raw.len;
+  if (message > MBEDTLS_SSL_OUT_CONTENT_LEN) {
+    r.error = error(chain_name, CertProblem::ChainTooLarge,
+                    std::to_string(message) + " octets in the TLS Certificate message, at most " +
+                        std::to_string(MBEDTLS_SSL_OUT_CONTENT_LEN) + " fit (leave the root certificate out)");
+    return r;
   }
   r.certificate = std::move(cert);
   return r;

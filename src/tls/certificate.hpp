@@ -51,6 +51,7 @@ enum class CertProblem {
   EncryptedKey,    ///< the key is encrypted (boxmail has no passphrase to open it)
   KeyMismatch,     ///< the key is not the leaf certificate's
   ChainOrder,      ///< a certificate is not issued and signed by the next one
+  ChainTooLarge,   ///< the chain does not fit the TLS output buffer (MBEDTLS_SSL_OUT_CONTENT_LEN): every handshake would fail
   NotYetValid,     ///< now < notBefore
   Expired,         ///< now > notAfter
   KeyInChain,      ///< install: the chain text holds a private key (it would land in the 0644 file)

@@ -12,6 +12,7 @@
 #include "tls/tls_stream.hpp"
 
 #include <gtest/gtest.h>
+#include <mbedtls/ssl.h>
 
 #include <mbedtls/ecp.h>
 #include <mbedtls/rsa.h>
@@ -220,6 +221,23 @@ TEST_F(TlsFiles, FirstStartGeneratesOnlyWhenTheCertificateIsMissing) {
   EXPECT_NE(e.error->text().find("No such file"), std::string::npos) << e.error->text();
 }
 
+TEST_F(TlsFiles, ChainTooLargeForTheOutputBufferIsRefused) {
+  Key ca_key, leaf_key;
+  const std::string ca = issue(ca_key, "CN=Test CA", ca_key, "CN=Test CA", true);
+  std::string chain = issue(leaf_key, "CN=mail.example", ca_key, "CN=Test CA", false);
+  // The self-signed CA repeated: each is "issued by the next", the order is
+  // fine, but the Certificate message outgrows MBEDTLS_SSL_OUT_CONTENT_LEN.
+  const std::size_t copies = MBEDTLS_SSL_OUT_CONTENT_LEN / 300 + 1;
+  for (std::size_t i = 0; i < copies; ++i) chain += ca;
+  const std::string f = dir_.file("big.pem"), k = dir_.file("bigkey.pem");
+  write_all(f, chain);
+  write_all(k, leaf_key.pem());
+  const LoadResult r = load_certificate(f, k, now_);
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->problem, CertProblem::ChainTooLarge);
+  EXPECT_NE(r.error->text().find("leave the root certificate out"), std::string::npos) << r.error->text();
+}
+
 TEST_F(TlsFiles, SelfSignedValidityAndRenewal) {
   // At most 825 days (testssl.sh flags longer), renewed 30 days before the end.
   const SelfSignedRequest req = self_signed_request(kHost, now_);
@@ -234,7 +252,10 @@ TEST_F(TlsFiles, SelfSignedValidityAndRenewal) {
   const std::string chain = dir_.file("ca-chain.pem");
   write_all(chain, issue(leaf_key, "CN=mail.example", ca_key, "CN=Test CA", false) +
                        issue(ca_key, "CN=Test CA", ca_key, "CN=Test CA", true));
-  EXPECT_FALSE(self_signed_renewal_due(chain, std::time_t{4200000000}));   // after 2099
+  EXPECT_FALSE(self_signed_renewal_due(chain, now_));
+  if constexpr (sizeof(std::time_t) >= 8) {   // after 2099 (not representable in a 32-bit time_t)
+    EXPECT_FALSE(self_signed_renewal_due(chain, static_cast<std::time_t>(4200000000LL)));
+  }
   EXPECT_FALSE(self_signed_renewal_due(dir_.file("missing.pem"), now_));
   write_all(dir_.file("garbage.pem"), "garbage");
   EXPECT_FALSE(self_signed_renewal_due(dir_.file("garbage.pem"), now_));
