@@ -43,7 +43,7 @@ installed when missing (as pop3_bench.py does).
 
 Results: a table on stdout and BUILD/bench/tls.json.
 Usage: tls_bench.py --build DIR [--bin DIR] [--seconds S] [--clients C]
-                    [--sessions N] [--rounds R] [--keep]
+                    [--sessions N] [--rounds R] [--churn CYCLES] [--keep]
 """
 import argparse
 import datetime
@@ -502,6 +502,9 @@ def handshake_run(kind, port, server, clients, warmup, seconds):
             "client_cpu_ms_per_conn": (c1 - c0) * 1000 / n if n else None,
             "machine_busy_cpu_seconds": busy_s,
             "other_cpu_seconds": busy_s - (s1 - s0) - (c1 - c0),
+            # the share of all CPUs that neither the server nor the client used
+            # (other work on the machine: it inflates CPU time per operation too)
+            "other_cpu_share": max(0.0, busy_s - (s1 - s0) - (c1 - c0)) / ((t1 - t0) * os.cpu_count()),
             "conn_ms_p50": inside[n // 2] * 1000 if n else None,
             "conn_ms_p99": inside[min(n - 1, n * 99 // 100)] * 1000 if n else None,
             "errors": n_errors, "error_samples": errors[:5]}
@@ -549,6 +552,26 @@ def idle_sessions(kind, port, server_pids, n, warmup=10):
             "kib_per_session_pss": (pss1 - pss0) / k if k else None,
             "kib_per_session_rss": (rss1 - rss0) / k if k else None,
             "processes_before": table0, "processes_held": table1, "error": error}
+
+
+def churn(kind, port, box, sessions, cycles):
+    """boxmaild's RSS with SESSIONS sessions held, over CYCLES rounds of
+    opening them all and closing them all (the same number alive each
+    time): [(RSS held, RSS after closing)] in KiB. A footprint that grows
+    from round to round is memory that closed sessions leave behind in a
+    form the next ones cannot reuse."""
+    ctx = client_context()
+    exchange = EXCHANGES[kind]
+    rows = []
+    for _ in range(cycles):
+        held = [exchange(port, ctx, hold=True) for _ in range(sessions)]
+        time.sleep(0.3)
+        h = rss_sum(box.pids())
+        for d in held:
+            d.close()
+        time.sleep(0.5)
+        rows.append((h, rss_sum(box.pids())))
+    return rows
 
 
 def still_open(sock):
@@ -650,12 +673,12 @@ def print_report(res):
     print(f"Handshakes ({res['clients']} client processes, {res['seconds']} s measured per run, "
           f"runs interleaved, mean of {res['rounds']} runs each)")
     print(f"{'comparison':<15}{'server':<22}{'srv CPU ms/conn':>16}{'conn/s':>8}{'client ms/conn':>15}"
-          f"{'p50 ms':>8}{'errors':>7}   runs (ms CPU, conn/s)")
+          f"{'p50 ms':>8}{'errors':>7}   runs: ms CPU/conn per s (other load)")
     for name, c in res["handshakes"].items():
         for who in c["servers"]:
             s = c[who]["summary"]
             per_run = ", ".join(f"{fmt(r['server_cpu_ms_per_conn'], '.2f')}/{fmt(r['per_second'], '.0f')}"
-                                for r in c[who]["runs"])
+                                f" ({fmt(r['other_cpu_share'] * 100, '.0f')}%)" for r in c[who]["runs"])
             print(f"{name:<15}{who:<22}{fmt(s['server_cpu_ms_per_conn'], '.3f'):>16}{fmt(s['per_second'], '.0f'):>8}"
                   f"{fmt(s['client_cpu_ms_per_conn'], '.3f'):>15}{fmt(s['conn_ms_p50'], '.1f'):>8}{s['errors']:>7}"
                   f"   {per_run}")
@@ -680,6 +703,13 @@ def print_report(res):
             t = c[who]["processes_held"]
             print(f"{'':<15}  {who}, held: " +
                   ", ".join(f"{k} x{v[0]} {v[1]} KiB" for k, v in sorted(t.items(), key=lambda kv: -kv[1][1])))
+    for name, c in (res.get("churn") or {}).items():
+        rows = c["cycles"]
+        print(f"\nboxmaild {name}, {len(rows)} rounds of {c['sessions']} sessions opened, held, closed "
+              f"(RSS KiB, fresh {c['fresh_rss_kib']}): held " + " ".join(str(h) for h, _ in rows) +
+              "; after closing " + " ".join(str(a) for _, a in rows))
+        print(f"  per held session: first round {(rows[0][0] - c['fresh_rss_kib']) / c['sessions']:.1f} KiB, "
+              f"last {(rows[-1][0] - c['fresh_rss_kib']) / c['sessions']:.1f} KiB")
     b = res.get("boxmaild_rss_kib", {})
     if b:
         print()
@@ -700,6 +730,9 @@ def main():
     ap.add_argument("--clients", type=int, default=4, help="client processes (default 4)")
     ap.add_argument("--rounds", type=int, default=2, help="rounds per comparison (default 2: A B A B)")
     ap.add_argument("--sessions", type=int, default=200, help="idle TLS sessions held (default 200)")
+    ap.add_argument("--churn", type=int, default=0, metavar="CYCLES",
+                    help="also open and close --sessions boxmaild sessions CYCLES times and report its RSS "
+                    "with them held each time (default 0: not done)")
     ap.add_argument("--keep", action="store_true", help="keep the data dirs")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
@@ -790,6 +823,14 @@ def main():
                                            else base - c[p_label]["kib_per_session_pss"])
             c["ratios"] = {w: ratio(c[w]["kib_per_session_pss"], base) for w, _s, _p in members[1:]}
             res["idle"][name] = c
+
+        if args.churn:
+            res["churn"] = {}
+            for name, kind, members in comparisons:
+                box.restart()
+                progress(f"churn {name}: boxmaild, {args.churn} x {args.sessions} sessions opened and closed")
+                res["churn"][name] = {"sessions": args.sessions, "fresh_rss_kib": rss_sum(box.pids()),
+                                      "cycles": churn(kind, members[0][2], box, args.sessions, args.churn)}
 
         # Handshakes: A B A B (A B C A B C).
         box.restart()
