@@ -133,7 +133,9 @@ def make_certificate(directory):
     as DIRECTORY/cert.pem and key.pem; returns (cert path, key path)."""
     os.makedirs(directory, exist_ok=True)
     key = tlstest.new_key("ec")
-    cert = tlstest.make_cert(CERT_NAME, key, days_to=30)
+    # a year: boxmaild replaces a self-signed certificate that ends within
+    # 30 days by its own at start (docs/tls.md, "Renewal")
+    cert = tlstest.make_cert(CERT_NAME, key, days_to=365)
     cert_path, key_path = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
     with open(cert_path, "wb") as f:
         f.write(tlstest.pem_cert(cert))
@@ -368,9 +370,9 @@ class PostfixTls(PostfixInstance):
     def __init__(self, base, cert, key, sessions):
         os.makedirs(base, exist_ok=True)
         tls_dir = os.path.join(base, "tls")
-        c, k = copy_certificate(cert, key, tls_dir)
+        self.cert, self.key = copy_certificate(cert, key, tls_dir)
         super().__init__(base, boxtest.free_port(), process_limit=sessions + 100,
-                         extra_main_cf=postfix_tls_main_cf(c, k), extra_master_cf=POSTFIX_TLSMGR)
+                         extra_main_cf=postfix_tls_main_cf(self.cert, self.key), extra_master_cf=POSTFIX_TLSMGR)
         self.setup()
 
     def restart(self):
@@ -805,6 +807,13 @@ def main():
                     "default": negotiated(port, "smtp" if kind == "smtp" else None, cert, False),
                     "bench_client": bench_client_negotiates(kind, port)}
 
+        wrong = [f"{name} ({how}): {n[how]['fingerprint'] or 'no certificate'}"
+                 for name, n in res["negotiated"].items() for how in ("forced", "default")
+                 if n[how]["fingerprint"] != fp]
+        if wrong:
+            raise RuntimeError("not every server serves the bench's certificate " + fp + ":\n  " +
+                               "\n  ".join(wrong))
+
         # Idle sessions, each server freshly started; boxmaild's plain
         # sessions first, to show what TLS adds to a session.
         plain = {"smtp": ("boxmaild, no TLS", "smtp-plain", box.smtp_port),
@@ -860,6 +869,11 @@ def main():
                                "rate": ratio(b["per_second"], c[w]["summary"]["per_second"])}
                            for w in c["servers"][1:]}
             res["handshakes"][name] = c
+        # boxmaild was restarted several times: it must still have the bench's files
+        for srv_cert in (box.cert, pf.cert, dc.cert, dcp.cert):
+            with open(srv_cert, "rb") as a, open(cert, "rb") as b:
+                if a.read() != b.read():
+                    raise RuntimeError(f"{srv_cert} is no longer the bench's certificate")
     except KeyboardInterrupt:
         progress("interrupted")
         return 130
