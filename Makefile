@@ -4,7 +4,7 @@
 #   make run         build, then start boxmaild and the web panel (127.0.0.1:8080);
 #                    as root: boxmaild drops to the user boxmail, the panel runs as boxmail-web
 #   make test        build, then run every test through ctest
-#   make bench       feed benchmarks against Postfix on the same machine (+ a short soak)
+#   make bench       feed, POP3 and TLS benchmarks against Postfix and Dovecot on the same machine (+ a short soak)
 #   make soak        SIGKILL, disk-full and slow-client soak for SOAK_SECONDS (default 600)
 #   make cross ARCH=aarch64|armhf      cross build for the board (build/cross-ARCH)
 #   make test-cross ARCH=aarch64|armhf the cross build's unit tests under qemu-user
@@ -81,6 +81,7 @@ static:
 bench: deps build static
 	/usr/bin/python3 tests/bench/feed_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/pop3_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/tls_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/guess_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/panel_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/soak.py --build $(BUILD) --seconds $(BENCH_SOAK_SECONDS)

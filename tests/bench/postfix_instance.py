@@ -57,11 +57,12 @@ class PostfixInstance:
     port: TCP port on 127.0.0.1 for smtpd. domain: the virtual mailbox
     domain (every local-part of it is delivered to BASE/mail/bench/).
     mailbox_user: an existing account that owns the Maildir (virtual(8)
-    delivers with its uid/gid).
+    delivers with its uid/gid). extra_main_cf, extra_master_cf: text
+    appended to main.cf and master.cf.
     """
 
     def __init__(self, base, port, domain="feed.example", mailbox_user="nobody",
-                 hostname="postfix.bench.example", process_limit=200):
+                 hostname="postfix.bench.example", process_limit=200, extra_main_cf="", extra_master_cf=""):
         self.base = base
         self.port = port
         self.domain = domain
@@ -75,6 +76,8 @@ class PostfixInstance:
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
         self.hostname = hostname
         self.process_limit = process_limit
+        self.extra_main_cf = extra_main_cf      # appended to main.cf (e.g. the TLS bench's smtpd_tls_*)
+        self.extra_master_cf = extra_master_cf  # appended to master.cf (e.g. tlsmgr)
         self.master_pid = None
 
     # -- setup -------------------------------------------------------------
@@ -115,7 +118,7 @@ alias_maps =
 alias_database =
 local_recipient_maps =
 smtputf8_enable = no
-"""
+""" + self.extra_main_cf
 
     def setup(self):
         """Writes main.cf/master.cf and creates the queue and mail dirs."""
@@ -134,7 +137,7 @@ smtputf8_enable = no
         with open(os.path.join(self.config_dir, "main.cf"), "w") as f:
             f.write(self.main_cf())
         with open(os.path.join(self.config_dir, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(listen=f"127.0.0.1:{self.port}"))
+            f.write(MASTER_CF.format(listen=f"127.0.0.1:{self.port}") + self.extra_master_cf)
         with open(self.maillog, "a"):
             pass
 
