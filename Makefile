@@ -1,5 +1,7 @@
 # boxmail front door.
-#   make deps        install missing Debian/npm packages (idempotent, quiet when present)
+#   make deps        install missing Debian/npm packages (idempotent, quiet when present;
+#                    no service of a package is started: policy-rc.d says no, and the
+#                    system lighttpd the tests do not use is not enabled for the next boot)
 #   make             configure and build (build/)
 #   make run         build, then start boxmaild and the web panel (127.0.0.1:8080);
 #                    as root: boxmaild drops to the user boxmail, the panel runs as boxmail-web
@@ -20,7 +22,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
-                libnet-ssleay-perl patch xz-utils
+                libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls
 
 .PHONY: all deps accounts build static run test bench soak fuzz clean testssl
 
@@ -36,7 +38,11 @@ deps:
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	  rc=$$?; rm -f /usr/sbin/policy-rc.d; exit $$rc; \
+	  rc=$$?; rm -f /usr/sbin/policy-rc.d; \
+	  case " $$missing " in *" lighttpd "*) \
+	    update-rc.d lighttpd disable >/dev/null 2>&1; \
+	    deb-systemd-helper disable lighttpd.service >/dev/null 2>&1;; esac; \
+	  exit $$rc; \
 	fi
 
 # The system accounts boxmail runs as (boxmail: boxmaild after binding its
@@ -98,11 +104,12 @@ soak: deps build
 	/usr/bin/python3 tests/bench/soak.py --build $(BUILD) --seconds $(SOAK_SECONDS)
 
 # testssl.sh against a real boxmaild in a private network namespace: SMTP
-# STARTTLS, submission over implicit TLS, POP3 STLS, POP3S (docs/tls.md,
+# STARTTLS, submission over implicit TLS, POP3 STLS, POP3S, and the web
+# panel's HTTPS as the appliance serves it (lighttpd; docs/tls.md,
 # "testssl.sh"). Findings not listed as accepted in the script fail.
 # About two minutes per port; not part of CI.
 testssl: deps build accounts
-	cd $(BUILD) && BOXMAIL_BUILD=$$PWD BOXMAIL_SOURCE=$(CURDIR) $(CURDIR)/tests/netns-run /usr/bin/python3 $(CURDIR)/tests/tls/testssl_run.py
+	cd $(BUILD) && BOXMAIL_BUILD=$$PWD BOXMAIL_SOURCE=$(CURDIR) $(CURDIR)/tests/netns-run /usr/bin/python3 $(CURDIR)/tests/tls/testssl_run.py --panel
 
 # libFuzzer (clang, ASan, UBSan): each target for FUZZ_SECONDS, new inputs kept
 # under $(FUZZ_BUILD)/corpus, crashes as $(FUZZ_BUILD)/crash-*. Not part of CI.

@@ -173,7 +173,9 @@ void send(const Response& r) {
   // headers through as they are: without "Connection: close" an HTTP/1.1
   // client that sees a Content-Length keeps the socket for its next request
   // and finds it closed (ECONNRESET; clients that do not retry lose it).
-  out += "Connection: close\r\n";
+  // Servers that keep connections themselves (lighttpd on the appliance)
+  // would close theirs on seeing it: a new TLS handshake for every page.
+  if (env("SERVER_SOFTWARE").rfind("busybox", 0) == 0) out += "Connection: close\r\n";
   out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n\r\n";
   out += r.body;
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -533,7 +535,8 @@ Response handle() {
   paths.admin = env("BOXMAIL_ADMIN");
   if (paths.admin.empty()) paths.admin = dir_of(paths.ini) + "/admin";
   paths.state = env("BOXMAIL_PANEL_STATE", "/run/boxmail/panel");
-  const bool secure = !env("HTTPS").empty() && env("HTTPS") != "off";
+  // Secure cookies under TLS, from the server's variable only (session.hpp).
+  const bool secure = served_over_https(std::getenv("HTTPS"));
   const std::string remote = env("REMOTE_ADDR", "-");
 
   Request req;

@@ -230,9 +230,13 @@ Outcome certificate_outcome(bool reached, std::string_view error, const control:
     return o;
   }
   const auto& c = d->tls.certificate;
+  // The panel's own HTTPS server (lighttpd on the appliance) is restarted
+  // with the new files by its init script a few seconds later (docs/tls.md).
   o.info = std::string(d->message == "regenerated" ? "A new self-signed certificate is in use"
                                                    : "The uploaded certificate is in use") +
-           (c ? " (" + c->subject + ", SHA-256 " + c->sha256_fingerprint + ")." : std::string("."));
+           (c ? " (" + c->subject + ", SHA-256 " + c->sha256_fingerprint + ")." : std::string(".")) +
+           " The panel's own HTTPS switches to it within about ten seconds; the browser may ask again whether "
+           "to trust it.";
   return o;
 }
 

@@ -113,6 +113,15 @@ bool csrf_ok(std::string_view expected, const std::string* given) {
   return proto::sasl::constant_time_equal(expected, *given);
 }
 
+bool served_over_https(const char* https_variable) {
+  if (https_variable == nullptr) return false;
+  const std::string_view v(https_variable);
+  if (v.empty()) return false;
+  const bool off = v.size() == 3 && (v[0] == 'o' || v[0] == 'O') && (v[1] == 'f' || v[1] == 'F') &&
+                   (v[2] == 'f' || v[2] == 'F');
+  return !off;
+}
+
 std::string session_cookie(std::string_view id, bool secure) {
   return std::string(kCookieName) + "=" + std::string(id) + "; Path=/; HttpOnly; SameSite=Strict" +
          (secure ? "; Secure" : "");

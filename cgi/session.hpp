@@ -100,6 +100,16 @@ std::optional<LoginToken> parse_login_token(std::string_view text);
 /// Whether a token issued at `issued` may still be used at `now`.
 bool login_token_fresh(std::int64_t issued, std::int64_t now);
 
+/// Whether the request came over TLS, decided from the CGI variable HTTPS
+/// as the web server sets it (lighttpd, Apache and uhttpd set "on" on
+/// their TLS sockets; IIS sets "off" without TLS; busybox httpd never sets
+/// it): true unless `https_variable` is null (unset), empty or "off" in any
+/// case. Only the server's own variable counts: a client's "HTTPS: on"
+/// header reaches a CGI as HTTP_HTTPS, X-Forwarded-Proto as
+/// HTTP_X_FORWARDED_PROTO, and neither is looked at (the panel is never
+/// behind a proxy). Decides the cookies' Secure attribute.
+bool served_over_https(const char* https_variable);
+
 /// Set-Cookie values: the session cookie, and one that removes it.
 std::string session_cookie(std::string_view id, bool secure);
 std::string clear_session_cookie(bool secure);

@@ -24,10 +24,14 @@ Inputs
 
 What goes into the root file system, in order (later wins):
   busybox-static (and a link per applet), the kernel modules of MODULES and
-  every module they depend on (read from each .ko's modinfo), the stage,
-  rootfs-overlay/ (what the box carries), BOARD/rootfs/. The dynamic
-  libraries the stage's programs need (the firewall helper) are copied from
-  the sysroot with the loader. The archive is newc, every entry root-owned
+  every module they depend on (read from each .ko's modinfo), the panel's
+  web server (WEB_SERVER_FILES of Debian's lighttpd and lighttpd-mod-mbedtls:
+  the program, mod_mbedtls and mod_cgi; nothing else of the packages), the
+  stage, rootfs-overlay/ (what the box carries), BOARD/rootfs/. The dynamic
+  libraries the programs need (the firewall helper, lighttpd and its
+  modules) are copied with the loader: the web server's own libraries from
+  the Debian packages of WEB_SERVER_LIBRARY_PACKAGES, the rest (glibc, the
+  nft libraries) from the sysroot. The archive is newc, every entry root-owned
   with a fixed mtime, plus /dev/console and /dev/null as device nodes (no
   mknod needed). /etc/modules-boot lists the modules in load order for rcS.
 
@@ -49,6 +53,17 @@ import tarfile
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FETCH = os.path.join(SOURCE, "cross", "debian-fetch.sh")
 MTIME = 1700000000
+
+# The panel's HTTPS server (docs/panel.md, docs/tls.md): Debian's lighttpd
+# with its mbedTLS module. Only these files of the two packages go into the
+# image (mod_redirect, mod_access and mod_staticfile are built into the
+# program in Debian's build).
+WEB_SERVER_PACKAGES = ["lighttpd", "lighttpd-mod-mbedtls"]
+WEB_SERVER_FILES = ["usr/sbin/lighttpd", "usr/lib/lighttpd/mod_mbedtls.so", "usr/lib/lighttpd/mod_cgi.so"]
+# The packages of the shared libraries those files need (readelf -d) beyond
+# glibc: the image builder fails naming a library missing from them.
+WEB_SERVER_LIBRARY_PACKAGES = ["libpcre2-8-0", "libnettle8", "libxxhash0",
+                               "libmbedtls14", "libmbedx509-1", "libmbedcrypto7"]
 
 
 class ImageError(Exception):
@@ -97,6 +112,37 @@ def deb_data(deb):
     """An open tarfile of a .deb's data member (via dpkg-deb --fsys-tarfile)."""
     p = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
     return p, tarfile.open(fileobj=p.stdout, mode="r|")
+
+
+def extract_files(deb, dest, wanted=None):
+    """Extracts regular files and symbolic links of a .deb into dest: those of
+    the paths in wanted (relative, e.g. usr/sbin/lighttpd) that the package
+    has, or every file under lib/ and usr/lib/ when wanted is None (a library
+    package). Returns the relative paths extracted."""
+    got = []
+    p, tf = deb_data(deb)
+    for m in tf:
+        if not (m.isfile() or m.issym()):
+            continue
+        name = os.path.normpath(m.name.lstrip("./"))
+        if wanted is not None:
+            if name not in wanted:
+                continue
+        elif not (name.startswith("lib/") or name.startswith("usr/lib/")) or "/share/" in name:
+            continue
+        target = os.path.join(dest, name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.lexists(target):
+            os.unlink(target)
+        if m.issym():
+            os.symlink(m.linkname, target)
+        else:
+            with tf.extractfile(m) as src, open(target, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.chmod(target, m.mode & 0o755)
+        got.append(name)
+    p.wait()
+    return got
 
 
 def extract_kernel(deb, cache):
@@ -191,10 +237,13 @@ def needed_libs(readelf, path):
     return libs, (m.group(1) if m else None)
 
 
-def copy_shared_libs(rootfs, sysroot, triplet):
-    """Copies the shared libraries every ELF program in the rootfs needs, from the sysroot."""
+def copy_shared_libs(rootfs, sysroot, triplet, lib_roots=()):
+    """Copies the shared libraries every ELF program in the rootfs needs: from
+    the first of lib_roots (unpacked library packages) that has one, else from
+    the sysroot; the loader from the sysroot. Returns the paths copied."""
     readelf = f"{triplet}-readelf"
     search = [f"lib/{triplet}", f"usr/lib/{triplet}", "lib", "usr/lib"]
+    roots = [os.path.abspath(r) for r in lib_roots] + [sysroot]
     todo, seen, copied = [], set(), []
     for root, _, files in os.walk(rootfs):
         for f in files:
@@ -226,12 +275,12 @@ def copy_shared_libs(rootfs, sysroot, triplet):
             if lib in seen:
                 continue
             seen.add(lib)
-            for d in search:
-                src = os.path.join(sysroot, d, lib)
-                if os.path.exists(src):
-                    break
-            else:
-                raise ImageError(f"{p} needs {lib}, which is not in the sysroot {sysroot}")
+            found = [(root, d) for root in roots for d in search if os.path.exists(os.path.join(root, d, lib))]
+            if not found:
+                raise ImageError(f"{p} needs {lib}, which is not in the sysroot {sysroot} "
+                                 "nor in WEB_SERVER_LIBRARY_PACKAGES (build_image.py)")
+            root, d = found[0]
+            src = os.path.join(root, d, lib)
             dst = os.path.join(rootfs, d, lib)
             os.makedirs(os.path.dirname(dst), exist_ok=True)
             shutil.copy2(os.path.realpath(src), dst)
@@ -333,6 +382,20 @@ def build(args):
     busybox_deb, kernel_deb = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
                                     [conf["BUSYBOX_PACKAGE"], kernel_pkg])
     image, moddir, kver = extract_kernel(kernel_deb, cache)
+    web_debs = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
+                     WEB_SERVER_PACKAGES + WEB_SERVER_LIBRARY_PACKAGES)
+    web_root = os.path.join(cache, "web-server")     # the files that go into the image
+    web_libs = os.path.join(cache, "web-server-libs")  # where their libraries are looked up
+    for d in (web_root, web_libs):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    got = []
+    for deb in web_debs[:len(WEB_SERVER_PACKAGES)]:
+        got += extract_files(deb, web_root, set(WEB_SERVER_FILES))
+    if sorted(got) != sorted(WEB_SERVER_FILES):
+        raise ImageError(f"the web server packages lack {sorted(set(WEB_SERVER_FILES) - set(got))}")
+    for deb in web_debs[len(WEB_SERVER_PACKAGES):]:
+        extract_files(deb, web_libs)
 
     rootfs = os.path.join(out, "rootfs")
     shutil.rmtree(rootfs, ignore_errors=True)
@@ -373,12 +436,13 @@ def build(args):
         f.write("# kernel modules loaded by /etc/init.d/rcS in this order (made by build_image.py)\n")
         f.write("".join(n + "\n" for n in order))
 
-    # boxmail (the installed stage), the overlay, the board's own files
+    # the panel's web server, boxmail (the installed stage), the overlay, the board's own files
+    copy_tree(web_root, rootfs)
     copy_tree(os.path.abspath(args.stage), rootfs)
     copy_tree(os.path.join(SOURCE, "rootfs-overlay"), rootfs)
     if os.path.isdir(os.path.join(board, "rootfs")):
         copy_tree(os.path.join(board, "rootfs"), rootfs)
-    libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet)
+    libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet, [web_libs])
 
     shutil.copy2(image, os.path.join(out, "Image"))
     initramfs = os.path.join(out, "initramfs.cpio.gz")
@@ -393,6 +457,9 @@ def build(args):
         "rootfs_bytes": dir_size(rootfs),
         "modules": len(order),
         "shared_libs": " ".join(libs) or "none",
+        "web_server_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in WEB_SERVER_FILES),
+        "web_server_libs_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in libs
+                                     if os.path.isfile(os.path.join(web_libs, f))),
     }
     with open(os.path.join(out, "sizes.txt"), "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in sizes.items()))

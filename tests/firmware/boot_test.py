@@ -21,15 +21,24 @@ silently):
      every message retrieved over POP3 after STLS (the appliance refuses
      logins in the clear), byte-exact (the stored file is Return-Path +
      Received + the message as sent).
-  6. the panel's login page over HTTP (/cgi-bin/boxmail.cgi/login, served by
-     busybox httpd and the cross-built boxmail.cgi; index.html without it).
-  7. on the serial console: free memory, boxmaild's RSS, `boxmail-fw check`
-     and its peak RSS; who runs as what: boxmaild's /proc/PID/status must
-     show the boxmail uid, CapEff/CapPrm/CapBnd 0 and NoNewPrivs 1, httpd
-     the boxmail-web uid; the guest's log (logread) must show the
+  6. the panel over HTTPS (lighttpd with mod_mbedtls and the cross-built
+     boxmail.cgi; waited for, as it starts once boxmaild has made its
+     certificate; the time is a figure): the login page, served with the certificate boxmaild
+     served for STARTTLS, its login cookie Secure; a login as admin (the
+     password the first boot printed on the console) whose session cookie
+     is Secure; plain HTTP answering 308 to the same path over HTTPS.
+  7. on the serial console: free memory, boxmaild's RSS, lighttpd's RSS and
+     that of the shell that watches the certificate for it, `boxmail-fw
+     check` and its peak RSS; who runs as what: boxmaild's /proc/PID/status
+     must show the boxmail uid, CapEff/CapPrm/CapBnd 0 and NoNewPrivs 1,
+     lighttpd the boxmail-web uid and no capabilities; the guest's log
+     (logread) must show the
      self-signed certificate made on first boot (its time is a figure) with
-     the fingerprint the host saw, and the key 0600 owned by boxmail; then
-     `poweroff`, and QEMU must exit.
+     the fingerprint the host saw, and the key 0600 owned by boxmail.
+  8. a new certificate and key written over the old ones in the guest (as
+     boxmaild replaces them): HTTPS must serve the new one within
+     CERT_SWITCH_DEADLINE s (the init script restarts lighttpd; the time is
+     a figure); then `poweroff`, and QEMU must exit.
 Figures are printed and written to IMAGE/boot-test.txt. Hard limits: boxmaild
 (stripped) < 2 MiB, initramfs without the kernel < 8 MB, the idle mail
 system's RSS < 4 MiB, greeting within the boot deadline; a greeting later
@@ -37,6 +46,7 @@ than 10 s is reported as over its target.
 """
 import argparse
 import hashlib
+import http.client
 import os
 import poplib
 import queue
@@ -49,7 +59,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
+import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(os.path.dirname(HERE))
@@ -66,6 +76,8 @@ GREETING_TARGET = 10.0
 RSS_LIMIT_KIB = 4 * 1024
 BOXMAILD_LIMIT = 2 * 1024 * 1024
 INITRAMFS_LIMIT = 8 * 1000 * 1000
+CERT_SWITCH_DEADLINE = 30.0                   # s for HTTPS to serve a replaced certificate
+PANEL = "/cgi-bin/boxmail.cgi"
 
 
 class BootTestError(Exception):
@@ -168,6 +180,153 @@ def pick_messages(files, n):
     return chosen
 
 
+def web_request(port, method, path, tls_ctx=None, body=None, headers=None):
+    """One request to the guest's web server (HTTPS when tls_ctx is given),
+    no redirect followed: (status, [(header, value)], body text, peer
+    certificate DER or None)."""
+    if tls_ctx is None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    else:
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=60, context=tls_ctx)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        text = r.read().decode("utf-8", "replace")
+        der = conn.sock.getpeercert(binary_form=True) if tls_ctx is not None else None
+        return r.status, r.getheaders(), text, der
+    finally:
+        conn.close()
+
+
+def fingerprint(der):
+    return ":".join(f"{b:02X}" for b in hashlib.sha256(der).digest())
+
+
+def set_cookies(headers, name):
+    return [v for k, v in headers if k.lower() == "set-cookie" and v.startswith(name + "=")]
+
+
+def check_panel(ports, tls_ctx, host_fp, admin_password, figures):
+    """The panel over HTTPS with boxmaild's certificate, Secure cookies, a
+    login; plain HTTP only redirects."""
+    status, headers, page, der = web_request(ports["https"], "GET", PANEL + "/login", tls_ctx)
+    if status != 200 or 'name="password"' not in page:
+        raise BootTestError(f"GET https {PANEL}/login: {status}, page: {page[:300]!r}")
+    if fingerprint(der) != host_fp:
+        raise BootTestError(f"HTTPS serves {fingerprint(der)}, boxmaild's STARTTLS served {host_fp}")
+    login = set_cookies(headers, "boxmail_login")
+    if len(login) != 1 or not login[0].endswith("; HttpOnly; SameSite=Strict; Secure"):
+        raise BootTestError(f"the login cookie over HTTPS is not Secure: {login}")
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    if not token:
+        raise BootTestError(f"no csrf field in the login page: {page[:300]!r}")
+    nonce = login[0].split(";", 1)[0]
+    body = urllib.parse.urlencode({"csrf": token.group(1), "user": "admin", "password": admin_password})
+    status, headers, page, _ = web_request(ports["https"], "POST", PANEL + "/login", tls_ctx, body,
+                                           {"Content-Type": "application/x-www-form-urlencoded", "Cookie": nonce})
+    session = set_cookies(headers, "boxmail_session")
+    if status != 303 or len(session) != 1 or not session[0].endswith("; HttpOnly; SameSite=Strict; Secure"):
+        raise BootTestError(f"login over HTTPS: {status}, session cookie {session}, page: {page[:300]!r}")
+    status, headers, page, _ = web_request(ports["https"], "GET", PANEL + "/status", tls_ctx,
+                                           headers={"Cookie": session[0].split(";", 1)[0]})
+    if status != 200 or "Status" not in page:
+        raise BootTestError(f"GET {PANEL}/status after the login: {status}, page: {page[:300]!r}")
+    for method, path in (("GET", PANEL + "/login"), ("GET", "/"), ("POST", PANEL + "/login")):
+        status, headers, page, _ = web_request(ports["http"], method, path,
+                                               body="user=admin" if method == "POST" else None)
+        location = dict((k.lower(), v) for k, v in headers).get("location")
+        if status != 308 or location != f"https://127.0.0.1{path}" or "password" in page:
+            raise BootTestError(f"{method} http://...{path}: {status} Location {location}, page {page[:200]!r}")
+    figures["https"] = (f"GET {PANEL}/login 200 with boxmaild's certificate, login cookie Secure; "
+                        "admin login 303, session cookie Secure; /status 200")
+    figures["http"] = "GET and POST: 308 to https://same-host/same-path"
+    print(f"boot-test: panel over HTTPS: {figures['https']}; plain HTTP: {figures['http']}", flush=True)
+
+
+def served_fingerprint(port, tls_ctx):
+    """The SHA-256 of the certificate the guest's HTTPS serves now, or None
+    while it does not answer (lighttpd restarting)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            with tls_ctx.wrap_socket(raw) as s:
+                return fingerprint(s.getpeercert(binary_form=True))
+    except (OSError, ssl.SSLError):
+        return None
+
+
+def new_certificate():
+    """A fresh ECDSA P-256 self-signed certificate and key (PEM), made with
+    the host's openssl."""
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", "-", "-out", "-", "-days", "30", "-subj", "/CN=boot-test-replaced"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode != 0:
+        raise BootTestError(f"openssl cannot make a test certificate: {p.stderr}")
+    key = re.search(r"-----BEGIN PRIVATE KEY-----.*?-----END PRIVATE KEY-----\n", p.stdout, re.S)
+    cert = re.search(r"-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----\n", p.stdout, re.S)
+    if not key or not cert:
+        raise BootTestError(f"unexpected openssl output: {p.stdout[:200]!r}")
+    der = ssl.PEM_cert_to_DER_cert(cert.group(0))
+    return cert.group(0), key.group(0), fingerprint(der)
+
+
+def write_guest_file(console, name, pem, mode):
+    """/etc/boxmail/tls/NAME in the guest, as boxmaild writes it: a
+    temporary owned by boxmail, then a rename over the old file."""
+    lines = " ".join(f"'{line}'" for line in pem.strip().split("\n"))
+    out = console.run(f"printf '%s\\n' {lines} > /etc/boxmail/tls/{name}.new && "
+                      f"chown boxmail:boxmail /etc/boxmail/tls/{name}.new && "
+                      f"chmod {mode} /etc/boxmail/tls/{name}.new && "
+                      f"mv -f /etc/boxmail/tls/{name}.new /etc/boxmail/tls/{name} && echo wrote-{name}")
+    if f"wrote-{name}" not in out:
+        raise BootTestError(f"cannot write /etc/boxmail/tls/{name} in the guest:\n{out}")
+
+
+def replace_certificate(console, ports, tls_ctx, figures):
+    """Writes a new pair over /etc/boxmail/tls/ as boxmaild would (the key
+    first) and waits until HTTPS serves it; then a certificate without its
+    key, which the init script must refuse while HTTPS keeps serving the
+    pair before it."""
+    cert, key, new_fp = new_certificate()
+    write_guest_file(console, "key.pem", key, "600")
+    write_guest_file(console, "cert.pem", cert, "644")
+    t = time.monotonic()
+    while time.monotonic() - t < CERT_SWITCH_DEADLINE:
+        if served_fingerprint(ports["https"], tls_ctx) == new_fp:
+            break
+        time.sleep(0.25)
+    else:
+        raise BootTestError(f"HTTPS still does not serve the new certificate {new_fp} "
+                            f"{CERT_SWITCH_DEADLINE:.0f} s after it was written")
+    figures["https_new_certificate_s"] = round(time.monotonic() - t, 1)
+    status, _, page, der = web_request(ports["https"], "GET", PANEL + "/login", tls_ctx)
+    if status != 200 or fingerprint(der) != new_fp:
+        raise BootTestError(f"after the certificate change: GET {PANEL}/login {status}")
+    out = console.run("logread | grep -c 'certificate /etc/boxmail/tls/cert.pem changed'")
+    if not out.strip().isdigit() or int(out.strip()) < 1:
+        raise BootTestError(f"no 'certificate ... changed' line from the init script in the guest's log: {out!r}")
+    print(f"boot-test: a new certificate written in the guest is served over HTTPS after "
+          f"{figures['https_new_certificate_s']} s (lighttpd restarted by the init script)", flush=True)
+
+    stray, _, stray_fp = new_certificate()
+    write_guest_file(console, "cert.pem", stray, "644")
+    t = time.monotonic()
+    while True:
+        out = console.run("logread | grep -c 'is refused, the web panel keeps the old one'")
+        if out.strip().isdigit() and int(out.strip()) >= 1:
+            break
+        if time.monotonic() - t > CERT_SWITCH_DEADLINE:
+            raise BootTestError("a certificate without its key was not reported as refused by the init script")
+        time.sleep(1)
+    served = served_fingerprint(ports["https"], tls_ctx)
+    if served != new_fp:
+        raise BootTestError(f"after a certificate without its key, HTTPS serves {served}, not the pair before "
+                            f"it {new_fp} (the stray one is {stray_fp})")
+    figures["https_refused_certificate"] = "reported; the previous pair kept serving"
+    print("boot-test: a certificate without its key is refused; HTTPS keeps serving the pair before it",
+          flush=True)
+
+
 def check_sizes(build, image_dir, figures):
     stage = os.path.join(build, "stage", "usr", "sbin")
     for p in ("boxmaild", "boxmailctl", "boxmail-fw"):
@@ -227,9 +386,9 @@ def main():
             raise BootTestError(f"corpus: {e}")
         messages = pick_messages(files, MESSAGES)
 
-        ports = {"smtp": free_port(), "pop3": free_port(), "http": free_port()}
+        ports = {"smtp": free_port(), "pop3": free_port(), "http": free_port(), "https": free_port()}
         fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{ports[k]}-:{g}"
-                       for k, g in (("smtp", 25), ("pop3", 110), ("http", 80)))
+                       for k, g in (("smtp", 25), ("pop3", 110), ("http", 80), ("https", 443)))
         cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-smp", "1",
                "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio",
                "-no-reboot", "-kernel", kernel, "-initrd", initrd,
@@ -315,16 +474,19 @@ def main():
             figures["pop3"] = "not in this boxmaild (no [pop3] in --print-schema)"
             print("boot-test: POP3 not checked: the built boxmaild has no POP3 server yet", flush=True)
 
-        # -- HTTP: the panel -----------------------------------------------
-        has_cgi = os.path.isfile(os.path.join(args.build, "stage", "usr", "share", "boxmail", "www",
-                                              "cgi-bin", "boxmail.cgi"))
-        url_path = "/cgi-bin/boxmail.cgi/login" if has_cgi else "/"
-        with urllib.request.urlopen(f"http://127.0.0.1:{ports['http']}{url_path}", timeout=60) as r:
-            page = r.read().decode("utf-8", "replace")
-            if r.status != 200 or "boxmail" not in page or (has_cgi and 'name="password"' not in page):
-                raise BootTestError(f"GET {url_path}: {r.status}, page: {page[:300]!r}")
-        figures["http"] = f"GET {url_path} 200 ({len(page)} bytes)"
-        print(f"boot-test: panel page {figures['http']}", flush=True)
+        # -- the panel: HTTPS, and HTTP redirects --------------------------
+        # lighttpd starts once boxmaild has made its certificate: wait for it.
+        while served_fingerprint(ports["https"], tls_ctx) is None:
+            if time.monotonic() - t0 > BOOT_DEADLINE:
+                raise BootTestError(f"no HTTPS on the guest's port 443 within {BOOT_DEADLINE:.0f} s of QEMU start")
+            time.sleep(0.25)
+        figures["https_ready_s"] = round(time.monotonic() - t0, 2)
+        print(f"boot-test: the panel's HTTPS answers {figures['https_ready_s']} s after QEMU start", flush=True)
+        admin = re.search(r"web panel login \(user admin; password shown only now\):\s*password: (\S+)",
+                          console.text())
+        if not admin:
+            raise BootTestError("the first boot did not print the panel's admin password on the console")
+        check_panel(ports, tls_ctx, host_fp, admin.group(1), figures)
 
         # -- the guest's own figures, on the serial console ----------------
         console.wait_for(r"Please press Enter to activate this console", 30)
@@ -332,15 +494,31 @@ def main():
         time.sleep(1)
         out = console.run("grep -E '^(MemTotal|MemFree|MemAvailable):' /proc/meminfo; "
                           "for p in $(pidof boxmaild); do grep VmRSS /proc/$p/status; done; "
+                          "for p in $(pidof lighttpd); do w=$(sed -n 's/^PPid:[[:space:]]*//p' /proc/$p/status); "
+                          "for q in $p $w; do echo web-mem $(awk '/^(Rss|Pss|Anonymous):/ "
+                          "{ v[$1] = $2 } END { print v[\"Rss:\"], v[\"Pss:\"], v[\"Anonymous:\"] }' "
+                          "/proc/$q/smaps_rollup) $(tr '\\0' ' ' < /proc/$q/cmdline); "
+                          "done; done; "
                           "/usr/sbin/boxmail-fw check; echo fw-rc=$?; "
                           "time -v /usr/sbin/boxmail-fw check 2>&1 | grep -i 'maximum resident'; "
                           "uname -r")
         mem = {k: int(v) for k, v in re.findall(r"^(Mem\w+):\s+(\d+) kB", out, re.M)}
-        rss = [int(v) for v in re.findall(r"VmRSS:\s+(\d+) kB", out)]
+        rss = [int(v) for v in re.findall(r"^VmRSS:\s+(\d+) kB", out, re.M)]
+        # RSS, PSS (shared pages divided among their users) and anonymous
+        # KiB (what the process alone adds: heap, stacks, written data; the
+        # rest are program and library pages, which are in the RAM-backed
+        # root file system anyway) of lighttpd, then of the shell that
+        # watches the certificate for it.
+        web = re.findall(r"^web-mem (\d+) (\d+) (\d+) (.*)$", out, re.M)
         if not mem or len(rss) != 1:
             raise BootTestError(f"cannot read memory figures from the guest console:\n{out}")
+        if len(web) != 2 or "lighttpd" not in web[0][3] or "boxmail httpd" not in web[1][3]:
+            raise BootTestError(f"no lighttpd under `/etc/init.d/boxmail httpd` in the guest:\n{out}")
         figures.update(guest_mem_total_kib=mem.get("MemTotal"), guest_mem_free_kib=mem.get("MemFree"),
                        guest_mem_available_kib=mem.get("MemAvailable"), boxmaild_rss_kib=rss[0])
+        for name, (r_kib, pss_kib, anon_kib, _) in zip(("lighttpd", "lighttpd_watcher"), web):
+            figures.update({f"{name}_rss_kib": int(r_kib), f"{name}_pss_kib": int(pss_kib),
+                            f"{name}_anonymous_kib": int(anon_kib)})
         fw = re.search(r"^boxmail-fw: (.*)$", out, re.M)
         figures["boxmail_fw_check"] = fw.group(1) if fw else "no output"
         peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
@@ -348,7 +526,10 @@ def main():
         if "fw-rc=0" not in out:
             print(f"boot-test: note: boxmail-fw check failed in the guest: {figures['boxmail_fw_check']}",
                   flush=True)
-        print(f"boot-test: guest memory {mem}; boxmaild RSS {rss[0]} KiB; "
+        print(f"boot-test: guest memory {mem}; boxmaild RSS {rss[0]} KiB; lighttpd RSS/PSS/anonymous "
+              f"{figures['lighttpd_rss_kib']}/{figures['lighttpd_pss_kib']}/{figures['lighttpd_anonymous_kib']} "
+              f"KiB (its watcher shell {figures['lighttpd_watcher_rss_kib']}/{figures['lighttpd_watcher_pss_kib']}/"
+              f"{figures['lighttpd_watcher_anonymous_kib']} KiB); "
               f"boxmail-fw check: {figures['boxmail_fw_check']} (peak RSS {figures['boxmail_fw_peak_rss_kib']} KiB)",
               flush=True)
         if rss[0] >= RSS_LIMIT_KIB:
@@ -358,11 +539,11 @@ def main():
         out = console.run("grep -E '^boxmail(-web)?:' /etc/passwd; "
                           "for p in $(pidof boxmaild); do echo boxmaild; "
                           "grep -E '^(Uid|Gid|Groups|CapEff|CapPrm|CapBnd|NoNewPrivs):' /proc/$p/status; done; "
-                          "for p in $(pidof httpd); do echo httpd; grep -E '^Uid:' /proc/$p/status; done")
+                          "for p in $(pidof lighttpd); do echo web-server; grep -E '^(Uid|CapEff):' /proc/$p/status; done")
         ids = {m.group(1): m.group(2) for m in re.finditer(r"^(boxmail(?:-web)?):x:(\d+):", out, re.M)}
-        daemon = out.split("boxmaild", 1)[-1].split("httpd", 1)[0] if "boxmaild" in out else ""
+        daemon = out.split("boxmaild", 1)[-1].split("web-server", 1)[0] if "boxmaild" in out else ""
         fields = {k: v.split() for k, v in re.findall(r"^(\w+):\s+(.*)$", daemon, re.M)}
-        httpd_uids = re.findall(r"^httpd\s*\nUid:\s+(\d+)", out, re.M)
+        httpd = re.findall(r"^web-server\s*\nUid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\nCapEff:\s+([0-9a-f]+)", out, re.M)
         problems = []
         if set(ids) != {"boxmail", "boxmail-web"}:
             problems.append(f"accounts {ids}")
@@ -373,12 +554,13 @@ def main():
                 problems.append(f"boxmaild {cap} {fields.get(cap)}")
         if fields.get("NoNewPrivs") != ["1"]:
             problems.append(f"boxmaild NoNewPrivs {fields.get('NoNewPrivs')}")
-        if not httpd_uids or ids.get("boxmail-web") not in httpd_uids:
-            problems.append(f"httpd uids {httpd_uids}, not boxmail-web's {ids.get('boxmail-web')}")
+        if len(httpd) != 1 or list(httpd[0][:4]) != [ids.get("boxmail-web")] * 4 or int(httpd[0][4], 16) != 0:
+            problems.append(f"lighttpd Uid/CapEff {httpd}, not boxmail-web's {ids.get('boxmail-web')} without "
+                            "capabilities")
         if problems:
             raise BootTestError("privileges in the guest: " + "; ".join(problems) + f"\nconsole:\n{out}")
         figures["privileges"] = (f"boxmaild uid {ids['boxmail']} (boxmail), CapEff/CapBnd 0, NoNewPrivs 1; "
-                                 f"httpd uid {ids['boxmail-web']} (boxmail-web)")
+                                 f"lighttpd uid {ids['boxmail-web']} (boxmail-web), CapEff 0")
         print(f"boot-test: {figures['privileges']}", flush=True)
 
         # -- the certificate made on first boot ------------------------------
@@ -395,6 +577,9 @@ def main():
         figures["certificate_ms"] = int(made.group(2))
         print(f"boot-test: first boot made a self-signed certificate for {made.group(1)} in "
               f"{made.group(2)} ms; key 0600 owned by boxmail", flush=True)
+
+        # -- a replaced certificate reaches the panel's HTTPS -----------------
+        replace_certificate(console, ports, tls_ctx, figures)
 
         # -- power off -----------------------------------------------------
         console.send("poweroff")

@@ -654,9 +654,12 @@ TEST(CgiCertificate, DaemonRepliesBecomeFieldErrorsOrANotice) {
   control::TlsChangeReply done{true, "installed", "", "", tls_in_use(kNow + 86400 * 90)};
   o = outcome(done);
   EXPECT_TRUE(o.errors.empty());
-  EXPECT_EQ(o.info, "The uploaded certificate is in use (CN=mail.example.org, SHA-256 AB:CD).");
+  const std::string panel_note =
+      " The panel's own HTTPS switches to it within about ten seconds; the browser may ask again whether to trust it.";
+  EXPECT_EQ(o.info, "The uploaded certificate is in use (CN=mail.example.org, SHA-256 AB:CD)." + panel_note);
   done.message = "regenerated";
-  EXPECT_EQ(outcome(done).info, "A new self-signed certificate is in use (CN=mail.example.org, SHA-256 AB:CD).");
+  EXPECT_EQ(outcome(done).info,
+            "A new self-signed certificate is in use (CN=mail.example.org, SHA-256 AB:CD)." + panel_note);
   o = certificate_outcome(false, "cannot connect to /s: Permission denied", control::Reply{});
   EXPECT_EQ(o.error, "Nothing was changed: boxmaild could not be asked (cannot connect to /s: Permission denied).");
   o = certificate_outcome(true, "", control::Reply{false, "unknown request (status, reload, log N, stats)", {}});

@@ -95,6 +95,25 @@ TEST(CgiSession, Cookies) {
   EXPECT_EQ(session_cookie("abc", false), "boxmail_session=abc; Path=/; HttpOnly; SameSite=Strict");
   EXPECT_EQ(session_cookie("abc", true), "boxmail_session=abc; Path=/; HttpOnly; SameSite=Strict; Secure");
   EXPECT_EQ(clear_session_cookie(false), "boxmail_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(clear_session_cookie(true), "boxmail_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+  // The login form's token cookie (CSRF before there is a session) follows the same rule.
+  EXPECT_EQ(login_cookie("n0nce", false), "boxmail_login=n0nce; Path=/; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(login_cookie("n0nce", true), "boxmail_login=n0nce; Path=/; HttpOnly; SameSite=Strict; Secure");
+  EXPECT_EQ(clear_login_cookie(false), "boxmail_login=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+  EXPECT_EQ(clear_login_cookie(true), "boxmail_login=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict; Secure");
+}
+
+TEST(CgiSession, SecureOnlyWhenTheServerSaysHttps) {
+  // The CGI variable HTTPS as lighttpd/Apache/uhttpd set it on TLS sockets.
+  EXPECT_TRUE(served_over_https("on"));
+  EXPECT_TRUE(served_over_https("ON"));
+  EXPECT_TRUE(served_over_https("1"));
+  // Unset (busybox httpd, any plain-HTTP server), empty, or "off" (IIS).
+  EXPECT_FALSE(served_over_https(nullptr));
+  EXPECT_FALSE(served_over_https(""));
+  EXPECT_FALSE(served_over_https("off"));
+  EXPECT_FALSE(served_over_https("Off"));
+  EXPECT_FALSE(served_over_https("OFF"));
 }
 
 TEST(CgiHtml, Escape) {

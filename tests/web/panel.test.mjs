@@ -11,43 +11,21 @@
 // in the browser fails the test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-const BUILD = path.resolve(process.env.BOXMAIL_BUILD ?? 'build');
-const SOURCE = path.resolve(process.env.BOXMAIL_SOURCE ?? '.');
-const require = createRequire(path.join(BUILD, 'web') + '/');
-const { chromium } = require('playwright-core');
+import { ARTIFACTS, closeAll, openBrowser, startEnv } from './harness.mjs';
 
 const HTTP_PORT = 18080, SMTP_PORT = 12525, POP3_PORT = 11100;
 const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
 const ADMIN_PW = 'panel-test-pw';
-const ARTIFACTS = path.join(BUILD, 'web-artifacts');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxmail-panel-'));
 const ini = path.join(dir, 'boxmail.ini');
 
 let env, browser, context, page;
 const consoleErrors = [];
-
-/** Starts panel_env.py and waits for its "ready" line. */
-function startEnv() {
-  return new Promise((resolve, reject) => {
-    const p = spawn('/usr/bin/python3', [path.join(SOURCE, 'tests/web/panel_env.py'), '--build', BUILD, '--dir', dir,
-      '--http', `127.0.0.1:${HTTP_PORT}`, '--smtp-port', String(SMTP_PORT), '--pop3-port', String(POP3_PORT),
-      '--admin-password', ADMIN_PW, '--stdin-stop'], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('panel-env: ready')) resolve(p);
-    });
-    p.on('exit', (code) => reject(new Error(`panel_env.py exited with ${code}: ${out}`)));
-  });
-}
 
 /** A minimal SMTP client: sends one message; returns the last reply line
  * (to the end of DATA, or the first command that failed). */
@@ -97,25 +75,12 @@ async function go(p) {
 const csrf = () => page.locator('input[name=csrf]').first().inputValue();
 
 before(async () => {
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  env = await startEnv();
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    // playwright gives each launch a fresh temporary profile (--user-data-dir)
-  });
-  context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-  page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
-  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  env = await startEnv(['--dir', dir, '--http', `127.0.0.1:${HTTP_PORT}`, '--smtp-port', String(SMTP_PORT),
+    '--pop3-port', String(POP3_PORT), '--admin-password', ADMIN_PW]);
+  ({ browser, context, page } = await openBrowser([], consoleErrors));
 });
 
-after(async () => {
-  if (browser) await browser.close();
-  if (env) { env.stdin.end(); await new Promise((r) => env.on('exit', r)); }
-  if (process.env.BOXMAIL_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
-});
+after(() => closeAll(browser, env, dir));
 
 test('a page without a session sends the browser to the login page', async () => {
   await page.goto(BASE + '/mailboxes');
@@ -229,6 +194,22 @@ test('a keep-alive HTTP/1.1 client gets every answer (each CGI reply says Connec
   }
   agent.destroy();
   assert.deepEqual(statuses, Array(20).fill(403));
+});
+
+test('over plain HTTP the cookies are not Secure, whatever headers the client sends', async () => {
+  // Secure comes from the server's HTTPS variable only (cgi/session.hpp),
+  // never from a request header a client or a proxy could add.
+  const setCookie = await new Promise((resolve, reject) => {
+    http.get(BASE + '/login', { headers: { HTTPS: 'on', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Ssl': 'on',
+      'Front-End-Https': 'on' } }, (r) => {
+      r.resume();
+      r.on('end', () => resolve([].concat(r.headers['set-cookie'] || [])));
+    }).on('error', reject);
+  });
+  const login = setCookie.find((c) => c.startsWith('boxmail_login='));
+  assert.ok(login, `no login cookie in ${JSON.stringify(setCookie)}`);
+  assert.match(login, /; HttpOnly; SameSite=Strict$/);
+  assert.doesNotMatch(login, /Secure/i);
 });
 
 test('a login POST without the form\'s CSRF token, or with a wrong one: 403, no session', async () => {

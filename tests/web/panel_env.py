@@ -1,22 +1,33 @@
 #!/usr/bin/python3
-"""panel_env - boxmaild + busybox httpd + boxmail.cgi, ready to use.
+"""panel_env - boxmaild + a web server + boxmail.cgi, ready to use.
 
     tests/web/panel_env.py --build build --dir var [--http 127.0.0.1:8080]
-        [--smtp-port 2525] [--pop3-port 1100] [--admin-password PW] [--demo]
+        [--https 127.0.0.1:8443] [--smtp-port 2525] [--pop3-port 1100]
+        [--admin-password PW] [--demo]
 
-Used by `make run` (the panel on 127.0.0.1:8080), the browser test
-(tests/web/panel.test.mjs, inside a private network namespace) and the bench
-(tests/bench/panel_bench.py). In DIR it makes, once:
+Used by `make run` (the panel on 127.0.0.1:8080), the browser tests
+(tests/web/panel.test.mjs, panel_https.test.mjs, inside a private network
+namespace) and the bench (tests/bench/panel_bench.py).
+
+The web server is busybox httpd on --http (plain HTTP, as `make run`), or,
+with --https, the appliance's: lighttpd with mod_mbedtls, configured by the
+appliance's own rootfs-overlay/etc/boxmail/lighttpd-panel.conf (TLS policy,
+redirect, CGI) with this machine's paths and ports in DIR/lighttpd.conf,
+serving HTTPS on --https with boxmaild's certificate (DIR/tls/, made by
+boxmaild on its first start, as on the box) and answering every request on
+--http with a redirect to HTTPS. In DIR it makes, once:
   boxmail.ini   the schema's defaults with absolute paths under DIR (busybox
                 httpd runs a CGI in its cgi-bin directory, so relative paths
                 would point elsewhere) and the given ports
   admin         the panel's administrator (boxmailctl admin passwd)
   passwd        with --demo: mailboxes alice and bob, passwords printed once
 and each time: www/ (index.html -> the panel, cgi-bin/boxmail.cgi copied
-from the build), then starts boxmaild -c DIR/boxmail.ini and busybox httpd
-on --http with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in its environment. Prints
-one line "panel-env: ready URL" when both answer, then waits; SIGTERM,
-SIGINT (Ctrl-C) or the end of stdin (with --stdin-stop) stops both.
+from the build), then starts boxmaild -c DIR/boxmail.ini and the web server
+with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in the CGI's environment (lighttpd
+only after boxmaild made its certificate). As root, lighttpd reads the key
+(boxmail's, 0600) and drops to boxmail-web, like busybox httpd. Prints one
+line "panel-env: ready URL" when all answer, then waits; SIGTERM, SIGINT
+(Ctrl-C) or the end of stdin (with --stdin-stop) stops them.
 """
 import argparse
 import os
@@ -42,6 +53,17 @@ def wait_port(host, port, proc, what, timeout=20):
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"panel-env: {what} did not listen on {host}:{port}")
+
+
+def wait_files(paths, proc, what, timeout=20):
+    """Waits until every file of paths exists and is not empty."""
+    deadline = time.monotonic() + timeout
+    while not all(os.path.isfile(p) and os.path.getsize(p) > 0 for p in paths):
+        if proc.poll() is not None:
+            raise SystemExit(f"panel-env: {what} exited with {proc.returncode}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"panel-env: {what} did not make {' and '.join(paths)}")
+        time.sleep(0.05)
 
 
 MAIL_USER = "boxmail"       # boxmaild after its ports are bound ([server] user)
@@ -133,11 +155,47 @@ spool_dir = {d}/spool
         f.write(text)
 
 
+def write_lighttpd_conf(path, d, www, http, https, env):
+    """DIR/lighttpd.conf: this machine's sockets, paths and account around
+    the appliance's policy file (included from the source tree)."""
+    import grp
+    import pwd
+    if os.geteuid() == 0:
+        user = group = WEB_USER
+    else:
+        user = pwd.getpwuid(os.getuid()).pw_name
+        group = grp.getgrgid(os.getgid()).gr_name
+    http_host, http_port = http.rsplit(":", 1)
+    https_port = https.rsplit(":", 1)[1]
+    setenv = ", ".join(f'"{k}" => "{v}"' for k, v in env.items())
+    text = f"""# lighttpd.conf for the panel on the build machine (tests/web/panel_env.py
+# --https): the appliance's policy on this machine's ports and paths.
+var.boxmail_www  = "{www}"
+var.boxmail_cert = "{d}/tls/cert.pem"
+var.boxmail_key  = "{d}/tls/key.pem"
+var.boxmail_user = "{user}"
+var.boxmail_group = "{group}"
+var.boxmail_https_port_suffix = ":{https_port}"
+
+server.bind = "{http_host}"
+server.port = {http_port}
+$SERVER["socket"] == "{https}" {{ ssl.engine = "enable" }}
+
+include "{SOURCE}/rootfs-overlay/etc/boxmail/lighttpd-panel.conf"
+
+# The files are not at the CGI's defaults here.
+setenv.add-environment = ( {setenv} )
+"""
+    with open(path, "w") as f:
+        f.write(text)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--dir", default="var")
     ap.add_argument("--http", default="127.0.0.1:8080")
+    ap.add_argument("--https", help="serve HTTPS here with lighttpd (--http then redirects)")
     ap.add_argument("--smtp-port", type=int, default=2525)
     ap.add_argument("--pop3-port", type=int, default=1100)
     ap.add_argument("--admin-password")
@@ -186,20 +244,17 @@ def main():
     log = open(os.path.join(d, "boxmaild.log"), "ab")
     daemon = subprocess.Popen([os.path.join(build, "boxmaild"), "-c", ini], stdout=log, stderr=log,
                               stdin=subprocess.DEVNULL)
-    httpd_env = dict(os.environ, BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
-    httpd = subprocess.Popen(["busybox", "httpd", "-f", "-p", a.http, "-h", www] +
-                             (["-u", f"{WEB_USER}:{WEB_USER}"] if web else []) +
-                             ["-c", os.path.join(SOURCE, "rootfs-overlay/etc/boxmail/httpd.conf")],
-                             env=httpd_env, stdin=subprocess.DEVNULL,
-                             stderr=open(os.path.join(d, "httpd.log"), "ab"))
+    cgi_env = dict(BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
+    httpd = None
 
     def stop(*_):
         for p in (httpd, daemon):
-            if p.poll() is None:
+            if p is not None and p.poll() is None:
                 p.terminate()
         for p in (httpd, daemon):
             try:
-                p.wait(timeout=30)
+                if p is not None:
+                    p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
         sys.exit(0)
@@ -208,7 +263,24 @@ def main():
     signal.signal(signal.SIGINT, stop)
     try:
         wait_port("127.0.0.1", a.smtp_port, daemon, "boxmaild")
-        wait_port(host, int(port), httpd, "busybox httpd")
+        if a.https:
+            # As /etc/init.d/boxmail httpd: lighttpd only once boxmaild has
+            # made its certificate (after binding its ports, on its first start).
+            wait_files([os.path.join(d, "tls", "key.pem"), os.path.join(d, "tls", "cert.pem")], daemon, "boxmaild")
+            conf = os.path.join(d, "lighttpd.conf")
+            write_lighttpd_conf(conf, d, www, a.http, a.https, cgi_env)
+            httpd = subprocess.Popen(["lighttpd", "-D", "-f", conf], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(d, "lighttpd.log"), "ab"))
+            wait_port(host, int(port), httpd, "lighttpd")
+            shost, sport = a.https.rsplit(":", 1)
+            wait_port(shost.strip("[]"), int(sport), httpd, "lighttpd (HTTPS)")
+        else:
+            httpd = subprocess.Popen(["busybox", "httpd", "-f", "-p", a.http, "-h", www] +
+                                     (["-u", f"{WEB_USER}:{WEB_USER}"] if web else []) +
+                                     ["-c", os.path.join(HERE, "busybox-httpd.conf")],
+                                     env=dict(os.environ, **cgi_env), stdin=subprocess.DEVNULL,
+                                     stderr=open(os.path.join(d, "httpd.log"), "ab"))
+            wait_port(host, int(port), httpd, "busybox httpd")
         sock = os.path.join(d, "run", "boxmaild.sock")
         deadline = time.monotonic() + 10
         while not os.path.exists(sock) and time.monotonic() < deadline:
@@ -216,7 +288,7 @@ def main():
     except SystemExit:
         stop()
         raise
-    url = f"http://{host}:{port}/cgi-bin/boxmail.cgi"
+    url = f"https://{a.https}/cgi-bin/boxmail.cgi" if a.https else f"http://{host}:{port}/cgi-bin/boxmail.cgi"
     if admin_pw:
         print(f"panel-env: admin login: user admin, password {admin_pw} (shown only now; "
               f"set another with `build/boxmailctl -c {ini} admin passwd`)", flush=True)

@@ -1,0 +1,56 @@
+// harness.mjs - what the browser tests share (panel.test.mjs,
+// panel_https.test.mjs): the panel's servers (tests/web/panel_env.py) as a
+// child process, headless Debian Chromium through playwright-core, and the
+// list of console errors every test file checks at its end.
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const BUILD = path.resolve(process.env.BOXMAIL_BUILD ?? 'build');
+export const SOURCE = path.resolve(process.env.BOXMAIL_SOURCE ?? '.');
+export const ARTIFACTS = path.join(BUILD, 'web-artifacts');
+/** playwright-core as tests/web/install.sh put it into BUILD/web. */
+export const { chromium } = createRequire(path.join(BUILD, 'web') + '/')('playwright-core');
+
+/** Chromium's switches for these tests (playwright adds its own, among
+ * them a fresh temporary --user-data-dir for each launch). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** Starts panel_env.py with `args` (after --build BUILD) and resolves to
+ * the child once it printed "panel-env: ready"; rejects when it exits
+ * first. The child stops when its stdin ends (--stdin-stop). */
+export function startEnv(args) {
+  return new Promise((resolve, reject) => {
+    const p = spawn('/usr/bin/python3', [path.join(SOURCE, 'tests/web/panel_env.py'), '--build', BUILD, ...args,
+      '--stdin-stop'], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('panel-env: ready')) resolve(p);
+    });
+    p.on('exit', (code) => reject(new Error(`panel_env.py exited with ${code}: ${out}`)));
+  });
+}
+
+/** Launches Chromium (CHROMIUM_ARGS plus `extraArgs`) with one page of a
+ * 1000x800 context; console errors and page errors of that page are pushed
+ * to `consoleErrors` as "URL: text". Resolves to { browser, context, page }. */
+export async function openBrowser(extraArgs, consoleErrors) {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, ...extraArgs] });
+  const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
+  page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+  return { browser, context, page };
+}
+
+/** Closes the browser, stops panel_env.py and removes `dir` (kept with
+ * BOXMAIL_KEEP=1). Any argument may be undefined (a failed start). */
+export async function closeAll(browser, env, dir) {
+  if (browser) await browser.close();
+  if (env) { env.stdin.end(); await new Promise((r) => env.on('exit', r)); }
+  if (process.env.BOXMAIL_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+}
