@@ -1,6 +1,7 @@
 // session_test.cpp - the SMTP session state machine driven directly: dialogues
 // with exact replies, each fed whole and trickled one byte at a time.
 #include "smtp/session.hpp"
+#include "test_accounts.hpp"
 
 #include "config/schema.hpp"
 
@@ -17,16 +18,7 @@ using smtp::Session;
 
 namespace {
 
-std::shared_ptr<const config::AccountTable> accounts() {
-  auto t = std::make_shared<config::AccountTable>();
-  for (const char* n : {"alice", "bob"}) {
-    config::Account a;
-    a.name = n;
-    a.password = "{SHA512-CRYPT}x";
-    t->accounts.push_back(a);
-  }
-  return t;
-}
+std::shared_ptr<const config::AccountTable> accounts() { return test_fixtures::alice_and_bob(); }
 
 config::ConfigPtr make_config(void (*tweak)(config::Config&) = nullptr) {
   auto c = std::make_shared<config::Config>(*config::default_config());

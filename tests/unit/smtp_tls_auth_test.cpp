@@ -3,6 +3,7 @@
 // submission (RFC 6409) and the sender and relay rules of an authenticated
 // user. The glue's work (handshake, password check) is played by the test.
 #include "smtp/session.hpp"
+#include "test_accounts.hpp"
 
 #include "config/schema.hpp"
 #include "proto/sasl.hpp"
@@ -21,16 +22,7 @@ using smtp::Session;
 
 namespace {
 
-std::shared_ptr<const config::AccountTable> accounts() {
-  auto t = std::make_shared<config::AccountTable>();
-  for (const char* n : {"alice", "bob"}) {
-    config::Account a;
-    a.name = n;
-    a.password = "{SHA512-CRYPT}x";
-    t->accounts.push_back(a);
-  }
-  return t;
-}
+std::shared_ptr<const config::AccountTable> accounts() { return test_fixtures::alice_and_bob(); }
 
 config::ConfigPtr make_config(bool feed_mode = false) {
   auto c = std::make_shared<config::Config>(*config::default_config());
