@@ -180,14 +180,34 @@ bool domain_accepted(std::string_view domain, const std::vector<std::string>& pa
   return false;
 }
 
+bool own_domain(std::string_view domain, const config::Config& config) {
+  if (domain_accepted(domain, config.relay.local_domains)) return true;
+  const auto& accept = config.smtp.accept_domains;
+  if (accept.size() == 1 && accept.front() == "*") return false;
+  return domain_accepted(domain, accept);
+}
+
 Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
-                             const config::AccountTable& accounts) {
+                             const config::AccountTable& accounts, Sender sender) {
   const std::string key = text::ascii_lower(rcpt.local_part);
+  const auto& accept = config.smtp.accept_domains;
+  const bool feed_mode = accept.size() == 1 && accept.front() == "*";
 
   // 1. Domain. Only <Postmaster> may come without one (RFC 5321 4.1.1.3).
   if (rcpt.domain.empty()) {
     if (key != "postmaster") return refuse(Verdict::DomainRefused, "missing domain");
-  } else if (!domain_accepted(rcpt.domain, config.smtp.accept_domains)) {
+  } else if (sender == Sender::RelayClient && !own_domain(rcpt.domain, config) &&
+             !(config.relay.local_domains.empty() && feed_mode)) {
+    // A remote recipient of a relay client: never routed by its local-part
+    // or an address literal, and sent out only through a configured route.
+    if (key.find_first_of("%!@") != std::string::npos) {
+      return refuse(Verdict::RelayTrick, "route-like local-part '" + rcpt.local_part + "' refused");
+    }
+    if (rcpt.address_literal) {
+      return refuse(Verdict::DomainRefused, "address literal " + rcpt.domain + " is not relayed to");
+    }
+    return refuse(Verdict::NoRoute, "no outgoing route is configured for '" + rcpt.domain + "'");
+  } else if (!domain_accepted(rcpt.domain, accept) && !domain_accepted(rcpt.domain, config.relay.local_domains)) {
     return refuse(Verdict::DomainRefused,
                   "relay access denied: domain '" + rcpt.domain + "' is not local");
   }
@@ -229,7 +249,10 @@ Resolution resolve_local_part(std::string_view local_part, const config::Config&
 bool sender_owned(const Mailbox& sender, std::string_view user, const config::Config& config,
                   const config::AccountTable& accounts) {
   if (user.empty() || sender.address_literal || sender.domain.empty()) return false;
-  if (!domain_accepted(sender.domain, config.smtp.accept_domains)) return false;
+  if (!domain_accepted(sender.domain, config.smtp.accept_domains) &&
+      !domain_accepted(sender.domain, config.relay.local_domains)) {
+    return false;
+  }
   const std::string key = text::ascii_lower(sender.local_part);
   if (key.empty() || key.find_first_of("%!@") != std::string::npos) return false;
   if (const config::Account* account = accounts.find(key)) return text::ascii_lower(account->name) == user;

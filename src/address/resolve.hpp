@@ -4,8 +4,16 @@
 // account table, where a forward-path goes (EnServe-style feed semantics):
 //  1. the domain must be accepted: smtp.accept_domains is "*" (any domain:
 //     everything is delivered locally) or a list of patterns ("example.com",
-//     "*.example.org" matches sub-domains only); else 550 5.7.1. Address
-//     literals are accepted only in "*" mode.
+//     "*.example.org" matches sub-domains only), or one of relay.local_domains;
+//     else 550 5.7.1. Address literals are accepted only in "*" mode.
+//     A relay client (logged in, or in relay.relay_networks) is treated
+//     differently: for it a domain is local only when it is one of the box's
+//     own domains (relay.local_domains, and accept_domains unless it is "*";
+//     in feed mode with no local_domains every domain stays local for
+//     everyone, as before outgoing mail existed); any other domain is remote: it is relayed (the
+//     outgoing queue), refused with "no outgoing route" while none is
+//     configured, and refused for a route-like local-part or an address
+//     literal (the box never routes by them, RFC 5321 3.6.1).
 //  2. relay-trick local-parts (containing '%', '!', '@', e.g. user%host@us,
 //     "user@host"@us, host!user@us) are refused with 550 5.7.1: this box
 //     delivers only locally and never interprets them as routes.
@@ -36,7 +44,13 @@ enum class Verdict {
   RelayTrick,       ///< 550 5.7.1 route-like local-part refused
   UnknownUser,      ///< 550 5.1.1
   AliasLoop,        ///< 550 5.4.6 alias nesting too deep or cyclic
+  NoRoute,          ///< 550 5.7.1 a relay client's remote recipient, but no outgoing route is configured
 };
+
+/// Who is sending, for the relay decision (RFC 5321 3.6.2 and 7.1): the
+/// feed (any client that is neither logged in nor in relay_networks) or a
+/// relay client (the LAN: logged in, or in relay.relay_networks).
+enum class Sender { Feed, RelayClient };
 
 struct Resolution {
   Verdict verdict = Verdict::UnknownUser;
@@ -47,9 +61,13 @@ struct Resolution {
 /// True when `domain` (any case) matches one of `patterns` ("*" matches all).
 bool domain_accepted(std::string_view domain, const std::vector<std::string>& patterns);
 
-/// Resolves one forward-path (the parsed mailbox of RCPT TO).
+/// True when `domain` is one of the box's own domains: relay.local_domains,
+/// and accept_domains unless it is "*".
+bool own_domain(std::string_view domain, const config::Config& config);
+
+/// Resolves one forward-path (the parsed mailbox of RCPT TO) for `sender`.
 Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
-                             const config::AccountTable& accounts);
+                             const config::AccountTable& accounts, Sender sender = Sender::Feed);
 
 /// Steps 2 and 3 alone, for a local-part given without a domain (VRFY with a
 /// bare name, RFC 5321 3.5.2): relay tricks, mailbox, alias, postmaster,

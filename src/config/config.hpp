@@ -113,6 +113,13 @@ struct StoreConfig {
   std::uint64_t min_free_space = 0;   ///< octets kept free on mail_dir's file system: below it new mail gets 452 4.3.1
 };
 
+/// [relay] - who may send mail to other domains through the box, and what
+/// is the box's own (address/resolve.hpp, RFC 5321 3.6 and 7.1).
+struct RelayConfig {
+  std::vector<net::IpNetwork> relay_networks;   ///< clients that may relay without logging in; empty: none
+  std::vector<std::string> local_domains;       ///< the box's own domain patterns, lower case; empty: accept_domains
+};
+
 /// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,
 /// or the single target "null", which discards).
 using Aliases = std::map<std::string, std::vector<std::string>, std::less<>>;
@@ -125,6 +132,7 @@ struct Config {
   Pop3Config pop3;
   TlsConfig tls;
   StoreConfig store;
+  RelayConfig relay;
   Aliases aliases;
 };
 

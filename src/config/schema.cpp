@@ -44,7 +44,7 @@ namespace {
 constexpr std::size_t kMaxLineLength = INI_MAX_LINE - 3;
 
 constexpr std::string_view kEmbeddedSource = "<embedded default>";
-constexpr std::array<std::string_view, 6> kSections = {"server", "smtp", "pop3", "tls", "store", "aliases"};
+constexpr std::array<std::string_view, 7> kSections = {"server", "smtp", "pop3", "tls", "store", "relay", "aliases"};
 
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kMi = kKi * 1024;
@@ -289,7 +289,10 @@ Error parse_value(const KeyInfo& k, std::string_view text, Value& out) {
 
     case KeyType::DomainList: {
       const auto items = split_list(text);
-      if (items.empty()) return "no domain given (use * to accept any domain)";
+      if (items.empty()) {
+        if (k.may_be_empty) return std::nullopt;
+        return "no domain given (use * to accept any domain)";
+      }
       for (std::string_view item : items) {
         const std::string d = text::ascii_lower(item);
         if (d == "*") {
@@ -375,6 +378,26 @@ Error check_feed_servers(const Value& v) {
     unsigned char bin[16];
     if (::inet_pton(AF_INET, addr.c_str(), bin) == 1 || ::inet_pton(AF_INET6, addr.c_str(), bin) == 1) continue;
     return quoted(item) + " is not a host name or IP address";
+  }
+  return std::nullopt;
+}
+
+/// The box's own domains are names, never "*" (that would make every
+/// domain local for the LAN too, and nothing could be sent out).
+Error check_local_domains(const Value& v) {
+  if (v.domains.size() == 1 && v.domains.front() == "*") {
+    return std::string("'*' is not allowed here: list the box's own domains (e.g. example.com *.example.com)");
+  }
+  return std::nullopt;
+}
+
+/// A network that holds every address would make an open relay.
+Error check_relay_networks(const Value& v) {
+  for (const net::IpNetwork& n : v.networks) {
+    if (n.prefix == 0) {
+      return quoted(n.to_string()) + " holds every address: the box would be an open relay "
+             "(list the LAN, e.g. 192.168.1.0/24)";
+    }
   }
   return std::nullopt;
 }
@@ -643,6 +666,24 @@ const std::vector<Row>& rows() {
                "when less is free (minus the message's SIZE=) new mail gets 452 4.3.1 at MAIL; 0 turns the "
                "check off. Not checked where the file system reports no size (ramfs, a tmpfs without a size limit)."},
        [](Config& c, const Value& v) { c.store.min_free_space = v.number; }},
+
+      // [relay]
+      {{.section = "relay", .key = "relay_networks", .type = KeyType::NetworkList, .default_value = "",
+        .doc = "Client networks that may send mail to other domains through the box without logging in "
+               "(the LAN), e.g. 192.168.1.0/24 fd00::/8; NetCruiser-style wildcards such as 192.168.* "
+               "are taken and shown as CIDR. Users who log in (SMTP AUTH) may always. Everyone else gets "
+               "550 5.7.1 for a domain that is not the box's own. A network holding every address is "
+               "refused (open relay). Empty (the default): only logged-in users.",
+        .may_be_empty = true},
+       [](Config& c, const Value& v) { c.relay.relay_networks = v.networks; }, check_relay_networks},
+      {{.section = "relay", .key = "local_domains", .type = KeyType::DomainList, .default_value = "",
+        .doc = "The box's own domains (e.g. example.com *.example.com), delivered here for everyone. "
+               "For the feed ([smtp] accept_domains = *) every domain stays local, but for a relay "
+               "client (relay_networks or logged in) only these are: mail to any other domain goes "
+               "out. Empty (the default): the box's own domains are accept_domains; with "
+               "accept_domains = * every recipient is then local.",
+        .may_be_empty = true},
+       [](Config& c, const Value& v) { c.relay.local_domains = v.domains; }, check_local_domains},
   };
   return table;
 }
@@ -692,7 +733,7 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
 
 // ---- the parser -----------------------------------------------------------------
 
-constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])";
+constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])";
 
 struct Parser {
   std::string_view text;
@@ -1148,7 +1189,9 @@ std::string schema_man_page() {
   add(".I networks");
   add("A list, separated by commas and/or blanks, of IP networks in CIDR notation");
   add("(\\fB192.168.1.0/24\\fR, \\fBfd00::/8\\fR) or single addresses (\\fB127.0.0.1\\fR, \\fB::1\\fR);");
-  add("host bits below the prefix are refused. Empty for none where the key allows it.");
+  add("host bits below the prefix are refused. IPv4 wildcards over whole trailing octets");
+  add("(\\fB192.168.*\\fR, \\fB10.1.2.*\\fR) are taken and shown in CIDR notation.");
+  add("Empty for none where the key allows it.");
   add(".TP");
   add(".I mailbox");
   add("A mailbox name: 1 to 64 of the characters a\\-z, 0\\-9, \\(aq.\\(aq, \\(aq_\\(aq and \\(aq\\-\\(aq,");

@@ -42,6 +42,48 @@ bool same_prefix(const std::uint8_t* a, const std::uint8_t* b, unsigned bits) {
   return (a[whole] & mask) == (b[whole] & mask);
 }
 
+/// NetCruiser-style IPv4 wildcard: one to three leading octets, then '*'
+/// for every remaining one ("192.168.*", "192.168.1.*", "10.*.*.*").
+/// Returns nullopt when `text` has no '*'; sets `error` for a bad pattern.
+std::optional<IpNetwork> parse_wildcard(std::string_view text, std::string& error) {
+  if (text.find('*') == std::string_view::npos) return std::nullopt;
+  const std::string quoted = "'" + std::string(text) + "'";
+  IpNetwork n;
+  unsigned octets = 0;      // fixed octets before the first '*'
+  unsigned fields = 0;
+  bool star = false;
+  std::size_t start = 0;
+  while (true) {
+    const auto dot = text.find('.', start);
+    const std::string_view field = text.substr(start, dot == std::string_view::npos ? dot : dot - start);
+    ++fields;
+    if (fields > 4) break;
+    if (field == "*") {
+      star = true;
+    } else {
+      const auto v = text::parse_unsigned<unsigned>(field, 255);
+      if (star || !v) {
+        error = quoted + " is not a network pattern (a wildcard replaces whole trailing octets: "
+                "192.168.*, 192.168.1.*)";
+        return std::nullopt;
+      }
+      n.address[octets++] = static_cast<std::uint8_t>(v.value);
+    }
+    if (dot == std::string_view::npos) break;
+    start = dot + 1;
+  }
+  if (fields > 4) {
+    error = quoted + " has more than four octets";
+    return std::nullopt;
+  }
+  if (octets == 0) {
+    error = quoted + " matches every IPv4 address: write 0.0.0.0/0 if that is really meant";
+    return std::nullopt;
+  }
+  n.prefix = static_cast<std::uint8_t>(octets * 8);
+  return n;
+}
+
 }  // namespace
 
 std::string IpNetwork::to_string() const {
@@ -53,6 +95,15 @@ std::string IpNetwork::to_string() const {
 }
 
 std::optional<IpNetwork> parse_network(std::string_view text, std::string& error) {
+  if (text.find('*') != std::string_view::npos) {
+    if (text.find_first_of(":/") != std::string_view::npos ||
+        text.find_first_not_of("0123456789.*") != std::string_view::npos) {
+      error = "'" + std::string(text) + "': only IPv4 octets may be wildcards (192.168.*); host names and "
+              "IPv6 patterns are not supported (write the network, e.g. 192.168.1.0/24 or fd00::/8)";
+      return std::nullopt;
+    }
+    return parse_wildcard(text, error);
+  }
   const auto slash = text.find('/');
   const std::string_view addr = text.substr(0, slash);
   // A mapped IPv6 text would silently become IPv4: ask for the IPv4 form.

@@ -6,6 +6,10 @@
 // TLS). A network is written "192.168.1.0/24", "fd00::/8", or a single
 // address ("127.0.0.1", "::1": /32 or /128). Host bits set below the prefix
 // are refused ("192.168.1.1/24" is a typo for .0/24 or for one host).
+// NetCruiser-style IPv4 wildcards ("192.168.*", "10.*.*.*", "192.168.1.*")
+// are taken and normalized to CIDR (192.168.0.0/16); a lone "*", a wildcard
+// inside an octet or before a fixed octet, and host-name patterns
+// ("*.example.com": they would need reverse DNS) are refused.
 // Source: RFC 4632 3.1 (prefix notation), RFC 4291 2.3 (IPv6 prefixes).
 // An IPv4-mapped IPv6 client address (::ffff:192.0.2.1, as a dual-stack
 // socket reports IPv4 clients) matches the IPv4 networks.

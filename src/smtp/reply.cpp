@@ -74,7 +74,7 @@ constexpr std::array kTable{
     Row{ReplyId::AuthTemporary, {454, "4.7.0", "Temporary authentication failure, try again later", Next::Keep}},
     Row{ReplyId::AuthRequired, {530, "5.7.0", "Authentication required", Next::Keep}},
     Row{ReplyId::SenderNotOwned, {553, "5.7.1", "Sender address rejected: not owned by the logged-in user: ", Next::Keep}},
-    Row{ReplyId::RelayNotYet, {550, "5.7.1", "Relay access denied: this box does not send mail to other domains yet: ", Next::Keep}},
+    Row{ReplyId::NoOutgoingRoute, {550, "5.7.1", "Relay access denied: no outgoing mail route is configured: ", Next::Keep}},
 };
 
 constexpr bool table_in_order() {

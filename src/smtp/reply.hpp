@@ -78,7 +78,7 @@ enum class ReplyId {
   AuthTemporary,      // 454 4.7.0 Temporary authentication failure, try again later (RFC 4954 6)
   AuthRequired,       // 530 5.7.0 Authentication required (RFC 4954 6): submission needs AUTH before MAIL
   SenderNotOwned,     // 553 5.7.1 Sender address rejected: not owned by the logged-in user: <arg>
-  RelayNotYet,        // 550 5.7.1 Relay access denied: this box does not send mail to other domains yet: <arg>
+  NoOutgoingRoute,    // 550 5.7.1 Relay access denied: no outgoing mail route is configured: <arg>
 };
 
 /// The fixed parts of a reply.

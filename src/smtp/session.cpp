@@ -2,6 +2,7 @@
 #include "smtp/session.hpp"
 
 #include "address/resolve.hpp"
+#include "net/ip_network.hpp"
 #include "store/quota.hpp"
 
 #include <algorithm>
@@ -278,20 +279,22 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
     reply(out, ReplyId::TooManyRcpt);
     return;
   }
-  const address::Resolution res = address::resolve_recipient(r.path.mailbox, *config_, *accounts_);
+  const bool relay_client = !user_.empty() || net::in_networks(config_->relay.relay_networks, client_.address);
+  const address::Resolution res = address::resolve_recipient(
+      r.path.mailbox, *config_, *accounts_, relay_client ? address::Sender::RelayClient : address::Sender::Feed);
   if (res.verdict != address::Verdict::Deliver) out.events.push_back(Event{EventKind::RecipientRefused, 0});
+  const std::string who = "client=" + client_.address + (user_.empty() ? "" : " user=" + user_);
   switch (res.verdict) {
     case address::Verdict::Deliver:
       break;
+    case address::Verdict::NoRoute:
+      reply(out, ReplyId::NoOutgoingRoute, angle(addr));
+      out.log.push_back(who + " rcpt=" + angle(addr) + " refused: " + res.detail);
+      return;
     case address::Verdict::DomainRefused:
-      if (!user_.empty()) {   // an authenticated user: outgoing mail does not exist yet
-        reply(out, ReplyId::RelayNotYet, angle(addr));
-        out.log.push_back("client=" + client_.address + " user=" + user_ + " rcpt=" + angle(addr) +
-                          " refused: mail to other domains is not sent by this box yet");
-        return;
-      }
       reply(out, ReplyId::RelayDenied, angle(addr));
-      out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: relay access denied");
+      out.log.push_back(who + " rcpt=" + angle(addr) + " refused: " +
+                        (relay_client ? res.detail : std::string("relay access denied")));
       return;
     case address::Verdict::RelayTrick:
       reply(out, ReplyId::RelayTrick, angle(addr));

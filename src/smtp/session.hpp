@@ -38,9 +38,14 @@
 // spends the error budget. Before TLS AUTH is not offered and answered
 // 538 5.7.11. Once authenticated, MAIL FROM must be the user's own: the
 // mailbox itself at an accepted domain, or an alias that reaches it
-// (address::sender_owned; else 553 5.7.1), and a recipient of a domain not
-// delivered here gets 550 5.7.1 "does not send mail to other domains yet"
-// (outgoing mail is a later issue).
+// (address::sender_owned; else 553 5.7.1).
+//
+// Relay clients (RFC 5321 3.6.2, 7.1): a logged-in user or a client in
+// [relay] relay_networks may address other domains (address::Sender::
+// RelayClient); for them only the box's own domains are local
+// (address::own_domain). While no outgoing route is configured such a
+// recipient gets 550 5.7.1 "no outgoing mail route is configured"; a feed
+// client gets "Relay access denied" as always.
 //
 // Submission (RFC 6409; ports 587 and 465, Security::submission): MAIL
 // before AUTH gets 530 5.7.0.

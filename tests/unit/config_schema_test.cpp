@@ -54,6 +54,14 @@ std::string show(const Config& c, std::string_view key, std::string_view section
     if (key == "login_delay") return std::to_string(p.login_delay);
     if (key == "evict_idle") return std::to_string(p.evict_idle);
   }
+  if (section == "relay") {
+    if (key == "relay_networks") {
+      std::string out;
+      for (const auto& n : c.relay.relay_networks) out += (out.empty() ? "" : " ") + n.to_string();
+      return out;
+    }
+    if (key == "local_domains") return join(c.relay.local_domains);
+  }
   if (key == "hostname") return c.server.hostname;
   if (key == "passwd_file") return c.server.passwd_file;
   if (key == "log") return c.server.log;
@@ -189,7 +197,9 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"login_failures", "3"}, {"login_delay", "2"}, {"evict_idle", "30"}, {"pop3s_listen", "127.0.0.1:1995"},
   };
   for (const auto& c : pop3_cases) EXPECT_EQ(show(*d, c.key, "pop3"), c.value) << "pop3." << c.key;
-  EXPECT_EQ(std::size(cases) + std::size(pop3_cases), schema().size());
+  const Case relay_cases[] = {{"relay_networks", ""}, {"local_domains", ""}};
+  for (const auto& c : relay_cases) EXPECT_EQ(show(*d, c.key, "relay"), c.value) << "relay." << c.key;
+  EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases), schema().size());
   EXPECT_TRUE(d->aliases.empty());
 }
 
@@ -438,10 +448,22 @@ const ValueCase kValueCases[] = {
     {"server", "plaintext_login_networks", "0.0.0.0/0", "0.0.0.0/0", true},
     {"server", "plaintext_login_networks", "192.168.1.1/24", "has host bits set (did you mean 192.168.1.0/24?)", false},
     {"server", "plaintext_login_networks", "192.168.1.0/33", "the prefix length must be 0..32", false},
-    {"server", "plaintext_login_networks", "192.168.*", "is not a network", false},
+    {"server", "plaintext_login_networks", "192.168.*", "192.168.0.0/16", true},
+    {"server", "plaintext_login_networks", "192.*.1.*", "wildcard replaces whole trailing octets", false},
     {"server", "plaintext_login_networks", "lan.example", "is not a network", false},
     {"server", "plaintext_login_networks", "::ffff:10.0.0.0/104", "write IPv4 networks in IPv4 form", false},
     {"server", "plaintext_login_networks", "10.0.0.0/", "the prefix length must be", false},
+    // [relay]
+    {"relay", "relay_networks", "", "", true},
+    {"relay", "relay_networks", "192.168.* 10.1.2.*, fd00::/8", "192.168.0.0/16 10.1.2.0/24 fd00::/8", true},
+    {"relay", "relay_networks", "0.0.0.0/0", "holds every address: the box would be an open relay", false},
+    {"relay", "relay_networks", "::/0", "holds every address", false},
+    {"relay", "relay_networks", "*", "matches every IPv4 address", false},
+    {"relay", "relay_networks", "*.lan.example", "host names and IPv6 patterns are not supported", false},
+    {"relay", "local_domains", "", "", true},
+    {"relay", "local_domains", "Own.Test, *.own.test own.test", "own.test *.own.test", true},
+    {"relay", "local_domains", "*", "'*' is not allowed here", false},
+    {"relay", "local_domains", "own..test", "is not a domain pattern", false},
     // [tls]
     {"tls", "certificate", "/etc/boxmail/tls/cert.pem", "/etc/boxmail/tls/cert.pem", true},
     {"tls", "key", "/etc/boxmail/tls/key.pem", "/etc/boxmail/tls/key.pem", true},
@@ -498,11 +520,11 @@ const std::string kLong198 = "banner = " + std::string(198 - 9, 'x');
 
 const SyntaxCase kSyntaxCases[] = {
     {"unknown section", "[server]\n\n[bogus]\nx = 1\n",
-     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
+     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
     {"empty unknown section", "[server]\n\n[Bogus]\n; nothing\n[smtp]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
     {"empty unknown section at the end", "[server]\n\n[bogus]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
     {"unknown key", "[smtp]\n; comment\nmax_hopz = 3\n",
      "f.ini:3: [smtp] max_hopz: unknown key (did you mean 'max_hops'?)"},
     {"key in the wrong section", "[smtp]\nmail_dir = /x\n",
@@ -584,7 +606,7 @@ TEST(ConfigSchema, UnknownSectionIsReportedOnEachKey) {
   // header are not reported one by one (the header is).
   const ParseResult r = parse_config("[bogus]\na = 1\nb = 2\n[smtp\nc = 3\n[smtp]\nmax_hops = 2\n", "f.ini");
   ASSERT_EQ(r.errors.size(), 3u) << errors_text(r);
-  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [aliases])");
+  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])");
   EXPECT_EQ(r.errors[1].line, 3);
   EXPECT_EQ(r.errors[1].key, "b");
   EXPECT_EQ(r.errors[2].to_string(), "f.ini:4: section header lacks ']'");

@@ -47,6 +47,18 @@ TEST(IpNetwork, MappedClientMatchesIpv4Networks) {
   EXPECT_FALSE(network_contains(net("::/0"), "::ffff:127.0.0.5"));
 }
 
+TEST(IpNetwork, NetCruiserWildcardsBecomeCidr) {
+  // The relay settings of the old appliances: "192.168.*" and friends.
+  EXPECT_EQ(net("192.168.*").to_string(), "192.168.0.0/16");
+  EXPECT_EQ(net("192.168.*.*").to_string(), "192.168.0.0/16");
+  EXPECT_EQ(net("192.168.1.*").to_string(), "192.168.1.0/24");
+  EXPECT_EQ(net("10.*.*.*").to_string(), "10.0.0.0/8");
+  EXPECT_EQ(net("10.*"), net("10.0.0.0/8"));
+  EXPECT_TRUE(network_contains(net("192.168.*"), "192.168.200.7"));
+  EXPECT_FALSE(network_contains(net("192.168.*"), "192.169.0.1"));
+  EXPECT_FALSE(network_contains(net("192.168.1.*"), "192.168.2.1"));
+}
+
 TEST(IpNetwork, NotAnAddressIsInNoNetwork) {
   EXPECT_FALSE(network_contains(net("0.0.0.0/0"), ""));
   EXPECT_FALSE(network_contains(net("0.0.0.0/0"), "localhost"));
@@ -65,7 +77,15 @@ TEST(IpNetwork, BadNetworksAreRefusedWithAReason) {
       {"fd00::/129", "prefix length must be 0..128"},
       {"10.0.0.0/-1", "prefix length"},
       {"10.0.0.0/8x", "prefix length"},
-      {"192.168.*", "is not a network"},
+      {"*", "matches every IPv4 address"},
+      {"*.*.*.*", "matches every IPv4 address"},
+      {"192.*.1.*", "wildcard replaces whole trailing octets"},
+      {"192.168.1*", "wildcard replaces whole trailing octets"},
+      {"300.*", "wildcard replaces whole trailing octets"},
+      {"1.2.3.4.*", "more than four octets"},
+      {"*.example.com", "host names and IPv6 patterns are not supported"},
+      {"fd00:*", "host names and IPv6 patterns are not supported"},
+      {"192.168.*/16", "host names and IPv6 patterns are not supported"},
       {"", "is not a network"},
       {"/8", "is not a network"},
       {"::ffff:1.2.3.4", "IPv4 form"},

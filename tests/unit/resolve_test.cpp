@@ -117,12 +117,12 @@ struct ResolveRow {
 };
 
 void run_rows(const std::vector<ResolveRow>& rows, const Config& config,
-              const AccountTable& accounts) {
+              const AccountTable& accounts, Sender sender = Sender::Feed) {
   for (const ResolveRow& r : rows) {
     SCOPED_TRACE(r.name + ": " + r.rcpt);
     const PathResult p = parse_forward_path(r.rcpt);
     ASSERT_EQ(p.error, "");
-    const Resolution res = resolve_recipient(p.mailbox, config, accounts);
+    const Resolution res = resolve_recipient(p.mailbox, config, accounts, sender);
     EXPECT_EQ(res.verdict, r.verdict) << res.detail;
     EXPECT_EQ(res.mailboxes, r.mailboxes) << res.detail;
     EXPECT_FALSE(res.detail.empty());
@@ -294,6 +294,63 @@ TEST(ResolveRecipient, WideDiamondStaysFast) {
   }
   run_rows({{"wide diamond", "<d0@example.com>", Verdict::Deliver, {"alice"}}}, c,
            base_accounts());
+}
+
+TEST(ResolveRecipient, RelayClientWithAcceptedDomains) {
+  // accept_domains is a list: those are the box's own domains for the LAN
+  // too; anything else is remote for a relay client, refused for the feed.
+  using V = Verdict;
+  const Config c = base_config();
+  run_rows({
+               {"own domain", "<alice@example.com>", V::Deliver, {"alice"}},
+               {"own sub-domain", "<INFO@Mail.Example.ORG>", V::Deliver, {"alice"}},
+               {"postmaster", "<postmaster>", V::Deliver, {"alice"}},
+               {"unknown local user", "<ghost@example.com>", V::UnknownUser, {}},
+               {"remote", "<friend@elsewhere.net>", V::NoRoute, {}, "no outgoing route"},
+               {"remote, upper case", "<Friend@ElseWhere.NET>", V::NoRoute, {}},
+               {"percent hack", "<friend%elsewhere.net@other.net>", V::RelayTrick, {}},
+               {"bang path", "<elsewhere.net!friend@other.net>", V::RelayTrick, {}},
+               {"quoted @", "<\"friend@elsewhere.net\"@other.net>", V::RelayTrick, {}},
+               {"address literal", "<friend@[192.0.2.1]>", V::DomainRefused, {}, "address literal"},
+           },
+           c, base_accounts(), Sender::RelayClient);
+  run_rows({{"feed: remote refused", "<friend@elsewhere.net>", V::DomainRefused, {}}}, c, base_accounts());
+}
+
+TEST(ResolveRecipient, FeedModeKeepsTheLanOutgoingMailApart) {
+  // accept_domains = * (the ISP's feed): every domain is local for the
+  // feed; for a relay client only local_domains are.
+  using V = Verdict;
+  Config c = base_config();
+  c.smtp.accept_domains = {"*"};
+  c.relay.local_domains = {"own.test", "*.own.test"};
+  run_rows({
+               {"own domain", "<alice@own.test>", V::Deliver, {"alice"}},
+               {"own sub-domain", "<bob@lan.own.test>", V::Deliver, {"bob"}},
+               {"elsewhere is remote", "<bob@elsewhere.test>", V::NoRoute, {}},
+               {"a sibling is remote", "<bob@notown.test>", V::NoRoute, {}},
+           },
+           c, base_accounts(), Sender::RelayClient);
+  run_rows({
+               {"feed: own domain", "<alice@own.test>", V::Deliver, {"alice"}},
+               {"feed: any domain is local", "<bob@elsewhere.test>", V::Deliver, {"bob"}},
+           },
+           c, base_accounts());
+  // No local_domains in feed mode: every domain stays local for everyone.
+  c.relay.local_domains.clear();
+  run_rows({{"no own domains named", "<bob@elsewhere.test>", V::Deliver, {"bob"}}}, c, base_accounts(),
+           Sender::RelayClient);
+}
+
+TEST(ResolveRecipient, LocalDomainsAreAcceptedFromTheFeedToo) {
+  Config c = base_config();
+  c.relay.local_domains = {"own.test"};
+  run_rows({{"listed only in local_domains", "<alice@own.test>", Verdict::Deliver, {"alice"}},
+            {"still refused", "<alice@elsewhere.test>", Verdict::DomainRefused, {}}},
+           c, base_accounts());
+  EXPECT_TRUE(own_domain("OWN.test", c));
+  EXPECT_TRUE(own_domain("mail.example.org", c));
+  EXPECT_FALSE(own_domain("elsewhere.test", c));
 }
 
 TEST(ResolveRecipient, MailboxWithoutDomainIsRefused) {

@@ -1,6 +1,7 @@
 // session_test.cpp - the SMTP session state machine driven directly: dialogues
 // with exact replies, each fed whole and trickled one byte at a time.
 #include "smtp/session.hpp"
+#include "net/ip_network.hpp"
 #include "test_accounts.hpp"
 
 #include "config/schema.hpp"
@@ -216,6 +217,27 @@ TEST(Session, TooManyRecipients) {
   Driver d(make_config([](config::Config& c) { c.smtp.max_recipients = 2; }));
   d.feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<alice@x>\r\nRCPT TO:<bob@x>\r\nRCPT TO:<postmaster@x>\r\n");
   EXPECT_NE(d.transcript.find("452 4.5.3 Error: too many recipients\r\n"), std::string::npos);
+}
+
+TEST(Session, RelayNetworksClientInFeedMode) {
+  // The box takes the ISP's feed (accept_domains = *) and its own domain is
+  // own.test. The client 192.0.2.1 is in relay_networks: alice@own.test is
+  // local, bob@elsewhere.test is remote (no route yet: 550 5.7.1). From a
+  // feed client both are local.
+  auto tweak = [](config::Config& c) {
+    std::string why;
+    c.relay.relay_networks = {*net::parse_network("192.0.2.*", why)};
+    c.relay.local_domains = {"own.test"};
+  };
+  Driver lan(make_config(tweak));
+  lan.feed("EHLO c\r\nMAIL FROM:<carol@own.test>\r\nRCPT TO:<alice@own.test>\r\nRCPT TO:<bob@elsewhere.test>\r\n");
+  EXPECT_TRUE(lan.transcript.ends_with(
+      "250 2.1.5 Recipient ok\r\n"
+      "550 5.7.1 Relay access denied: no outgoing mail route is configured: <bob@elsewhere.test>\r\n"))
+      << lan.transcript;
+  Driver feed(make_config([](config::Config& c) { c.relay.local_domains = {"own.test"}; }));
+  feed.feed("EHLO c\r\nMAIL FROM:<x@isp.test>\r\nRCPT TO:<alice@own.test>\r\nRCPT TO:<bob@elsewhere.test>\r\n");
+  EXPECT_TRUE(feed.transcript.ends_with("250 2.1.5 Recipient ok\r\n250 2.1.5 Recipient ok\r\n")) << feed.transcript;
 }
 
 TEST(Session, ErrorBudget) {

@@ -298,11 +298,11 @@ TEST(SmtpSubmission, SenderMustBeTheUsers) {
   EXPECT_EQ(b.feed("MAIL FROM:<anyone@example.com>\r\n").substr(0, 3), "553");
 }
 
-TEST(SmtpSubmission, OtherDomainsAreNotSentYet) {
+TEST(SmtpSubmission, OtherDomainsNeedAnOutgoingRoute) {
   Box b = secured(kSubmission);
   b.feed("EHLO c\r\nAUTH PLAIN " + plain("alice", "pw") + "\r\nMAIL FROM:<alice@example.com>\r\n");
   EXPECT_EQ(b.feed("RCPT TO:<friend@elsewhere.example>\r\n"),
-            "550 5.7.1 Relay access denied: this box does not send mail to other domains yet: "
+            "550 5.7.1 Relay access denied: no outgoing mail route is configured: "
             "<friend@elsewhere.example>\r\n");
   EXPECT_EQ(b.feed("RCPT TO:<bob@example.com>\r\nDATA\r\n"),
             "250 2.1.5 Recipient ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n");
