@@ -72,6 +72,7 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
 void SmtpServer::start() {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
   if (usage_) committer_->set_usage(usage_);
+  if (relay_.queue) committer_->set_queue(relay_.queue);
   spool_pool_dir_ = config_->store.spool_dir + "/tmp";
   spool_pool_ = std::make_unique<store::SpoolPool>(spool_pool_dir_);
 }
@@ -277,7 +278,21 @@ class SmtpServer::Glue final : public proto::Handler {
       spool_.reset();
       co_return err;
     }
-    if (env.mailboxes.empty()) {
+    std::shared_ptr<store::QueueEnvelope> queued;
+    if (server_.relay_.remote) {
+      std::vector<store::QueueRecipient> remote = server_.relay_.remote(env);
+      if (!remote.empty()) {
+        queued = std::make_shared<store::QueueEnvelope>();
+        queued->queue_id = env.queue_id;
+        queued->arrival = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+        queued->reverse_path = env.reverse_path;
+        queued->skip = store::return_path_length(env.prefix);
+        queued->client = "[" + conn_.address + "]";
+        queued->recipients = std::move(remote);
+      }
+    }
+    if (env.mailboxes.empty() && !queued) {
       spool_.reset();  // every recipient was "null": accepted and discarded
       co_return 0;
     }
@@ -293,14 +308,18 @@ class SmtpServer::Glue final : public proto::Handler {
     delivery.fd = spool_->release();
     spool_.reset();
     for (const auto& mb : env.mailboxes) delivery.maildirs.push_back(config_->store.mail_dir + "/" + mb);
+    delivery.queue = queued;
     if (!co_await d.flush()) d.close();
     std::string where;
     std::tie(err, where) = co_await server_.committer_->async_commit(std::move(delivery), kAwait);
     if (err != 0) {
       std::string boxes;
       for (const auto& mb : env.mailboxes) boxes += (boxes.empty() ? "" : ",") + mb;
+      if (queued) boxes += (boxes.empty() ? "" : " and ") + std::string("the outgoing queue");
       net::log_error(env.queue_id + ": cannot store the message for mailbox(es) " + boxes + ": " + where + ": " +
                      std::strerror(err) + " (errno " + std::to_string(err) + ")");
+    } else if (queued && server_.relay_.queued) {
+      server_.relay_.queued(*queued);
     }
     co_return err;
   }

@@ -110,6 +110,19 @@ class SmtpServer {
   /// counts each delivery in it. Set once, before start().
   void set_usage(std::shared_ptr<store::UsageTable> usage);
 
+  /// Outgoing mail (issue 10; docs/queue.md). `remote(env)` lists the
+  /// remote recipients of an accepted message (empty: local only, the
+  /// Maildir path as before); the message then also goes into `queue` in
+  /// the same Committer batch, and its 250 waits for that too.
+  /// `queued(envelope)` runs on the loop once the entry is durable (the
+  /// runner puts it in its QueueIndex). Set once, before start().
+  struct Relay {
+    std::shared_ptr<store::Queue> queue;
+    std::function<std::vector<store::QueueRecipient>(const Envelope&)> remote;
+    std::function<void(const store::QueueEnvelope&)> queued;
+  };
+  void set_relay(Relay relay) { relay_ = std::move(relay); }
+
  private:
   using Connection = net::Connection;
   class Glue;   // one connection's proto::Handler (smtp_server.cpp)
@@ -134,6 +147,7 @@ class SmtpServer {
   net::SessionTable<Connection> sessions_;
   std::uint64_t delivery_seq_ = 0;
   std::shared_ptr<store::UsageTable> usage_;
+  Relay relay_;
   // statvfs of mail_dir, cached for kFreeSpaceCache (checked at every MAIL).
   std::optional<std::uint64_t> free_cached_;
   std::chrono::steady_clock::time_point free_checked_{};

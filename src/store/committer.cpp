@@ -79,10 +79,55 @@ void Committer::set_usage(std::shared_ptr<UsageTable> usage) {
   usage_ = std::move(usage);
 }
 
+void Committer::set_queue(std::shared_ptr<Queue> queue) {
+  std::lock_guard lk(mu_);
+  outgoing_ = std::move(queue);
+}
+
+int Committer::stage(Request& r, Queue* queue, bool sync) {
+  if (queue == nullptr) {
+    r.where = "the outgoing queue (not set up)";
+    return ENOTSUP;
+  }
+  const int err = queue->stage_envelope(*r.delivery.queue, sync, r.where);
+  r.staged = err == 0;
+  return err;
+}
+
+int Committer::enqueue(Request& r, Queue* queue) {
+  const int err = queue->publish(r.delivery.queue->queue_id, r.delivery.spool_path, r.where);
+  r.staged = false;   // published, or removed by publish
+  r.queued = err == 0;
+  return err;
+}
+
 CommitterStats Committer::stats() const {
   std::lock_guard lk(mu_);
   return stats_;
 }
+
+namespace {
+
+/// A failed sync of the queue's file system fails the requests that have
+/// a queue entry in `batch` (staged) and `linked` (published), only those.
+template <class Request>
+void fail_queued(std::vector<Request>& batch, std::vector<Request>& linked, int err) {
+  if (err == 0) return;
+  for (auto& r : batch) {
+    if (r.staged && r.error == 0) {
+      r.error = err;
+      r.where = "queue sync";
+    }
+  }
+  for (auto& r : linked) {
+    if (r.queued && r.error == 0) {
+      r.error = err;
+      r.where = "queue sync";
+    }
+  }
+}
+
+}  // namespace
 
 void Committer::run() {
   // Requests whose data is durable and whose links are made, waiting for the
@@ -90,10 +135,12 @@ void Committer::run() {
   // data sync of the next batch: under load one sync per batch, not two.
   std::vector<Request> linked;
   std::set<std::string> dirs_to_sync;
+  bool linked_queue = false;   // some request in `linked` is in the outgoing queue
   for (;;) {
     std::vector<Request> batch;
     config::SyncMode mode;
     std::shared_ptr<UsageTable> usage;
+    std::shared_ptr<Queue> queue;
     {
       std::unique_lock lk(mu_);
       cv_.wait(lk, [&] { return stopping_ || !queue_.empty() || !linked.empty(); });
@@ -105,24 +152,49 @@ void Committer::run() {
       }
       mode = mode_;
       usage = usage_;
+      queue = outgoing_;
+    }
+    // Step 0: the queue envelopes, so the data sync makes them durable too.
+    bool batch_queue = false;
+    for (auto& r : batch) {
+      if (!r.delivery.queue) continue;
+      r.error = stage(r, queue.get(), mode == config::SyncMode::Fsync);
+      batch_queue = batch_queue || r.error == 0;
     }
     std::uint64_t syncs = 0;
     int batch_err = 0;
     int linked_err = 0;
     if (mode == config::SyncMode::Syncfs) {
       // One syncfs per file system involved: the spool's for the batch data,
-      // the mail store's for the linked entries (the same one, usually).
+      // the mail store's (and the queue's) for the linked entries (the same
+      // one, usually).
       struct stat st {};
-      bool mail_synced = false;
+      bool batch_synced = false;
+      dev_t batch_dev = 0;
       if (!batch.empty()) {
         if (::syncfs(batch.front().delivery.fd) != 0) batch_err = errno;
         ++syncs;
-        mail_synced = ::fstat(batch.front().delivery.fd, &st) == 0 && st.st_dev == mail_dev_;
-        if (mail_synced) linked_err = batch_err;
+        batch_synced = ::fstat(batch.front().delivery.fd, &st) == 0;
+        batch_dev = st.st_dev;
       }
-      if (!linked.empty() && !mail_synced) {
+      const auto synced = [&](dev_t dev) { return batch_synced && dev == batch_dev; };
+      if (batch_synced && batch_dev == mail_dev_) linked_err = batch_err;
+      if (!linked.empty() && !synced(mail_dev_)) {
         if (::syncfs(mail_dir_fd_) != 0) linked_err = errno;
         ++syncs;
+      }
+      if (queue && (batch_queue || linked_queue)) {
+        // The queue is on the spool's file system: normally synced above.
+        int queue_err = 0;
+        if (synced(queue->device())) {
+          queue_err = batch_err;
+        } else if (!linked.empty() && queue->device() == mail_dev_) {
+          queue_err = linked_err;   // the mail store's sync above was the queue's
+        } else {
+          if (::syncfs(queue->dir_fd()) != 0) queue_err = errno;
+          ++syncs;
+        }
+        fail_queued(batch, linked, queue_err);
       }
     } else {
       for (auto& r : batch) {
@@ -138,17 +210,27 @@ void Committer::run() {
         if (fd >= 0) ::close(fd);
         ++syncs;
       }
+      if (linked_queue && queue) {
+        std::vector<Request> none;   // the batch's envelopes were fsync'ed as they were written
+        fail_queued(none, linked, ::fsync(queue->dir_fd()) == 0 ? 0 : errno);
+        ++syncs;
+      }
     }
     // The linked requests are durable now (or failed): answer them.
     finish(linked, linked_err, "mail store sync");
     linked.clear();
     dirs_to_sync.clear();
+    linked_queue = false;
     // Link the batch whose data is durable; failures are answered at once.
     std::vector<Request> failed;
     for (auto& r : batch) {
       if (batch_err != 0 && r.error == 0) {
         r.error = batch_err;
         r.where = "spool data sync";
+      }
+      if (r.error == 0 && r.delivery.queue) {
+        r.error = enqueue(r, queue.get());
+        linked_queue = linked_queue || r.error == 0;
       }
       if (r.error == 0) {
         for (const auto& maildir : r.delivery.maildirs) {
@@ -188,6 +270,14 @@ void Committer::finish(std::vector<Request>& requests, int sync_error, const cha
         ::unlinkat(fd, p.substr(p.find_last_of('/') + 1).c_str(), 0);
         ::close(fd);
       }
+    }
+    if (err != 0 && (r.staged || r.queued)) {
+      std::shared_ptr<Queue> queue;
+      {
+        std::lock_guard lk(mu_);
+        queue = outgoing_;
+      }
+      if (queue) queue->discard(r.delivery.queue->queue_id, r.queued);
     }
     if (usage) {
       MaildirUsage added;

@@ -7,13 +7,18 @@
 // next batch, so N concurrent sessions share the cost of the syncs.
 //
 // Per batch:
-//   1. the data of every spool file is made durable (one syncfs(2) of the
-//      spool file system, or fsync(2) per file in SyncMode::Fsync);
+//   0. a delivery with remote recipients (Delivery::queue) has its queue
+//      envelope written as spool_dir/queue/QID.tmp (queue.hpp);
+//   1. the data of every spool file (and those envelopes) is made durable
+//      (one syncfs(2) of the spool file system, or fsync(2) per file in
+//      SyncMode::Fsync);
 //   2. each file is hard-linked into every recipient's Maildir/new under its
 //      final name (one inode for all recipients; a copy via Maildir/tmp,
-//      fsync'ed, then renamed, when link(2) fails with EXDEV);
+//      fsync'ed, then renamed, when link(2) fails with EXDEV), and a queued
+//      one to spool_dir/queue/QID, its QID.tmp renamed to QID.env;
 //   3. the new directory entries are made durable (syncfs of the mail file
-//      system, or fsync of each touched new/ directory);
+//      system and, when it is another one, of the queue's; or fsync of each
+//      touched new/ directory and of the queue directory);
 //   4. each request's completion is posted to its executor (0 or errno);
 //   5. the spool files are unlinked.
 // Steps are pipelined: the sync of step 3 for batch N is the sync of step 1
@@ -36,6 +41,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "store/queue.hpp"
 #include "store/usage_table.hpp"
 
 #include <condition_variable>
@@ -64,6 +70,11 @@ struct Delivery {
   std::string spool_path;             ///< its path, unlinked after the batch
   std::string name;                   ///< final Maildir file name
   std::vector<std::string> maildirs;  ///< Maildir roots (mail_dir/<mailbox>)
+  /// The remote recipients' envelope: the message also goes into the
+  /// outgoing queue (Committer::set_queue), durable before the completion
+  /// as the Maildir links are. Null: local recipients only. `maildirs`
+  /// may be empty when it is set.
+  std::shared_ptr<const QueueEnvelope> queue;
 };
 
 /// Counters, read by the status page and the bench.
@@ -104,6 +115,10 @@ class Committer {
   void set_mode(config::SyncMode mode);
   /// The table that counts each delivery (null: none). Set before mail flows.
   void set_usage(std::shared_ptr<UsageTable> usage);
+  /// The outgoing queue for deliveries with a Delivery::queue (null: none;
+  /// such a delivery then fails with ENOTSUP). It must be on the spool's
+  /// file system (the spool file is hard-linked in). Set before mail flows.
+  void set_queue(std::shared_ptr<Queue> queue);
   CommitterStats stats() const;
 
  private:
@@ -114,6 +129,8 @@ class Committer {
     std::string where;                 // what failed, for the log
     std::vector<std::string> linked;   // paths created in new/
     std::vector<std::string> begun;    // Maildir roots bracketed in usage_
+    bool staged = false;                // its QID.tmp is written
+    bool queued = false;                // its queue entry is published
   };
   void run();
   void finish(std::vector<Request>& requests, int sync_error, const char* sync_what);
@@ -122,6 +139,9 @@ class Committer {
   int open_dir(const std::string& path, mode_t create_mode = 0, bool* created = nullptr,
                std::string* failed = nullptr) const;
   int place(Request& r, const std::string& maildir, std::set<std::string>& dirs_to_sync);
+  /// Step 0 and the queue's part of step 2 for one request (0 or errno, r.where set).
+  int stage(Request& r, Queue* queue, bool sync);
+  int enqueue(Request& r, Queue* queue);
 
   std::string mail_dir_;
   int mail_dir_fd_ = -1;
@@ -133,6 +153,7 @@ class Committer {
   config::SyncMode mode_;
   CommitterStats stats_;
   std::shared_ptr<UsageTable> usage_;   // guarded by mu_; copied per batch
+  std::shared_ptr<Queue> outgoing_;     // guarded by mu_; copied per batch
   std::set<std::string> known_maildirs_;  // committer thread only
   std::thread thread_;
 };

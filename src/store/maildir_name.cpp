@@ -48,14 +48,30 @@ MaildirSizes parse_maildir_sizes(std::string_view name) {
   return r;
 }
 
+namespace {
+constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+}  // namespace
+
 std::string queue_id_from(std::uint64_t random) {
-  static constexpr char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   std::string r(13, '0');
   for (int i = 12; i >= 0; --i) {
     r[static_cast<std::size_t>(i)] = kAlphabet[random & 31];
     random >>= 5;
   }
   return r;
+}
+
+std::optional<std::uint64_t> parse_queue_id(std::string_view name) {
+  if (name.size() != 13) return std::nullopt;
+  std::uint64_t value = 0;
+  for (char c : name) {
+    const char* at = std::char_traits<char>::find(kAlphabet, 32, c);
+    if (at == nullptr || c == '\0') return std::nullopt;
+    value = (value << 5) | static_cast<std::uint64_t>(at - kAlphabet);
+  }
+  // 13 digits of 5 bits hold 65: the first may carry 4 bits only.
+  if (queue_id_from(value) != name) return std::nullopt;
+  return value;
 }
 
 }  // namespace boxmail::store

@@ -37,4 +37,10 @@ MaildirSizes parse_maildir_sizes(std::string_view name);
 /// U) of a 64-bit random number.
 std::string queue_id_from(std::uint64_t random);
 
+/// The number a queue id stands for: the inverse of queue_id_from, nullopt
+/// for any text queue_id_from never writes (other length, lower case, a
+/// letter outside the alphabet, a first digit above 15). Spool and queue
+/// leftovers are recognised by this (spool_file.hpp, queue.hpp).
+std::optional<std::uint64_t> parse_queue_id(std::string_view name);
+
 }  // namespace boxmail::store

@@ -84,21 +84,9 @@ int make_dirs(const std::string& path, unsigned mode, std::optional<DirOwner> ow
 namespace {
 
 /// True when NAME is in the spool's own naming scheme: a queue id as
-/// queue_id_from writes it (13 characters of its alphabet), checked by
-/// decoding it and writing it again, so the two cannot drift apart.
-bool is_spool_name(std::string_view name) {
-  if (name.size() != 13) return false;
-  std::uint64_t value = 0;
-  for (char c : name) {
-    int digit = -1;
-    for (int d = 0; d < 32 && digit < 0; ++d) {
-      if (queue_id_from(static_cast<std::uint64_t>(d)).back() == c) digit = d;
-    }
-    if (digit < 0) return false;
-    value = (value << 5) | static_cast<std::uint64_t>(digit);
-  }
-  return queue_id_from(value) == name;
-}
+/// queue_id_from writes it (parse_queue_id decodes it and writes it again,
+/// so the two cannot drift apart).
+bool is_spool_name(std::string_view name) { return parse_queue_id(name).has_value(); }
 
 }  // namespace
 
