@@ -180,8 +180,12 @@ TEST(DotStufferCrlf, NoBareLineEndsOnTheWire) {
     for (unsigned v = n, i = 0; i < 5; ++i, v /= 4) in += alphabet[v % 4];
     const std::string out = encode_crlf(in, 1);
     for (std::size_t i = 0; i < out.size(); ++i) {
-      if (out[i] == '\r') EXPECT_TRUE(i + 1 < out.size() && out[i + 1] == '\n') << testing::PrintToString(in);
-      if (out[i] == '\n') EXPECT_TRUE(i > 0 && out[i - 1] == '\r') << testing::PrintToString(in);
+      if (out[i] == '\r') {
+        EXPECT_TRUE(i + 1 < out.size() && out[i + 1] == '\n') << testing::PrintToString(in);
+      }
+      if (out[i] == '\n') {
+        EXPECT_TRUE(i > 0 && out[i - 1] == '\r') << testing::PrintToString(in);
+      }
     }
     EXPECT_EQ(out.find("\r\n.\r\n"), out.size() - 5) << testing::PrintToString(in);
   }
