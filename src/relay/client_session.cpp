@@ -642,6 +642,16 @@ ClientOutput ClientSession::body_sent() {
   return out;
 }
 
+ClientOutput ClientSession::connect_failed(std::string_view why) {
+  ClientOutput out;
+  if (closed_) {
+    out.action = ClientAction::Close;
+    return out;
+  }
+  fail_rest(out, Status::Temporary, Stage::Connect, nullptr, "4.4.1", why, false);
+  return out;
+}
+
 ClientOutput ClientSession::connection_lost(std::string_view why, LossCause cause) {
   ClientOutput out;
   if (closed_) {

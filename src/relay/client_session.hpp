@@ -225,6 +225,11 @@ class ClientSession {
   /// recipient not decided fails temporarily (4.4.2). Returns Close.
   ClientOutput connection_lost(std::string_view why, LossCause cause);
 
+  /// No connection could be made to any address of the host (`why`: the
+  /// last error): every recipient fails temporarily (Stage::Connect,
+  /// 4.4.1, host_failed()). Returns Close.
+  ClientOutput connect_failed(std::string_view why);
+
   /// The message whose body Action::SendBody asks for (index into the constructor's list).
   std::size_t current_message() const { return current_; }
   /// The stage whose reply the session waits for (the glue picks its

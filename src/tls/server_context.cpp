@@ -30,7 +30,9 @@ constexpr mbedtls_ecp_group_id kGroups[] = {
     MBEDTLS_ECP_DP_NONE,
 };
 
-int rng(void*, unsigned char* out, std::size_t n) {
+}  // namespace
+
+int drbg_random(void*, unsigned char* out, std::size_t n) {
   try {
     random_bytes(out, n);
     return 0;
@@ -39,7 +41,9 @@ int rng(void*, unsigned char* out, std::size_t n) {
   }
 }
 
-}  // namespace
+const int* ciphersuite_list() { return kCiphersuites; }
+
+const mbedtls_ecp_group_id* group_list() { return kGroups; }
 
 const std::vector<int>& server_ciphersuites() {
   static const std::vector<int> suites(std::begin(kCiphersuites), std::end(kCiphersuites) - 1);
@@ -63,7 +67,7 @@ std::shared_ptr<const ServerContext> ServerContext::create(std::shared_ptr<const
   mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_ciphersuites(conf, kCiphersuites);
   mbedtls_ssl_conf_curves(conf, kGroups);
-  mbedtls_ssl_conf_rng(conf, rng, nullptr);
+  mbedtls_ssl_conf_rng(conf, drbg_random, nullptr);
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
 #if defined(MBEDTLS_SSL_RENEGOTIATION)
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
