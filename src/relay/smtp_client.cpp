@@ -122,10 +122,11 @@ asio::awaitable<Attempt> attempt(const Target& target, ClientSession& session, c
     if (ec) {
       const std::string why = transport.tls_error().empty() ? ec.message() : transport.tls_error();
       session.note("TLS handshake failed: " + why);
+      out = session.tls_started(false);
     } else {
+      // The session was made with tls_on_connect: it waits for the greeting.
       session.note("TLS: " + transport.description());
     }
-    out = session.tls_started(!ec);
   }
   std::vector<char> buf(4096);
   std::string unread;
