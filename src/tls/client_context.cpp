@@ -61,14 +61,7 @@ std::shared_ptr<const ClientContext> ClientContext::create(const ClientTlsOption
   int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                        MBEDTLS_SSL_PRESET_DEFAULT);
   if (rc != 0) throw std::runtime_error("mbedtls_ssl_config_defaults: " + mbedtls_error_text(rc));
-  mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_ciphersuites(conf, ciphersuite_list());
-  mbedtls_ssl_conf_curves(conf, group_list());
-  mbedtls_ssl_conf_rng(conf, drbg_random, nullptr);
-#if defined(MBEDTLS_SSL_RENEGOTIATION)
-  mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-#endif
+  apply_policy(conf);
   switch (options.verify) {
     case ClientVerify::None:
       mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);

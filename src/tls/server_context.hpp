@@ -39,17 +39,12 @@ namespace boxmail::tls {
 /// The ciphersuites offered, in server preference order (mbedTLS ids).
 const std::vector<int>& server_ciphersuites();
 
-/// The same ciphersuites, 0-terminated, for mbedtls_ssl_conf_ciphersuites
-/// (static storage); the client context (tls/client_context.hpp) offers them too.
-const int* ciphersuite_list();
-
-/// The groups offered (X25519, secp256r1, secp384r1), MBEDTLS_ECP_DP_NONE-
-/// terminated, for mbedtls_ssl_conf_curves (static storage).
-const mbedtls_ecp_group_id* group_list();
-
-/// mbedTLS's f_rng over the process CTR_DRBG (tls/random.hpp): 0, or
-/// MBEDTLS_ERR_SSL_INTERNAL_ERROR when it cannot be seeded.
-int drbg_random(void* unused, unsigned char* out, std::size_t n);
+/// Puts what both sides share on `conf` (after mbedtls_ssl_config_defaults):
+/// TLS 1.2 as minimum and maximum, the ciphersuites above (0-terminated,
+/// static storage), the groups X25519, secp256r1, secp384r1, the process
+/// CTR_DRBG as random source, no renegotiation. The client context
+/// (tls/client_context.hpp) uses it too, so both offer the same.
+void apply_policy(mbedtls_ssl_config* conf);
 
 /// An immutable server configuration; see the file comment.
 class ServerContext {

@@ -26,6 +26,7 @@ private network namespace (every server on loopback).
 import base64
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -80,6 +81,13 @@ class Sink:
     def close(self):
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def port_open(port):
@@ -137,15 +145,20 @@ def capture_server(port, captured, stop):
 def main():
     assert os.path.exists(SEND), f"{SEND} is not built"
     work = tempfile.mkdtemp(prefix="boxmail-t39-")
-    os.chmod(work, 0o755)
+    try:
+        run_all(work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_all(work):
     plain = b"From: alice@example.com\r\nTo: x@remote.example\r\nSubject: one\r\n\r\nfirst line\r\n.dot line\r\n..two dots\r\n.\r\nlast\r\n"
     second = b"From: alice@example.com\r\nSubject: two\r\n\r\nsecond message\r\n"
     m1 = message_file(work, "m1.eml", plain)
     m2 = message_file(work, "m2.eml", second)
 
     # -- (1) smtp-sink, pipelining, two messages, a refused first address ----
-    sink = Sink()
-    try:
+    with Sink() as sink:
         dead = boxtest.free_port()
         code, results, transcript, out = send("--target", f"dead.test,127.0.0.1,{dead}", *sink.target(),
                                               "--tls", "none", files=[m1, m2],
@@ -163,38 +176,27 @@ def main():
         want = [plain.replace(b"\r\n", b"\n"), second.replace(b"\r\n", b"\n")]
         for w in want:
             assert any(w in d for d in dumps), (w, dumps)
-    finally:
-        sink.close()
 
     # -- (2) 4xx at RCPT, 5xx at DATA -------------------------------------------
-    sink = Sink("-r", "RCPT")
-    try:
+    with Sink("-r", "RCPT") as sink:
         code, results, transcript, out = send(*sink.target(), "--tls", "none", files=[m1])
         assert code == 1, out
         assert results[0][2:6] == ["temporary", "450", "4.3.0", "RCPT"], out
         assert "C: DATA" not in transcript, transcript   # no accepted RCPT, no DATA
         assert sink.dumps() == [], sink.dumps()
-    finally:
-        sink.close()
-    sink = Sink("-f", "DATA")
-    try:
+    with Sink("-f", "DATA") as sink:
         code, results, transcript, out = send(*sink.target(), "--tls", "none", files=[m1])
         assert code == 2, out
         assert results[0][2:6] == ["permanent", "500", "5.3.0", "DATA"], out
-    finally:
-        sink.close()
 
     # -- (3) TLS required, no STARTTLS ---------------------------------------------
-    sink = Sink()
-    try:
+    with Sink() as sink:
         code, results, transcript, out = send(*sink.target(), "--tls", "required", files=[m1])
         assert code == 1, out
         assert results[0][2:6] == ["temporary", "0", "4.7.10", "STARTTLS"], out
         assert not any(l.startswith("C: MAIL") for l in transcript), transcript
         time.sleep(0.3)
         assert sink.dumps() == []
-    finally:
-        sink.close()
 
     # -- (4) no credentials in the clear --------------------------------------------
     password = "s3cret-pass-word"
