@@ -27,6 +27,10 @@ struct Step {
 };
 
 const std::string kGreeting = "220 mx.example ESMTP\r\n";
+/// The first step of most dialogues: the greeting, answered by EHLO.
+const Step kHello{kGreeting, "EHLO box.example\r\n"};
+/// The last: QUIT's reply, and the session closes.
+const Step kBye{"221 Bye\r\n", "", ClientAction::Close};
 
 /// An EHLO reply with the given extension lines.
 std::string ehlo(std::vector<std::string> ext) {
@@ -152,7 +156,7 @@ TEST(SmtpReplyLine, EnhancedCode) {
 TEST(SmtpClientSession, WithoutPipeliningOneCommandPerReply) {
   both(plain_options(), {envelope({"bob@b.example", "carol@c.example"})},
        {{"", ""},
-        {kGreeting, "EHLO box.example\r\n"},
+        kHello,
         {ehlo({"8BITMIME", "ENHANCEDSTATUSCODES"}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 2.1.0 Ok\r\n", "RCPT TO:<bob@b.example>\r\n"},
         {"250 2.1.5 Ok\r\n", "RCPT TO:<carol@c.example>\r\n"},
@@ -198,7 +202,7 @@ TEST(SmtpClientSession, WaitingForNamesTheStageForTimeouts) {
 
 TEST(SmtpClientSession, PipeliningSendsOneGroupAndMatchesRepliesInOrder) {
   both(plain_options(), {envelope({"bob@b.example", "nobody@b.example", "carol@c.example"}, "", 100)},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING", "SIZE 10240000", "8BITMIME"}),
          "MAIL FROM:<> SIZE=100\r\nRCPT TO:<bob@b.example>\r\nRCPT TO:<nobody@b.example>\r\n"
          "RCPT TO:<carol@c.example>\r\nDATA\r\n"},
@@ -207,7 +211,7 @@ TEST(SmtpClientSession, PipeliningSendsOneGroupAndMatchesRepliesInOrder) {
          "", ClientAction::SendBody},
         {"<BODY>", ""},
         {"250 2.0.0 Ok: queued\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Accepted);
          EXPECT_EQ(rcpt(s, 0, 1).status, Status::Permanent);
@@ -223,10 +227,10 @@ TEST(SmtpClientSession, PipeliningSendsOneGroupAndMatchesRepliesInOrder) {
 
 TEST(SmtpClientSession, PipeliningAllRcptsRefusedAndDataRefused) {
   both(plain_options(), {envelope({"a@b.example", "c@d.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"},
         {"250 ok\r\n550 5.1.1 no\r\n450 4.2.0 greylisted\r\n554 5.5.1 Error: no valid recipients\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 1).status, Status::Temporary);
@@ -238,11 +242,11 @@ TEST(SmtpClientSession, PipeliningAllRcptsRefusedAndDataRefused) {
 TEST(SmtpClientSession, PipeliningDataAcceptedWithoutRecipientsGetsAnEmptyDot) {
   // RFC 2920 3.1: 354 after every RCPT failed: send "." alone, ignore the reply.
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nDATA\r\n"},
         {"250 ok\r\n550 5.1.1 no\r\n354 go\r\n", ".\r\n"},
         {"554 5.5.1 no valid recipients\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Rcpt);
@@ -252,10 +256,10 @@ TEST(SmtpClientSession, PipeliningDataAcceptedWithoutRecipientsGetsAnEmptyDot) {
 
 TEST(SmtpClientSession, PipeliningRefusedMailDecidesEveryRecipient) {
   both(plain_options(), {envelope({"a@b.example", "c@d.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"},
         {"553 5.7.1 sender refused\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          for (std::size_t i = 0; i < 2; ++i) {
            EXPECT_EQ(rcpt(s, 0, i).status, Status::Permanent);
@@ -267,12 +271,12 @@ TEST(SmtpClientSession, PipeliningRefusedMailDecidesEveryRecipient) {
 
 TEST(SmtpClientSession, WithoutPipeliningRefusedRcptsSendNoData) {
   both(plain_options(), {envelope({"a@b.example", "c@d.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
         {"550 5.1.1 no\r\n", "RCPT TO:<c@d.example>\r\n"},
         {"452 4.2.2 full\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 1).status, Status::Temporary);
@@ -281,10 +285,10 @@ TEST(SmtpClientSession, WithoutPipeliningRefusedRcptsSendNoData) {
 
 TEST(SmtpClientSession, WithoutPipeliningRefusedMailSendsNoRcpt) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"451 4.3.0 later\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);
          EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Mail);
@@ -296,12 +300,12 @@ TEST(SmtpClientSession, FinalReplyDecidesTheAcceptedRecipients) {
   for (const auto& [reply, status] : {std::pair{std::string("452 4.3.1 no room\r\n"), Status::Temporary},
                                       std::pair{std::string("554 5.6.0 content refused\r\n"), Status::Permanent}}) {
     both(plain_options(), {envelope({"a@b.example", "c@d.example"})},
-         {{kGreeting, "EHLO box.example\r\n"},
+         {kHello,
           {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"},
           {"250 ok\r\n250 ok\r\n550 no\r\n354 go\r\n", "", ClientAction::SendBody},
           {"<BODY>", ""},
           {reply, "QUIT\r\n"},
-          {"221 Bye\r\n", "", ClientAction::Close}},
+          kBye},
          [&, st = status](const ClientSession& s) {
            EXPECT_EQ(rcpt(s, 0, 0).status, st);
            EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Body);
@@ -314,12 +318,12 @@ TEST(SmtpClientSession, FinalReplyDecidesTheAcceptedRecipients) {
 
 TEST(SmtpClientSession, DataRefusedDecidesTheAcceptedRecipients) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
         {"250 ok\r\n", "DATA\r\n"},
         {"554 5.3.0 no data today\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Data);
@@ -332,7 +336,7 @@ TEST(SmtpClientSession, EhloRefusedFallsBackToHeloWithoutExtensions) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::Opportunistic;
   both(o, {envelope({"a@b.example"}, "alice@example.com", 100, true)},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {"502 5.5.2 Error: command not recognized\r\n", "HELO box.example\r\n"},
         {"250 mx.example\r\n", "MAIL FROM:<alice@example.com>\r\n"},   // no SIZE=, no BODY=, no STARTTLS
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
@@ -340,7 +344,7 @@ TEST(SmtpClientSession, EhloRefusedFallsBackToHeloWithoutExtensions) {
         {"354 go\r\n", "", ClientAction::SendBody},
         {"<BODY>", ""},
         {"250 ok\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Accepted);
          EXPECT_FALSE(s.secure());
@@ -349,10 +353,10 @@ TEST(SmtpClientSession, EhloRefusedFallsBackToHeloWithoutExtensions) {
 
 TEST(SmtpClientSession, HeloRefusedFailsTheHost) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {"500 no\r\n", "HELO box.example\r\n"},
         {"550 go away\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Helo);
@@ -362,7 +366,7 @@ TEST(SmtpClientSession, HeloRefusedFailsTheHost) {
 
 TEST(SmtpClientSession, EhloTemporaryFailureFailsTheHost) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {"454 4.7.0 not now\r\n", "QUIT\r\n"},
         {"<EOF>", "", ClientAction::Close}},
        [](const ClientSession& s) {
@@ -374,7 +378,7 @@ TEST(SmtpClientSession, EhloTemporaryFailureFailsTheHost) {
 
 TEST(SmtpClientSession, GreetingOtherThan220FailsTheHostTemporarily) {
   both(plain_options(), {envelope({"a@b.example"}), envelope({"c@d.example"})},
-       {{"554 5.7.1 no service for you\r\n", "QUIT\r\n"}, {"221 Bye\r\n", "", ClientAction::Close}},
+       {{"554 5.7.1 no service for you\r\n", "QUIT\r\n"}, kBye},
        [](const ClientSession& s) {
          for (std::size_t m = 0; m < 2; ++m) {
            EXPECT_EQ(rcpt(s, m, 0).status, Status::Temporary);
@@ -392,7 +396,7 @@ TEST(SmtpClientSession, MultilineRepliesAndEhloKeywordsAnyCase) {
          "MAIL FROM:<alice@example.com> SIZE=100 BODY=8BITMIME\r\nRCPT TO:<a@b.example>\r\nDATA\r\n"},
         {"250 ok\r\n550-5.1.1 first line\r\n550-5.1.1 second line\r\n550 5.1.1 last line\r\n554 no\r\n",
          "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(s.size_limit(), 0u);   // SIZE without a number: no limit given
          EXPECT_TRUE(s.offers_pipelining());
@@ -407,14 +411,14 @@ TEST(SmtpClientSession, MultilineRepliesAndEhloKeywordsAnyCase) {
 TEST(SmtpClientSession, MessageOverTheServersSizeIsRefusedWithoutSending) {
   both(plain_options(),
        {envelope({"a@b.example"}, "alice@example.com", 2000), envelope({"c@d.example"}, "", 1000)},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"SIZE 1000"}), "MAIL FROM:<> SIZE=1000\r\n"},   // the first is skipped, the second fits exactly
         {"250 ok\r\n", "RCPT TO:<c@d.example>\r\n"},
         {"250 ok\r\n", "DATA\r\n"},
         {"354 go\r\n", "", ClientAction::SendBody},
         {"<BODY>", ""},
         {"250 ok\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 0).enhanced, "5.3.4");
@@ -427,7 +431,7 @@ TEST(SmtpClientSession, MessageOverTheServersSizeIsRefusedWithoutSending) {
 
 TEST(SmtpClientSession, EightBitWithoutEightBitMimeIsSentAsItIs) {
   both(plain_options(), {envelope({"a@b.example"}, "alice@example.com", 100, true)},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"SIZE 5000"}), "MAIL FROM:<alice@example.com> SIZE=100\r\n"},
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
         {"250 ok\r\n", "DATA\r\n"},
@@ -473,7 +477,7 @@ TEST(SmtpClientSession, OpportunisticStartTlsRefusedGoesOnInTheClear) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::Opportunistic;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"STARTTLS"}), "STARTTLS\r\n"},
         {"454 4.7.0 TLS not available\r\n", "MAIL FROM:<alice@example.com>\r\n"}},
        [](const ClientSession& s) { EXPECT_FALSE(s.secure()); });
@@ -483,13 +487,13 @@ TEST(SmtpClientSession, OpportunisticWithoutStartTlsGoesOnInTheClear) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::Opportunistic;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"}, {ehlo({"SIZE 100"}), "MAIL FROM:<alice@example.com> SIZE=100\r\n"}},
+       {kHello, {ehlo({"SIZE 100"}), "MAIL FROM:<alice@example.com> SIZE=100\r\n"}},
        [](const ClientSession&) {});
 }
 
 TEST(SmtpClientSession, PolicyNoneNeverStartsTls) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"}, {ehlo({"STARTTLS"}), "MAIL FROM:<alice@example.com>\r\n"}},
+       {kHello, {ehlo({"STARTTLS"}), "MAIL FROM:<alice@example.com>\r\n"}},
        [](const ClientSession& s) { EXPECT_FALSE(s.secure()); });
 }
 
@@ -497,9 +501,9 @@ TEST(SmtpClientSession, RequiredTlsNotOfferedFailsTemporarily) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::Required;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);
          EXPECT_EQ(rcpt(s, 0, 0).enhanced, "4.7.10");
@@ -512,10 +516,10 @@ TEST(SmtpClientSession, RequiredTlsRefusedFailsTemporarily) {
   ClientOptions o = plain_options();
   o.tls = TlsPolicy::Required;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"STARTTLS"}), "STARTTLS\r\n"},
         {"554 5.7.0 no TLS for you\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);   // the policy's failure, whatever the class
          EXPECT_EQ(rcpt(s, 0, 0).code, 554);
@@ -527,7 +531,7 @@ TEST(SmtpClientSession, FailedHandshakeClosesAndSaysSo) {
     ClientOptions o = plain_options();
     o.tls = p;
     both(o, {envelope({"a@b.example"})},
-         {{kGreeting, "EHLO box.example\r\n"},
+         {kHello,
           {ehlo({"STARTTLS"}), "STARTTLS\r\n"},
           {"220 go\r\n", "", ClientAction::StartTls},
           {"<TLS-FAIL>", "", ClientAction::Close}},
@@ -551,7 +555,7 @@ ClientOptions auth_options(TlsPolicy tls = TlsPolicy::Required) {
 
 /// The steps up to the EHLO after STARTTLS.
 std::vector<Step> through_tls(std::string ehlo_after) {
-  return {{kGreeting, "EHLO box.example\r\n"},
+  return {kHello,
           {ehlo({"STARTTLS", "AUTH PLAIN LOGIN"}), "STARTTLS\r\n"},
           {"220 go\r\n", "", ClientAction::StartTls},
           {"<TLS>", "EHLO box.example\r\n"},
@@ -590,7 +594,7 @@ TEST(SmtpClientSession, AuthRefusedFailsTemporarily) {
   std::vector<Step> steps = through_tls(ehlo({"AUTH PLAIN"}));
   steps.back().client = "AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n";
   steps.push_back({"535 5.7.8 Error: authentication failed\r\n", "QUIT\r\n"});
-  steps.push_back({"221 Bye\r\n", "", ClientAction::Close});
+  steps.push_back(kBye);
   both(auth_options(), {envelope({"a@b.example"})}, steps, [](const ClientSession& s) {
     EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);
     EXPECT_EQ(rcpt(s, 0, 0).code, 535);
@@ -603,9 +607,9 @@ TEST(SmtpClientSession, AuthWithoutTlsSendsNoCredentials) {
   for (const TlsPolicy p : {TlsPolicy::None, TlsPolicy::Opportunistic}) {
     // Opportunistic: STARTTLS is not offered, AUTH is: still nothing sent.
     both(auth_options(p), {envelope({"a@b.example"})},
-         {{kGreeting, "EHLO box.example\r\n"},
+         {kHello,
           {ehlo({"AUTH PLAIN LOGIN"}), "QUIT\r\n"},
-          {"221 Bye\r\n", "", ClientAction::Close}},
+          kBye},
          [](const ClientSession& s) {
            EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);
            EXPECT_EQ(rcpt(s, 0, 0).enhanced, "4.7.10");
@@ -619,7 +623,7 @@ TEST(SmtpClientSession, AuthInTheClearOnlyWhenAllowed) {
   ClientOptions o = auth_options(TlsPolicy::None);
   o.allow_plaintext_auth = true;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"AUTH PLAIN"}), "AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n"},
         {"235 ok\r\n", "MAIL FROM:<alice@example.com>\r\n"}},
        no_secret_in_transcript);
@@ -643,7 +647,7 @@ TEST(SmtpClientSession, ImplicitTlsNeverSaysStartTlsAndMayAuthenticate) {
   ClientOptions o = auth_options(TlsPolicy::Required);
   o.tls_on_connect = true;
   both(o, {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"STARTTLS", "AUTH PLAIN"}), "AUTH PLAIN AGFsaWNlAHB3LWFsaWNl\r\n"},
         {"235 ok\r\n", "MAIL FROM:<alice@example.com>\r\n"}},
        [](const ClientSession& s) { EXPECT_TRUE(s.secure()); });
@@ -653,7 +657,7 @@ TEST(SmtpClientSession, ImplicitTlsNeverSaysStartTlsAndMayAuthenticate) {
 
 TEST(SmtpClientSession, Reply421MidSessionFailsTheRestWithoutQuit) {
   both(plain_options(), {envelope({"a@b.example", "c@d.example"}), envelope({"e@f.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
         {"250 ok\r\n", "RCPT TO:<c@d.example>\r\n"},
@@ -671,7 +675,7 @@ TEST(SmtpClientSession, Reply421MidSessionFailsTheRestWithoutQuit) {
 
 TEST(SmtpClientSession, Reply421InAPipelinedGroup) {
   both(plain_options(), {envelope({"a@b.example", "c@d.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nRCPT TO:<c@d.example>\r\nDATA\r\n"},
         {"250 ok\r\n250 ok\r\n421 4.7.0 too many errors\r\n", "", ClientAction::Close}},
        [](const ClientSession& s) {
@@ -682,7 +686,7 @@ TEST(SmtpClientSession, Reply421InAPipelinedGroup) {
 
 TEST(SmtpClientSession, LostConnectionAndTimeout) {
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 ok\r\n", "RCPT TO:<a@b.example>\r\n"},
         {"<TIMEOUT>", "", ClientAction::Close}},
@@ -693,7 +697,7 @@ TEST(SmtpClientSession, LostConnectionAndTimeout) {
          EXPECT_EQ(rcpt(s, 0, 0).text, "timed out while waiting for the reply to RCPT TO");
        });
   both(plain_options(), {envelope({"a@b.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nDATA\r\n"},
         {"250 ok\r\n250 ok\r\n354 go\r\n", "", ClientAction::SendBody},
         {"<BODY>", ""},
@@ -773,7 +777,7 @@ TEST(SmtpClientSession, AReplyNobodyAskedForIsAProtocolError) {
 TEST(SmtpClientSession, TwoMessagesOnOneConnectionWithRset) {
   for (const bool pipelining : {false, true}) {
     SCOPED_TRACE(pipelining ? "pipelining" : "one by one");
-    std::vector<Step> steps = {{kGreeting, "EHLO box.example\r\n"}};
+    std::vector<Step> steps = {kHello};
     if (pipelining) {
       steps.push_back({ehlo({"PIPELINING"}), "MAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nDATA\r\n"});
       steps.push_back({"250 ok\r\n250 ok\r\n354 go\r\n", "", ClientAction::SendBody});
@@ -796,7 +800,7 @@ TEST(SmtpClientSession, TwoMessagesOnOneConnectionWithRset) {
     }
     steps.push_back({"<BODY>", ""});
     steps.push_back({"250 2.0.0 queued as 2\r\n", "QUIT\r\n"});
-    steps.push_back({"221 Bye\r\n", "", ClientAction::Close});
+    steps.push_back(kBye);
     both(plain_options(), {envelope({"a@b.example"}), envelope({"c@d.example"}, "")}, steps,
          [](const ClientSession& s) {
            EXPECT_EQ(s.results()[0].final_reply->summary(), "250 2.0.0 queued as 1");
@@ -809,11 +813,11 @@ TEST(SmtpClientSession, TwoMessagesOnOneConnectionWithRset) {
 
 TEST(SmtpClientSession, RsetRefusedFailsTheRest) {
   both(plain_options(), {envelope({"a@b.example"}), envelope({"c@d.example"})},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"550 no\r\n", "RSET\r\n"},
         {"500 what\r\n", "QUIT\r\n"},
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 1, 0).status, Status::Temporary);
@@ -825,14 +829,14 @@ TEST(SmtpClientSession, AddressesThatCannotBeSentFailBeforeTheDialogue) {
   both(plain_options(),
        {envelope({"bad\r\nRCPT TO:<x@y>@b.example", "ok@b.example", "j\xc3\xbcrgen@b.example", ""}),
         envelope({"c@d.example"}, "evil>@x.example")},
-       {{kGreeting, "EHLO box.example\r\n"},
+       {kHello,
         {ehlo({}), "MAIL FROM:<alice@example.com>\r\n"},
         {"250 ok\r\n", "RCPT TO:<ok@b.example>\r\n"},
         {"250 ok\r\n", "DATA\r\n"},
         {"354 go\r\n", "", ClientAction::SendBody},
         {"<BODY>", ""},
         {"250 ok\r\n", "QUIT\r\n"},   // the second message is never begun
-        {"221 Bye\r\n", "", ClientAction::Close}},
+        kBye},
        [](const ClientSession& s) {
          EXPECT_EQ(rcpt(s, 0, 0).status, Status::Permanent);
          EXPECT_EQ(rcpt(s, 0, 0).enhanced, "5.1.3");
@@ -846,7 +850,7 @@ TEST(SmtpClientSession, AddressesThatCannotBeSentFailBeforeTheDialogue) {
 
 TEST(SmtpClientSession, NoMessagesJustQuits) {
   both(plain_options(), {},
-       {{kGreeting, "EHLO box.example\r\n"}, {ehlo({}), "QUIT\r\n"}, {"221 Bye\r\n", "", ClientAction::Close}},
+       {kHello, {ehlo({}), "QUIT\r\n"}, kBye},
        [](const ClientSession& s) { EXPECT_TRUE(s.results().empty()); });
 }
 
