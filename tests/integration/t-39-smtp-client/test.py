@@ -10,6 +10,8 @@ private network namespace (every server on loopback).
       recipient, nothing sent; -f DATA: a 5xx at DATA is permanent.
   (3) TLS required against a server without STARTTLS (smtp-sink) fails
       temporarily (4.7.10); nothing is sent.
+  (3b) A server that never greets times out (temporary, 4.4.2); an
+      unreachable address moves on to the next.
   (4) Credentials are never sent in the clear: a capturing server that
       offers AUTH PLAIN LOGIN without STARTTLS records every octet the
       client sends; neither the password nor any base64 of it appears.
@@ -197,6 +199,24 @@ def run_all(work):
         assert not any(l.startswith("C: MAIL") for l in transcript), transcript
         time.sleep(0.3)
         assert sink.dumps() == []
+
+    # -- (3b) timeouts: a server that never greets; an unreachable address ---
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(5)   # the kernel completes the connect; nobody ever speaks
+    try:
+        started = time.monotonic()
+        code, results, transcript, out = send("--target", "unreachable.test,192.0.2.1,25",
+                                              "--target", f"silent.test,127.0.0.1,{silent.getsockname()[1]}",
+                                              files=[m1], timeout_ms=1000)
+        took = time.monotonic() - started
+        assert code == 1, out
+        assert results[0][2:6] == ["temporary", "0", "4.4.2", "greeting"], out
+        assert "timed out while waiting for the reply to greeting" in out, out
+        assert any("unreachable.test" in l and "failed" in l for l in transcript), transcript
+        assert 0.9 < took < 10, took
+    finally:
+        silent.close()
 
     # -- (4) no credentials in the clear --------------------------------------------
     password = "s3cret-pass-word"
