@@ -4,7 +4,7 @@
 #include "config/password.hpp"
 #include "net/ip_network.hpp"
 #include "net/log.hpp"
-#include "pop3/dot_stuffer.hpp"
+#include "proto/dot_stuffer.hpp"
 #include "pop3/session.hpp"
 #include "proto/driver.hpp"
 #include "store/maildir.hpp"
@@ -31,6 +31,7 @@ namespace boxmail::pop3 {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using Steady = std::chrono::steady_clock;
+using proto::DotStuffer;
 
 namespace {
 constexpr std::size_t kReadBuffer = 4096;          // commands are short

@@ -23,6 +23,10 @@ error_code tls_failure() { return make_error_code(boost::system::errc::protocol_
 TlsTransport::TlsTransport(asio::ip::tcp::socket& socket, std::shared_ptr<const tls::ServerContext> context)
     : socket_(socket), context_(std::move(context)) {}
 
+TlsTransport::TlsTransport(asio::ip::tcp::socket& socket, std::shared_ptr<const tls::ClientContext> context,
+                           std::string host_name)
+    : socket_(socket), client_(std::move(context)), host_name_(std::move(host_name)) {}
+
 TlsTransport::~TlsTransport() = default;
 
 asio::awaitable<error_code> TlsTransport::wait_for(const tls::IoResult& r) {
@@ -76,12 +80,13 @@ asio::awaitable<error_code> TlsTransport::write(asio::const_buffer buf) {
 }
 
 asio::awaitable<error_code> TlsTransport::start_tls() {
-  if (!context_ || stream_) co_return error_code(asio::error::operation_not_supported);
+  if ((!context_ && !client_) || stream_) co_return error_code(asio::error::operation_not_supported);
   error_code ec;
   socket_.non_blocking(true, ec);
   if (ec) co_return ec;
   try {
-    stream_ = std::make_unique<tls::TlsStream>(context_, socket_.native_handle());
+    stream_ = client_ ? std::make_unique<tls::TlsStream>(client_, socket_.native_handle(), host_name_)
+                      : std::make_unique<tls::TlsStream>(context_, socket_.native_handle());
   } catch (const std::exception& e) {
     tls_error_ = e.what();
     co_return tls_failure();
@@ -90,7 +95,8 @@ asio::awaitable<error_code> TlsTransport::start_tls() {
     const tls::IoResult r = stream_->handshake_step();
     if (r.done()) co_return error_code{};
     if (r.status == Status::Closed) {
-      tls_error_ = "the client closed the connection during the handshake";
+      tls_error_ = client_ ? "the server closed the connection during the handshake"
+                           : "the client closed the connection during the handshake";
       co_return error_code(asio::error::eof);
     }
     if (r.status == Status::Error) {

@@ -32,6 +32,7 @@
 #include <boost/system/error_code.hpp>
 
 namespace boxmail::tls {
+class ClientContext;
 class ServerContext;
 class TlsStream;
 struct IoResult;
@@ -52,8 +53,9 @@ class Transport {
   /// Writes all of `buf`; returns the error, if any.
   virtual boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer buf) = 0;
 
-  /// Runs the server side of a TLS handshake (RFC 3207 STARTTLS, RFC 2595
-  /// STLS) on this connection; from then on read_some/write carry
+  /// Runs the TLS handshake (RFC 3207 STARTTLS, RFC 2595 STLS; the server
+  /// side for the daemon's listeners, the client side for outgoing SMTP)
+  /// on this connection; from then on read_some/write carry
   /// plaintext over TLS. The driver has dropped every octet read before
   /// (see driver.hpp). Returns an error when TLS cannot start;
   /// operation_not_supported when this transport has no TLS.
@@ -86,18 +88,27 @@ class Transport {
 /// operation_not_supported (the session must not offer TLS then).
 /// For implicit TLS (RFC 8314 3.3: ports 465, 995) the driver calls
 /// start_tls before the greeting.
+/// The client side (outgoing SMTP, relay/smtp_client.hpp) is the same
+/// transport made with a tls::ClientContext and the server's host name:
+/// start_tls then runs the client handshake (SNI, the context's
+/// certificate check) and everything else is unchanged.
 class TlsTransport final : public Transport {
  public:
+  /// Server side: `context` null when no certificate is loaded.
   TlsTransport(boost::asio::ip::tcp::socket& socket, std::shared_ptr<const tls::ServerContext> context);
+  /// Client side: `context` not null; `host_name` for SNI and the
+  /// certificate check (tls/tls_stream.hpp).
+  TlsTransport(boost::asio::ip::tcp::socket& socket, std::shared_ptr<const tls::ClientContext> context,
+               std::string host_name);
   ~TlsTransport() override;
 
   boost::asio::awaitable<std::pair<boost::system::error_code, std::size_t>> read_some(
       boost::asio::mutable_buffer buf) override;
   boost::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer buf) override;
-  /// The server handshake (TLS 1.2, tls/server_context.hpp). Errors:
-  /// operation_not_supported (no context, or TLS already on), eof (the
-  /// client left), operation_aborted (the watchdog), protocol_error (see
-  /// tls_error()).
+  /// The handshake (TLS 1.2, tls/server_context.hpp, tls/client_context.hpp).
+  /// Errors: operation_not_supported (no context, or TLS already on), eof
+  /// (the peer left), operation_aborted (the watchdog), protocol_error (see
+  /// tls_error(): also a certificate the client refused).
   boost::asio::awaitable<boost::system::error_code> start_tls() override;
   bool secure() const override;
   std::string tls_error() const override { return tls_error_; }
@@ -110,6 +121,8 @@ class TlsTransport final : public Transport {
 
   boost::asio::ip::tcp::socket& socket_;
   std::shared_ptr<const tls::ServerContext> context_;
+  std::shared_ptr<const tls::ClientContext> client_;
+  std::string host_name_;
   std::unique_ptr<tls::TlsStream> stream_;
   std::string tls_error_;
 };

@@ -41,6 +41,17 @@ int rng(void*, unsigned char* out, std::size_t n) {
 
 }  // namespace
 
+void apply_policy(mbedtls_ssl_config* conf) {
+  mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_ciphersuites(conf, kCiphersuites);
+  mbedtls_ssl_conf_curves(conf, kGroups);
+  mbedtls_ssl_conf_rng(conf, rng, nullptr);
+#if defined(MBEDTLS_SSL_RENEGOTIATION)
+  mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+#endif   // else built without it (the static builds' cross/mbedtls-config.h): nothing to refuse
+}
+
 const std::vector<int>& server_ciphersuites() {
   static const std::vector<int> suites(std::begin(kCiphersuites), std::end(kCiphersuites) - 1);
   return suites;
@@ -59,15 +70,8 @@ std::shared_ptr<const ServerContext> ServerContext::create(std::shared_ptr<const
   int rc = mbedtls_ssl_config_defaults(conf, MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
                                        MBEDTLS_SSL_PRESET_DEFAULT);
   if (rc != 0) throw std::runtime_error("mbedtls_ssl_config_defaults: " + mbedtls_error_text(rc));
-  mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_ciphersuites(conf, kCiphersuites);
-  mbedtls_ssl_conf_curves(conf, kGroups);
-  mbedtls_ssl_conf_rng(conf, rng, nullptr);
+  apply_policy(conf);
   mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
-#if defined(MBEDTLS_SSL_RENEGOTIATION)
-  mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-#endif   // else built without it (the static builds' cross/mbedtls-config.h): nothing to refuse
   rc = mbedtls_ssl_conf_own_cert(conf, ctx->certificate_->chain(), ctx->certificate_->key());
   if (rc != 0) throw std::runtime_error("mbedtls_ssl_conf_own_cert: " + mbedtls_error_text(rc));
   return ctx;

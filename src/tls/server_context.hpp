@@ -39,6 +39,13 @@ namespace boxmail::tls {
 /// The ciphersuites offered, in server preference order (mbedTLS ids).
 const std::vector<int>& server_ciphersuites();
 
+/// Puts what both sides share on `conf` (after mbedtls_ssl_config_defaults):
+/// TLS 1.2 as minimum and maximum, the ciphersuites above (0-terminated,
+/// static storage), the groups X25519, secp256r1, secp384r1, the process
+/// CTR_DRBG as random source, no renegotiation. The client context
+/// (tls/client_context.hpp) uses it too, so both offer the same.
+void apply_policy(mbedtls_ssl_config* conf);
+
 /// An immutable server configuration; see the file comment.
 class ServerContext {
  public:

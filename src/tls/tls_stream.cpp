@@ -11,10 +11,39 @@
 
 namespace boxmail::tls {
 
+namespace {
+/// True for an IPv4 or IPv6 address literal (no SNI for those, RFC 6066 3).
+bool is_address_literal(const std::string& host) {
+  if (host.find(':') != std::string::npos) return true;
+  return host.find_first_not_of("0123456789.") == std::string::npos;
+}
+}  // namespace
+
 TlsStream::TlsStream(std::shared_ptr<const ServerContext> context, int fd)
     : context_(std::move(context)), fd_(fd), ssl_(std::make_unique<mbedtls_ssl_context>()) {
+  setup(context_->config());
+}
+
+TlsStream::TlsStream(std::shared_ptr<const ClientContext> context, int fd, const std::string& host_name)
+    : client_(std::move(context)), fd_(fd), ssl_(std::make_unique<mbedtls_ssl_context>()) {
+  const bool name = !host_name.empty() && !is_address_literal(host_name);
+  if (client_->verify() == ClientVerify::Chain && !name) {
+    throw std::runtime_error("TLS client: verifying the certificate needs the server's host name, not \"" +
+                             host_name + "\"");
+  }
+  setup(client_->config());
+  if (name) {
+    const int rc = mbedtls_ssl_set_hostname(ssl_.get(), host_name.c_str());
+    if (rc != 0) {
+      mbedtls_ssl_free(ssl_.get());
+      throw std::runtime_error("mbedtls_ssl_set_hostname: " + mbedtls_error_text(rc));
+    }
+  }
+}
+
+void TlsStream::setup(const mbedtls_ssl_config* config) {
   mbedtls_ssl_init(ssl_.get());
-  const int rc = mbedtls_ssl_setup(ssl_.get(), context_->config());
+  const int rc = mbedtls_ssl_setup(ssl_.get(), config);
   if (rc != 0) {
     mbedtls_ssl_free(ssl_.get());
     throw std::runtime_error("mbedtls_ssl_setup: " + mbedtls_error_text(rc));
@@ -79,6 +108,23 @@ IoResult TlsStream::handshake_step() {
   if (established_) return outcome(0, "handshake");
   const int rc = mbedtls_ssl_handshake(ssl_.get());
   IoResult r = outcome(rc, "TLS handshake");
+  if (client_ && rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+    char info[512];
+    const int n = mbedtls_x509_crt_verify_info(info, sizeof info, "", mbedtls_ssl_get_verify_result(ssl_.get()));
+    if (n > 0) {
+      std::string why(info, static_cast<std::size_t>(n));
+      while (!why.empty() && why.back() == '\n') why.pop_back();
+      for (char& c : why) c = c == '\n' ? ';' : c;
+      r.error += " (" + why + ")";
+    }
+  }
+  if (r.done() && client_) {
+    if (const std::optional<std::string> bad = client_->check_peer(ssl_.get())) {
+      r.status = IoResult::Status::Error;
+      r.error = "TLS handshake: " + *bad;
+      return r;
+    }
+  }
   if (r.done()) established_ = true;
   // A peer that goes away mid-handshake is a failed handshake, not a close.
   if (r.status == IoResult::Status::Closed) {

@@ -1,9 +1,13 @@
-// tls_stream.hpp - one server-side TLS session over a non-blocking socket,
-// driven by the caller (I/O: mbedTLS and send/recv; no Asio, no blocking).
+// tls_stream.hpp - one TLS session over a non-blocking socket, server side
+// (the daemon's listeners) or client side (outgoing SMTP), driven by the
+// caller (I/O: mbedTLS and send/recv; no Asio, no blocking).
 //
 // The stream owns an mbedtls_ssl_context set up from a shared ServerContext
 // (kept alive for the session's life, so a certificate reload does not touch
-// running sessions) and BIO callbacks that call ::send(MSG_NOSIGNAL) and
+// running sessions) or ClientContext (tls/client_context.hpp: the client
+// sends the host name as SNI, RFC 6066 3, checks it against the certificate
+// with ClientVerify::Chain, and checks the pin with ClientVerify::Pin at the
+// end of the handshake), and BIO callbacks that call ::send(MSG_NOSIGNAL) and
 // ::recv on the descriptor it is given (not owned, not closed). EAGAIN from
 // the socket becomes MBEDTLS_ERR_SSL_WANT_READ/WANT_WRITE, EINTR is retried.
 //
@@ -30,6 +34,7 @@
 // docs/tls.md has the measured cost per idle session.
 #pragma once
 
+#include "tls/client_context.hpp"
 #include "tls/server_context.hpp"
 
 #include <mbedtls/ssl.h>
@@ -58,18 +63,24 @@ struct IoResult {
   bool want_write() const { return status == Status::WantWrite; }
 };
 
-/// One TLS server session over a non-blocking socket (see the file comment).
+/// One TLS session over a non-blocking socket (see the file comment).
 class TlsStream {
  public:
   /// Sets the session up over `fd` (a connected, non-blocking stream
   /// socket, not owned). Throws std::runtime_error when mbedTLS cannot
   /// allocate the session (out of memory).
   TlsStream(std::shared_ptr<const ServerContext> context, int fd);
+  /// The client side over `fd` for a server called `host_name` (SNI and,
+  /// with ClientVerify::Chain, the name the certificate must carry; an IP
+  /// address or an empty name sends no SNI, RFC 6066 3). Throws
+  /// std::runtime_error as above, and when Chain has no DNS name to check.
+  TlsStream(std::shared_ptr<const ClientContext> context, int fd, const std::string& host_name);
   ~TlsStream();
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
-  /// Advances the handshake as far as the socket allows.
+  /// Advances the handshake as far as the socket allows. Client side: at
+  /// its end the ClientContext's pin check runs; a mismatch is Error.
   IoResult handshake_step();
   /// Decrypts up to `size` plaintext octets into `data`. Done with
   /// bytes > 0, or Closed, WantRead/WantWrite, Error.
@@ -94,8 +105,10 @@ class TlsStream {
   static int bio_send(void* self, const unsigned char* buf, std::size_t len);
   static int bio_recv(void* self, unsigned char* buf, std::size_t len);
   IoResult outcome(int rc, const char* what);
+  void setup(const mbedtls_ssl_config* config);
 
   std::shared_ptr<const ServerContext> context_;
+  std::shared_ptr<const ClientContext> client_;
   int fd_;
   int last_errno_ = 0;
   bool established_ = false;

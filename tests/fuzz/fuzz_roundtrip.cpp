@@ -2,7 +2,7 @@
 // any stored message (LF line ends, any bytes) sent by RETR and read back as
 // DATA is the same message (with a final LF added when it had none).
 #include "fuzz.hpp"
-#include "pop3/dot_stuffer.hpp"
+#include "proto/dot_stuffer.hpp"
 #include "smtp/data_reader.hpp"
 
 #include <string>
@@ -10,7 +10,7 @@
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   const std::size_t step = fuzz_step(in);
-  boxmail::pop3::DotStuffer enc;
+  boxmail::proto::DotStuffer enc;
   std::string wire;
   for (std::size_t i = 0; i < in.size(); i += step) enc.encode(in.substr(i, step), wire);
   enc.finish(wire);

@@ -26,6 +26,9 @@ const char* const kTokens[] = {
     "ok\n", "error x\n", "tls-install 5 3\n", "files a b\n",
     "certificate chain=1 self-signed=0 not-before=1 not-after=2\n", "subject CN=x\n", "issuer CN=y\n",
     "sha256 AB\n", "dns-name d\n", "refused r\n", "problem chain expired\n",
+    "220 mx ESMTP\r\n", "250-mx\r\n", "250-PIPELINING\r\n", "250-STARTTLS\r\n", "250-AUTH PLAIN LOGIN\r\n",
+    "250-SIZE 100\r\n", "250 8BITMIME\r\n", "250 2.1.5 ok\r\n", "354 go\r\n", "334 VXNlcm5hbWU6\r\n",
+    "235 2.7.0 ok\r\n", "421 4.3.2 bye\r\n", "450 4.2.0 later\r\n", "550 5.1.1 no\r\n", "502 no\r\n",
 };
 
 std::string generate(std::mt19937& rng) {

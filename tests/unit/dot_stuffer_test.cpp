@@ -1,15 +1,18 @@
-// pop3_dot_stuffer_test.cpp - the RETR/TOP encoder: LF -> CRLF, byte-stuffing,
-// terminator, TOP's line limit; each case whole, trickled one octet at a
-// time, and in 7-octet pieces. Also the W= size arithmetic.
-#include "pop3/dot_stuffer.hpp"
+// dot_stuffer_test.cpp - the dot-stuffing encoder (proto/dot_stuffer.hpp).
+// POP3 RETR/TOP (LF input): LF -> CRLF, byte-stuffing, terminator, TOP's
+// line limit; SMTP DATA (CRLF input): every CRLF, bare CR and bare LF one
+// CRLF line end. Each case whole, trickled one octet at a time, and in
+// 7-octet pieces. Also the W= size arithmetic.
+#include "proto/dot_stuffer.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
 
-using boxmail::pop3::crlf_size;
-using boxmail::pop3::DotStuffer;
+using boxmail::proto::crlf_size;
+using boxmail::proto::DotStuffer;
+using boxmail::proto::LineEnds;
 
 namespace {
 
@@ -115,6 +118,77 @@ TEST(DotStuffer, LargeInputStreams) {
   }
   ds.finish(total);
   EXPECT_EQ(total.size(), in.size() * 16 / 14 + 3);
+}
+
+}  // namespace
+
+namespace {
+
+/// SMTP client mode (CRLF input) in pieces of `step` octets (0 = whole).
+std::string encode_crlf(std::string_view in, std::size_t step) {
+  DotStuffer ds(LineEnds::Crlf);
+  std::string out;
+  if (step == 0) step = in.empty() ? 1 : in.size();
+  for (std::size_t pos = 0; pos < in.size(); pos += step) {
+    const std::string_view piece = in.substr(pos, step);
+    EXPECT_EQ(ds.encode(piece, out), piece.size());
+    EXPECT_FALSE(ds.done());
+  }
+  ds.finish(out);
+  return out;
+}
+
+struct CrlfCase {
+  std::string_view name;
+  std::string in;
+  std::string out;
+};
+
+const CrlfCase kCrlfCases[] = {
+    {"empty", "", ".\r\n"},
+    {"one line", "a\r\n", "a\r\n.\r\n"},
+    {"unchanged", "H: 1\r\n\r\nbody\r\n", "H: 1\r\n\r\nbody\r\n.\r\n"},
+    {"no final CRLF", "a\r\nb", "a\r\nb\r\n.\r\n"},
+    {"dot line", "a\r\n.\r\nb\r\n", "a\r\n..\r\nb\r\n.\r\n"},
+    {"dot first", ".x\r\n", "..x\r\n.\r\n"},
+    {"dot last, no CRLF", "a\r\n.", "a\r\n..\r\n.\r\n"},
+    {"bare LF is a line end", "a\nb\r\n", "a\r\nb\r\n.\r\n"},
+    {"bare CR is a line end", "a\rb\r\n", "a\r\nb\r\n.\r\n"},
+    {"smuggling LF.LF", "a\n.\nb\r\n", "a\r\n..\r\nb\r\n.\r\n"},
+    {"smuggling CR.CR", "a\r.\rb\r\n", "a\r\n..\r\nb\r\n.\r\n"},
+    {"CR CR LF", "a\r\r\nb\r\n", "a\r\n\r\nb\r\n.\r\n"},
+    {"LF CR", "a\n\rb", "a\r\n\r\nb\r\n.\r\n"},
+    {"trailing CR", "a\r", "a\r\n.\r\n"},
+    {"NUL and 8bit", std::string("a\0\xff\r\n", 5), std::string("a\0\xff\r\n.\r\n", 8)},
+};
+
+TEST(DotStufferCrlf, Cases) {
+  for (const CrlfCase& c : kCrlfCases) {
+    SCOPED_TRACE(c.name);
+    EXPECT_EQ(encode_crlf(c.in, 0), c.out) << "whole";
+    EXPECT_EQ(encode_crlf(c.in, 1), c.out) << "trickled";
+    EXPECT_EQ(encode_crlf(c.in, 7), c.out) << "7-octet pieces";
+  }
+}
+
+TEST(DotStufferCrlf, NoBareLineEndsOnTheWire) {
+  // Whatever the input, every CR on the wire is followed by LF and every LF
+  // preceded by CR (RFC 5321 2.3.8).
+  const std::string alphabet = "\r\n.a";
+  for (unsigned n = 0; n < 4 * 4 * 4 * 4 * 4; ++n) {
+    std::string in;
+    for (unsigned v = n, i = 0; i < 5; ++i, v /= 4) in += alphabet[v % 4];
+    const std::string out = encode_crlf(in, 1);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (out[i] == '\r') {
+        EXPECT_TRUE(i + 1 < out.size() && out[i + 1] == '\n') << testing::PrintToString(in);
+      }
+      if (out[i] == '\n') {
+        EXPECT_TRUE(i > 0 && out[i - 1] == '\r') << testing::PrintToString(in);
+      }
+    }
+    EXPECT_EQ(out.find("\r\n.\r\n"), out.size() - 5) << testing::PrintToString(in);
+  }
 }
 
 }  // namespace
