@@ -510,6 +510,7 @@ asio::awaitable<Route> lookup_route(std::shared_ptr<Resolver::Impl> impl, std::s
     co_return route;
   }
   std::vector<std::string>& hosts = mx_route_.hosts;
+  options.max_hosts = std::max<std::size_t>(options.max_hosts, 1);
   if (hosts.size() > options.max_hosts) {
     route.notes.push_back(std::to_string(hosts.size() - options.max_hosts) + " MX hosts after the first " +
                           std::to_string(options.max_hosts) + " not looked up");

@@ -111,7 +111,7 @@ struct Route {
 /// How route() looks up the hosts.
 struct RouteOptions {
   AddressOrder order = AddressOrder::Ipv4First;
-  std::size_t max_hosts = 10;   ///< MX hosts looked up at most (a zone with 100 MX costs 10 lookups)
+  std::size_t max_hosts = 10;   ///< MX hosts looked up at most, >= 1 (a zone with 100 MX costs 10 lookups)
   MxRouteOptions mx;            ///< this host's names (the MX-loop rule)
 };
 
@@ -126,6 +126,10 @@ class Resolver {
   ~Resolver();
   Resolver(const Resolver&) = delete;
   Resolver& operator=(const Resolver&) = delete;
+
+  // The lookups below take their arguments by value before anything is
+  // awaited; still, call them with named arguments (g++ 12 destroys
+  // temporaries in a co_await's argument list twice).
 
   /// MX records of `domain`, in wire order (mx_route() sorts them).
   boost::asio::awaitable<MxAnswer> mx(std::string domain);

@@ -96,7 +96,7 @@ asio::awaitable<void> query(dns::Resolver& resolver, std::string type, std::stri
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   dns::ResolverOptions options;
   dns::RouteOptions route;
   std::vector<std::string> rest;
@@ -152,4 +152,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::logic_error&) {   // std::stoul: a number option that is not a number
+    return usage();
+  }
 }

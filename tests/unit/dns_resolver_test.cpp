@@ -61,8 +61,10 @@ TEST(DnsResolver, UnansweredLookupTimesOut) {
   asio::io_context io;
   Resolver resolver(io.get_executor(), silent_options(server, 1, 2));
   std::optional<AddressAnswer> answer;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { answer = co_await resolver.a("mx.example.test"); },
-                 asio::detached);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    const std::string host = "mx.example.test";
+    answer = co_await resolver.a(host);
+  }, asio::detached);
   const auto start = Clock::now();
   io.run();   // returns: an idle resolver keeps no work
   ASSERT_TRUE(answer);
@@ -81,12 +83,15 @@ TEST(DnsResolver, MalformedNamesAreNotQueried) {
   std::vector<LookupStatus> got;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     for (const char* bad : {"", "a..b", "exa mple.test", "x\\032y.test", "_x.test"}) {
-      AddressAnswer a = co_await resolver.a(bad);
+      const std::string name = bad;
+      AddressAnswer a = co_await resolver.a(name);
       got.push_back(a.status);
     }
-    boxmail::dns::MxAnswer m = co_await resolver.mx(std::string(300, 'a'));
+    const std::string too_long(300, 'a');
+    boxmail::dns::MxAnswer m = co_await resolver.mx(too_long);
     got.push_back(m.status);
-    boxmail::dns::TxtAnswer t = co_await resolver.txt("bad name.test");
+    const std::string blank = "bad name.test";
+    boxmail::dns::TxtAnswer t = co_await resolver.txt(blank);
     got.push_back(t.status);
   }, asio::detached);
   const auto start = Clock::now();
@@ -104,7 +109,8 @@ TEST(DnsResolver, CancelledWaiterIsAnsweredAtOnce) {
   std::optional<AddressAnswer> answer;
   Clock::time_point answered;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    answer = co_await resolver.aaaa("mx.example.test");
+    const std::string host = "mx.example.test";
+    answer = co_await resolver.aaaa(host);
     answered = Clock::now();
   }, asio::bind_cancellation_slot(signal.slot(), asio::detached));
   asio::steady_timer timer(io, std::chrono::milliseconds(200));
@@ -124,7 +130,8 @@ TEST(DnsResolver, CancelAnswersEveryWaiter) {
   std::vector<LookupStatus> got;
   for (int i = 0; i < 3; ++i) {
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-      AddressAnswer a = co_await resolver.a("mx.example.test");
+      const std::string host = "mx.example.test";
+      AddressAnswer a = co_await resolver.a(host);
       got.push_back(a.status);
     }, asio::detached);
   }
@@ -143,10 +150,15 @@ TEST(DnsResolver, DestroyedWhileLookupsArePending) {
   auto resolver = std::make_unique<Resolver>(io.get_executor(), silent_options(server, 5, 3));
   std::optional<AddressAnswer> answer;
   std::optional<Route> route;
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> { answer = co_await resolver->a("mx.example.test"); },
-                 asio::detached);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    route = co_await resolver->route("example.test", {}, boxmail::dns::default_random());
+    const std::string host = "mx.example.test";
+    answer = co_await resolver->a(host);
+  }, asio::detached);
+  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
+    const std::string domain = "example.test";
+    const boxmail::dns::RouteOptions options;
+    const boxmail::dns::RandomIndex random = boxmail::dns::default_random();
+    route = co_await resolver->route(domain, options, random);
   }, asio::detached);
   asio::steady_timer timer(io, std::chrono::milliseconds(200));
   timer.async_wait([&](boost::system::error_code) { resolver.reset(); });
@@ -168,12 +180,14 @@ TEST(DnsResolver, DestroyedFromTheResumedCoroutine) {
   auto resolver = std::make_unique<Resolver>(io.get_executor(), silent_options(server, 1, 1));
   bool done = false;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    AddressAnswer a = co_await resolver->a("one.example.test");
+    const std::string host = "one.example.test";
+    AddressAnswer a = co_await resolver->a(host);
     resolver.reset();
     done = a.status == LookupStatus::TempFail;
   }, asio::detached);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    AddressAnswer b = co_await resolver->a("two.example.test");
+    const std::string host = "two.example.test";
+    AddressAnswer b = co_await resolver->a(host);
     EXPECT_TRUE(b.status == LookupStatus::TempFail || b.status == LookupStatus::Cancelled);
   }, asio::detached);
   io.run();
