@@ -206,7 +206,13 @@ Resolution resolve_recipient(const Mailbox& rcpt, const config::Config& config,
     if (rcpt.address_literal) {
       return refuse(Verdict::DomainRefused, "address literal " + rcpt.domain + " is not relayed to");
     }
-    return refuse(Verdict::NoRoute, "no outgoing route is configured for '" + rcpt.domain + "'");
+    if (config.relay.route.empty()) {
+      return refuse(Verdict::NoRoute, "no outgoing route is configured for '" + rcpt.domain + "'");
+    }
+    Resolution r;
+    r.verdict = Verdict::Relay;
+    r.detail = "remote: relayed to '" + text::ascii_lower(rcpt.domain) + "'";
+    return r;
   } else if (!domain_accepted(rcpt.domain, accept) && !domain_accepted(rcpt.domain, config.relay.local_domains)) {
     return refuse(Verdict::DomainRefused,
                   "relay access denied: domain '" + rcpt.domain + "' is not local");

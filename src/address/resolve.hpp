@@ -45,6 +45,7 @@ enum class Verdict {
   UnknownUser,      ///< 550 5.1.1
   AliasLoop,        ///< 550 5.4.6 alias nesting too deep or cyclic
   NoRoute,          ///< 550 5.7.1 a relay client's remote recipient, but no outgoing route is configured
+  Relay,            ///< a relay client's remote recipient: to the outgoing queue (mailboxes empty)
 };
 
 /// Who is sending, for the relay decision (RFC 5321 3.6.2 and 7.1): the

@@ -18,7 +18,9 @@
 #include "pop3/pop3_server.hpp"
 #include "process/privilege.hpp"
 #include "proto/login.hpp"
+#include "relay/queue_runner.hpp"
 #include "smtp/smtp_server.hpp"
+#include "store/queue.hpp"
 #include "store/spool_file.hpp"
 #include "tls/certificate.hpp"
 #include "tls/server_context.hpp"
@@ -173,6 +175,8 @@ int main(int argc, char** argv) {
   tls::ServerContextSlot tls_slot(cfg->tls.certificate, cfg->tls.key);
   auto tls_context = [&tls_slot] { return tls_slot.current(); };
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg), logins, tls_context);
+  // The outgoing queue's scheduler (relay/queue_runner.hpp), made after the drop.
+  std::unique_ptr<relay::QueueRunner> runner;
   // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
   std::unique_ptr<pop3::Pop3Server> pop3_server;
   if (cfg->pop3.enabled)
@@ -236,6 +240,7 @@ int main(int argc, char** argv) {
     control::reload_certificate(tls_slot, host_name(*cfg), std::time(nullptr));   // same paths: fixed at install
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
+    if (runner) runner->reconfigure();
     poll_accounts(true);
     net::log_info("reloaded " + cfg->source);
     // Keys read at start only (the ports, bound as root): reported until a
@@ -284,6 +289,18 @@ int main(int argc, char** argv) {
     return control::tls_install(tls_slot, u, std::time(nullptr));
   };
   handlers.tls_regenerate = [&] { return control::tls_regenerate(tls_slot, host_name(*cfg), std::time(nullptr)); };
+  handlers.queue = [&runner](const control::Request& req) {
+    if (!runner) return control::Reply{false, "the queue is not running yet", {}};
+    relay::QueueCommandResult r;
+    switch (req.queue_action) {
+      case control::QueueAction::List: r = runner->list(); break;
+      case control::QueueAction::Show: r = runner->show(req.queue_id); break;
+      case control::QueueAction::Delete: r = runner->remove(req.queue_id); break;
+      case control::QueueAction::Retry: r = runner->retry(req.queue_id); break;
+      case control::QueueAction::Flush: r = runner->flush(); break;
+    }
+    return control::Reply{r.ok, r.text, r.lines};
+  };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
   if (auto e = control_server.listen(); !e.empty()) {
     net::log_error(e);
@@ -331,7 +348,46 @@ int main(int argc, char** argv) {
     if (int e = store::make_dirs(d, 0700); e != 0) net::log_error("cannot create " + d + ": " + std::strerror(e));
   }
   control::start_certificate(tls_slot, host_name(*cfg), std::time(nullptr));
+  // The outgoing queue (store/queue.hpp): scanned before mail flows; its
+  // new entries are made durable by the SMTP server's Committer batch.
+  std::shared_ptr<store::Queue> queue(store::Queue::open(cfg->store.spool_dir, err));
+  if (!queue) {
+    net::log_error("cannot open the outgoing queue in " + cfg->store.spool_dir + ": " + std::strerror(err));
+    return 1;
+  }
+  store::QueueIndex queue_index;
+  {
+    const store::QueueScan scan = queue->scan(queue_index);
+    for (const auto& e : scan.errors) net::log_error("queue: " + e);
+    for (const auto& n : scan.notes) net::log_info("queue: " + n);
+    if (scan.queued > 0) net::log_info("queue: " + std::to_string(scan.queued) + " message(s) waiting");
+  }
+  smtp::SmtpServer::Relay relay_hooks;
+  relay_hooks.queue = queue;
+  relay_hooks.remote = [](const smtp::Envelope& env) {
+    std::vector<store::QueueRecipient> out;
+    for (const auto& path : env.remote) {
+      store::QueueRecipient r;
+      r.forward_path = path;
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
+  relay_hooks.queued = [&runner](const store::QueueEnvelope& e) {
+    if (runner) runner->queued(e);
+  };
+  server.set_relay(std::move(relay_hooks));
   server.start();
+  {
+    relay::RunnerSources sources;
+    sources.config = [&cfg] { return cfg; };
+    sources.accounts = [&table] { return table; };
+    sources.hostname = host_name(*cfg);
+    sources.spool_tmp = cfg->store.spool_dir + "/tmp";
+    sources.committer = server.committer();
+    runner = std::make_unique<relay::QueueRunner>(io, queue, std::move(queue_index), std::move(sources));
+    runner->start();
+  }
   if (config_path.empty()) {
     net::log_info("embedded default configuration; send mail with e.g. "
                   "`swaks --server 127.0.0.1:2525 --to alice@example.com`; it lands in " +

@@ -113,11 +113,43 @@ struct StoreConfig {
   std::uint64_t min_free_space = 0;   ///< octets kept free on mail_dir's file system: below it new mail gets 452 4.3.1
 };
 
-/// [relay] - who may send mail to other domains through the box, and what
-/// is the box's own (address/resolve.hpp, RFC 5321 3.6 and 7.1).
+/// One way out for mail to other domains, tried in the order configured.
+/// Mx: the recipient domain's MX hosts (RFC 5321 5.1, implicit MX when it
+/// has none); Direct: the domain's own A/AAAA address, no MX lookup;
+/// Smarthost: the ISP's relay server ([relay] smarthost).
+enum class RouteMethod { Mx, Direct, Smarthost };
+
+/// TLS towards the smarthost. Starttls: STARTTLS required (RFC 3207; no
+/// TLS is a temporary failure); Implicit: TLS from the first octet (RFC
+/// 8314 3.3, port 465); Opportunistic: STARTTLS when offered; None: never.
+enum class SmarthostTls { Starttls, Implicit, Opportunistic, None };
+
+/// [relay] - who may send mail to other domains through the box, what is
+/// the box's own (address/resolve.hpp, RFC 5321 3.6 and 7.1), and how the
+/// outgoing queue delivers (relay/).
 struct RelayConfig {
   std::vector<net::IpNetwork> relay_networks;   ///< clients that may relay without logging in; empty: none
   std::vector<std::string> local_domains;       ///< the box's own domain patterns, lower case; empty: accept_domains
+  std::vector<RouteMethod> route;               ///< ways out in order; empty: none configured (remote recipients refused)
+  std::string smarthost;                        ///< "host", "host:port", "[v6]:port"; empty: none
+  SmarthostTls smarthost_tls = SmarthostTls::Starttls;
+  std::string smarthost_fingerprint;            ///< SHA-256 of the smarthost's certificate, lower-case hex; empty: no pin
+  std::string smarthost_credentials;            ///< file "user:password" for AUTH at the smarthost (0600, the daemon's)
+  bool mx_starttls = true;                      ///< STARTTLS to MX hosts when offered (opportunistic, unverified)
+  std::uint32_t retry_min = 0;                  ///< seconds before the first retry; doubles per attempt
+  std::uint32_t retry_max = 0;                  ///< seconds: the longest wait between attempts
+  std::uint32_t max_lifetime = 0;               ///< seconds in the queue before a failure notice
+  std::uint32_t delay_notice_after = 0;         ///< seconds before a delay notice; 0: none
+  std::uint32_t max_deliveries = 0;             ///< outgoing connections at once
+  std::uint32_t max_deliveries_per_destination = 0;   ///< outgoing connections to one destination at once
+  std::uint32_t connect_timeout = 0;            ///< seconds to wait for a TCP connection
+};
+
+/// [dns] - the resolver of the outgoing queue (dns/resolver.hpp).
+struct DnsConfig {
+  std::vector<ListenAddress> servers;   ///< DNS servers (address:port); empty: /etc/resolv.conf
+  std::uint32_t timeout = 0;            ///< seconds per try
+  std::uint32_t attempts = 0;           ///< tries per server
 };
 
 /// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,
@@ -133,6 +165,7 @@ struct Config {
   TlsConfig tls;
   StoreConfig store;
   RelayConfig relay;
+  DnsConfig dns;
   Aliases aliases;
 };
 

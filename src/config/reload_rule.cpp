@@ -29,6 +29,9 @@ constexpr StorePath kStorePaths[] = {
     {"tls", "certificate", [](const Config& c) -> const std::string& { return c.tls.certificate; },
      MustExist::ParentDirectory},
     {"tls", "key", [](const Config& c) -> const std::string& { return c.tls.key; }, MustExist::ParentDirectory},
+    // Missing means "no smarthost login"; boxmaild makes its directory.
+    {"relay", "smarthost_credentials",
+     [](const Config& c) -> const std::string& { return c.relay.smarthost_credentials; }, MustExist::Nothing},
 };
 
 /// The keys read at start only (schema rows with read_at_start), as text.

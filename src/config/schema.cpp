@@ -27,6 +27,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -44,7 +45,7 @@ namespace {
 constexpr std::size_t kMaxLineLength = INI_MAX_LINE - 3;
 
 constexpr std::string_view kEmbeddedSource = "<embedded default>";
-constexpr std::array<std::string_view, 7> kSections = {"server", "smtp", "pop3", "tls", "store", "relay", "aliases"};
+constexpr std::array<std::string_view, 8> kSections = {"server", "smtp", "pop3", "tls", "store", "relay", "dns", "aliases"};
 
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kMi = kKi * 1024;
@@ -402,6 +403,104 @@ Error check_relay_networks(const Value& v) {
   return std::nullopt;
 }
 
+/// "none", or a list of mx, direct, smarthost (each once), in order.
+std::optional<std::vector<RouteMethod>> parse_route(std::string_view text, std::string& why) {
+  std::vector<RouteMethod> out;
+  const auto items = split_list(text);
+  if (items.empty()) {
+    why = "no route given (none, or mx, direct, smarthost in the order to try)";
+    return std::nullopt;
+  }
+  for (std::string_view item : items) {
+    const std::string w = text::ascii_lower(item);
+    if (w == "none") {
+      if (items.size() != 1) {
+        why = "'none' must stand alone";
+        return std::nullopt;
+      }
+      return out;
+    }
+    RouteMethod m;
+    if (w == "mx") {
+      m = RouteMethod::Mx;
+    } else if (w == "direct") {
+      m = RouteMethod::Direct;
+    } else if (w == "smarthost") {
+      m = RouteMethod::Smarthost;
+    } else {
+      why = quoted(item) + " is not a route (expected none, or mx, direct, smarthost)";
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), m) != out.end()) {
+      why = quoted(item) + " is listed twice";
+      return std::nullopt;
+    }
+    out.push_back(m);
+  }
+  return out;
+}
+
+Error check_route(const Value& v) {
+  std::string why;
+  if (!parse_route(v.text, why)) return why;
+  return std::nullopt;
+}
+
+/// "host", "host:port" or "[v6]:port" (a name or a numeric address).
+Error check_smarthost(const Value& v) {
+  if (v.text.empty()) return std::nullopt;
+  std::string_view t = v.text;
+  std::string_view host = t;
+  std::string_view port;
+  if (t.front() == '[') {
+    const auto close = t.find(']');
+    if (close == std::string_view::npos) return quoted(t) + " lacks ']'";
+    host = t.substr(1, close - 1);
+    if (close + 1 < t.size()) {
+      if (t[close + 1] != ':') return quoted(t) + ": expected [address]:port";
+      port = t.substr(close + 2);
+    }
+    unsigned char bin[16];
+    if (::inet_pton(AF_INET6, std::string(host).c_str(), bin) != 1) return quoted(host) + " is not an IPv6 address";
+  } else {
+    const auto colon = t.find(':');
+    if (colon != std::string_view::npos) {
+      host = t.substr(0, colon);
+      port = t.substr(colon + 1);
+    }
+    if (!is_domain(text::ascii_lower(host))) {
+      return quoted(v.text) + " is not host[:port] (e.g. smtp.isp.example:587 or [2001:db8::1]:587)";
+    }
+  }
+  if (t.find(':') != std::string_view::npos && (t.front() != '[' || !port.empty())) {
+    bool overflow = false;
+    const auto p = parse_digits(port, overflow);
+    if (!p || *p < 1 || *p > 65535) return quoted(v.text) + ": port " + quoted(port) + " is not 1..65535";
+  }
+  return std::nullopt;
+}
+
+/// 64 hex digits, colons allowed between pairs (as openssl prints them).
+Error check_fingerprint(const Value& v) {
+  if (v.text.empty()) return std::nullopt;
+  std::size_t hex = 0;
+  for (char c : v.text) {
+    if (c == ':') continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return quoted(v.text) + " is not a SHA-256 fingerprint (64 hex digits)";
+    ++hex;
+  }
+  if (hex != 64) return quoted(v.text) + " is not a SHA-256 fingerprint (64 hex digits)";
+  return std::nullopt;
+}
+
+std::string fingerprint_hex(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c != ':') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
 template <typename T>
 T narrow(std::uint64_t v) {
   return static_cast<T>(v);   // the schema's max keeps v within T
@@ -684,6 +783,94 @@ const std::vector<Row>& rows() {
                "accept_domains = * every recipient is then local.",
         .may_be_empty = true},
        [](Config& c, const Value& v) { c.relay.local_domains = v.domains; }, check_local_domains},
+      {{.section = "relay", .key = "route", .type = KeyType::String, .default_value = "none",
+        .doc = "How mail to other domains leaves the box: none (the default: such recipients are refused "
+               "with 550 5.7.1, nothing is sent out), or one or more of mx (the recipient domain's MX "
+               "hosts, RFC 5321 5.1), direct (the domain's own address, no MX lookup) and smarthost (the "
+               "ISP's relay server), tried in the order written when one fails temporarily."},
+       [](Config& c, const Value& v) {
+         std::string why;
+         c.relay.route = parse_route(v.text, why).value_or(std::vector<RouteMethod>{});
+       },
+       check_route},
+      {{.section = "relay", .key = "smarthost", .type = KeyType::String, .default_value = "",
+        .doc = "The ISP's mail relay for route smarthost: host or host:port (e.g. smtp.isp.example:587, "
+               "[2001:db8::1]:587); the port defaults to 587, or 465 with smarthost_tls = implicit."},
+       [](Config& c, const Value& v) { c.relay.smarthost = text::ascii_lower(v.text); }, check_smarthost},
+      {{.section = "relay", .key = "smarthost_tls", .type = KeyType::Enum,
+        .choices = "starttls|implicit|opportunistic|none", .default_value = "starttls",
+        .doc = "TLS to the smarthost: starttls (required: a server without it, or a failed handshake, "
+               "is a temporary failure; RFC 3207), implicit (TLS from the first octet, port 465; RFC "
+               "8314), opportunistic (STARTTLS when offered), none. Credentials are never sent without TLS."},
+       [](Config& c, const Value& v) {
+         c.relay.smarthost_tls = v.text == "implicit"        ? SmarthostTls::Implicit
+                                 : v.text == "opportunistic" ? SmarthostTls::Opportunistic
+                                 : v.text == "none"          ? SmarthostTls::None
+                                                             : SmarthostTls::Starttls;
+       }},
+      {{.section = "relay", .key = "smarthost_fingerprint", .type = KeyType::String, .default_value = "",
+        .doc = "SHA-256 fingerprint of the smarthost's certificate (64 hex digits, colons allowed, as "
+               "openssl x509 -fingerprint -sha256 prints it): the connection is used only when the "
+               "certificate matches. Empty: the certificate is not checked (TLS still hides the login "
+               "and the mail from eavesdroppers)."},
+       [](Config& c, const Value& v) { c.relay.smarthost_fingerprint = fingerprint_hex(v.text); },
+       check_fingerprint},
+      {{.section = "relay", .key = "smarthost_credentials", .type = KeyType::Path,
+        .default_value = "./var/relay/smarthost-login",
+        .doc = "File with the smarthost login as one line user:password (AUTH PLAIN or LOGIN, RFC 4954, "
+               "only over TLS); written by the panel through boxmaild, mode 0600, readable only by the "
+               "daemon's user. Missing or empty: no login.",
+        .fixed_at_install = true},
+       [](Config& c, const Value& v) { c.relay.smarthost_credentials = v.text; }},
+      {{.section = "relay", .key = "mx_starttls", .type = KeyType::Bool, .default_value = "yes",
+        .doc = "Use STARTTLS towards MX hosts when they offer it (opportunistic, certificates not "
+               "checked, as MTAs do by default; RFC 3207, RFC 7435)."},
+       [](Config& c, const Value& v) { c.relay.mx_starttls = v.flag; }},
+      {{.section = "relay", .key = "retry_min", .type = KeyType::Seconds, .min = 1, .max = 86400,
+        .default_value = "5m",
+        .doc = "Wait after a temporary failure before the first retry; each later wait doubles, up to retry_max."},
+       [](Config& c, const Value& v) { c.relay.retry_min = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "retry_max", .type = KeyType::Seconds, .min = 1, .max = 86400,
+        .default_value = "4h",
+        .doc = "The longest wait between two attempts for one recipient (at least retry_min)."},
+       [](Config& c, const Value& v) { c.relay.retry_max = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "max_lifetime", .type = KeyType::Seconds, .min = 60, .max = 30 * 86400,
+        .default_value = "120h",
+        .doc = "How long a message may wait in the queue; then the sender gets a failure notice (RFC 3464) "
+               "for every recipient not delivered."},
+       [](Config& c, const Value& v) { c.relay.max_lifetime = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "delay_notice_after", .type = KeyType::Seconds, .min = 0, .max = 30 * 86400,
+        .default_value = "4h",
+        .doc = "After this long undelivered, the sender gets one delay notice (RFC 3464, Action: delayed); "
+               "0: none. Never for a message with the null sender."},
+       [](Config& c, const Value& v) { c.relay.delay_notice_after = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "max_deliveries", .type = KeyType::Uint, .min = 1, .max = 1000,
+        .default_value = "10",
+        .doc = "Outgoing SMTP connections at once, in all."},
+       [](Config& c, const Value& v) { c.relay.max_deliveries = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "max_deliveries_per_destination", .type = KeyType::Uint, .min = 1, .max = 1000,
+        .default_value = "2",
+        .doc = "Outgoing SMTP connections at once to one destination (a domain, or the smarthost); "
+               "several messages go over one connection."},
+       [](Config& c, const Value& v) { c.relay.max_deliveries_per_destination = narrow<std::uint32_t>(v.number); }},
+      {{.section = "relay", .key = "connect_timeout", .type = KeyType::Seconds, .min = 1, .max = 600,
+        .default_value = "30",
+        .doc = "Wait for a TCP connection to a remote server before trying the next address. The SMTP "
+               "replies then get RFC 5321 4.5.3.2's timeouts (5 minutes for most, 10 after the message)."},
+       [](Config& c, const Value& v) { c.relay.connect_timeout = narrow<std::uint32_t>(v.number); }},
+
+      // [dns]
+      {{.section = "dns", .key = "servers", .type = KeyType::ListenList, .default_value = "",
+        .doc = "DNS servers for the outgoing queue's MX and address lookups, as address:port "
+               "(e.g. 192.168.1.1:53 [2001:db8::53]:53); empty (the default): those of /etc/resolv.conf.",
+        .may_be_empty = true},
+       [](Config& c, const Value& v) { c.dns.servers = v.listen; }},
+      {{.section = "dns", .key = "timeout", .type = KeyType::Seconds, .min = 1, .max = 60, .default_value = "5",
+        .doc = "Wait for one DNS answer before asking again (or the next server)."},
+       [](Config& c, const Value& v) { c.dns.timeout = narrow<std::uint32_t>(v.number); }},
+      {{.section = "dns", .key = "attempts", .type = KeyType::Uint, .min = 1, .max = 10, .default_value = "3",
+        .doc = "Tries per server before a lookup fails temporarily (the message is retried later)."},
+       [](Config& c, const Value& v) { c.dns.attempts = narrow<std::uint32_t>(v.number); }},
   };
   return table;
 }
@@ -733,7 +920,7 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
 
 // ---- the parser -----------------------------------------------------------------
 
-constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])";
+constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])";
 
 struct Parser {
   std::string_view text;
@@ -955,6 +1142,23 @@ struct Parser {
       cross_error_in("pop3", "max_connections_per_ip", "max_connections",
                      "max_connections_per_ip (" + std::to_string(p.max_connections_per_ip) +
                          ") is larger than max_connections (" + std::to_string(p.max_connections) + ")");
+    }
+    const RelayConfig& r = config.relay;
+    if (!is_bad("relay", "retry_min") && !is_bad("relay", "retry_max") && r.retry_min > r.retry_max) {
+      cross_error_in("relay", "retry_min", "retry_max",
+                     "retry_min (" + std::to_string(r.retry_min) + "s) is longer than retry_max (" +
+                         std::to_string(r.retry_max) + "s)");
+    }
+    if (!is_bad("relay", "max_deliveries") && !is_bad("relay", "max_deliveries_per_destination") &&
+        r.max_deliveries_per_destination > r.max_deliveries) {
+      cross_error_in("relay", "max_deliveries_per_destination", "max_deliveries",
+                     "max_deliveries_per_destination (" + std::to_string(r.max_deliveries_per_destination) +
+                         ") is larger than max_deliveries (" + std::to_string(r.max_deliveries) + ")");
+    }
+    const bool via_smarthost =
+        std::find(r.route.begin(), r.route.end(), RouteMethod::Smarthost) != r.route.end();
+    if (!is_bad("relay", "route") && !is_bad("relay", "smarthost") && via_smarthost && r.smarthost.empty()) {
+      cross_error_in("relay", "smarthost", "route", "route names smarthost but no smarthost is set");
     }
     // One socket per address: no address in two services' lists.
     struct Service {

@@ -1,6 +1,8 @@
 // control_protocol.cpp - see control_protocol.hpp.
 #include "control/control_protocol.hpp"
 
+#include "store/maildir_name.hpp"
+
 #include "text/ascii.hpp"
 #include "text/number.hpp"
 
@@ -81,6 +83,32 @@ Request parse_request(std::string_view line) {
   }
   if (verb == "tls-install") {
     parse_tls_install(arg, r);
+    return r;
+  }
+  if (verb == "queue") {
+    r.verb = Verb::Queue;
+    const auto sp2 = arg.find(' ');
+    const std::string action = text::ascii_lower(arg.substr(0, sp2));
+    const std::string_view id = sp2 == std::string_view::npos ? std::string_view() : arg.substr(sp2 + 1);
+    static constexpr char kUsage[] = "usage: queue list|flush, queue show|delete|retry QUEUE-ID";
+    if (action == "list" || action == "flush") {
+      if (!id.empty()) {
+        r.error = "queue " + action + " takes no argument";
+        return r;
+      }
+      r.queue_action = action == "list" ? QueueAction::List : QueueAction::Flush;
+      return r;
+    }
+    if (action == "show" || action == "delete" || action == "retry") {
+      if (!store::parse_queue_id(id)) {
+        r.error = id.empty() ? std::string(kUsage) : "queue " + action + ": not a queue id";
+        return r;
+      }
+      r.queue_action = action == "show" ? QueueAction::Show : action == "delete" ? QueueAction::Delete : QueueAction::Retry;
+      r.queue_id = std::string(id);
+      return r;
+    }
+    r.error = kUsage;
     return r;
   }
   if (verb == "log") {

@@ -24,6 +24,13 @@
 //   tls-regenerate
 //              a new self-signed certificate for the host name, installed
 //              the same way
+//   queue list             the outgoing queue, one line per message
+//                          (store/queue_envelope.hpp describe_queued)
+//   queue show QID         one message: a line per recipient
+//   queue delete QID       removes it (no notice is sent)
+//   queue retry QID        its pending recipients are tried now
+//   queue flush            every queued message is tried now
+//              (relay/queue_runner.hpp; QID is a queue id, 13 characters)
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -46,7 +53,10 @@ constexpr unsigned kMaxLogLines = 200;
 /// chain of a few certificates and a key are a few KiB.
 constexpr std::size_t kMaxTlsUpload = 64 * 1024;
 
-enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate };
+enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue };
+
+/// What `queue` does (see above).
+enum class QueueAction { List, Show, Delete, Retry, Flush };
 
 /// A parsed request; `error` is non-empty when the line is not one.
 struct Request {
@@ -54,6 +64,8 @@ struct Request {
   unsigned count = 0;             ///< for Log: lines asked for
   std::size_t chain_octets = 0;   ///< for TlsInstall: the chain's length in the payload
   std::size_t key_octets = 0;     ///< for TlsInstall: the key's length, after the chain
+  QueueAction queue_action = QueueAction::List;   ///< for Queue
+  std::string queue_id;           ///< for Queue show/delete/retry: a well-formed queue id
   std::string error;
   /// Octets that follow the request line (TlsInstall only; else 0).
   std::size_t payload() const { return chain_octets + key_octets; }

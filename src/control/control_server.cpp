@@ -230,6 +230,8 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
     case Verb::TlsRegenerate:
       return handlers_.tls_regenerate ? encode(handlers_.tls_regenerate())
                                       : Reply{false, "tls-regenerate not available", {}};
+    case Verb::Queue:
+      return handlers_.queue ? handlers_.queue(req) : Reply{false, "queue not available", {}};
   }
   return Reply{false, "internal error", {}};
 }

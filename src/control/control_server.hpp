@@ -46,6 +46,8 @@ class ControlServer {
     /// Validates and installs an uploaded chain and key, or refuses them.
     std::function<TlsChangeReply(const TlsUpload&)> tls_install;
     std::function<TlsChangeReply()> tls_regenerate;   ///< a new self-signed certificate
+    /// `queue ...`: the outgoing queue (relay/queue_runner.hpp); the reply as is.
+    std::function<Reply(const Request&)> queue;
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);

@@ -69,7 +69,7 @@ asio::awaitable<std::string> send_body(proto::Transport& transport, net::Connect
   proto::DotStuffer stuffer(proto::LineEnds::Crlf);
   std::vector<char> block(req.block_size > 0 ? req.block_size : 64 * 1024);
   std::string wire;
-  off_t offset = 0;
+  off_t offset = static_cast<off_t>(m.offset);
   for (;;) {
     const ssize_t n = ::pread(m.fd, block.data(), block.size(), offset);
     if (n < 0) {

@@ -21,7 +21,7 @@
 // session asks for StartTls are dropped before the handshake.
 //
 // Bodies are read from each message's file descriptor with pread(2) in
-// blocks of `block_size` octets from offset 0 (the file as received: CRLF
+// blocks of `block_size` octets from OutgoingMessage::offset (the file as received: CRLF
 // lines, not dot-stuffed; the descriptor is not moved or closed) and sent
 // through a proto::DotStuffer (LineEnds::Crlf). A read error stops the
 // message without its final dot and closes the connection (temporary).
@@ -74,6 +74,7 @@ struct Timeouts {
 struct OutgoingMessage {
   OutgoingEnvelope envelope;   ///< envelope.size: the file's size (octets as sent before dot-stuffing)
   int fd = -1;                 ///< the message file (CRLF lines, not dot-stuffed); read with pread, not owned
+  std::uint64_t offset = 0;    ///< octets at the file's start not sent (the queue's Return-Path: line)
 };
 
 /// What deliver() needs.

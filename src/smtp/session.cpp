@@ -287,6 +287,14 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
   switch (res.verdict) {
     case address::Verdict::Deliver:
       break;
+    case address::Verdict::Relay:
+      if (std::find(envelope_.remote.begin(), envelope_.remote.end(), addr) == envelope_.remote.end()) {
+        envelope_.remote.push_back(addr);
+      }
+      envelope_.forward_paths.push_back(addr);
+      state_ = State::Rcpt;
+      reply(out, ReplyId::RecipientOk);
+      return;
     case address::Verdict::NoRoute:
       reply(out, ReplyId::NoOutgoingRoute, angle(addr));
       out.log.push_back(who + " rcpt=" + angle(addr) + " refused: " + res.detail);

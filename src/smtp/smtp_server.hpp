@@ -105,6 +105,9 @@ class SmtpServer {
 
   /// The store's group-commit counters (deliveries, batches, syncs).
   store::CommitterStats commit_stats() const;
+  /// The Committer made by start() (null before), for other local deliveries
+  /// (the queue runner's notices) that share its group commit.
+  store::Committer* committer() { return committer_.get(); }
 
   /// The mailbox usage table for the quota check at RCPT; the Committer
   /// counts each delivery in it. Set once, before start().

@@ -61,6 +61,37 @@ std::string show(const Config& c, std::string_view key, std::string_view section
       return out;
     }
     if (key == "local_domains") return join(c.relay.local_domains);
+    const RelayConfig& r = c.relay;
+    if (key == "route") {
+      std::string out;
+      for (RouteMethod m : r.route) {
+        out += out.empty() ? "" : " ";
+        out += m == RouteMethod::Mx ? "mx" : m == RouteMethod::Direct ? "direct" : "smarthost";
+      }
+      return out.empty() ? "none" : out;
+    }
+    if (key == "smarthost") return r.smarthost;
+    if (key == "smarthost_tls") {
+      return r.smarthost_tls == SmarthostTls::Implicit        ? "implicit"
+             : r.smarthost_tls == SmarthostTls::Opportunistic ? "opportunistic"
+             : r.smarthost_tls == SmarthostTls::None          ? "none"
+                                                              : "starttls";
+    }
+    if (key == "smarthost_fingerprint") return r.smarthost_fingerprint;
+    if (key == "smarthost_credentials") return r.smarthost_credentials;
+    if (key == "mx_starttls") return r.mx_starttls ? "true" : "false";
+    if (key == "retry_min") return std::to_string(r.retry_min);
+    if (key == "retry_max") return std::to_string(r.retry_max);
+    if (key == "max_lifetime") return std::to_string(r.max_lifetime);
+    if (key == "delay_notice_after") return std::to_string(r.delay_notice_after);
+    if (key == "max_deliveries") return std::to_string(r.max_deliveries);
+    if (key == "max_deliveries_per_destination") return std::to_string(r.max_deliveries_per_destination);
+    if (key == "connect_timeout") return std::to_string(r.connect_timeout);
+  }
+  if (section == "dns") {
+    if (key == "servers") return join_listen(c.dns.servers);
+    if (key == "timeout") return std::to_string(c.dns.timeout);
+    if (key == "attempts") return std::to_string(c.dns.attempts);
   }
   if (key == "hostname") return c.server.hostname;
   if (key == "passwd_file") return c.server.passwd_file;
@@ -197,9 +228,18 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"login_failures", "3"}, {"login_delay", "2"}, {"evict_idle", "30"}, {"pop3s_listen", "127.0.0.1:1995"},
   };
   for (const auto& c : pop3_cases) EXPECT_EQ(show(*d, c.key, "pop3"), c.value) << "pop3." << c.key;
-  const Case relay_cases[] = {{"relay_networks", ""}, {"local_domains", ""}};
+  const Case relay_cases[] = {
+      {"relay_networks", ""}, {"local_domains", ""}, {"route", "none"}, {"smarthost", ""},
+      {"smarthost_tls", "starttls"}, {"smarthost_fingerprint", ""},
+      {"smarthost_credentials", "./var/relay/smarthost-login"}, {"mx_starttls", "true"}, {"retry_min", "300"},
+      {"retry_max", "14400"}, {"max_lifetime", "432000"}, {"delay_notice_after", "14400"},
+      {"max_deliveries", "10"}, {"max_deliveries_per_destination", "2"}, {"connect_timeout", "30"},
+  };
   for (const auto& c : relay_cases) EXPECT_EQ(show(*d, c.key, "relay"), c.value) << "relay." << c.key;
-  EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases), schema().size());
+  const Case dns_cases[] = {{"servers", ""}, {"timeout", "5"}, {"attempts", "3"}};
+  for (const auto& c : dns_cases) EXPECT_EQ(show(*d, c.key, "dns"), c.value) << "dns." << c.key;
+  EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases) + std::size(dns_cases),
+            schema().size());
   EXPECT_TRUE(d->aliases.empty());
 }
 
@@ -464,6 +504,58 @@ const ValueCase kValueCases[] = {
     {"relay", "local_domains", "Own.Test, *.own.test own.test", "own.test *.own.test", true},
     {"relay", "local_domains", "*", "'*' is not allowed here", false},
     {"relay", "local_domains", "own..test", "is not a domain pattern", false},
+    {"relay", "route", "none", "none", true},
+    {"relay", "route", "MX, Direct", "mx direct", true},
+    {"relay", "route", "direct", "direct", true},
+    {"relay", "route", "", "no route given", false},
+    {"relay", "route", "mx mx", "'mx' is listed twice", false},
+    {"relay", "route", "none mx", "'none' must stand alone", false},
+    {"relay", "route", "uucp", "'uucp' is not a route", false},
+    {"relay", "smarthost", "", "", true},
+    {"relay", "smarthost", "SMTP.isp.example:587", "smtp.isp.example:587", true},
+    {"relay", "smarthost", "smtp.isp.example", "smtp.isp.example", true},
+    {"relay", "smarthost", "[2001:db8::1]:465", "[2001:db8::1]:465", true},
+    {"relay", "smarthost", "192.0.2.1:25", "192.0.2.1:25", true},
+    {"relay", "smarthost", "smtp.isp.example:0", "is not 1..65535", false},
+    {"relay", "smarthost", "smtp.isp.example:99999999999999999999", "is not 1..65535", false},
+    {"relay", "smarthost", "smtp isp", "is not host[:port]", false},
+    {"relay", "smarthost", "[2001:db8::1", "lacks ']'", false},
+    {"relay", "smarthost_tls", "implicit", "implicit", true},
+    {"relay", "smarthost_tls", "Opportunistic", "opportunistic", true},
+    {"relay", "smarthost_tls", "none", "none", true},
+    {"relay", "smarthost_tls", "required", "is not one of: starttls, implicit, opportunistic, none", false},
+    {"relay", "smarthost_fingerprint", "", "", true},
+    {"relay", "smarthost_fingerprint",
+     "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+     "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789", true},
+    {"relay", "smarthost_fingerprint", "abcd", "is not a SHA-256 fingerprint", false},
+    {"relay", "smarthost_fingerprint", std::string_view("zz" "00000000000000000000000000000000000000000000000000000000000000"),
+     "is not a SHA-256 fingerprint", false},
+    {"relay", "smarthost_credentials", "/etc/boxmail/relay/smarthost-login", "/etc/boxmail/relay/smarthost-login", true},
+    {"relay", "mx_starttls", "no", "false", true},
+    {"relay", "mx_starttls", "sometimes", "is not a boolean", false},
+    {"relay", "retry_min", "1", "1", true},
+    {"relay", "retry_min", "0", "is out of range", false},
+    {"relay", "retry_max", "24h", "86400", true},
+    {"relay", "retry_max", "25h", "is out of range", false},
+    {"relay", "max_lifetime", "5m", "300", true},
+    {"relay", "max_lifetime", "59", "is out of range", false},
+    {"relay", "delay_notice_after", "0", "0", true},
+    {"relay", "delay_notice_after", "721h", "is out of range", false},
+    {"relay", "max_deliveries", "2", "2", true},
+    {"relay", "max_deliveries", "1001", "is out of range", false},
+    {"relay", "max_deliveries_per_destination", "1", "1", true},
+    {"relay", "max_deliveries_per_destination", "0", "is out of range", false},
+    {"relay", "connect_timeout", "2m", "120", true},
+    {"relay", "connect_timeout", "0", "is out of range", false},
+    // [dns]
+    {"dns", "servers", "", "", true},
+    {"dns", "servers", "127.0.0.1:5353 [::1]:53", "127.0.0.1:5353 [::1]:53", true},
+    {"dns", "servers", "ns.isp.example:53", "listen addresses must be numeric", false},
+    {"dns", "timeout", "1", "1", true},
+    {"dns", "timeout", "61", "is out of range", false},
+    {"dns", "attempts", "10", "10", true},
+    {"dns", "attempts", "11", "is out of range", false},
     // [tls]
     {"tls", "certificate", "/etc/boxmail/tls/cert.pem", "/etc/boxmail/tls/cert.pem", true},
     {"tls", "key", "/etc/boxmail/tls/key.pem", "/etc/boxmail/tls/key.pem", true},
@@ -520,11 +612,11 @@ const std::string kLong198 = "banner = " + std::string(198 - 9, 'x');
 
 const SyntaxCase kSyntaxCases[] = {
     {"unknown section", "[server]\n\n[bogus]\nx = 1\n",
-     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
+     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
     {"empty unknown section", "[server]\n\n[Bogus]\n; nothing\n[smtp]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
     {"empty unknown section at the end", "[server]\n\n[bogus]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
     {"unknown key", "[smtp]\n; comment\nmax_hopz = 3\n",
      "f.ini:3: [smtp] max_hopz: unknown key (did you mean 'max_hops'?)"},
     {"key in the wrong section", "[smtp]\nmail_dir = /x\n",
@@ -606,7 +698,7 @@ TEST(ConfigSchema, UnknownSectionIsReportedOnEachKey) {
   // header are not reported one by one (the header is).
   const ParseResult r = parse_config("[bogus]\na = 1\nb = 2\n[smtp\nc = 3\n[smtp]\nmax_hops = 2\n", "f.ini");
   ASSERT_EQ(r.errors.size(), 3u) << errors_text(r);
-  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [aliases])");
+  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])");
   EXPECT_EQ(r.errors[1].line, 3);
   EXPECT_EQ(r.errors[1].key, "b");
   EXPECT_EQ(r.errors[2].to_string(), "f.ini:4: section header lacks ']'");
@@ -715,6 +807,14 @@ TEST(ConfigSchema, CrossKeyChecks) {
        "c.ini:2: [smtp] idle_timeout: idle_timeout (300s) is longer than session_timeout (120s)"},
       {"[smtp]\nidle_timeout = 2h\nsession_timeout = 2h\n", ""},
       {"[smtp]\nidle_timeout = 10\nsession_timeout = 60\n", ""},   // both at their minimum
+      {"[relay]\nretry_min = 5h\n",
+       "c.ini:2: [relay] retry_min: retry_min (18000s) is longer than retry_max (14400s)"},
+      {"[relay]\nmax_deliveries = 1\n",
+       "c.ini:2: [relay] max_deliveries_per_destination: max_deliveries_per_destination (2) is larger than "
+       "max_deliveries (1)"},
+      {"[relay]\nroute = mx smarthost\n",
+       "c.ini:2: [relay] smarthost: route names smarthost but no smarthost is set"},
+      {"[relay]\nroute = mx smarthost\nsmarthost = smtp.isp.example\n", ""},
       // A bad value is reported once, not again by the cross-key check.
       {"[smtp]\nmax_connections = 0\n", "c.ini:2: [smtp] max_connections: value '0' is out of range (1..100000)"},
   };

@@ -39,9 +39,9 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
 import tlstest  # noqa: E402
+from smtpsink import Sink, port_open  # noqa: E402
 
 SEND = os.path.join(boxtest.BUILD, "boxmail-send")
-SINK = "/usr/sbin/smtp-sink"
 
 
 def send(*args, files, to=("x@remote.example",), sender="alice@example.com", timeout_ms=10000):
@@ -57,47 +57,6 @@ def send(*args, files, to=("x@remote.example",), sender="alice@example.com", tim
     results = [l.split(" ", 8)[1:] for l in p.stdout.splitlines() if l.startswith("result ")]
     transcript = [l[len("transcript "):] for l in p.stdout.splitlines() if l.startswith("transcript ")]
     return p.returncode, results, transcript, p.stdout
-
-
-class Sink:
-    """smtp-sink on 127.0.0.1:PORT, dumping each message to DIR."""
-
-    def __init__(self, *options):
-        self.dir = tempfile.mkdtemp(prefix="boxmail-sink-")
-        os.chmod(self.dir, 0o777)
-        self.port = boxtest.free_port()
-        self.proc = subprocess.Popen([SINK, "-u", "nobody", "-d", os.path.join(self.dir, "msg."), *options,
-                                      f"127.0.0.1:{self.port}", "10"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        boxtest.poll(self.listening, timeout=10, what="smtp-sink listening")
-
-    def listening(self):
-        return port_open(self.port)
-
-    def target(self, host="sink.test"):
-        return ["--target", f"{host},127.0.0.1,{self.port}"]
-
-    def dumps(self):
-        return sorted(boxtest.read(os.path.join(self.dir, n)) for n in os.listdir(self.dir))
-
-    def close(self):
-        self.proc.terminate()
-        self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-def port_open(port):
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def message_file(directory, name, text):

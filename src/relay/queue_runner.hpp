@@ -1,0 +1,150 @@
+// queue_runner.hpp - the outgoing queue's scheduler: picks due messages,
+// routes them (MX, the domain's address, or the smarthost), delivers them
+// with the SMTP client, records each recipient's fate, and sends failure
+// and delay notices (Asio glue; docs/relay.md, docs/queue.md).
+//
+// One runner per daemon, on the event loop. Per round:
+//   1. QueueIndex::take_due gives the messages due now; their envelopes
+//      are read (on the runner's file thread, never on the loop);
+//   2. plan_connections groups the due recipients by destination domain
+//      within [relay] max_deliveries / max_deliveries_per_destination;
+//   3. each connection runs as its own coroutine: for each method of
+//      [relay] route in order (mx: dns::Resolver::route, RFC 5321 5.1;
+//      direct: the domain's A/AAAA; smarthost: [relay] smarthost with its
+//      TLS policy, pin and login), relay::deliver; a method that reaches
+//      no server, or whose every recipient failed temporarily before any
+//      MAIL (the host failed), hands over to the next;
+//   4. when a message's last connection of the round ends, its recipients'
+//      new states (schedule.hpp after_attempt) are written (envelope
+//      replaced crash-safely), a failure notice (RFC 3464) for those that
+//      failed and a delay notice when due are made durable first, and a
+//      message with nothing pending is removed.
+// Notices to a local address (the box's own domains, postmaster) go
+// straight into the Maildir through the Committer; others into the queue.
+//
+// Crash safety: a state update written after a delivery may be lost by a
+// crash (the recipient is tried again: a duplicate delivery, which the
+// promise allows); a notice is durable before the entry that caused it is
+// updated or removed.
+//
+// Every attempt is logged: "QID: to=<rcpt> relay=HOST[ADDR]:PORT
+// status=sent|deferred|bounced (REPLY)".
+#pragma once
+
+#include "address/resolve.hpp"
+#include "config/account.hpp"
+#include "config/config.hpp"
+#include "relay/dispatch.hpp"
+#include "relay/smtp_client.hpp"
+#include "store/queue.hpp"
+#include "store/queue_index.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+namespace boxmail::dns {
+class Resolver;
+}
+namespace boxmail::store {
+class Committer;
+}
+
+namespace boxmail::relay {
+
+/// What the runner reads from the daemon, each time it needs it.
+struct RunnerSources {
+  std::function<config::ConfigPtr()> config;                              ///< the current snapshot
+  std::function<std::shared_ptr<const config::AccountTable>()> accounts;  ///< the current accounts
+  std::string hostname;                                                   ///< our name (EHLO, notices)
+  std::string spool_tmp;                                                  ///< spool_dir/tmp, for local notices
+  store::Committer* committer = nullptr;                                  ///< local delivery of notices (outlives the runner)
+};
+
+/// Counters for `status` and the bench.
+struct RunnerStats {
+  std::uint64_t delivered = 0;   ///< recipients accepted by a remote server
+  std::uint64_t deferred = 0;    ///< temporary failures
+  std::uint64_t bounced = 0;     ///< recipients failed for good
+  std::uint64_t notices = 0;     ///< failure and delay notices made
+  std::size_t queued = 0;        ///< messages in the queue now
+  std::size_t connections = 0;   ///< outgoing connections open now
+};
+
+/// The result of a control-socket queue command.
+struct QueueCommandResult {
+  bool ok = false;
+  std::string text;                 ///< head text ("3 messages", or the error)
+  std::vector<std::string> lines;   ///< body lines (store::describe_queued)
+};
+
+class QueueRunner {
+ public:
+  /// `queue` is open and scanned into `index` (store::Queue::scan).
+  QueueRunner(boost::asio::io_context& io, std::shared_ptr<store::Queue> queue, store::QueueIndex index,
+              RunnerSources sources);
+  ~QueueRunner();
+  QueueRunner(const QueueRunner&) = delete;
+  QueueRunner& operator=(const QueueRunner&) = delete;
+
+  /// Starts the scheduling loop.
+  void start();
+  /// Stops it: no new connection; open ones end with the io_context.
+  void stop();
+
+  /// A new entry is durable (SmtpServer's queued hook): index it, wake up.
+  void queued(const store::QueueEnvelope& e);
+  /// The configuration changed (SIGHUP): take the new [dns] and limits.
+  void reconfigure();
+
+  // Control-socket commands (control_protocol.hpp `queue ...`). Blocking
+  // reads of the envelopes; called on the loop.
+  QueueCommandResult list();
+  QueueCommandResult show(const std::string& queue_id);
+  /// Removes a message that is not being delivered right now.
+  QueueCommandResult remove(const std::string& queue_id);
+  /// Makes every pending recipient of one message due now.
+  QueueCommandResult retry(const std::string& queue_id);
+  /// Makes every message due now.
+  QueueCommandResult flush();
+
+  RunnerStats stats() const;
+
+ private:
+  struct Inflight;       // one message during a round
+  struct Notice;         // a notice to send once a message's round ends
+  boost::asio::awaitable<void> loop();
+  boost::asio::awaitable<void> run_connection(PlannedConnection pc);
+  boost::asio::awaitable<void> finish(std::string queue_id);
+  boost::asio::awaitable<void> send_notice(Notice notice);
+  void record(Inflight& m, std::size_t index, const RecipientResult& r, const std::string& relay);
+  template <class F>
+  auto on_files(F f) -> boost::asio::awaitable<decltype(f())>;
+  dns::Resolver& resolver();
+  std::int64_t now() const;
+
+  boost::asio::io_context& io_;
+  std::shared_ptr<store::Queue> queue_;
+  store::QueueIndex index_;
+  RunnerSources sources_;
+  boost::asio::steady_timer wake_;
+  boost::asio::thread_pool files_{1};
+  std::unique_ptr<dns::Resolver> resolver_;
+  config::ConfigPtr resolver_config_;
+  ConnectionSlots slots_;
+  std::map<std::string, std::shared_ptr<Inflight>> inflight_;
+  RunnerStats stats_;
+  bool running_ = false;
+  std::uint64_t notice_seq_ = 0;
+};
+
+}  // namespace boxmail::relay

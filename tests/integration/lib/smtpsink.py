@@ -1,0 +1,88 @@
+"""Real servers for the outgoing-mail tests: Postfix's smtp-sink as a remote
+MX or smarthost, and dnsmasq serving the test zones (PLATFORM: every query
+goes to 127.0.0.1; the tests run inside a private network namespace)."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import boxtest
+
+SINK = "/usr/sbin/smtp-sink"
+
+
+def port_open(port, host="127.0.0.1"):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class Sink:
+    """smtp-sink on HOST:PORT (a free port on 127.0.0.1 by default), dumping
+    each message to its own directory; OPTIONS as smtp-sink(1) takes them
+    (-r RCPT: 4xx at RCPT; -f DATA: 5xx after DATA; ...)."""
+
+    def __init__(self, *options, host="127.0.0.1", port=None):
+        self.dir = tempfile.mkdtemp(prefix="boxmail-sink-")
+        os.chmod(self.dir, 0o777)
+        self.host = host
+        self.port = port or boxtest.free_port()
+        self.proc = subprocess.Popen([SINK, "-u", "nobody", "-d", os.path.join(self.dir, "msg."), *options,
+                                      f"{host}:{self.port}", "10"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        boxtest.poll(self.listening, timeout=10, what="smtp-sink listening")
+
+    def listening(self):
+        return port_open(self.port, self.host)
+
+    def target(self, host="sink.test"):
+        return ["--target", f"{host},{self.host},{self.port}"]
+
+    def dumps(self):
+        return sorted(boxtest.read(os.path.join(self.dir, n)) for n in os.listdir(self.dir))
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Dnsmasq:
+    """dnsmasq on 127.0.0.1:PORT for the zone "test" (a name it has no
+    record for is NXDOMAIN), with RECORDS as dnsmasq options
+    (--mx-host=..., --host-record=...)."""
+
+    def __init__(self, directory, records):
+        self.port = boxtest.free_port()
+        self.log = os.path.join(directory, "dnsmasq.log")
+        self.proc = subprocess.Popen(
+            ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+             "--listen-address=127.0.0.1", "--bind-interfaces", f"--port={self.port}", "--user=root",
+             f"--pid-file={os.path.join(directory, 'dnsmasq.pid')}", "--log-queries",
+             f"--log-facility={self.log}", "--local=/test/", *records],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def server(self):
+        """The [dns] servers value."""
+        return f"127.0.0.1:{self.port}"
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
