@@ -238,13 +238,15 @@ QueueRunner::~QueueRunner() {
 
 std::int64_t QueueRunner::now() const { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-template <class F>
-auto QueueRunner::on_files(F f) -> asio::awaitable<decltype(f())> {
-  using R = decltype(f());
-  auto work = [f = std::move(f)]() -> asio::awaitable<R> { co_return f(); };
+asio::awaitable<void> QueueRunner::on_files(std::function<void()> work) {
+  // One coroutine type for every job: the file thread runs `work`, and the
+  // caller resumes on the loop (co_spawn's completion goes to its executor).
+  auto job = [w = std::move(work)]() -> asio::awaitable<void> {
+    w();
+    co_return;
+  };
   auto token = asio::use_awaitable;
-  R r = co_await asio::co_spawn(files_.get_executor(), std::move(work), token);
-  co_return r;
+  co_await asio::co_spawn(files_.get_executor(), std::move(job), token);
 }
 
 dns::Resolver& QueueRunner::resolver() {
@@ -336,7 +338,9 @@ asio::awaitable<void> QueueRunner::loop() {
       }
       return out;
     };
-    std::vector<Loaded> loaded = co_await on_files(std::move(load));
+    std::vector<Loaded> loaded;
+    std::function<void()> job = [&loaded, &load] { loaded = load(); };
+    co_await on_files(std::move(job));
     std::vector<DueRecipient> due_rcpts;
     for (Loaded& l : loaded) {
       const std::uint64_t number = *store::parse_queue_id(l.id);
@@ -542,8 +546,10 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
       }
       std::string cred_error;
       const std::string path = cfg->relay.smarthost_credentials;
-      auto read = [path, &cred_error]() { return read_credentials(path, cred_error); };
-      req.session.auth = co_await on_files(std::move(read));
+      std::optional<AuthCredentials> login;
+      std::function<void()> job = [&login, path, &cred_error] { login = read_credentials(path, cred_error); };
+      co_await on_files(std::move(job));
+      req.session.auth = login;
       if (!cred_error.empty()) net::log_error("relay: smarthost login: " + cred_error);
     }
     DeliveryReport report;
@@ -646,8 +652,10 @@ asio::awaitable<void> QueueRunner::finish(std::string queue_id) {
     in.recipients = *list;
     const int fd = m->fd;
     const std::uint64_t skip = e.skip;
-    auto head = [fd, skip]() { return header_section(read_head(fd, skip, 16384)); };
-    in.original_headers = co_await on_files(std::move(head));
+    std::string headers;
+    std::function<void()> job = [&headers, fd, skip] { headers = header_section(read_head(fd, skip, 16384)); };
+    co_await on_files(std::move(job));
+    in.original_headers = std::move(headers);
     Notice n;
     n.to = in.to;
     n.kind = route == NoticeRoute::Postmaster ? store::NoticeKind::DoubleBounce
@@ -661,17 +669,19 @@ asio::awaitable<void> QueueRunner::finish(std::string queue_id) {
   const std::uint64_t number = *store::parse_queue_id(e.queue_id);
   if (store::has_pending(e)) {
     store::QueueEnvelope copy = e;
-    auto update = [q = queue_, copy]() {
+    std::string err;
+    std::function<void()> job = [&err, q = queue_, copy] {
       std::string where;
-      const int err = q->update(copy, false, where);
-      return err == 0 ? std::string() : where + ": " + std::strerror(err);
+      const int rc = q->update(copy, false, where);
+      if (rc != 0) err = where + ": " + std::strerror(rc);
     };
-    const std::string err = co_await on_files(std::move(update));
+    co_await on_files(std::move(job));
     if (!err.empty()) net::log_error(e.queue_id + ": cannot update the queue entry: " + err);
     index_.put(store::QueueItem{number, store::earliest_attempt(e).value_or(t), store::destination_of(e)});
   } else {
-    auto remove = [q = queue_, id = e.queue_id]() { return q->remove(id); };
-    const int err = co_await on_files(std::move(remove));
+    int err = 0;
+    std::function<void()> job = [&err, q = queue_, id = e.queue_id] { err = q->remove(id); };
+    co_await on_files(std::move(job));
     if (err != 0) net::log_error(e.queue_id + ": cannot remove the finished queue entry: " + std::strerror(err));
     index_.erase(number);
     net::log_info(e.queue_id + ": removed from the queue (every recipient done)");
@@ -701,14 +711,16 @@ asio::awaitable<void> QueueRunner::send_notice(Notice n) {
     const std::string data = "Return-Path: <>\n" + body;
     const std::string qid = store::queue_id_from(tls::random_u64());
     std::string spool = sources_.spool_tmp;
-    auto write = [spool, qid, data]() -> std::pair<int, std::unique_ptr<store::SpoolFile>> {
-      int err = 0;
-      auto f = store::SpoolFile::create(spool, qid, err);
-      if (!f) return {err, nullptr};
-      f->write(data);
-      return {f->error(), std::move(f)};
+    int err = 0;
+    std::unique_ptr<store::SpoolFile> file;
+    std::function<void()> job = [&err, &file, spool, qid, &data] {
+      file = store::SpoolFile::create(spool, qid, err);
+      if (file) {
+        file->write(data);
+        err = file->error();
+      }
     };
-    auto [err, file] = co_await on_files(std::move(write));
+    co_await on_files(std::move(job));
     if (err != 0 || !file) {
       net::log_error(n.about + ": cannot write the notice to <" + n.to + ">: " + std::strerror(err));
       co_return;
@@ -738,12 +750,13 @@ asio::awaitable<void> QueueRunner::send_notice(Notice n) {
   store::QueueRecipient r;
   r.forward_path = n.to;
   e.recipients.push_back(r);
-  auto add = [q = queue_, e, body]() {
+  std::string err;
+  std::function<void()> job = [&err, q = queue_, &e, &body] {
     std::string where;
-    const int err = q->add(e, body, where);
-    return err == 0 ? std::string() : where + ": " + std::strerror(err);
+    const int rc = q->add(e, body, where);
+    if (rc != 0) err = where + ": " + std::strerror(rc);
   };
-  const std::string err = co_await on_files(std::move(add));
+  co_await on_files(std::move(job));
   if (!err.empty()) {
     net::log_error(n.about + ": cannot queue the notice to <" + n.to + ">: " + err);
     co_return;

@@ -127,8 +127,8 @@ class QueueRunner {
   boost::asio::awaitable<void> finish(std::string queue_id);
   boost::asio::awaitable<void> send_notice(Notice notice);
   void record(Inflight& m, std::size_t index, const RecipientResult& r, const std::string& relay);
-  template <class F>
-  auto on_files(F f) -> boost::asio::awaitable<decltype(f())>;
+  /// Runs `work` on the file thread; resumes on the loop when it is done.
+  boost::asio::awaitable<void> on_files(std::function<void()> work);
   dns::Resolver& resolver();
   std::int64_t now() const;
 

@@ -65,35 +65,6 @@ int rng(void*, unsigned char* out, std::size_t n) {
   }
 }
 
-/// Reads a whole (small) file; an errno text in `err` on failure.
-std::optional<std::string> read_file(const std::string& path, std::string& err) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) {
-    err = std::strerror(errno);
-    return std::nullopt;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxPemFileSize) {
-    err = S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file";
-    ::close(fd);
-    return std::nullopt;
-  }
-  std::string data(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  while (got < data.size()) {
-    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      err = n < 0 ? std::strerror(errno) : "file shrank while read";
-      ::close(fd);
-      return std::nullopt;
-    }
-    got += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return data;
-}
-
 /// Unix seconds of an X.509 time (UTC).
 std::int64_t seconds_of(const mbedtls_x509_time& t) {
   return utc_seconds(t.year, t.mon, t.day, t.hour, t.min, t.sec);
@@ -181,6 +152,35 @@ std::string der(unsigned char tag, std::string_view value) {
 }
 
 }  // namespace
+
+std::optional<std::string> read_pem_file(const std::string& path, std::string& err) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    err = std::strerror(errno);
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > kMaxPemFileSize) {
+    err = S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file";
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string data(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  while (got < data.size()) {
+    const ssize_t n = ::read(fd, data.data() + got, data.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? std::strerror(errno) : "file shrank while read";
+      ::close(fd);
+      return std::nullopt;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return data;
+}
+
 
 std::string mbedtls_error_text(int code) {
   char buf[200];
@@ -377,12 +377,12 @@ LoadResult check_texts(std::string_view chain_text, std::string key_pem, std::ti
 LoadResult load_certificate(const std::string& chain_file, const std::string& key_file, std::time_t now) {
   LoadResult r;
   std::string err;
-  const auto chain_pem = read_file(chain_file, err);
+  const auto chain_pem = read_pem_file(chain_file, err);
   if (!chain_pem) {
     r.error = error(chain_file, CertProblem::Unreadable, err);
     return r;
   }
-  auto key_pem = read_file(key_file, err);
+  auto key_pem = read_pem_file(key_file, err);
   if (!key_pem) {
     r.error = error(key_file, CertProblem::Unreadable, err);
     return r;
@@ -411,7 +411,7 @@ SelfSignedRequest self_signed_request(std::string host, std::time_t now) {
 
 bool self_signed_renewal_due(const std::string& chain_file, std::time_t now) {
   std::string err;
-  const auto pem = read_file(chain_file, err);
+  const auto pem = read_pem_file(chain_file, err);
   if (!pem || pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) return false;
   Certificate cert;
   if (mbedtls_x509_crt_parse(cert.chain(), reinterpret_cast<const unsigned char*>(pem->c_str()), pem->size() + 1) != 0)

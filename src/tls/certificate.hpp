@@ -188,4 +188,9 @@ EnsureResult ensure_self_signed(const std::string& chain_file, const std::string
 /// invalid", with the code in hex).
 std::string mbedtls_error_text(int code);
 
+/// Reads a whole PEM file (a regular file of at most 1 MiB) without
+/// iostreams (they cost the static daemon hundreds of KiB). nullopt with
+/// `err` (an errno text, or why the file was refused) on failure.
+std::optional<std::string> read_pem_file(const std::string& path, std::string& err);
+
 }  // namespace boxmail::tls

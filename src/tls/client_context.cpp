@@ -5,7 +5,6 @@
 #include "tls/certificate.hpp"
 #include "tls/server_context.hpp"
 
-#include <fstream>
 #include <iterator>
 #include <stdexcept>
 
@@ -73,9 +72,10 @@ std::shared_ptr<const ClientContext> ClientContext::create(const ClientTlsOption
       mbedtls_ssl_conf_authmode(conf, MBEDTLS_SSL_VERIFY_NONE);
       break;
     case ClientVerify::Chain: {
-      std::ifstream f(options.ca_file, std::ios::binary);
-      if (!f) throw std::runtime_error(options.ca_file + ": cannot read the CA file");
-      std::string pem((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+      std::string why;
+      const std::optional<std::string> text = read_pem_file(options.ca_file, why);
+      if (!text) throw std::runtime_error(options.ca_file + ": cannot read the CA file: " + why);
+      const std::string& pem = *text;
       // mbedtls_x509_crt_parse wants PEM text with its NUL counted.
       rc = mbedtls_x509_crt_parse(&ctx->ca_, reinterpret_cast<const unsigned char*>(pem.c_str()), pem.size() + 1);
       if (rc < 0 || ctx->ca_.version == 0) {
