@@ -69,11 +69,11 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
 }
 
 Resolution deliver(std::vector<std::string> mailboxes, std::string detail) {
-  return Resolution{Verdict::Deliver, std::move(mailboxes), std::move(detail)};
+  return Resolution{Verdict::Deliver, std::move(mailboxes), std::move(detail), {}};
 }
 
 Resolution refuse(Verdict verdict, std::string detail) {
-  return Resolution{verdict, {}, std::move(detail)};
+  return Resolution{verdict, {}, std::move(detail), {}};
 }
 
 /// Recursive alias expansion; one instance per recipient.
@@ -100,7 +100,21 @@ class AliasExpander {
     stack_.push_back(name);
     for (const std::string& target : targets) {
       const std::string key = text::ascii_lower(target);
-      if (key == "null") {
+      if (const auto at = key.rfind('@'); at != std::string::npos) {
+        // A forwarding target: local when the domain is the box's own.
+        if (!own_domain(std::string_view(key).substr(at + 1), config_)) {
+          add_unique(remote_, target);
+          continue;
+        }
+        const std::string local = key.substr(0, at);
+        if (const config::Account* account = accounts_.find(local)) {
+          add_unique(mailboxes_, text::ascii_lower(account->name));
+        } else if (auto alias = config_.aliases.find(local); alias != config_.aliases.end()) {
+          if (!expand(local, alias->second, depth + 1)) return false;
+        } else {
+          add_unique(skipped_, target);
+        }
+      } else if (key == "null") {
         saw_null_ = true;
       } else if (const config::Account* account = accounts_.find(key)) {
         add_unique(mailboxes_, text::ascii_lower(account->name));
@@ -116,6 +130,7 @@ class AliasExpander {
   }
 
   const std::vector<std::string>& mailboxes() const { return mailboxes_; }
+  const std::vector<std::string>& remote() const { return remote_; }
   const std::vector<std::string>& skipped() const { return skipped_; }
   bool saw_null() const { return saw_null_; }
   const std::string& error() const { return error_; }
@@ -124,6 +139,7 @@ class AliasExpander {
   const config::Config& config_;
   const config::AccountTable& accounts_;
   std::vector<std::string> mailboxes_;
+  std::vector<std::string> remote_;
   std::vector<std::string> skipped_;
   std::vector<std::string> stack_;                           // aliases being expanded
   std::map<std::string, std::uint32_t, std::less<>> done_;   // alias -> deepest successful depth
@@ -139,11 +155,15 @@ Resolution resolve_alias(const std::string& name, const std::vector<std::string>
   if (!ex.skipped().empty()) {
     skipped = "; skipped unknown target(s): " + join(ex.skipped(), ", ");
   }
-  if (ex.mailboxes().empty()) {
+  if (ex.mailboxes().empty() && ex.remote().empty()) {
     if (ex.saw_null()) return deliver({}, "alias '" + name + "' discards (null)" + skipped);
     return refuse(Verdict::UnknownUser, "alias '" + name + "' has no deliverable target" + skipped);
   }
-  return deliver(ex.mailboxes(), "alias '" + name + "' -> " + join(ex.mailboxes(), ", ") + skipped);
+  std::vector<std::string> all = ex.mailboxes();
+  all.insert(all.end(), ex.remote().begin(), ex.remote().end());
+  Resolution r = deliver(ex.mailboxes(), "alias '" + name + "' -> " + join(all, ", ") + skipped);
+  r.remote = ex.remote();
+  return r;
 }
 
 /// The catch-all rule: smtp.catch_all set and an existing account.

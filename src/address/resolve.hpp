@@ -21,6 +21,9 @@
 //     a mailbox -> that mailbox;
 //     an alias -> its targets, expanded recursively up to max_alias_depth
 //        (deeper or cyclic: 550 5.4.6), "null" discards, duplicates removed;
+//        a target "user@domain" forwards: at one of the box's own domains
+//        it is resolved here by its local-part, elsewhere it is relayed
+//        (Resolution::remote; the configuration needs a route for it);
 //     "postmaster" (when neither) -> the first account (or catch-all);
 //     otherwise the catch-all mailbox when configured, else 550 5.1.1.
 //
@@ -57,6 +60,7 @@ struct Resolution {
   Verdict verdict = Verdict::UnknownUser;
   std::vector<std::string> mailboxes;   ///< distinct mailbox names, lower case, in order found
   std::string detail;                   ///< human text for the log / reply
+  std::vector<std::string> remote;      ///< forwarding targets elsewhere ("user@example.net"), for the queue
 };
 
 /// True when `domain` (any case) matches one of `patterns` ("*" matches all).

@@ -366,9 +366,10 @@ int main(int argc, char** argv) {
   relay_hooks.queue = queue;
   relay_hooks.remote = [](const smtp::Envelope& env) {
     std::vector<store::QueueRecipient> out;
-    for (const auto& path : env.remote) {
+    for (std::size_t i = 0; i < env.remote.size(); ++i) {
       store::QueueRecipient r;
-      r.forward_path = path;
+      r.forward_path = env.remote[i];
+      if (i < env.remote_original.size()) r.original = env.remote_original[i];
       out.push_back(std::move(r));
     }
     return out;

@@ -16,6 +16,8 @@
 // parser, so the two cannot drift apart.
 #include "config/schema.hpp"
 
+#include "address/mailbox.hpp"
+
 #include "text/ascii.hpp"
 #include "text/number.hpp"
 
@@ -1083,6 +1085,26 @@ struct Parser {
     std::vector<std::string> targets;
     for (std::string_view item : items) {
       std::string t = text::ascii_lower(item);
+      if (item.find('@') != std::string_view::npos) {
+        // A forwarding target: an address elsewhere (relayed by the queue).
+        const address::PathResult p = address::parse_forward_path("<" + std::string(item) + ">");
+        if (!p.error.empty() || p.mailbox.domain.empty()) {
+          error("aliases", name, "target " + quoted(item) + " is not an address" +
+                                     (p.error.empty() ? std::string() : " (" + p.error + ")"));
+          return;
+        }
+        if (p.mailbox.address_literal) {
+          error("aliases", name, "target " + quoted(item) + ": forwarding to an address literal is not supported");
+          return;
+        }
+        if (p.mailbox.local_part.find_first_of(" \"(),:;<>@[\\]%!") != std::string::npos) {
+          error("aliases", name, "target " + quoted(item) + ": the local-part must be a plain dot-atom");
+          return;
+        }
+        t = p.mailbox.local_part + "@" + text::ascii_lower(p.mailbox.domain);
+        if (std::find(targets.begin(), targets.end(), t) == targets.end()) targets.push_back(std::move(t));
+        continue;
+      }
       if (t != "null") {
         if (auto err = mailbox_name_error(t)) {
           error("aliases", name, "target " + quoted(item) + ": " + *err);
@@ -1144,6 +1166,16 @@ struct Parser {
                          ") is larger than max_connections (" + std::to_string(p.max_connections) + ")");
     }
     const RelayConfig& r = config.relay;
+    if (r.route.empty() && !is_bad("relay", "route")) {
+      for (const auto& [alias_name, targets] : config.aliases) {
+        for (const std::string& t : targets) {
+          if (t.find('@') == std::string::npos) continue;
+          errors.push_back(ConfigError{file, line_of("aliases", alias_name), "aliases", alias_name,
+                                       "forwards to " + t + " but [relay] route is none (no way out for it)"});
+          break;
+        }
+      }
+    }
     if (!is_bad("relay", "retry_min") && !is_bad("relay", "retry_max") && r.retry_min > r.retry_max) {
       cross_error_in("relay", "retry_min", "retry_max",
                      "retry_min (" + std::to_string(r.retry_min) + "s) is longer than retry_max (" +
@@ -1453,7 +1485,11 @@ std::string schema_man_page() {
   add("separated by commas and/or blanks.");
   add("A target is a mailbox, another alias, or");
   add(".BR null ,");
-  add("which discards the message.");
+  add("which discards the message, or an address");
+  add(".I user@domain");
+  add("that forwards it: at one of the box's own domains it is resolved here by its local\\-part,");
+  add("elsewhere it goes out through the outgoing queue with the original envelope sender");
+  add("(a forwarding target needs a [relay] route).");
   add("Alias names follow the rules of mailbox names and are stored in lower case;");
   add("a mailbox of the same name is chosen before an alias.");
   add("An alias may not list itself, and");

@@ -290,6 +290,7 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
     case address::Verdict::Relay:
       if (std::find(envelope_.remote.begin(), envelope_.remote.end(), addr) == envelope_.remote.end()) {
         envelope_.remote.push_back(addr);
+        envelope_.remote_original.emplace_back();
       }
       envelope_.forward_paths.push_back(addr);
       state_ = State::Rcpt;
@@ -338,6 +339,12 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
   for (const auto& mb : res.mailboxes) {
     if (std::find(envelope_.mailboxes.begin(), envelope_.mailboxes.end(), mb) == envelope_.mailboxes.end())
       envelope_.mailboxes.push_back(mb);
+  }
+  for (const auto& target : res.remote) {   // a forwarding alias: out through the queue
+    if (std::find(envelope_.remote.begin(), envelope_.remote.end(), target) == envelope_.remote.end()) {
+      envelope_.remote.push_back(target);
+      envelope_.remote_original.push_back(addr);
+    }
   }
   state_ = State::Rcpt;
   reply(out, ReplyId::RecipientOk);

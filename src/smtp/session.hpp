@@ -158,7 +158,8 @@ struct Envelope {
   std::string reverse_path;                 ///< "" for the null reverse-path <>
   std::vector<std::string> forward_paths;   ///< accepted RCPT addresses, as given
   std::vector<std::string> mailboxes;       ///< distinct local mailboxes to deliver to (may be empty: all "null")
-  std::vector<std::string> remote;          ///< forward-paths for the outgoing queue (relay clients' remote recipients), distinct
+  std::vector<std::string> remote;          ///< forward-paths for the outgoing queue (relay clients' remote recipients, forwarding aliases), distinct
+  std::vector<std::string> remote_original; ///< per `remote`: the RCPT address that led there when an alias forwarded ("" otherwise)
   std::string prefix;                       ///< "Return-Path: ...\nReceived: ...\n" written before the body
   std::uint32_t prefix_lines = 0;           ///< LFs in prefix (for the CRLF size W=)
   std::uint64_t declared_size = 0;          ///< SIZE= of MAIL (RFC 1870), 0 when not given

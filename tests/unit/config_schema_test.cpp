@@ -752,9 +752,20 @@ const AliasCase kAliasCases[] = {
     {".x = a", "bad alias name", false},
     {"null = a", "bad alias name: 'null' is reserved", false},
     {"x = ../y", "target '../y'", false},
-    {"x = a@b", "target 'a@b': mailbox name contains '@'", false},
+    {"x = a@b", "forwards to a@b but [relay] route is none", false},
+    {"x = a@[192.0.2.1]", "forwarding to an address literal is not supported", false},
+    {"x = a%b@example.net", "the local-part must be a plain dot-atom", false},
+    {"x = a@", "is not an address", false},
     {"loop = Loop", "alias lists itself as a target", false},
 };
+
+TEST(ConfigSchema, ForwardingAliases) {
+  // A target user@domain needs a route; the domain is kept in lower case,
+  // the local-part as written.
+  const ParseResult r = parse_config("[aliases]\nbob = Bob@Example.NET, alice\n[relay]\nroute = mx\n", "f.ini");
+  ASSERT_TRUE(r.config) << errors_text(r);
+  EXPECT_EQ(join(r.config->aliases.at("bob")), "Bob@example.net alice");
+}
 
 TEST(ConfigSchema, Aliases) {
   for (const AliasCase& c : kAliasCases) {

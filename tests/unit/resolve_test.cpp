@@ -158,8 +158,8 @@ TEST(ResolveRecipient, BaseConfiguration) {
       {"alias null discards", "<noreply@example.com>", V::Deliver, {}, "null"},
       {"alias nested null", "<devnull@example.com>", V::Deliver, {}},
       {"alias null and mailbox", "<half@example.com>", V::Deliver, {"bob"}},
-      {"alias unknown targets skipped", "<partly@example.com>", V::Deliver, {"carol"},
-       "ghost, friend@elsewhere.net"},
+      {"alias unknown targets skipped, a forwarding target kept", "<partly@example.com>", V::Deliver, {"carol"},
+       "-> carol, friend@elsewhere.net; skipped unknown target(s): ghost"},
       {"alias only unknown targets", "<ghosts@example.com>", V::UnknownUser, {}, "ghost, phantom"},
       {"alias without targets", "<empty@example.com>", V::UnknownUser, {}},
       // postmaster
@@ -351,6 +351,35 @@ TEST(ResolveRecipient, LocalDomainsAreAcceptedFromTheFeedToo) {
   EXPECT_TRUE(own_domain("OWN.test", c));
   EXPECT_TRUE(own_domain("mail.example.org", c));
   EXPECT_FALSE(own_domain("elsewhere.test", c));
+}
+
+TEST(ResolveRecipient, ForwardingAliases) {
+  // A target user@domain forwards: elsewhere it goes to the queue (the
+  // configuration has a route), at one of the box's own domains it is
+  // resolved here by its local-part.
+  Config c = base_config();
+  c.aliases["bob-away"] = {"bob@ELSEWHERE.net"};
+  c.aliases["both"] = {"alice", "friend@elsewhere.net", "friend@elsewhere.net"};
+  c.aliases["inside"] = {"carol@example.com", "info@mail.example.org"};
+  c.aliases["chain"] = {"both", "bob-away"};
+  const AccountTable accounts = base_accounts();
+  auto resolve = [&](const char* rcpt) {
+    const PathResult p = parse_forward_path(rcpt);
+    return resolve_recipient(p.mailbox, c, accounts);
+  };
+  Resolution r = resolve("<bob-away@example.com>");
+  EXPECT_EQ(r.verdict, Verdict::Deliver);
+  EXPECT_TRUE(r.mailboxes.empty());
+  EXPECT_EQ(r.remote, std::vector<std::string>{"bob@ELSEWHERE.net"});
+  r = resolve("<both@example.com>");
+  EXPECT_EQ(r.mailboxes, std::vector<std::string>{"alice"});
+  EXPECT_EQ(r.remote, std::vector<std::string>{"friend@elsewhere.net"});
+  r = resolve("<inside@example.com>");
+  EXPECT_EQ(r.mailboxes, (std::vector<std::string>{"carol", "alice"}));
+  EXPECT_TRUE(r.remote.empty());
+  r = resolve("<chain@example.com>");
+  EXPECT_EQ(r.mailboxes, std::vector<std::string>{"alice"});
+  EXPECT_EQ(r.remote, (std::vector<std::string>{"friend@elsewhere.net", "bob@ELSEWHERE.net"}));
 }
 
 TEST(ResolveRecipient, MailboxWithoutDomainIsRefused) {

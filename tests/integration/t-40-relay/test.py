@@ -29,13 +29,16 @@ Client sends / boxmaild does:
       `queue retry` after the server is back delivers it; `queue delete`
       removes another.
   (6) A bounce to an address at another domain goes out through the
-      queue itself with the null reverse-path (smtp-sink's dump shows
-      MAIL FROM:<>... not visible in the dump, so: the sink got a
-      multipart/report message).
+      queue itself: the sink of the sender's domain gets the
+      multipart/report.
+  (7) A forwarding alias (fwd = friend@mx.dest.test): mail from the feed
+      to fwd@own.test goes out by MX with its envelope sender kept (the
+      sink's X-Mail-Args) and the original recipient in the queue.
 """
 import email
 import email.policy
 import os
+import re
 import smtplib
 import sys
 import tempfile
@@ -122,7 +125,8 @@ def main():
                    "relay": {"relay_networks": "127.0.0.1", "local_domains": "own.test", "route": "mx",
                              "retry_min": "1", "retry_max": "2", "delay_notice_after": "2",
                              "connect_timeout": "2"},
-                   "dns": {"servers": dns.server(), "timeout": "1", "attempts": "2"}})
+                   "dns": {"servers": dns.server(), "timeout": "1", "attempts": "2"},
+                   "aliases": {"fwd": "friend@mx.dest.test"}})
         try:
             box.start()
             # -- (1) local and remote in one message; the feed keeps both local --
@@ -190,6 +194,14 @@ def main():
             got = sink_with(sinks["senders"], "t40-outbounce")
             assert b"multipart/report" in got and b"Action: failed" in got, got[:400]
             print("ok (6) a bounce for a remote sender goes out by MX")
+
+            # -- (7) a forwarding alias --
+            send(box.port, "news@isp.test", ["fwd@own.test"], message("news@isp.test", "fwd@own.test", "t40-fwd"),
+                 source="127.0.0.9")
+            got = sink_with(sinks["mx1"], "t40-fwd")
+            assert re.search(rb"(?m)^X-Mail-Args: <news@isp\.test>", got), got[:400]
+            box.wait_log(r"to=<friend@mx\.dest\.test> relay=mx1\.dest\.test.* status=sent")
+            print("ok (7) a forwarding alias goes out with the envelope sender kept")
         finally:
             box.stop()
             for s in sinks.values():
