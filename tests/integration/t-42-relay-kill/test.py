@@ -7,7 +7,9 @@ bob@slow.test, each acknowledged with its own 250; boxmaild is killed with
 SIGKILL once the sink has some of them but not all (deliveries in flight),
 then started again. Every acknowledged message must reach the sink whole
 (duplicates are allowed: a message the sink had taken but whose envelope
-update the kill cut off is sent again; they are counted and printed), the
+update the kill cut off is sent again; the runner records a connection's
+messages when the connection ends, so every message a killed connection
+had already sent comes again; they are counted and printed), the
 queue ends empty (`queue list`), and nothing is left in spool_dir/queue
 (no envelope, data file, .tmp or quarantined entry).
 """
