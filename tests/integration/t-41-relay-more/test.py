@@ -43,6 +43,7 @@ import email
 import email.policy
 import os
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -374,6 +375,7 @@ def main():
                 b.cleanup()
             for s in sinks.values():
                 s.close()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

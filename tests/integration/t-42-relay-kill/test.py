@@ -16,6 +16,7 @@ queue ends empty (`queue list`), and nothing is left in spool_dir/queue
 import collections
 import os
 import re
+import shutil
 import smtplib
 import sys
 import tempfile
@@ -88,6 +89,7 @@ def main():
         finally:
             box.stop()
             box.cleanup()
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
