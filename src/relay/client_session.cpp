@@ -611,7 +611,7 @@ void ClientSession::finish_message(ClientOutput& out) {
   next_message(out);
 }
 
-ClientOutput ClientSession::tls_started(bool ok) {
+ClientOutput ClientSession::tls_started(bool ok, std::string_view why) {
   ClientOutput out;
   if (closed_) {
     out.action = ClientAction::Close;
@@ -619,7 +619,9 @@ ClientOutput ClientSession::tls_started(bool ok) {
   }
   if (!ok) {
     tls_failed_ = true;
-    fail_rest(out, Status::Temporary, Stage::Tls, nullptr, "4.7.5", "the TLS handshake failed", false);
+    std::string text = "the TLS handshake failed";
+    if (!why.empty()) text += ": " + printable(why);
+    fail_rest(out, Status::Temporary, Stage::Tls, nullptr, "4.7.5", text, false);
     return out;
   }
   secure_ = true;

@@ -217,8 +217,12 @@ class ClientSession {
   /// The server's octets (any split, down to one at a time). Uses input
   /// until an action other than None comes up (`used`).
   ClientOutput receive(std::string_view in);
-  /// After Action::StartTls: the handshake worked (`ok`) or not.
-  ClientOutput tls_started(bool ok);
+  /// After Action::StartTls: the handshake worked (`ok`) or not; `why` is
+  /// the TLS layer's reason for a failure (e.g. "the server's certificate
+  /// (SHA-256 ...) is not the pinned one"), kept in every pending
+  /// recipient's text after "the TLS handshake failed: " (4.7.5), so the
+  /// queue's log line, envelope and notices say what went wrong.
+  ClientOutput tls_started(bool ok, std::string_view why = {});
   /// After Action::SendBody: the body and its terminator are written.
   ClientOutput body_sent();
   /// The connection ended (EOF, error, timeout; `why` for the text): every

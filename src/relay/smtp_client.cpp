@@ -122,7 +122,7 @@ asio::awaitable<Attempt> attempt(const Target& target, ClientSession& session, c
     if (ec) {
       const std::string why = transport.tls_error().empty() ? ec.message() : transport.tls_error();
       session.note("TLS handshake failed: " + why);
-      out = session.tls_started(false);
+      out = session.tls_started(false, why);
     } else {
       // The session was made with tls_on_connect: it waits for the greeting.
       session.note("TLS: " + transport.description());
@@ -150,13 +150,14 @@ asio::awaitable<Attempt> attempt(const Target& target, ClientSession& session, c
       unread.clear();
       arm(*conn, req.timeouts.command);
       const error_code ec = co_await transport.start_tls();
+      std::string why;
       if (ec) {
-        const std::string why = transport.tls_error().empty() ? ec.message() : transport.tls_error();
+        why = transport.tls_error().empty() ? ec.message() : transport.tls_error();
         session.note("TLS handshake failed: " + why);
       } else {
         session.note("TLS: " + transport.description());
       }
-      out = session.tls_started(!ec);
+      out = session.tls_started(!ec, why);
       continue;
     }
     if (out.action == ClientAction::SendBody) {

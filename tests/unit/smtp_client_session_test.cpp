@@ -78,7 +78,7 @@ ClientSession play(ClientOptions options, std::vector<OutgoingEnvelope> messages
     if (st.server == "<TLS>") {
       take(s.tls_started(true));
     } else if (st.server == "<TLS-FAIL>") {
-      take(s.tls_started(false));
+      take(s.tls_started(false, "the server's certificate (SHA-256 AB:CD) is not the pinned one"));
     } else if (st.server == "<BODY>") {
       take(s.body_sent());
     } else if (st.server == "<EOF>") {
@@ -538,6 +538,10 @@ TEST(SmtpClientSession, FailedHandshakeClosesAndSaysSo) {
          [](const ClientSession& s) {
            EXPECT_EQ(rcpt(s, 0, 0).status, Status::Temporary);
            EXPECT_EQ(rcpt(s, 0, 0).stage, Stage::Tls);
+           EXPECT_EQ(rcpt(s, 0, 0).enhanced, "4.7.5");
+           // The TLS layer's reason is kept (the queue logs and records it).
+           EXPECT_EQ(rcpt(s, 0, 0).text,
+                     "the TLS handshake failed: the server's certificate (SHA-256 AB:CD) is not the pinned one");
            EXPECT_TRUE(s.tls_failed());
            EXPECT_TRUE(s.host_failed());
          });
