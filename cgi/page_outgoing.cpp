@@ -77,7 +77,7 @@ Html action_form(const Request& r, const Model& m, std::string_view action, std:
                  Html::Literal label, bool danger, std::string_view aria) {
   Html out = form_open(r, "/outgoing", m, Html::trusted(" class=\"inline\"")) + hidden_field("action", action);
   if (!id.empty()) out += hidden_field("id", id);
-  out += (danger ? Html::trusted("<button type=\"submit\" class=\"danger\"") : Html::trusted("<button type=\"submit\"")) +
+  out += (danger ? Html::trusted("<button type=\"submit\" class=\"small danger\"") : Html::trusted("<button type=\"submit\" class=\"small\"")) +
          attr("aria-label", aria) + Html::trusted(">") + Html::trusted(label) + Html::trusted("</button></form>");
   return out;
 }
@@ -99,17 +99,20 @@ Html queue_section(const Request& r, const Model& m) {
          (std::to_string(msgs.size()) + (msgs.size() == 1 ? " message is" : " messages are") +
           " waiting to go out. boxmaild tries each again on its own; \"Retry now\" tries at once.") +
          Html::trusted("</p><table id=\"queue\"><thead><tr><th>queue id</th><th>sender</th><th>recipients</th>"
-                       "<th>age</th><th>last error</th><th>next attempt</th><th>actions</th></tr></thead><tbody>");
+                       "<th>age</th><th>next attempt</th><th>actions</th><th>last error</th></tr></thead><tbody>");
   for (const control::QueuedMessage& q : msgs) {
     out += Html::trusted("<tr") + attr("id", "q-" + q.id) + Html::trusted(">") + td(q.id) +
            td(q.sender.empty() ? std::string("<> (a notice)") : q.sender) + td(join(q.recipients, ", ")) +
-           td(span(q.age)) + td(q.error.empty() ? std::string("-") : q.error) +
-           td(q.next == 0 ? std::string("now") : "in " + span(q.next)) + Html::trusted("<td class=\"actions\">") +
+           td(span(q.age)) + td(q.next == 0 ? std::string("now") : "in " + span(q.next)) +
+           Html::trusted("<td class=\"actions\">") +
            action_form(r, m, "retry", q.id, "Retry now", false, "Retry " + q.id + " now") +
-           action_form(r, m, "delete", q.id, "Delete", true, "Delete " + q.id) + Html::trusted("</td></tr>");
+           action_form(r, m, "delete", q.id, "Delete", true, "Delete " + q.id) +
+           Html::trusted("</td><td class=\"error-text\">") + (q.error.empty() ? std::string("-") : q.error) +
+           Html::trusted("</td></tr>");
   }
   out += Html::trusted("</tbody></table>") +
-         action_form(r, m, "flush", "", "Flush the queue", false, "Try every queued message now") +
+         Html::trusted("<p>") + action_form(r, m, "flush", "", "Flush the queue", false, "Try every queued message now") +
+         Html::trusted("</p>") +
          Html::trusted("<p class=\"help\">Delete removes the message without telling its sender.</p></section>\n");
   return out;
 }

@@ -310,7 +310,7 @@ TEST(CgiOutgoing, RowPerMessageWithItsButtonsAllEscaped) {
   EXPECT_NE(html.find("&lt;script&gt;x&lt;/script&gt;@example.org"), std::string::npos);
   EXPECT_NE(html.find("<tr id=\"q-" + id + "\"><td>" + id + "</td>"), std::string::npos) << html;
   EXPECT_NE(html.find("<td>bob@remote.example, carol@remote.example</td><td>2 h 5 min</td>"), std::string::npos);
-  EXPECT_NE(html.find("<td>in 4 min</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>2 h 5 min</td><td>in 4 min</td><td class=\"actions\">"), std::string::npos);
   EXPECT_NE(html.find("451 4.4.1 &lt;b&gt;no answer&lt;/b&gt;"), std::string::npos);
   // Each button is its own POST form with the CSRF token, the action and the id.
   for (std::string_view action : {"retry", "delete"}) {
