@@ -425,6 +425,36 @@ Outcome send_tls_change(const Model& m, const TlsChange& c) {
   return certificate_outcome(r.reached, r.error, r.reply);
 }
 
+/// The Outgoing mail page's view of boxmaild: `status` (the route, the
+/// stored login's user) and `queue list`.
+void ask_outgoing(Model& m) {
+  ask_daemon(m, false);
+  if (!m.config) {
+    m.daemon.queue_error = "the configuration file has errors";
+    return;
+  }
+  const auto r = control::control_request(m.config->server.control_socket, "queue list", 10000);
+  if (!r.reached) {
+    m.daemon.queue_error = r.error;
+    return;
+  }
+  auto q = control::decode_queue_list(r.reply);
+  if (!q) {
+    m.daemon.queue_error = q.error;
+    return;
+  }
+  m.daemon.queue = std::move(*q.value);
+}
+
+/// Sends a queue action or the smarthost login to boxmaild (the queue and
+/// the login file are its own) and turns its reply into the page's
+/// outcome. The payload (a password) goes only into the socket.
+Outcome send_daemon_change(const Model& m, const DaemonChange& c) {
+  if (!m.config) return daemon_change_outcome(c, false, "the configuration file has errors", control::Reply{});
+  const auto r = control::control_request(m.config->server.control_socket, c.line, 20000, c.payload);
+  return daemon_change_outcome(c, r.reached, r.error, r.reply);
+}
+
 /// A file as it was before a change, to be put back when boxmaild refuses
 /// the change (or a later step fails).
 struct Kept {
@@ -724,6 +754,15 @@ Response handle() {
       log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": certificate: " + what);
       view.form = &req.form;
       view.outcome = &outcome;
+    } else if (outcome.change && outcome.change->daemon) {
+      // The queue and the smarthost login are boxmaild's; what is logged
+      // names the action (and a login's user), never the payload.
+      const std::string what = outcome.change->daemon->what;
+      outcome = send_daemon_change(model, *outcome.change->daemon);
+      log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": " + what + ": " + outcome.info +
+                             outcome.error);
+      view.form = &req.form;
+      view.outcome = &outcome;
     } else if (outcome.change) {
       auto [msg, ok] = apply(paths, model, *outcome.change);
       log_line(LOG_INFO, "admin '" + session->record.user + "' from " + remote + ": " + msg);
@@ -739,6 +778,7 @@ Response handle() {
   }
   if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
   if (page->path == "/certificate") ask_tls(model);
+  if (page->path == "/outgoing") ask_outgoing(model);
   Response r;
   r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;

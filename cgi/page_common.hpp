@@ -3,7 +3,7 @@
 //
 // Each page lives in its own file (page_status.cpp, page_mailboxes.cpp,
 // page_aliases.cpp, page_feed.cpp, page_retrieval.cpp, page_backup.cpp,
-// page_certificate.cpp, page_login.cpp); pages.cpp holds the table that
+// page_certificate.cpp, page_outgoing.cpp, page_login.cpp); pages.cpp holds the table that
 // names them. The helpers here are the small text utilities the forms
 // need, the notices every page shows, and the settings forms over schema
 // keys (apply_settings / settings_fields), which the feed, retrieval and
@@ -85,6 +85,8 @@ Html retrieval_render(const Request& r, const Model& m, const View& v);
 Outcome retrieval_post(const Request& r, const Model& m);
 Html certificate_render(const Request& r, const Model& m, const View& v);
 Outcome certificate_post(const Request& r, const Model& m);
+Html outgoing_render(const Request& r, const Model& m, const View& v);
+Outcome outgoing_post(const Request& r, const Model& m);
 Html backup_render(const Request& r, const Model& m, const View& v);
 Outcome backup_post(const Request& r, const Model& m);
 

@@ -8,7 +8,7 @@
 namespace boxmail::cgi {
 namespace detail {
 
-Html status_render(const Request&, const Model& m, const View& v) {
+Html status_render(const Request& r, const Model& m, const View& v) {
   Html out = view_notices(v) + config_problem(m);
   const DaemonView& d = m.daemon;
   if (!d.reached) {
@@ -55,6 +55,17 @@ Html status_render(const Request&, const Model& m, const View& v) {
   out += Html::trusted("<section><h2>Services</h2><table><thead><tr><th>service</th><th>state</th>"
                        "<th>listening on</th><th>sessions</th></tr></thead><tbody>") +
          services + Html::trusted("</tbody></table><p>Up for ") + uptime + Html::trusted(".</p></section>\n");
+  if (st.relay) {
+    const control::RelayStatus& rs = *st.relay;
+    out += Html::trusted("<section><h2>Outgoing mail</h2><p id=\"outgoing-status\">");
+    if (rs.route.empty()) {
+      out += Html("Outgoing mail: not configured (mail to other domains is refused).");
+    } else {
+      out += Html("Outgoing mail: via " + join(rs.route, " then ") + "; " + std::to_string(rs.queued) +
+                  (rs.queued == 1 ? " message" : " messages") + " in the queue.");
+    }
+    out += Html::trusted(" <a") + attr("href", r.script + "/outgoing") + Html::trusted(">Outgoing mail</a></p></section>\n");
+  }
   out += Html::trusted("<section><h2>Messages today</h2><p class=\"counts\"><span id=\"accepted-today\">") +
          std::to_string(d.stats.accepted_today) + Html::trusted("</span> received, <span id=\"refused-today\">") +
          std::to_string(d.stats.refused_today) + Html::trusted("</span> refused.</p>") + hourly_chart(d.stats) +

@@ -24,6 +24,7 @@ const std::vector<PageInfo>& pages() {
       {"/aliases", "Aliases", aliases_render, aliases_post},
       {"/feed", "Mail feed", feed_render, feed_post},
       {"/retrieval", "Mail retrieval", retrieval_render, retrieval_post},
+      {"/outgoing", "Outgoing mail", outgoing_render, outgoing_post},
       {"/certificate", "Certificate", certificate_render, certificate_post},
       {"/backup", "Backup and restore", backup_render, backup_post},
   };

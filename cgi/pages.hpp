@@ -49,6 +49,10 @@ struct DaemonView {
   /// failed, then `tls_error` says why.
   std::optional<control::TlsReply> tls;
   std::string tls_error;
+  /// `queue list` (the Outgoing mail page only); nullopt when not asked or
+  /// it failed, then `queue_error` says why.
+  std::optional<control::QueueListReply> queue;
+  std::string queue_error;
 };
 
 struct Model {
@@ -73,12 +77,22 @@ struct TlsChange {
   std::string key;           ///< PEM private key
 };
 
+/// A request the glue sends to boxmaild for the Outgoing mail page (the
+/// queue's retry/delete/flush, the smarthost login): the queue and the
+/// login file are boxmaild's, the panel only asks.
+struct DaemonChange {
+  std::string line;      ///< the request line: "queue retry QID", "smarthost-login 5 8", ...
+  std::string payload;   ///< octets after the line (smarthost-login: user and password); never logged
+  std::string what;      ///< for the log and the notice: "retry 0123456789ABC"
+};
+
 /// What a successful POST asks the glue to write.
 struct Change {
   std::optional<std::string> ini;                     ///< new INI text, already validated
   std::optional<config::AccountTable> accounts;       ///< new passwd-file content
   std::string done;                                   ///< "Mailbox bob added."
   std::optional<TlsChange> tls = std::nullopt;        ///< a certificate change (the files are boxmaild's)
+  std::optional<DaemonChange> daemon = std::nullopt;  ///< a queue or smarthost-login request to boxmaild
 };
 
 struct Outcome {
@@ -128,6 +142,14 @@ Outcome post_page(const PageInfo& page, const Request& r, const Model& m);
 /// field's error ("chain", "key"), any other one the form's error; an
 /// install becomes `info` naming the new certificate.
 Outcome certificate_outcome(bool reached, std::string_view error, const control::Reply& reply);
+
+/// The Outgoing mail page's result of a DaemonChange: boxmaild's reply
+/// (`reached` false: it could not be asked, `error` says why). "ok" becomes
+/// `info` (the reply's text; for the login "A login is stored for USER."),
+/// "error" the form's error with "Nothing was changed". Never holds the
+/// password: boxmaild's replies do not (control/smarthost_login.hpp).
+Outcome daemon_change_outcome(const DaemonChange& change, bool reached, std::string_view error,
+                              const control::Reply& reply);
 
 /// The login page, whole (`error` shown above the form, escaped).
 Html login_page(std::string_view script, std::string_view error, std::string_view csrf);

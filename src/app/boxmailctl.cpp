@@ -6,21 +6,29 @@
 //   boxmailctl [-c FILE] user list
 //   boxmailctl [-c FILE] user pop3 NAME on|off
 //   boxmailctl [-c FILE] admin passwd [--password-stdin]
+//   boxmailctl [-c FILE] queue list|flush
+//   boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
 // default without -c), accounts from config/passwd_file.hpp, hashes from
 // config/password.hpp. Edits of the passwd-file are serialized with an
 // exclusive flock(2) on its directory and written atomically; the daemon
-// notices the new file by itself (mtime), so nothing is signalled.
+// notices the new file by itself (mtime), so nothing is signalled. The
+// queue commands ask the running boxmaild over its control socket
+// (control/control_client.hpp; the queue is the daemon's).
 //
-// Exit status: 0 done, 1 operational error (exists, not found, I/O), 2 usage
+// Exit status: 0 done, 1 operational error (exists, not found, I/O, boxmaild
+// unreachable or refusing a queue command), 2 usage
 // or configuration error (bad arguments, bad name, bad config file).
 // Errors go to stderr prefixed "boxmailctl: ". See docs/boxmailctl.8.
 #include "config/account.hpp"
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
 #include "config/schema.hpp"
+#include "control/control_client.hpp"
+#include "control/control_replies.hpp"
+#include "store/maildir_name.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -55,6 +63,8 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] user list\n"
     "       boxmailctl [-c FILE] user pop3 NAME on|off\n"
     "       boxmailctl [-c FILE] admin passwd [--password-stdin]\n"
+    "       boxmailctl [-c FILE] queue list|flush\n"
+    "       boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -75,6 +85,12 @@ constexpr char kHelp[] =
     "  admin passwd      set the web panel's administrator password (user \"admin\")\n"
     "                    in the file admin next to the configuration file (./var/admin\n"
     "                    without -c; $BOXMAIL_ADMIN overrides)\n"
+    "\n"
+    "  queue list        the outgoing queue, one message per line (asks boxmaild)\n"
+    "  queue show ID     one queued message, a line per recipient\n"
+    "  queue delete ID   remove a message from the queue (its sender is not told)\n"
+    "  queue retry ID    try a message's pending recipients now\n"
+    "  queue flush       try every queued message now\n"
     "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
@@ -99,6 +115,7 @@ struct Args {
   std::string verb;                  // add, del, passwd, list
   std::string name;
   std::string value;                 // on|off for 'user pop3'
+  std::string queue_id;              // for 'queue show|delete|retry'
   bool password_stdin = false;
   bool help = false;
 };
@@ -132,6 +149,21 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
     if (words.size() < 2 || words[1] != "passwd") return "'admin' needs passwd";
     if (words.size() > 2) return "unexpected argument '" + words[2] + "'";
     a.verb = "admin-passwd";
+    return std::nullopt;
+  }
+  if (words[0] == "queue") {
+    if (words.size() < 2) return "'queue' needs list, show, delete, retry or flush";
+    a.verb = "queue-" + words[1];
+    const bool takes_id = words[1] == "show" || words[1] == "delete" || words[1] == "retry";
+    if (!takes_id && words[1] != "list" && words[1] != "flush") return "unknown command 'queue " + words[1] + "'";
+    const std::size_t want = takes_id ? 3 : 2;
+    if (words.size() < want) return "'queue " + words[1] + "' needs a QUEUE-ID";
+    if (words.size() > want) return "unexpected argument '" + words[want] + "'";
+    if (takes_id) {
+      a.queue_id = words[2];
+      if (!boxmail::store::parse_queue_id(a.queue_id)) return "'" + a.queue_id + "' is not a queue id";
+    }
+    if (a.password_stdin) return "--password-stdin goes with 'user add' and 'user passwd'";
     return std::nullopt;
   }
   if (words[0] != "user") return "unknown command '" + words[0] + "'";
@@ -389,6 +421,41 @@ int admin_passwd(const Args& a, const std::optional<std::string>& password) {
   return kExitOk;
 }
 
+/// `queue ...`: one request to boxmaild's control socket. `list` prints a
+/// header and one tab-separated line per message (id, age and next attempt
+/// in seconds, sender with <> for the null sender, the pending recipients
+/// comma-separated, the last error); the others print boxmaild's answer.
+/// boxmaild unreachable or answering "error": its text on stderr, exit 1.
+int queue_command(const Config& config, const Args& a) {
+  const std::string action = a.verb.substr(6);
+  const std::string line = "queue " + action + (a.queue_id.empty() ? "" : " " + a.queue_id);
+  const auto r = boxmail::control::control_request(config.server.control_socket, line, 30000);
+  if (!r.reached) throw Failure{kExitFail, "cannot ask boxmaild (" + r.error + ")"};
+  if (!r.reply.ok) throw Failure{kExitFail, "boxmaild: " + r.reply.head};
+  if (action != "list") {
+    std::cout << r.reply.head << "\n";
+    for (const std::string& l : r.reply.lines) std::cout << "  " << l << "\n";
+    return kExitOk;
+  }
+  const auto q = boxmail::control::decode_queue_list(r.reply);
+  if (!q) throw Failure{kExitFail, "boxmaild's reply is malformed: " + q.error};
+  if (q->messages.empty()) {
+    std::cout << "the queue is empty\n";
+    return kExitOk;
+  }
+  std::cout << "QUEUE-ID\tAGE\tNEXT\tSENDER\tRECIPIENTS\tLAST-ERROR\n";
+  for (const auto& m : q->messages) {
+    std::string rcpts;
+    for (const std::string& t : m.recipients) rcpts += (rcpts.empty() ? "" : ",") + t;
+    std::string error = m.error.empty() ? "-" : m.error;
+    for (char& c : error)
+      if (c == '\t') c = ' ';
+    std::cout << m.id << "\t" << m.age << "\t" << m.next << "\t<" << m.sender << ">\t" << rcpts << "\t" << error
+              << "\n";
+  }
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -417,6 +484,7 @@ int run(const std::vector<std::string>& argv) {
   if (a.password_stdin) password = read_password_stdin();
 
   if (a.verb == "admin-passwd") return admin_passwd(a, password);
+  if (a.verb.rfind("queue-", 0) == 0) return queue_command(*config, a);
   if (a.verb == "add") return user_add(*config, a, password);
   if (a.verb == "del") return user_del(*config, a);
   if (a.verb == "passwd") return user_passwd(*config, a, password);

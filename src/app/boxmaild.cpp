@@ -13,6 +13,7 @@
 #include "config/password.hpp"
 #include "config/schema.hpp"
 #include "control/control_server.hpp"
+#include "control/smarthost_login.hpp"
 #include "control/tls_commands.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
@@ -145,8 +146,10 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
-    // The certificate's directory holds the private key: the daemon's user only.
-    for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key)}) {
+    // The certificate's directory holds the private key, the smarthost
+    // login's its password: the daemon's user only.
+    for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key),
+                          config::parent_directory(cfg->relay.smarthost_credentials)}) {
       if (int e = store::make_dirs(d, 0700, store_owner); e != 0) {
         net::log_error("cannot create " + d + " for " + cfg->server.user + ": " + std::strerror(e));
         return 1;
@@ -272,6 +275,13 @@ int main(int argc, char** argv) {
     s.restart_needed = restart_notes;
     poll_accounts(false);
     control::fill_mail_store(s, cfg->store.mail_dir, *table, *usage, cfg->store.min_free_space);
+    control::RelayStatus relay;
+    for (const config::RouteMethod m : cfg->relay.route) {
+      relay.route.push_back(m == config::RouteMethod::Mx ? "mx" : m == config::RouteMethod::Direct ? "direct" : "smarthost");
+    }
+    relay.queued = runner ? runner->stats().queued : 0;
+    relay.login_user = control::smarthost_login_user(cfg->relay.smarthost_credentials);
+    s.relay = std::move(relay);
     return s;
   };
   handlers.reload = [&]() {
@@ -301,6 +311,12 @@ int main(int argc, char** argv) {
     }
     return control::Reply{r.ok, r.text, r.lines};
   };
+  // The smarthost login: written by boxmaild only (0600 in a 0700
+  // directory); replies name the user, never the password.
+  handlers.smarthost_login = [&](const control::SmarthostLogin& l) {
+    return control::store_smarthost_login(cfg->relay.smarthost_credentials, l);
+  };
+  handlers.smarthost_login_clear = [&] { return control::clear_smarthost_login(cfg->relay.smarthost_credentials); };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
   if (auto e = control_server.listen(); !e.empty()) {
     net::log_error(e);
@@ -344,7 +360,8 @@ int main(int argc, char** argv) {
   logins.start();
   // TLS: an interrupted certificate install finished or undone, a
   // self-signed certificate on first start, then the files as they are.
-  for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key)}) {
+  for (const auto& d : {config::parent_directory(cfg->tls.certificate), config::parent_directory(cfg->tls.key),
+                        config::parent_directory(cfg->relay.smarthost_credentials)}) {
     if (int e = store::make_dirs(d, 0700); e != 0) net::log_error("cannot create " + d + ": " + std::strerror(e));
   }
   control::start_certificate(tls_slot, host_name(*cfg), std::time(nullptr));

@@ -39,7 +39,69 @@ void parse_tls_install(std::string_view arg, Request& r) {
   r.key_octets = key.value;
 }
 
+/// The two sizes of "smarthost-login USER PASS" into `r` (or its error).
+void parse_smarthost_login(std::string_view arg, Request& r) {
+  r.verb = Verb::SmarthostLogin;
+  const auto sp = arg.find(' ');
+  const auto usage = "usage: smarthost-login USER_OCTETS PASSWORD_OCTETS (the user name and password follow the line)";
+  if (sp == std::string_view::npos) {
+    r.error = usage;
+    return;
+  }
+  const auto user = text::parse_unsigned<std::size_t>(arg.substr(0, sp), kMaxSmarthostUser);
+  const auto pass = text::parse_unsigned<std::size_t>(arg.substr(sp + 1), kMaxSmarthostPassword);
+  for (const auto* n : {&user, &pass}) {
+    if (n->error == text::NumberError::Empty || n->error == text::NumberError::NotANumber) {
+      r.error = usage;
+      return;
+    }
+  }
+  if (!user || user.value < 1) {
+    r.error = "smarthost-login: the user name must be 1.." + std::to_string(kMaxSmarthostUser) + " octets";
+    return;
+  }
+  if (!pass || pass.value < 1) {
+    r.error = "smarthost-login: the password must be 1.." + std::to_string(kMaxSmarthostPassword) + " octets";
+    return;
+  }
+  r.user_octets = user.value;
+  r.password_octets = pass.value;
+}
+
+/// True when `s` holds a control character or DEL.
+bool has_control(std::string_view s) {
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+std::string smarthost_login_line(std::size_t user_octets, std::size_t password_octets) {
+  return "smarthost-login " + std::to_string(user_octets) + " " + std::to_string(password_octets);
+}
+
+SmarthostLoginSplit split_smarthost_login(const Request& request, std::string_view payload) {
+  SmarthostLoginSplit out;
+  if (request.verb != Verb::SmarthostLogin || !request.error.empty() || payload.size() != request.payload()) {
+    out.error = "smarthost-login: " + std::to_string(request.payload()) + " octets announced, " +
+                std::to_string(payload.size()) + " sent";
+    return out;
+  }
+  const std::string_view user = payload.substr(0, request.user_octets);
+  const std::string_view password = payload.substr(request.user_octets);
+  if (user.find(':') != std::string_view::npos) {
+    out.error = "the user name may not contain ':'";
+  } else if (has_control(user)) {
+    out.error = "the user name may not contain control characters";
+  } else if (has_control(password)) {
+    out.error = "the password may not contain control characters (line ends, NUL)";
+  } else {
+    out.login = SmarthostLogin{user, password};
+  }
+  return out;
+}
 
 std::string tls_install_line(std::size_t chain_octets, std::size_t key_octets) {
   return "tls-install " + std::to_string(chain_octets) + " " + std::to_string(key_octets);
@@ -69,7 +131,8 @@ Request parse_request(std::string_view line) {
   const auto sp = line.find(' ');
   const std::string verb = text::ascii_lower(line.substr(0, sp));
   const std::string_view arg = sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1);
-  if (verb == "status" || verb == "reload" || verb == "stats" || verb == "tls" || verb == "tls-regenerate") {
+  if (verb == "status" || verb == "reload" || verb == "stats" || verb == "tls" || verb == "tls-regenerate" ||
+      verb == "smarthost-login-clear") {
     if (!arg.empty()) {
       r.error = verb + " takes no argument";
       return r;
@@ -78,11 +141,16 @@ Request parse_request(std::string_view line) {
              : verb == "reload" ? Verb::Reload
              : verb == "stats"  ? Verb::Stats
              : verb == "tls"    ? Verb::Tls
-                                : Verb::TlsRegenerate;
+             : verb == "tls-regenerate" ? Verb::TlsRegenerate
+                                        : Verb::SmarthostLoginClear;
     return r;
   }
   if (verb == "tls-install") {
     parse_tls_install(arg, r);
+    return r;
+  }
+  if (verb == "smarthost-login") {
+    parse_smarthost_login(arg, r);
     return r;
   }
   if (verb == "queue") {
@@ -126,7 +194,8 @@ Request parse_request(std::string_view line) {
     return r;
   }
   r.error = verb.empty() ? "empty request"
-                         : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate)";
+                         : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
+                           "smarthost-login USER PASS, smarthost-login-clear, queue ...)";
   return r;
 }
 

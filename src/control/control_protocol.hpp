@@ -24,6 +24,16 @@
 //   tls-regenerate
 //              a new self-signed certificate for the host name, installed
 //              the same way
+//   smarthost-login USER PASS
+//              USER and PASS are decimal octet counts (USER
+//              1..kMaxSmarthostUser, PASS 1..kMaxSmarthostPassword);
+//              exactly that many octets follow the request line's LF: the
+//              user name, then the password. boxmaild writes them as
+//              [relay] smarthost_credentials ("user:password", mode 0600,
+//              crash-safe) or refuses and changes nothing; the reply names
+//              the user, never the password (control/smarthost_login.hpp)
+//   smarthost-login-clear
+//              removes the stored smarthost login
 //   queue list             the outgoing queue, one line per message
 //                          (store/queue_envelope.hpp describe_queued)
 //   queue show QID         one message: a line per recipient
@@ -52,8 +62,12 @@ constexpr unsigned kMaxLogLines = 200;
 /// The largest tls-install payload (chain and key together), octets; a
 /// chain of a few certificates and a key are a few KiB.
 constexpr std::size_t kMaxTlsUpload = 64 * 1024;
+/// The longest smarthost user name, octets.
+constexpr std::size_t kMaxSmarthostUser = 256;
+/// The longest smarthost password, octets (as config::kMaxPasswordLength).
+constexpr std::size_t kMaxSmarthostPassword = 256;
 
-enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue };
+enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear };
 
 /// What `queue` does (see above).
 enum class QueueAction { List, Show, Delete, Retry, Flush };
@@ -64,11 +78,13 @@ struct Request {
   unsigned count = 0;             ///< for Log: lines asked for
   std::size_t chain_octets = 0;   ///< for TlsInstall: the chain's length in the payload
   std::size_t key_octets = 0;     ///< for TlsInstall: the key's length, after the chain
+  std::size_t user_octets = 0;      ///< for SmarthostLogin: the user name's length in the payload
+  std::size_t password_octets = 0;  ///< for SmarthostLogin: the password's length, after the user
   QueueAction queue_action = QueueAction::List;   ///< for Queue
   std::string queue_id;           ///< for Queue show/delete/retry: a well-formed queue id
   std::string error;
-  /// Octets that follow the request line (TlsInstall only; else 0).
-  std::size_t payload() const { return chain_octets + key_octets; }
+  /// Octets that follow the request line (TlsInstall and SmarthostLogin; else 0).
+  std::size_t payload() const { return chain_octets + key_octets + user_octets + password_octets; }
 };
 
 /// Parses one request line (its line end may be included).
@@ -87,6 +103,27 @@ struct TlsUpload {
 /// Splits `payload` as `request` announced it; nullopt when its length is
 /// not exactly request.payload().
 std::optional<TlsUpload> split_tls_upload(const Request& request, std::string_view payload);
+
+/// The smarthost-login request line (without its LF) for a user name and
+/// a password of these lengths; their octets follow the LF.
+std::string smarthost_login_line(std::size_t user_octets, std::size_t password_octets);
+
+/// A smarthost-login payload split into its two texts (views into the payload).
+struct SmarthostLogin {
+  std::string_view user;
+  std::string_view password;
+};
+
+/// Splits `payload` as `request` announced it and checks the texts: the
+/// stored form is one line "user:password" split at the first ':', so the
+/// user may not hold ':'; neither may hold a control character (CR, LF,
+/// NUL, ...) or DEL. `error` says what is wrong (never quoting the
+/// password); else `login` is set.
+struct SmarthostLoginSplit {
+  std::optional<SmarthostLogin> login;
+  std::string error;
+};
+SmarthostLoginSplit split_smarthost_login(const Request& request, std::string_view payload);
 
 /// A reply: head text after "ok"/"error", and body lines.
 struct Reply {

@@ -1,6 +1,7 @@
 // control_replies.cpp - see control_replies.hpp.
 #include "control/control_replies.hpp"
 
+#include "store/maildir_name.hpp"
 #include "text/ascii.hpp"
 #include "text/number.hpp"
 
@@ -204,8 +205,36 @@ Reply encode(const StatusReply& s) {
     r.lines.push_back(std::move(line));
   }
   for (const std::string& n : s.restart_needed) r.lines.push_back("restart-needed " + one_line(n));
+  if (s.relay) {
+    std::string route;
+    for (const std::string& m : s.relay->route) route += (route.empty() ? "" : ",") + encode_word(m);
+    r.lines.push_back("relay " + (route.empty() ? std::string("none") : route) +
+                      " queued=" + std::to_string(s.relay->queued));
+    if (s.relay->login_user) r.lines.push_back("smarthost-login " + encode_word(*s.relay->login_user));
+  }
   return r;
 }
+
+namespace {
+
+/// Items of a comma-separated list of words, each decoded; nullopt for a
+/// malformed '%' escape or an empty item.
+std::optional<std::vector<std::string>> decode_word_list(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t pos = 0;
+  for (;;) {
+    const auto comma = text.find(',', pos);
+    const std::string_view item = text.substr(pos, comma == std::string_view::npos ? comma : comma - pos);
+    if (item.empty()) return std::nullopt;
+    auto w = decode_word(item);
+    if (!w) return std::nullopt;
+    out.push_back(std::move(*w));
+    if (comma == std::string_view::npos) return out;
+    pos = comma + 1;
+  }
+}
+
+}  // namespace
 
 Decoded<StatusReply> decode_status(const Reply& r) {
   if (!r.ok) return failed<StatusReply>(refused("status", r));
@@ -257,6 +286,22 @@ Decoded<StatusReply> decode_status(const Reply& r) {
       if (rd.has("free") || rd.has("total")) st.fs = FileSystemSize{rd.key_number("free"), rd.key_number("total")};
       st.reserve = rd.key_number("reserve");
       s.store = std::move(st);
+    } else if (kind == "relay") {
+      if (s.relay) rd.fail("relay repeated");
+      RelayStatus rs;
+      const std::string_view route = rd.raw_word(1);
+      if (route != "none") {
+        auto methods = decode_word_list(route);
+        if (!methods) rd.fail("bad route '" + std::string(route) + "'");
+        if (methods) rs.route = std::move(*methods);
+      }
+      rs.queued = rd.key_number("queued");
+      s.relay = std::move(rs);
+    } else if (kind == "smarthost-login") {
+      if (!s.relay) rd.fail("smarthost-login before the relay line");
+      if (s.relay && s.relay->login_user) rd.fail("smarthost-login repeated");
+      const std::string user = rd.word(1);
+      if (rd.ok()) s.relay->login_user = user;
     } else if (rd.ok() && kind.empty()) {
       rd.fail("empty line");
     }
@@ -509,6 +554,67 @@ Decoded<TlsChangeReply> decode_tls_change(const Reply& r) {
     if (!rd.ok()) return failed<TlsChangeReply>(rd.error());
   }
   return Decoded<TlsChangeReply>{std::move(s), {}};
+}
+
+// ---- smarthost-login ------------------------------------------------------------------
+
+Reply encode(const LoginChangeReply& s) {
+  Reply r;
+  r.ok = s.done;
+  r.head = one_line(s.message);
+  if (s.user) r.lines.push_back("user " + encode_word(*s.user));
+  return r;
+}
+
+Decoded<LoginChangeReply> decode_login_change(const Reply& r) {
+  LoginChangeReply s;
+  s.done = r.ok;
+  s.message = r.head;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    Reader rd("smarthost-login", i, r.lines[i]);
+    if (rd.kind() == "user") {
+      if (s.user) rd.fail("user repeated");
+      const std::string user = rd.word(1);
+      if (rd.ok()) s.user = user;
+    } else if (rd.ok() && rd.kind().empty()) {
+      rd.fail("empty line");
+    }
+    if (!rd.ok()) return failed<LoginChangeReply>(rd.error());
+  }
+  return Decoded<LoginChangeReply>{std::move(s), {}};
+}
+
+// ---- queue list ---------------------------------------------------------------------
+
+Decoded<QueueListReply> decode_queue_list(const Reply& r) {
+  if (!r.ok) return failed<QueueListReply>(refused("queue list", r));
+  QueueListReply q;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    Reader rd("queue list", i, r.lines[i]);
+    QueuedMessage m;
+    m.id = rd.word(0);
+    if (rd.ok() && !store::parse_queue_id(m.id)) rd.fail("'" + m.id + "' is not a queue id");
+    m.age = rd.key_number("age");
+    if (const auto sender = rd.raw("sender")) {
+      auto w = decode_word(*sender);
+      if (!w) rd.fail("bad %-escape in sender=" + std::string(*sender));
+      m.sender = w.value_or(std::string());
+    }
+    m.next = rd.key_number("next");
+    if (const auto rcpt = rd.raw("rcpt"); rcpt && *rcpt != "-") {
+      auto list = decode_word_list(*rcpt);
+      if (!list) rd.fail("bad rcpt=" + std::string(*rcpt));
+      if (list) m.recipients = std::move(*list);
+    }
+    if (const auto error = rd.raw("error")) {
+      auto w = decode_word(*error);
+      if (!w) rd.fail("bad %-escape in error=" + std::string(*error));
+      m.error = w.value_or(std::string());
+    }
+    if (!rd.ok()) return failed<QueueListReply>(rd.error());
+    q.messages.push_back(std::move(m));
+  }
+  return Decoded<QueueListReply>{std::move(q), {}};
 }
 
 }  // namespace boxmail::control

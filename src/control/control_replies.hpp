@@ -17,6 +17,9 @@
 //           "store DIR used=B [free=B total=B] reserve=R"
 //           "restart-needed TEXT"           (the rest of the line; one per key a
 //                                           reload took that waits for a restart)
+//           "relay ROUTE queued=N"          (ROUTE: "none" or the methods in order,
+//                                           comma-separated: "mx,smarthost")
+//           "smarthost-login USER"          (a login is stored for USER; never the password)
 //   stats   "today accepted=N refused=M", then "hour START accepted=N refused=M"
 //           per hour (START in Unix seconds), oldest first
 //   log     the log lines as they are
@@ -31,6 +34,14 @@
 //           "sha256 FINGERPRINT"            (with certificate)
 //           "refused TEXT"                  (the rest of the line: why the files were
 //                                           refused at the last load; absent when it passed)
+//   smarthost-login, smarthost-login-clear
+//           head "ok stored" / "ok cleared" with a "user USER" line while a
+//           login is stored, or "error TEXT" (TEXT for people, never the password)
+//   queue list
+//           head "N messages", then one line per message as
+//           store::describe_queued writes it:
+//           "QID age=S sender=WORD next=S rcpt=WORD,WORD error=WORD"
+//           (a ',' inside a recipient is written %2C; rcpt=- when none pending)
 //   tls-install, tls-regenerate
 //           head "ok installed" / "ok regenerated" and the tls lines of the
 //           certificate now in use, or "error TEXT" (TEXT for people) with at
@@ -114,6 +125,15 @@ struct StoreStatus {
   bool operator==(const StoreStatus&) const = default;
 };
 
+/// The outgoing mail's part of `status`.
+struct RelayStatus {
+  /// [relay] route's methods in order ("mx", "direct", "smarthost"); empty: none.
+  std::vector<std::string> route;
+  std::uint64_t queued = 0;                ///< messages in the outgoing queue now
+  std::optional<std::string> login_user;   ///< the smarthost login's user; nullopt: none stored
+  bool operator==(const RelayStatus&) const = default;
+};
+
 /// The reply to `status`.
 struct StatusReply {
   std::uint64_t uptime = 0;               ///< seconds since boxmaild started
@@ -123,13 +143,16 @@ struct StatusReply {
   std::optional<StoreStatus> store;
   /// Keys a reload took but that wait for a restart (config::RestartNeeded's text).
   std::vector<std::string> restart_needed;
+  /// Outgoing mail; nullopt from a daemon that does not say (older ones).
+  std::optional<RelayStatus> relay;
   bool operator==(const StatusReply&) const = default;
 };
 
 /// The `status` reply (ok, body lines as in the file comment).
 Reply encode(const StatusReply& s);
 /// A `status` reply read back; needs exactly one uptime and one config
-/// line, at most one store line.
+/// line, at most one store, relay and smarthost-login line (the latter
+/// only with a relay line).
 Decoded<StatusReply> decode_status(const Reply& r);
 
 // ---- stats --------------------------------------------------------------------------
@@ -229,6 +252,46 @@ Reply encode(const TlsChangeReply& s);
 /// fails only on malformed lines (a part other than chain, key or "-",
 /// a repeated problem line, a bad tls line after "ok").
 Decoded<TlsChangeReply> decode_tls_change(const Reply& r);
+
+// ---- smarthost-login ------------------------------------------------------------------
+
+/// The reply to `smarthost-login` and `smarthost-login-clear`.
+struct LoginChangeReply {
+  bool done = false;                      ///< stored (or cleared)
+  std::string message;                    ///< the head: "stored", "cleared", or why not (for people)
+  std::optional<std::string> user;        ///< the login stored now; nullopt: none
+  bool operator==(const LoginChangeReply&) const = default;
+};
+
+/// "ok MESSAGE" with a "user USER" line while a login is stored, or "error MESSAGE".
+Reply encode(const LoginChangeReply& s);
+/// A smarthost-login reply read back. An "error" head is a refusal (done =
+/// false), also "unknown request" from an older daemon; fails only on a
+/// malformed or repeated user line.
+Decoded<LoginChangeReply> decode_login_change(const Reply& r);
+
+// ---- queue list ---------------------------------------------------------------------
+
+/// One queued message as `queue list` describes it (store::describe_queued).
+struct QueuedMessage {
+  std::string id;                        ///< the queue id (13 characters)
+  std::uint64_t age = 0;                 ///< seconds since it was accepted
+  std::string sender;                    ///< the reverse-path; "" for the null sender <>
+  std::uint64_t next = 0;                ///< seconds until the next attempt; 0: due now
+  std::vector<std::string> recipients;   ///< the pending recipients
+  std::string error;                     ///< the last reply or error of a pending recipient; "" none
+  bool operator==(const QueuedMessage&) const = default;
+};
+
+/// The reply to `queue list`.
+struct QueueListReply {
+  std::vector<QueuedMessage> messages;
+  bool operator==(const QueueListReply&) const = default;
+};
+
+/// A `queue list` reply read back: every line must be a well-formed
+/// message line (a valid queue id, age=, sender=, next=, rcpt=, error=).
+Decoded<QueueListReply> decode_queue_list(const Reply& r);
 
 // ---- words --------------------------------------------------------------------------
 

@@ -196,7 +196,7 @@ asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
 Reply ControlServer::answer(std::string_view line, std::string_view payload) {
   const Request req = parse_request(line);
   if (!req.error.empty()) return Reply{false, req.error, {}};
-  if (req.verb != Verb::TlsInstall && !payload.empty()) return Reply{false, "data after the request line", {}};
+  if (req.payload() == 0 && !payload.empty()) return Reply{false, "data after the request line", {}};
   switch (req.verb) {
     case Verb::Status:
       return handlers_.status ? encode(handlers_.status()) : Reply{false, "status not available", {}};
@@ -232,6 +232,15 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
                                       : Reply{false, "tls-regenerate not available", {}};
     case Verb::Queue:
       return handlers_.queue ? handlers_.queue(req) : Reply{false, "queue not available", {}};
+    case Verb::SmarthostLogin: {
+      const SmarthostLoginSplit split = split_smarthost_login(req, payload);
+      if (!split.login) return encode(LoginChangeReply{false, split.error, std::nullopt});
+      return handlers_.smarthost_login ? encode(handlers_.smarthost_login(*split.login))
+                                       : Reply{false, "smarthost-login not available", {}};
+    }
+    case Verb::SmarthostLoginClear:
+      return handlers_.smarthost_login_clear ? encode(handlers_.smarthost_login_clear())
+                                             : Reply{false, "smarthost-login-clear not available", {}};
   }
   return Reply{false, "internal error", {}};
 }

@@ -7,8 +7,10 @@
 // member of that group) may connect and nobody else may. Each connection
 // sends one request line (at most kMaxRequestLine octets, within 5 s),
 // gets one reply and is closed. A tls-install line announces its payload
-// (the PEM chain and key, at most kMaxTlsUpload octets together), which
-// must follow within 10 s; nothing is read past it.
+// (the PEM chain and key, at most kMaxTlsUpload octets together), a
+// smarthost-login line its own (user name and password, at most
+// kMaxSmarthostUser + kMaxSmarthostPassword), which must follow within
+// 10 s; nothing is read past it.
 //
 // The server installs the net::log tap: every logged line goes into a ring
 // buffer (`log N`). The message counters (`stats`) are fed typed events by
@@ -48,6 +50,9 @@ class ControlServer {
     std::function<TlsChangeReply()> tls_regenerate;   ///< a new self-signed certificate
     /// `queue ...`: the outgoing queue (relay/queue_runner.hpp); the reply as is.
     std::function<Reply(const Request&)> queue;
+    /// Stores a checked smarthost login (control/smarthost_login.hpp).
+    std::function<LoginChangeReply(const SmarthostLogin&)> smarthost_login;
+    std::function<LoginChangeReply()> smarthost_login_clear;   ///< removes the stored login
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);
@@ -61,8 +66,8 @@ class ControlServer {
   const std::string& path() const { return path_; }
   /// Counts one message event now (Unix time, local day) for `stats`.
   void count(net::MessageEvent event);
-  /// The answer to one request line and, for tls-install, the payload
-  /// that followed it (also used by tests).
+  /// The answer to one request line and, for tls-install and
+  /// smarthost-login, the payload that followed it (also used by tests).
   Reply answer(std::string_view line, std::string_view payload = {});
 
  private:

@@ -256,7 +256,8 @@ TEST(ControlProtocol, Requests) {
       {"status now", control::Verb::Status, 0, "status takes no argument"},
       {"", control::Verb::Status, 0, "empty request"},
       {"shutdown", control::Verb::Status, 0,
-       "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate)"},
+       "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
+       "smarthost-login USER PASS, smarthost-login-clear, queue ...)"},
       {"tls", control::Verb::Tls, 0, ""},
       {"TLS-Regenerate\r\n", control::Verb::TlsRegenerate, 0, ""},
       {"tls now", control::Verb::Tls, 0, "tls takes no argument"},

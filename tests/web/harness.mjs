@@ -1,10 +1,12 @@
 // harness.mjs - what the browser tests share (panel.test.mjs,
-// panel_https.test.mjs): the panel's servers (tests/web/panel_env.py) as a
+// panel_https.test.mjs, outgoing.test.mjs): the panel's servers (tests/web/panel_env.py) as a
 // child process, headless Debian Chromium through playwright-core, and the
-// list of console errors every test file checks at its end.
+// list of console errors every test file checks at its end, and a small
+// SMTP client.
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export const BUILD = path.resolve(process.env.BOXMAIL_BUILD ?? 'build');
@@ -53,4 +55,36 @@ export async function closeAll(browser, env, dir) {
   if (browser) await browser.close();
   if (env) { env.stdin.end(); await new Promise((r) => env.on('exit', r)); }
   if (process.env.BOXMAIL_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/** A minimal SMTP client: sends one message from `from` to `to` on
+ * 127.0.0.1:`port`; resolves to the last reply line (to the end of DATA,
+ * or the first command that failed). */
+export async function sendSmtp(port, to, body, from = 'tester@example.org') {
+  const s = net.connect(port, '127.0.0.1');
+  s.setEncoding('latin1');
+  let buf = '';
+  const waiters = [];
+  const pump = () => {
+    while (waiters.length) {
+      const m = buf.match(/^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/);
+      if (!m) return;
+      buf = buf.slice(m[0].length);
+      waiters.shift()(m[0].trim().split('\r\n').pop());
+    }
+  };
+  s.on('data', (d) => { buf += d; pump(); });
+  const closed = new Promise((resolve, reject) => { s.on('close', resolve); s.on('error', reject); });
+  const reply = () => new Promise((resolve) => { waiters.push(resolve); pump(); });
+  const cmd = (line) => { s.write(line + '\r\n'); return reply(); };
+  let r = await reply();
+  for (const [line, ok] of [['EHLO test.example', /^250/], [`MAIL FROM:<${from}>`, /^250/],
+    [`RCPT TO:<${to}>`, /^25/], ['DATA', /^354/],
+    [`From: ${from}\r\nTo: ${to}\r\nSubject: panel test\r\n\r\n${body}\r\n.`, null]]) {
+    r = await cmd(line);
+    if (ok && !ok.test(r)) break;
+  }
+  s.end('QUIT\r\n');
+  await closed;
+  return r;
 }

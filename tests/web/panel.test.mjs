@@ -13,10 +13,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ARTIFACTS, closeAll, openBrowser, startEnv } from './harness.mjs';
+import { ARTIFACTS, closeAll, openBrowser, sendSmtp, startEnv } from './harness.mjs';
 
 const HTTP_PORT = 18080, SMTP_PORT = 12525, POP3_PORT = 11100;
 const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
@@ -27,36 +26,8 @@ const ini = path.join(dir, 'boxmail.ini');
 let env, browser, context, page;
 const consoleErrors = [];
 
-/** A minimal SMTP client: sends one message; returns the last reply line
- * (to the end of DATA, or the first command that failed). */
-async function sendMail(to, body = 'Hello from the panel test.') {
-  const s = net.connect(SMTP_PORT, '127.0.0.1');
-  s.setEncoding('latin1');
-  let buf = '';
-  const waiters = [];
-  const pump = () => {
-    while (waiters.length) {
-      const m = buf.match(/^(?:\d{3}-.*\r\n)*\d{3} .*\r\n/);
-      if (!m) return;
-      buf = buf.slice(m[0].length);
-      waiters.shift()(m[0].trim().split('\r\n').pop());
-    }
-  };
-  s.on('data', (d) => { buf += d; pump(); });
-  const closed = new Promise((resolve, reject) => { s.on('close', resolve); s.on('error', reject); });
-  const reply = () => new Promise((resolve) => { waiters.push(resolve); pump(); });
-  const cmd = (line) => { s.write(line + '\r\n'); return reply(); };
-  let r = await reply();
-  for (const [line, ok] of [['EHLO test.example', /^250/], ['MAIL FROM:<tester@example.org>', /^250/],
-    [`RCPT TO:<${to}>`, /^25/], ['DATA', /^354/],
-    [`From: tester@example.org\r\nTo: ${to}\r\nSubject: panel test\r\n\r\n${body}\r\n.`, null]]) {
-    r = await cmd(line);
-    if (ok && !ok.test(r)) break;
-  }
-  s.end('QUIT\r\n');
-  await closed;
-  return r;
-}
+/** Sends one message to boxmaild's SMTP port (harness.mjs sendSmtp). */
+const sendMail = (to, body = 'Hello from the panel test.') => sendSmtp(SMTP_PORT, to, body);
 
 function maildirCount(box) {
   const d = path.join(dir, 'mail', box, 'new');

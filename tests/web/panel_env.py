@@ -3,7 +3,7 @@
 
     tests/web/panel_env.py --build build --dir var [--http 127.0.0.1:8080]
         [--https 127.0.0.1:8443] [--smtp-port 2525] [--pop3-port 1100]
-        [--admin-password PW] [--demo]
+        [--admin-password PW] [--demo] [--ini-extra TEXT]
 
 Used by `make run` (the panel on 127.0.0.1:8080), the browser tests
 (tests/web/panel.test.mjs, panel_https.test.mjs, inside a private network
@@ -18,7 +18,8 @@ boxmaild on its first start, as on the box) and answering every request on
 --http with a redirect to HTTPS. In DIR it makes, once:
   boxmail.ini   the schema's defaults with absolute paths under DIR (busybox
                 httpd runs a CGI in its cgi-bin directory, so relative paths
-                would point elsewhere) and the given ports
+                would point elsewhere) and the given ports, then --ini-extra
+                (more sections, e.g. [dns] for the outgoing mail test)
   admin         the panel's administrator (boxmailctl admin passwd)
   passwd        with --demo: mailboxes alice and bob, passwords printed once
 and each time: www/ (index.html -> the panel, cgi-bin/boxmail.cgi copied
@@ -124,7 +125,7 @@ def hand_over(d, ini, admin, state):
     os.chmod(www, 0o755)
 
 
-def write_ini(path, d, smtp_port, pop3_port):
+def write_ini(path, d, smtp_port, pop3_port, extra=""):
     text = f"""; boxmail.ini for the panel on the build machine (tests/web/panel_env.py).
 ; Every key not set here is at its default (see docs/boxmail.ini.5).
 
@@ -149,8 +150,13 @@ key = {d}/tls/key.pem
 mail_dir = {d}/mail
 spool_dir = {d}/spool
 
+[relay]
+smarthost_credentials = {d}/relay/smarthost-login
+
 [aliases]
 """
+    if extra:
+        text += "\n" + extra.replace("\\n", "\n") + "\n"
     with open(path, "w") as f:
         f.write(text)
 
@@ -200,6 +206,7 @@ def main():
     ap.add_argument("--pop3-port", type=int, default=1100)
     ap.add_argument("--admin-password")
     ap.add_argument("--demo", action="store_true")
+    ap.add_argument("--ini-extra", default="", help="text appended to a new boxmail.ini (\\n for line ends)")
     ap.add_argument("--stdin-stop", action="store_true")
     ap.add_argument("--cgi", help="boxmail.cgi to serve (default: BUILD/boxmail.cgi)")
     a = ap.parse_args()
@@ -212,7 +219,7 @@ def main():
     admin = os.path.join(d, "admin")
     first = not os.path.exists(ini)
     if first:
-        write_ini(ini, d, a.smtp_port, a.pop3_port)
+        write_ini(ini, d, a.smtp_port, a.pop3_port, a.ini_extra)
     ctl = [os.path.join(build, "boxmailctl"), "-c", ini]
     env = dict(os.environ, BOXMAIL_ADMIN=admin)
     admin_pw = None

@@ -1,0 +1,204 @@
+// outgoing.test.mjs - the panel's Outgoing mail page end to end in
+// headless Chromium (ctest: web.outgoing).
+//
+//   tests/netns-run node --test tests/web/outgoing.test.mjs
+//
+// boxmaild + busybox httpd + boxmail.cgi (tests/web/panel_env.py) in a
+// temporary directory, inside a private network namespace. [dns] servers
+// points at a closed local port, so a message to another domain stays
+// deferred in the queue (no MX answer). The test sets the route on the page,
+// sends a message out through the box, finds its row, clicks Retry now and
+// Delete, stores a smarthost login and then makes sure its password appears
+// in no page, no log line and not in the INI file; forged POSTs (no CSRF
+// token, a wrong one, no session) are refused and change nothing.
+// Screenshots go to BOXMAIL_BUILD/web-artifacts/outgoing-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ARTIFACTS, closeAll, openBrowser, sendSmtp, startEnv } from './harness.mjs';
+
+const HTTP_PORT = 18090, SMTP_PORT = 12535, POP3_PORT = 11110;
+const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
+const ADMIN_PW = 'outgoing-test-pw';
+const LOGIN_USER = 'box@isp.example';
+const LOGIN_PW = 'Sm4rt-Pw-9f3a1c-never-shown';
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boxmail-outgoing-'));
+const ini = path.join(dir, 'boxmail.ini');
+const loginFile = path.join(dir, 'relay', 'smarthost-login');
+
+let env, browser, context, page;
+const consoleErrors = [];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function shot(name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `outgoing-${name}.png`), fullPage: true });
+}
+
+async function go(p) {
+  const r = await page.goto(BASE + p);
+  assert.equal(r.status(), 200, `GET ${p}`);
+}
+
+/** The notices on the page (ok or not), joined. */
+const notices = () => page.locator('.notice').allInnerTexts().then((t) => t.join(' | '));
+
+/** Clicks a submit button and resolves to the notices of the page the POST
+ * answered with (every POST's answer has one). */
+async function submit(button) {
+  await button.click();
+  await page.locator('.notice').first().waitFor();
+  return notices();
+}
+const button = (name) => page.getByRole('button', { name, exact: true });
+
+before(async () => {
+  // Port 1 on loopback: nothing answers, every MX lookup times out after 1 s.
+  env = await startEnv(['--dir', dir, '--http', `127.0.0.1:${HTTP_PORT}`, '--smtp-port', String(SMTP_PORT),
+    '--pop3-port', String(POP3_PORT), '--admin-password', ADMIN_PW,
+    '--ini-extra', '[dns]\\nservers = 127.0.0.1:1\\ntimeout = 1\\nattempts = 1']);
+  ({ browser, context, page } = await openBrowser([], consoleErrors));
+});
+
+after(() => closeAll(browser, env, dir));
+
+test('log in; the status page says outgoing mail is not configured', async () => {
+  await page.goto(BASE + '/login');
+  await page.fill('#f-password', ADMIN_PW);
+  await page.click('button[type=submit]');
+  assert.match(page.url(), /\/status$/);
+  assert.match(await page.locator('#outgoing-status').innerText(), /Outgoing mail: not configured/);
+  await go('/outgoing');
+  await page.getByRole('link', { name: 'Outgoing mail' }).first().waitFor();
+  await page.getByText('No message is waiting to go out.').waitFor();
+});
+
+test('a bad routing value is refused next to its field and nothing is written', async () => {
+  const before = fs.readFileSync(ini, 'utf8');
+  await page.selectOption('#f-relay-route', 'smarthost');
+  await page.fill('#f-relay-smarthost', '');
+  await button('Save').click();
+  await page.locator('#f-relay-smarthost-err').waitFor();
+  assert.match(await page.locator('#f-relay-smarthost-err').innerText(), /no smarthost is set/);
+  assert.equal(fs.readFileSync(ini, 'utf8'), before);
+  await shot('routing-error');
+});
+
+test('set the route to mx for the LAN; a relayed message waits in the queue', async () => {
+  await go('/outgoing');
+  await page.selectOption('#f-relay-route', 'mx');
+  await page.fill('#f-relay-relay-networks', '127.0.0.0/8');
+  await page.fill('#f-relay-local-domains', 'boxmail.localdomain');
+  await page.fill('#f-relay-delay-notice-after', '6');
+  assert.match(await submit(button('Save')), /Saved: .*boxmaild reloaded the configuration/);
+  const text = fs.readFileSync(ini, 'utf8');
+  assert.match(text, /^route = mx$/m);
+  assert.match(text, /^relay_networks = 127\.0\.0\.0\/8$/m);
+  assert.match(text, /^delay_notice_after = 6h$/m);
+
+  assert.match(await sendSmtp(SMTP_PORT, 'bob@remote.example', 'Out through the box.', 'alice@boxmail.localdomain'),
+    /^250 /);
+  // Its first attempt fails (no DNS answer): deferred, with an error and a next attempt.
+  let row;
+  for (let i = 0; i < 40; i++) {
+    await go('/outgoing');
+    row = page.locator('#queue tbody tr', { hasText: 'bob@remote.example' });
+    if (await row.count() === 1 && !(await row.locator('td').nth(4).innerText()).startsWith('now')) break;
+    await sleep(500);
+  }
+  assert.equal(await row.count(), 1, 'the message has a row');
+  const cells = await row.locator('td').allInnerTexts();
+  assert.match(cells[0], /^[0-9A-Z]{13}$/);
+  assert.equal(cells[1], 'alice@boxmail.localdomain');
+  assert.equal(cells[2], 'bob@remote.example');
+  assert.match(cells[4], /^in /);
+  assert.match(cells[6], /MX lookup of remote\.example failed temporarily/, 'the last error is shown');
+  await shot('queue');
+  await go('/status');
+  assert.match(await page.locator('#outgoing-status').innerText(), /via mx; 1 message in the queue/);
+});
+
+test('Retry now, then Delete', async () => {
+  await go('/outgoing');
+  const id = await page.locator('#queue tbody tr td').first().innerText();
+  assert.match(await submit(button(`Retry ${id} now`)), new RegExp(`${id} (will be tried now|is being delivered now)`));
+  await shot('retried');
+  // Delete once the attempt is over (a message being delivered is not removed).
+  let said = '';
+  for (let i = 0; i < 20; i++) {
+    await go('/outgoing');
+    said = await submit(button(`Delete ${id}`));
+    if (/deleted/.test(said)) break;
+    assert.match(said, /is being delivered now; try again/);
+    await sleep(500);
+  }
+  assert.match(said, new RegExp(`${id} deleted`));
+  await page.getByText('No message is waiting to go out.').waitFor();
+  await shot('deleted');
+});
+
+test('a smarthost login is stored by boxmaild, shown by its user only', async () => {
+  await go('/outgoing');
+  await page.fill('#f-smarthost-user', LOGIN_USER);
+  await page.fill('#f-smarthost-password', LOGIN_PW);
+  assert.match(await submit(button('Store the login')), new RegExp(`A login is stored for ${LOGIN_USER}`));
+  assert.match(await page.locator('#login-stored').innerText(), new RegExp(`A login is stored for ${LOGIN_USER}`));
+  assert.equal(await page.inputValue('#f-smarthost-password'), '');
+  assert.equal(fs.readFileSync(loginFile, 'utf8'), `${LOGIN_USER}:${LOGIN_PW}\n`);
+  assert.equal(fs.statSync(loginFile).mode & 0o777, 0o600);
+  assert.equal(fs.statSync(path.dirname(loginFile)).mode & 0o777, 0o700);
+  if (process.getuid() === 0) {
+    // boxmaild's user owns it; the panel's user (boxmail-web) cannot read it.
+    const owner = fs.statSync(loginFile).uid;
+    assert.notEqual(owner, 0);
+    assert.notEqual(owner, fs.statSync(ini).uid);
+  }
+  await shot('login');
+});
+
+test('attack: the password is in no page, log line or INI file; forged POSTs are refused', async () => {
+  // Every page of the menu, as the browser gets it.
+  const paths = await page.locator('nav a').evaluateAll((as) => as.map((a) => new URL(a.href).pathname));
+  assert.ok(paths.some((p) => p.endsWith('/outgoing')));
+  for (const p of paths) {
+    const r = await page.goto(new URL(p, BASE).href);
+    assert.equal(r.status(), 200, p);
+    assert.ok(!(await r.text()).includes(LOGIN_PW), `the password on ${p}`);
+  }
+  const search = [ini, `${ini}.bak`, path.join(dir, 'boxmaild.log'), path.join(dir, 'httpd.log')];
+  for (const f of search.filter((x) => fs.existsSync(x))) {
+    assert.ok(!fs.readFileSync(f, 'latin1').includes(LOGIN_PW), `the password in ${f}`);
+  }
+  assert.match(fs.readFileSync(path.join(dir, 'boxmaild.log'), 'utf8'), /smarthost login stored for box@isp\.example/);
+
+  // A POST without the CSRF token, with a wrong one, and without a session.
+  const stored = fs.readFileSync(loginFile, 'utf8');
+  const iniText = fs.readFileSync(ini, 'utf8');
+  const forged = [
+    { action: 'login', smarthost_user: 'evil', smarthost_password: 'evil-password' },
+    { action: 'login_clear' },
+    { action: 'route', 'relay.route': 'mx', 'relay.relay_networks': '0.0.0.0/1 128.0.0.0/1' },
+    { action: 'flush' },
+  ];
+  for (const form of forged) {
+    let r = await page.request.post(BASE + '/outgoing', { form });
+    assert.equal(r.status(), 403, `no token: ${form.action}`);
+    r = await page.request.post(BASE + '/outgoing', { form: { ...form, csrf: '0'.repeat(32) } });
+    assert.equal(r.status(), 403, `wrong token: ${form.action}`);
+  }
+  const stranger = await browser.newContext();
+  const r = await stranger.request.post(BASE + '/outgoing', { form: { action: 'login_clear', csrf: 'x' } });
+  assert.equal(r.status(), 403);
+  await stranger.close();
+  assert.equal(fs.readFileSync(loginFile, 'utf8'), stored);
+  assert.equal(fs.readFileSync(ini, 'utf8'), iniText);
+});
+
+test('remove the login', async () => {
+  await go('/outgoing');
+  assert.match(await submit(button('Remove the login')), /The smarthost login was removed/);
+  assert.ok(!fs.existsSync(loginFile));
+  await page.getByText('No login is stored').waitFor();
+  assert.deepEqual(consoleErrors, []);
+});
