@@ -262,9 +262,12 @@ dns::Resolver& QueueRunner::resolver() {
     }
     o.timeout_seconds = cfg->dns.timeout;
     o.attempts = cfg->dns.attempts;
-    // A resolver with lookups pending is kept until they end (they hold it).
-    if (!resolver_ || resolver_->pending() == 0) resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), o);
-    resolver_config_ = cfg;
+    // A resolver with lookups pending is kept until they end (they hold
+    // it); the next call after that makes the new one.
+    if (!resolver_ || resolver_->pending() == 0) {
+      resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), o);
+      resolver_config_ = cfg;
+    }
   }
   return *resolver_;
 }
