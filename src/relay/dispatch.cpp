@@ -29,6 +29,14 @@ std::size_t ConnectionSlots::active(const std::string& destination) const {
   return it == per_destination_.end() ? 0 : it->second;
 }
 
+std::size_t ConnectionSlots::active_with_key(std::uint32_t key) const {
+  std::size_t n = 0;
+  for (const auto& [destination, count] : per_destination_) {
+    if (store::destination_key(destination) == key) n += count;
+  }
+  return n;
+}
+
 std::string destination_of(std::string_view forward_path) {
   return text::ascii_lower(store::domain_of(forward_path));
 }

@@ -49,6 +49,9 @@ class ConnectionSlots {
 
   std::size_t active() const { return total_; }
   std::size_t active(const std::string& destination) const;
+  /// Connections open to the destinations whose store::destination_key is
+  /// `key` (the queue index's key; domains may share one).
+  std::size_t active_with_key(std::uint32_t key) const;
   /// New limits for the connections opened from now on (open ones stay).
   void set_limits(const DispatchLimits& limits) { limits_ = limits; }
   const DispatchLimits& limits() const { return limits_; }

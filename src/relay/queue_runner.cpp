@@ -303,7 +303,30 @@ asio::awaitable<void> QueueRunner::loop() {
     const std::int64_t t = now();
     std::vector<store::QueueItem> due;
     if (!cfg->relay.route.empty() && slots_.active() < slots_.limits().max_total) {
-      due = index_.take_due(t, 200);
+      // Take only what the free connections can carry: per destination key
+      // its free slots x messages_per_connection, in all the free slots'
+      // worth. A destination at its limit stays in the index unread (a
+      // connection's end wakes the loop) instead of being read, found no
+      // slot and put back for a second.
+      const DispatchLimits& lim = slots_.limits();
+      const std::size_t per_conn = std::max<std::size_t>(lim.messages_per_connection, 1);
+      std::size_t total_room = (lim.max_total - slots_.active()) * per_conn;
+      std::map<std::uint32_t, std::size_t> room;
+      auto admit = [&](std::uint32_t key) {
+        if (total_room == 0) return false;
+        if (key != store::kSeveralDestinations) {
+          auto [it, fresh] = room.try_emplace(key, 0);
+          if (fresh) {
+            const std::size_t open = slots_.active_with_key(key);
+            it->second = open < lim.per_destination ? (lim.per_destination - open) * per_conn : 0;
+          }
+          if (it->second == 0) return false;
+          --it->second;
+        }
+        --total_room;
+        return true;
+      };
+      due = index_.take_due(t, std::min<std::size_t>(200, total_room), admit);
     }
     if (due.empty()) {
       // Sleep until the next message is due, or a new one / a command wakes us.

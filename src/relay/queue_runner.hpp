@@ -4,8 +4,10 @@
 // and delay notices (Asio glue; docs/relay.md, docs/queue.md).
 //
 // One runner per daemon, on the event loop. Per round:
-//   1. QueueIndex::take_due gives the messages due now; their envelopes
-//      are read (on the runner's file thread, never on the loop);
+//   1. QueueIndex::take_due gives the messages due now, per destination
+//      only as many as its free connections carry (the others stay in
+//      the index unread); their envelopes are read (on the runner's file
+//      thread, never on the loop);
 //   2. plan_connections groups the due recipients by destination domain
 //      within [relay] max_deliveries / max_deliveries_per_destination;
 //   3. each connection runs as its own coroutine: for each method of

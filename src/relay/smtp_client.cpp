@@ -112,6 +112,11 @@ asio::awaitable<Attempt> attempt(const Target& target, ClientSession& session, c
     co_return a;
   }
   a.connected = true;
+  // Commands and the message go out in several writes while the server's
+  // replies are awaited: without TCP_NODELAY a write behind an unacknowledged
+  // one waits for the peer's delayed ACK (40 ms on Linux), per message.
+  error_code nodelay_ec;
+  conn->socket.set_option(tcp::no_delay(true), nodelay_ec);
   session.note("connected to " + target.host_name + " " + endpoint_text(target));
   proto::TlsTransport transport(conn->socket, ctx, target.host_name);
 

@@ -76,6 +76,23 @@ std::vector<QueueItem> QueueIndex::take_due(std::int64_t now, std::size_t max) {
   return out;
 }
 
+std::vector<QueueItem> QueueIndex::take_due(std::int64_t now, std::size_t max,
+                                            const std::function<bool(std::uint32_t)>& admit) {
+  std::vector<QueueItem> out;
+  for (auto it = schedule_.begin(); out.size() < max && it != schedule_.end() && it->first <= now;) {
+    const auto [next, id] = *it;
+    Slot& s = items_.at(id);
+    if (!admit(s.destination)) {
+      ++it;
+      continue;
+    }
+    it = schedule_.erase(it);
+    s.in_flight = true;
+    out.push_back(QueueItem{id, next, s.destination});
+  }
+  return out;
+}
+
 std::vector<std::uint64_t> QueueIndex::ids() const {
   std::vector<std::uint64_t> out;
   out.reserve(items_.size());

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -77,6 +78,16 @@ class QueueIndex {
   /// Up to `max` messages due at `now` (next <= now), earliest first, each
   /// marked in flight.
   std::vector<QueueItem> take_due(std::int64_t now, std::size_t max);
+
+  /// Like take_due, but a due message is taken only when `admit(its
+  /// destination key)` says yes (asked once per due message, earliest
+  /// first, until `max` are taken); the others stay scheduled, not in
+  /// flight. The runner admits only as many messages per destination as
+  /// its free connections carry, so a destination at its connection limit
+  /// costs no envelope read. Due messages refused are walked each call
+  /// (a set iteration each, no allocation).
+  std::vector<QueueItem> take_due(std::int64_t now, std::size_t max,
+                                  const std::function<bool(std::uint32_t destination)>& admit);
 
   /// Messages queued (in flight included) and in flight.
   std::size_t size() const { return items_.size(); }

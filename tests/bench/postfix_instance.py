@@ -57,12 +57,15 @@ class PostfixInstance:
     port: TCP port on 127.0.0.1 for smtpd. domain: the virtual mailbox
     domain (every local-part of it is delivered to BASE/mail/bench/).
     mailbox_user: an existing account that owns the Maildir (virtual(8)
-    delivers with its uid/gid). extra_main_cf, extra_master_cf: text
+    delivers with its uid/gid). relayhost: where mail for any other domain
+    goes (main.cf relayhost, e.g. "[127.0.0.2]:25"; empty: nowhere, as no
+    DNS is used). extra_main_cf, extra_master_cf: text
     appended to main.cf and master.cf.
     """
 
     def __init__(self, base, port, domain="feed.example", mailbox_user="nobody",
-                 hostname="postfix.bench.example", process_limit=200, extra_main_cf="", extra_master_cf=""):
+                 hostname="postfix.bench.example", process_limit=200, extra_main_cf="", extra_master_cf="",
+                 relayhost=""):
         self.base = base
         self.port = port
         self.domain = domain
@@ -78,6 +81,7 @@ class PostfixInstance:
         self.process_limit = process_limit
         self.extra_main_cf = extra_main_cf      # appended to main.cf (e.g. the TLS bench's smtpd_tls_*)
         self.extra_master_cf = extra_master_cf  # appended to master.cf (e.g. tlsmgr)
+        self.relayhost = relayhost              # e.g. "[127.0.0.2]:25": mail for other domains goes there
         self.master_pid = None
 
     # -- setup -------------------------------------------------------------
@@ -96,7 +100,7 @@ mydestination =
 inet_interfaces = loopback-only
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-relayhost =
+relayhost = {self.relayhost}
 # nothing is resolved: no DNS for the smtp client, no reverse lookup of peers
 smtp_dns_support_level = disabled
 lmtp_dns_support_level = disabled

@@ -8,6 +8,9 @@
 
 #include <malloc.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace {
 
 using namespace boxmail::store;
@@ -42,6 +45,39 @@ TEST(QueueIndex, DueEarliestFirstAndInFlight) {
   EXPECT_EQ(later[0].id, 3u);
   EXPECT_EQ(ix.find(1), (QueueItem{1, 1000, 7}));
   EXPECT_FALSE(ix.find(2));
+}
+
+// The runner's round: a destination at its connection limit is not
+// admitted; its messages stay scheduled (not in flight, not read) and come
+// out once admitted, earliest first.
+TEST(QueueIndex, TakeDueAdmitsByDestination) {
+  QueueIndex ix;
+  ix.put({1, 100, 7});
+  ix.put({2, 110, 8});
+  ix.put({3, 120, 7});
+  ix.put({4, 130, 8});
+  ix.put({5, 900, 8});   // not due yet
+  std::vector<std::uint32_t> asked;
+  const auto due = ix.take_due(500, 10, [&](std::uint32_t d) {
+    asked.push_back(d);
+    return d == 8;
+  });
+  ASSERT_EQ(due.size(), 2u);
+  EXPECT_EQ(due[0], (QueueItem{2, 110, 8}));
+  EXPECT_EQ(due[1], (QueueItem{4, 130, 8}));
+  EXPECT_EQ(asked, (std::vector<std::uint32_t>{7, 8, 7, 8})) << "asked once per due message, earliest first";
+  EXPECT_FALSE(ix.in_flight(1));
+  EXPECT_EQ(ix.in_flight_count(), 2u);
+  EXPECT_EQ(ix.next_due(), 100) << "a refused message left the schedule";
+
+  const auto one = ix.take_due(500, 1, [](std::uint32_t) { return true; });   // `max` respected
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].id, 1u);
+  const auto rest = ix.take_due(1000, 10, [](std::uint32_t) { return true; });
+  ASSERT_EQ(rest.size(), 2u);
+  EXPECT_EQ(rest[0].id, 3u);
+  EXPECT_EQ(rest[1].id, 5u);
+  EXPECT_TRUE(ix.take_due(1000, 10, [](std::uint32_t) { return true; }).empty());
 }
 
 TEST(QueueIndex, PutReplacesTheTime) {

@@ -1,6 +1,7 @@
 // relay_dispatch_test.cpp - grouping due recipients into connections and
 // transactions within the connection limits.
 #include "relay/dispatch.hpp"
+#include "store/queue_index.hpp"
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,21 @@ TEST(ConnectionSlots, BothLimits) {
   s.release("a.example");
   EXPECT_EQ(s.active(), 0u);
   EXPECT_EQ(s.active("a.example"), 0u);
+}
+
+// The runner asks by the queue index's destination key how many
+// connections a destination has open (to admit only what they can carry).
+TEST(ConnectionSlots, ActiveWithKey) {
+  ConnectionSlots s(DispatchLimits{10, 2, 50, 100});
+  EXPECT_TRUE(s.acquire("a.example"));
+  EXPECT_TRUE(s.acquire("a.example"));
+  EXPECT_TRUE(s.acquire("b.example"));
+  EXPECT_EQ(s.active_with_key(boxmail::store::destination_key("a.example")), 2u);
+  EXPECT_EQ(s.active_with_key(boxmail::store::destination_key("A.Example")), 2u);
+  EXPECT_EQ(s.active_with_key(boxmail::store::destination_key("b.example")), 1u);
+  EXPECT_EQ(s.active_with_key(boxmail::store::destination_key("c.example")), 0u);
+  s.release("a.example");
+  EXPECT_EQ(s.active_with_key(boxmail::store::destination_key("a.example")), 1u);
 }
 
 TEST(Dispatch, GroupsByDestinationAndMessage) {
