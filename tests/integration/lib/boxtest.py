@@ -168,6 +168,9 @@ class Box:
                      "pop3s_listen": f"127.0.0.1:{self.pop3s_port}"},
             "tls": {"certificate": self.cert, "key": self.key},
             "store": {"mail_dir": self.mail_dir, "spool_dir": self.spool_dir},
+            # every path inside the box's directory, as the appliance's INI
+            # names them all (an INI that leaves one out gets ./var/...)
+            "relay": {"smarthost_credentials": os.path.join(self.dir, "relay", "smarthost-login")},
         }
         for section, keys in (config or {}).items():
             self.config.setdefault(section, {}).update(keys)
