@@ -98,22 +98,37 @@ LoginChangeReply clear_smarthost_login(const std::string& path) {
   return r;
 }
 
-std::optional<std::string> smarthost_login_user(const std::string& path) {
+std::optional<StoredLogin> read_smarthost_login(const std::string& path, std::string& error) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
+  if (fd < 0) {
+    if (errno != ENOENT) error = path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
   char buf[1024];
   const ssize_t n = ::read(fd, buf, sizeof buf);
+  if (n < 0) error = path + ": " + std::strerror(errno);
   ::close(fd);
-  if (n <= 0) return std::nullopt;
-  const std::string_view line(buf, static_cast<std::size_t>(n));
-  const auto colon = line.find(':');
-  const auto end = line.find_first_of("\r\n");
-  std::optional<std::string> user;
-  if (colon != std::string_view::npos && colon > 0 && (end == std::string_view::npos || colon < end))
-    user = std::string(line.substr(0, colon));
-  volatile char* p = buf;
+  std::optional<StoredLogin> login;
+  if (n > 0) {
+    std::string_view line(buf, static_cast<std::size_t>(n));
+    line = line.substr(0, line.find_first_of("\r\n"));
+    const auto colon = line.find(':');
+    if (colon != std::string_view::npos && colon > 0) {
+      login = StoredLogin{std::string(line.substr(0, colon)), std::string(line.substr(colon + 1))};
+    } else if (!line.empty()) {
+      error = path + ": expected one line user:password";
+    }
+  }
+  volatile char* p = buf;   // the password does not stay on the stack
   for (std::size_t i = 0; i < sizeof buf; ++i) p[i] = 0;
-  return user;
+  return login;
+}
+
+std::optional<std::string> smarthost_login_user(const std::string& path) {
+  std::string error;
+  std::optional<StoredLogin> login = read_smarthost_login(path, error);
+  if (!login) return std::nullopt;
+  return std::move(login->user);
 }
 
 }  // namespace boxmail::control

@@ -12,8 +12,8 @@
 //   fsync, rename over PATH, fsync of the directory
 //
 // so a crash leaves the old login or the new one, never a part of one.
-// The format is relay/queue_runner's: the first line, split at the first
-// ':' (the user may not hold one; control_protocol.hpp
+// The format: the first line, split at the first ':' (read_smarthost_login,
+// also used by relay/queue_runner; the user may not hold one; control_protocol.hpp
 // split_smarthost_login checks that before anything is written). Replies
 // and log lines name the user, never the password.
 #pragma once
@@ -35,6 +35,18 @@ LoginChangeReply store_smarthost_login(const std::string& path, const SmarthostL
 /// Reply "ok cleared" (also when there was none), or "error ..." with the
 /// login still stored.
 LoginChangeReply clear_smarthost_login(const std::string& path);
+
+/// A login as [relay] smarthost_credentials holds it.
+struct StoredLogin {
+  std::string user;
+  std::string password;
+};
+
+/// The login stored in `path`: its first line split at the first ':' (the
+/// one reader of the file's format). nullopt when the file is missing
+/// (`error` empty: no login), empty, or cannot be read or parsed (`error`
+/// names the file and why).
+std::optional<StoredLogin> read_smarthost_login(const std::string& path, std::string& error);
 
 /// The user name of the login stored in `path` (the part of its first line
 /// before the first ':'); nullopt when the file is missing, empty, cannot

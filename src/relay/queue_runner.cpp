@@ -1,6 +1,7 @@
 // queue_runner.cpp - see queue_runner.hpp.
 #include "relay/queue_runner.hpp"
 
+#include "control/smarthost_login.hpp"
 #include "dns/resolver.hpp"
 #include "net/log.hpp"
 #include "relay/dsn.hpp"
@@ -109,30 +110,6 @@ HostPort split_host_port(const std::string& text, std::uint16_t default_port) {
     hp.port = static_cast<std::uint16_t>(std::stoul(text.substr(colon + 1)));
   }
   return hp;
-}
-
-/// The smarthost login: the first line of the credentials file,
-/// "user:password" (split at the first ':'). nullopt when the file is
-/// missing, empty or has no ':' (logged by the caller).
-std::optional<AuthCredentials> read_credentials(const std::string& path, std::string& error) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno != ENOENT) error = path + ": " + std::strerror(errno);
-    return std::nullopt;
-  }
-  char buf[1024];
-  const ssize_t n = ::read(fd, buf, sizeof buf);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  std::string line(buf, static_cast<std::size_t>(n));
-  line = line.substr(0, line.find_first_of("\r\n"));
-  const auto colon = line.find(':');
-  if (line.empty()) return std::nullopt;
-  if (colon == std::string::npos || colon == 0) {
-    error = path + ": expected one line user:password";
-    return std::nullopt;
-  }
-  return AuthCredentials{line.substr(0, colon), line.substr(colon + 1)};
 }
 
 /// One line for the log and the envelope: "550 5.1.1 <x>: user unknown".
@@ -573,7 +550,11 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
       std::string cred_error;
       const std::string path = cfg->relay.smarthost_credentials;
       std::optional<AuthCredentials> login;
-      std::function<void()> job = [&login, path, &cred_error] { login = read_credentials(path, cred_error); };
+      std::function<void()> job = [&login, path, &cred_error] {
+        if (auto stored = control::read_smarthost_login(path, cred_error)) {
+          login = AuthCredentials{std::move(stored->user), std::move(stored->password)};
+        }
+      };
       co_await on_files(std::move(job));
       req.session.auth = login;
       if (!cred_error.empty()) net::log_error("relay: smarthost login: " + cred_error);

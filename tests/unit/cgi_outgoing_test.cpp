@@ -521,6 +521,14 @@ TEST(SmarthostLoginFile, WrittenWholeAs0600AndReadBackByUserOnly) {
   EXPECT_EQ(st.st_mode & 07777, 0600u);
   EXPECT_NE(::access((path + ".tmp").c_str(), F_OK), 0);
   EXPECT_EQ(control::smarthost_login_user(path), "me@isp");
+  {   // what the queue runner reads: the password whole, ':' and all
+    std::string error;
+    const auto login = control::read_smarthost_login(path, error);
+    ASSERT_TRUE(login) << error;
+    EXPECT_EQ(login->user, "me@isp");
+    EXPECT_EQ(login->password, "pa:ss");
+    EXPECT_EQ(error, "");
+  }
   // Replaced whole.
   EXPECT_TRUE(control::store_smarthost_login(path, control::SmarthostLogin{"u2", "p2"}).done);
   EXPECT_EQ(slurp(path), "u2:p2\n");
@@ -531,8 +539,18 @@ TEST(SmarthostLoginFile, WrittenWholeAs0600AndReadBackByUserOnly) {
   EXPECT_TRUE(control::clear_smarthost_login(path).done);
   EXPECT_FALSE(control::smarthost_login_user(path));
   EXPECT_TRUE(control::clear_smarthost_login(path).done);   // none: still done
+  {   // missing: no login and no error
+    std::string error;
+    EXPECT_FALSE(control::read_smarthost_login(path, error));
+    EXPECT_EQ(error, "");
+  }
   { std::ofstream(path) << "nocolon\n"; }
   EXPECT_FALSE(control::smarthost_login_user(path));
+  {   // malformed: no login, and the error names the file
+    std::string error;
+    EXPECT_FALSE(control::read_smarthost_login(path, error));
+    EXPECT_NE(error.find(path + ": expected one line user:password"), std::string::npos) << error;
+  }
   ::unlink(path.c_str());
   ::rmdir(dir.c_str());
 }
