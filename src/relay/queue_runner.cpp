@@ -593,13 +593,15 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
   }
   slots_.release(dest);
   stats_.connections = slots_.active();
+  std::vector<std::string> finished;
   for (std::size_t k = 0; k < pc.transactions.size(); ++k) {
-    if (--msgs[k]->connections == 0) co_await finish(pc.transactions[k].queue_id);
+    if (--msgs[k]->connections == 0) co_await finish(pc.transactions[k].queue_id, finished);
   }
+  if (!finished.empty()) co_await remove_finished(std::move(finished));
   wake_.cancel();   // a slot is free
 }
 
-asio::awaitable<void> QueueRunner::finish(std::string queue_id) {
+asio::awaitable<void> QueueRunner::finish(std::string queue_id, std::vector<std::string>& done) {
   auto it = inflight_.find(queue_id);
   if (it == inflight_.end()) co_return;
   std::shared_ptr<Inflight> m = it->second;
@@ -685,13 +687,23 @@ asio::awaitable<void> QueueRunner::finish(std::string queue_id) {
     co_await on_files(std::move(job));
     if (!err.empty()) net::log_error(e.queue_id + ": cannot update the queue entry: " + err);
     index_.put(store::QueueItem{number, store::earliest_attempt(e).value_or(t), store::destination_of(e)});
+    stats_.queued = index_.size();
   } else {
-    int err = 0;
-    std::function<void()> job = [&err, q = queue_, id = e.queue_id] { err = q->remove(id); };
-    co_await on_files(std::move(job));
-    if (err != 0) net::log_error(e.queue_id + ": cannot remove the finished queue entry: " + std::strerror(err));
-    index_.erase(number);
-    net::log_info(e.queue_id + ": removed from the queue (every recipient done)");
+    done.push_back(e.queue_id);   // removed with the connection's others
+  }
+  wake_.cancel();
+}
+
+asio::awaitable<void> QueueRunner::remove_finished(std::vector<std::string> done) {
+  std::vector<store::Queue::RemoveFailure> failed;
+  std::function<void()> job = [&failed, q = queue_, &done] { failed = q->remove_all(done); };
+  co_await on_files(std::move(job));
+  for (const auto& f : failed) {
+    net::log_error(f.queue_id + ": cannot remove the finished queue entry: " + std::strerror(f.error));
+  }
+  for (const std::string& id : done) {
+    index_.erase(*store::parse_queue_id(id));
+    net::log_info(id + ": removed from the queue (every recipient done)");
   }
   stats_.queued = index_.size();
   wake_.cancel();

@@ -126,7 +126,13 @@ class QueueRunner {
   struct Notice;         // a notice to send once a message's round ends
   boost::asio::awaitable<void> loop();
   boost::asio::awaitable<void> run_connection(PlannedConnection pc);
-  boost::asio::awaitable<void> finish(std::string queue_id);
+  /// Ends a message's round: notices, then its entry updated, or, with
+  /// every recipient done, its id appended to `done` (the caller removes a
+  /// connection's finished entries together: remove_finished).
+  boost::asio::awaitable<void> finish(std::string queue_id, std::vector<std::string>& done);
+  /// Removes finished entries with one directory sync (Queue::remove_all)
+  /// and forgets them.
+  boost::asio::awaitable<void> remove_finished(std::vector<std::string> done);
   boost::asio::awaitable<void> send_notice(Notice notice);
   void record(Inflight& m, std::size_t index, const RecipientResult& r, const std::string& relay);
   /// Runs `work` on the file thread; resumes on the loop when it is done.

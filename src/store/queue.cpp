@@ -205,6 +205,28 @@ int Queue::remove(const std::string& queue_id) {
   return 0;
 }
 
+std::vector<Queue::RemoveFailure> Queue::remove_all(const std::vector<std::string>& queue_ids) {
+  std::vector<RemoveFailure> failed;
+  std::vector<const std::string*> gone;
+  for (const std::string& id : queue_ids) {
+    if (::unlinkat(fd_, env_name(id).c_str(), 0) != 0 && errno != ENOENT) {
+      failed.push_back({id, errno});
+    } else {
+      gone.push_back(&id);
+    }
+  }
+  if (gone.empty()) return failed;
+  if (::fsync(fd_) != 0) {   // see remove(): no data removal before this sync
+    const int err = errno;
+    for (const std::string* id : gone) failed.push_back({*id, err});
+    return failed;
+  }
+  for (const std::string* id : gone) {
+    if (::unlinkat(fd_, id->c_str(), 0) != 0 && errno != ENOENT) failed.push_back({*id, errno});
+  }
+  return failed;
+}
+
 int Queue::quarantine(const std::string& name) {
   if (::mkdirat(fd_, kQuarantine, 0700) != 0 && errno != EEXIST) return errno;
   const int qfd = ::openat(fd_, kQuarantine, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

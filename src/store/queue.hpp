@@ -117,6 +117,21 @@ class Queue {
   /// crash never leaves an envelope without its data). 0 or errno.
   int remove(const std::string& queue_id);
 
+  /// One failure of remove_all: the queue id and errno.
+  struct RemoveFailure {
+    std::string queue_id;
+    int error = 0;
+  };
+
+  /// Removes finished entries together (the runner's batch: the messages
+  /// of one connection): every QID.env, ONE directory fsync, then every QID
+  /// whose envelope went. The same order as remove(), one sync instead of
+  /// one per message. A crash before the sync may bring envelopes back
+  /// (those messages are sent again: a duplicate, never a loss); after it,
+  /// data left without envelope is removed by scan(). Returns the entries
+  /// that could not be removed (all of them when the sync failed).
+  std::vector<RemoveFailure> remove_all(const std::vector<std::string>& queue_ids);
+
   /// Every entry's envelope (read from disk, for the control socket's
   /// queue listing), oldest first; unreadable ones are skipped and named
   /// in `errors`.

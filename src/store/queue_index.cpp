@@ -3,6 +3,9 @@
 
 #include "text/ascii.hpp"
 
+#include <algorithm>
+#include <functional>
+
 namespace boxmail::store {
 
 std::uint32_t destination_key(std::string_view domain) {
@@ -30,21 +33,57 @@ std::uint32_t destination_of(const QueueEnvelope& e) {
   return domain ? destination_key(*domain) : kSeveralDestinations;
 }
 
+// The heap is a min-heap: std::push_heap with std::greater keeps the
+// earliest (next, id) at the front.
+bool QueueIndex::live(const Due& d) const {
+  const auto it = items_.find(d.second);
+  return it != items_.end() && !it->second.in_flight && it->second.next == d.first;
+}
+
+void QueueIndex::push(const Due& d) {
+  schedule_.push_back(d);
+  std::push_heap(schedule_.begin(), schedule_.end(), std::greater<>{});
+}
+
+QueueIndex::Due QueueIndex::pop() {
+  std::pop_heap(schedule_.begin(), schedule_.end(), std::greater<>{});
+  const Due d = schedule_.back();
+  schedule_.pop_back();
+  return d;
+}
+
+void QueueIndex::prune() {
+  while (!schedule_.empty() && !live(schedule_.front())) pop();
+  const std::size_t waiting = items_.size() - in_flight_;
+  if (schedule_.size() > 2 * waiting + 64) {
+    schedule_.clear();
+    for (const auto& [id, s] : items_)
+      if (!s.in_flight) schedule_.emplace_back(s.next, id);
+    std::make_heap(schedule_.begin(), schedule_.end(), std::greater<>{});
+  }
+  if (schedule_.empty()) std::vector<Due>().swap(schedule_);   // give the array back
+}
+
 void QueueIndex::put(const QueueItem& item) {
   auto [it, inserted] = items_.try_emplace(item.id);
   Slot& s = it->second;
-  if (!inserted && !s.in_flight) schedule_.erase({s.next, item.id});
+  // An unchanged time of a waiting message is already in the heap.
+  const bool scheduled = !inserted && !s.in_flight && s.next == item.next;
+  if (!inserted && s.in_flight) --in_flight_;
   s.next = item.next;
   s.destination = item.destination;
   s.in_flight = false;
-  schedule_.emplace(item.next, item.id);
+  if (!scheduled) push({item.next, item.id});
+  prune();
 }
 
 bool QueueIndex::erase(std::uint64_t id) {
   const auto it = items_.find(id);
   if (it == items_.end()) return false;
-  if (!it->second.in_flight) schedule_.erase({it->second.next, id});
+  if (it->second.in_flight) --in_flight_;
   items_.erase(it);
+  if (items_.empty()) decltype(items_)().swap(items_);
+  prune();
   return true;
 }
 
@@ -60,36 +99,32 @@ bool QueueIndex::in_flight(std::uint64_t id) const {
 }
 
 std::optional<std::int64_t> QueueIndex::next_due() const {
-  if (schedule_.empty()) return std::nullopt;
-  return schedule_.begin()->first;
+  if (schedule_.empty()) return std::nullopt;   // prune() keeps the front live
+  return schedule_.front().first;
 }
 
 std::vector<QueueItem> QueueIndex::take_due(std::int64_t now, std::size_t max) {
-  std::vector<QueueItem> out;
-  while (out.size() < max && !schedule_.empty() && schedule_.begin()->first <= now) {
-    const auto [next, id] = *schedule_.begin();
-    schedule_.erase(schedule_.begin());
-    Slot& s = items_.at(id);
-    s.in_flight = true;
-    out.push_back(QueueItem{id, next, s.destination});
-  }
-  return out;
+  return take_due(now, max, [](std::uint32_t) { return true; });
 }
 
 std::vector<QueueItem> QueueIndex::take_due(std::int64_t now, std::size_t max,
                                             const std::function<bool(std::uint32_t)>& admit) {
   std::vector<QueueItem> out;
-  for (auto it = schedule_.begin(); out.size() < max && it != schedule_.end() && it->first <= now;) {
-    const auto [next, id] = *it;
-    Slot& s = items_.at(id);
+  std::vector<Due> refused;
+  while (out.size() < max && !schedule_.empty() && schedule_.front().first <= now) {
+    const Due d = pop();
+    if (!live(d)) continue;   // stale: an old time, erased, or a duplicate already taken
+    Slot& s = items_.find(d.second)->second;
     if (!admit(s.destination)) {
-      ++it;
+      refused.push_back(d);
       continue;
     }
-    it = schedule_.erase(it);
     s.in_flight = true;
-    out.push_back(QueueItem{id, next, s.destination});
+    ++in_flight_;
+    out.push_back(QueueItem{d.second, d.first, s.destination});
   }
+  for (const Due& d : refused) push(d);
+  prune();
   return out;
 }
 

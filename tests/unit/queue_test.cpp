@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -142,6 +143,39 @@ TEST(Queue, StagePublishReadUpdateRemove) {
   EXPECT_TRUE(fs::is_empty(t.path / "spool" / "queue"));
   EXPECT_FALSE(q->read(qid, error));
   EXPECT_NE(error.find(qid + ".env"), std::string::npos) << error;
+}
+
+// The runner's batch removal: every entry goes, and one that cannot lose
+// its envelope keeps its data (never an envelope without data).
+TEST(Queue, RemoveAllTakesEveryEntryOrKeepsItWhole) {
+  TempDir t;
+  int err = 0;
+  auto q = Queue::open((t.path / "spool").string(), err);
+  ASSERT_TRUE(q);
+  std::vector<std::string> ids;
+  for (std::uint64_t n = 1; n <= 4; ++n) {
+    const std::string qid = queue_id_from(1000 + n);
+    std::string where;
+    ASSERT_EQ(q->add(envelope_for(qid), "Subject: x\n\nbody\n", where), 0) << where;
+    ids.push_back(qid);
+  }
+  // The third one's envelope cannot be unlinked: a non-empty directory
+  // stands in its place.
+  const fs::path queue_dir = t.path / "spool" / "queue";
+  fs::remove(queue_dir / (ids[2] + ".env"));
+  fs::create_directory(queue_dir / (ids[2] + ".env"));
+  write(queue_dir / (ids[2] + ".env") / "x", "x");
+
+  ids.push_back(queue_id_from(999));   // already gone: not a failure
+  const auto failed = q->remove_all(ids);
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].queue_id, ids[2]);
+  EXPECT_NE(failed[0].error, 0);
+  std::vector<std::string> left;
+  for (const auto& d : fs::directory_iterator(queue_dir)) left.push_back(d.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{ids[2], ids[2] + ".env"})) << "the others went whole, the third kept its data";
+  EXPECT_TRUE(q->remove_all({}).empty());
 }
 
 TEST(Queue, PublishFailureLeavesNothing) {
