@@ -279,7 +279,11 @@ asio::awaitable<void> QueueRunner::loop() {
     const config::ConfigPtr cfg = sources_.config();
     const std::int64_t t = now();
     std::vector<store::QueueItem> due;
-    if (!cfg->relay.route.empty() && slots_.active() < slots_.limits().max_total) {
+    // With `route = none` (set after mail was queued) messages still come
+    // due: each attempt is a deferral "no outgoing mail route is
+    // configured" (run_connection), so the queue shows why and the
+    // lifetime still ends in a failure notice instead of mail kept forever.
+    if (slots_.active() < slots_.limits().max_total) {
       // Take only what the free connections can carry: per destination key
       // its free slots x messages_per_connection, in all the free slots'
       // worth. A destination at its limit stays in the index unread (a
@@ -307,7 +311,7 @@ asio::awaitable<void> QueueRunner::loop() {
     }
     if (due.empty()) {
       // Sleep until the next message is due, or a new one / a command wakes us.
-      const auto next = cfg->relay.route.empty() ? std::nullopt : index_.next_due();
+      const auto next = index_.next_due();
       const std::int64_t wait = next ? std::max<std::int64_t>(*next - t, 1) : 3600;
       wake_.expires_after(std::chrono::seconds(std::min<std::int64_t>(wait, 3600)));
       co_await wake_.async_wait(kAwait);
@@ -467,7 +471,7 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
       }
     }
   };
-  std::string last_problem = "no route was tried";
+  std::string last_problem = cfg->relay.route.empty() ? "no outgoing mail route is configured" : "no route was tried";
   bool done = false;
   for (const config::RouteMethod method : cfg->relay.route) {
     ClientRequest req;

@@ -37,6 +37,12 @@ minimum) and box "lan" (own.test, route smarthost) are the boxes under test.
       is deferred (4.7.10) without a MAIL, and every octet the box sent is
       recorded and holds neither the password nor its base64 forms, nor an
       AUTH command.
+  (6, alongside 5) Route switched off with mail waiting: box "stranded"
+      queues a message for gone.test (its MX 127.0.0.6 refuses), then its
+      INI says `route = none` and it reloads. The message still comes due:
+      each attempt is deferred "no outgoing mail route is configured" (the
+      queue shows why), and when the lifetime runs out alice gets a failure
+      notice saying so; the queue ends empty (mail is not kept forever).
 """
 import base64
 import email
@@ -49,6 +55,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
@@ -60,6 +67,7 @@ RECORDS = [
     "--mx-host=far.test,mx.far.test,10", "--host-record=mx.far.test,127.0.0.2",
     "--mx-host=big.test,mx.big.test,10", "--host-record=mx.big.test,127.0.0.3",
     "--mx-host=later.test,mx.later.test,10", "--host-record=mx.later.test,127.0.0.5",
+    "--mx-host=gone.test,mx.gone.test,10", "--host-record=mx.gone.test,127.0.0.6",
 ]
 LIFETIME = 60   # [relay] max_lifetime's minimum
 
@@ -310,14 +318,34 @@ def main():
         mx = Box({"server": {"hostname": "mx.big.test"},
                   "smtp": {"accept_domains": "big.test", "max_message_size": "1k"}}, name="mx")
         mx.write_config({"smtp": {"listen": f"127.0.0.1:{mx.port} 127.0.0.3:25"}})
+        stranded = Box({"smtp": {"accept_domains": "own.test"},
+                        "relay": {"relay_networks": "127.0.0.1", "route": "mx", "retry_min": "1", "retry_max": "2",
+                                  "max_lifetime": str(LIFETIME), "delay_notice_after": "0", "connect_timeout": "2"},
+                        "dns": {"servers": dns.server(), "timeout": "1", "attempts": "2"}}, name="stranded")
         try:
             relay.start()
             mx.start()
+            stranded.start()
             # -- (5) start the clock: a recipient that is only ever deferred --
             t0 = time.monotonic()
             send(relay, "alice@own.test", ["gina@later.test"],
                  message("alice@own.test", "gina@later.test", "t41-expire"))
             relay.wait_log(r"to=<gina@later\.test> .*status=deferred", timeout=20)
+            # -- (6) mail waiting, then the route switched off --
+            send(stranded, "alice@own.test", ["ivan@gone.test"],
+                 message("alice@own.test", "ivan@gone.test", "t41-stranded"))
+            stranded.wait_log(r"to=<ivan@gone\.test> .*status=deferred .*127\.0\.0\.6", timeout=20)
+            stranded.write_config({"relay": {"route": "none"}})
+            reply = stranded.control("reload")
+            assert reply[0].startswith("ok"), reply
+            stranded.wait_log(r"to=<ivan@gone\.test> relay=none status=deferred "
+                              r"\(4\.4\.1 no outgoing mail route is configured\)", timeout=20)
+            # (the log line comes before the entry's update on disk)
+            listing = boxtest.poll(lambda: [e for e in queue_ids(stranded)
+                                            if "no outgoing mail route is configured" in urllib.parse.unquote(e)],
+                                   timeout=10, what="the queue listing naming the missing route")
+            assert len(listing) == 1, listing
+            print("ok (6) route = none with mail waiting: deferred, the queue says why")
 
             # -- (4) open relay --
             refused = rcpt_refused(relay, FORMS, "127.0.0.9")
@@ -365,12 +393,19 @@ def main():
             attempts = len(re.findall(r"to=<gina@later\.test> ", relay.log()))
             boxtest.poll(lambda: not queue_ids(relay), timeout=10, what="the relay's queue empty")
             print(f"ok (5) after {took:.0f} s and {attempts} attempts: failure notice 5.4.7, queue empty")
+
+            # -- (6) the lifetime ends without a route too --
+            per = notice_for(stranded, "alice", "t41-stranded", timeout=30)
+            assert per["Status"].startswith("5."), per.items()
+            assert "no outgoing mail route is configured" in per["Diagnostic-Code"], per.items()
+            boxtest.poll(lambda: not queue_ids(stranded), timeout=10, what="the stranded box's queue empty")
+            print(f"ok (6) route = none: failure notice {per['Status']} naming the missing route, queue empty")
         except BaseException:
-            for b in (relay, mx):
+            for b in (relay, mx, stranded):
                 sys.stderr.write(f"---- {b.dir} log ----\n" + b.log()[-6000:] + "\n")
             raise
         finally:
-            for b in (relay, mx):
+            for b in (relay, mx, stranded):
                 b.stop()
                 b.cleanup()
             for s in sinks.values():
