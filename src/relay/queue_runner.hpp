@@ -152,6 +152,7 @@ class QueueRunner {
   std::map<std::string, std::shared_ptr<Inflight>> inflight_;
   RunnerStats stats_;
   bool running_ = false;
+  bool trimmed_ = false;   // malloc_trim done since the last round (loop)
   std::uint64_t notice_seq_ = 0;
 };
 

@@ -222,6 +222,23 @@ attempts = 2
         except FileNotFoundError:
             return 0
 
+    def unattempted(self):
+        """Envelopes on disk whose recipients have no attempt recorded yet
+        (the log line of an attempt comes before the entry's update)."""
+        n = 0
+        for name in os.listdir(self.queue_dir):
+            if not name.endswith(".env"):
+                continue
+            try:
+                with open(os.path.join(self.queue_dir, name)) as f:
+                    for line in f:
+                        if line.startswith("rcpt ") and line.split()[2] == "0":
+                            n += 1
+                            break
+            except FileNotFoundError:
+                pass
+        return n
+
     def log_count(self, pattern):
         with open(self.log_path, errors="replace") as f:
             return len(re.findall(pattern, f.read()))
@@ -399,6 +416,13 @@ def bench_queue_memory(args, work, dns):
             time.sleep(0.5)
         out["first_attempts_seconds"] = time.monotonic() - t0
         out["deferred"] = tried
+        # ...and recorded on disk: the runner logs an attempt before its file
+        # thread updates the entry, and a stop drops updates not yet made
+        # (those messages would be due again after the restart and be
+        # measured in the middle of a retry round).
+        while time.monotonic() < deadline and box.unattempted() > 0:
+            time.sleep(0.5)
+        out["updates_seconds"] = time.monotonic() - t0
         time.sleep(2.0)
         out["live"] = smaps_rollup(box.pid)
         out["queue_files"] = box.queued()
@@ -476,7 +500,7 @@ def print_report(res):
         print()
         anon = q["restarted_anonymous_bytes_per_msg"]
         print(f"Submission of the {q['accepted']:,}: {q['accept_seconds']:.1f} s; every first attempt done after "
-              f"{q['first_attempts_seconds']:.1f} s. Target: under 200 bytes of RAM (anonymous memory: heap) per "
+              f"{q['first_attempts_seconds']:.1f} s, recorded on disk after {q.get('updates_seconds', 0):.1f} s. Target: under 200 bytes of RAM (anonymous memory: heap) per "
               f"queued message after a restart: {anon:.0f} ({'PASS' if anon < 200 else 'FAIL'}). PSS and RSS "
               "also count the program's file pages the scan touched once.")
     for who, r in (("boxmaild", b), ("postfix", p)):
