@@ -454,8 +454,14 @@ int main(int argc, char** argv) {
       }
       net::log_info("stopping (signal " + std::to_string(sig) + ")");
       signals.cancel();
-      // The loop stops once both servers have no session left.
-      servers_left = pop3_server ? 2 : 1;
+      // The loop stops once both servers have no session left and the
+      // queue runner's connections have ended with their results on disk.
+      servers_left = (pop3_server ? 2 : 1) + (runner ? 1 : 0);
+      if (runner) {
+        runner->shutdown([&] {
+          if (--servers_left == 0) io.stop();
+        });
+      }
       server.shutdown([&] {
         if (--servers_left == 0) io.stop();
       });

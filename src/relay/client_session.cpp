@@ -532,6 +532,16 @@ void ClientSession::start_auth(ClientOutput& out) {
 }
 
 void ClientSession::next_message(ClientOutput& out) {
+  if (stopping_) {
+    for (; current_ < messages_.size(); ++current_) {
+      for (auto& r : results_[current_].recipients) {
+        if (r.status != Status::Pending) continue;
+        decide(r, Status::Temporary, Stage::Mail, nullptr, "4.3.2", "not tried: the client is stopping");
+        r.tried = false;
+      }
+    }
+    note("stopping: no further transaction");
+  }
   for (; current_ < messages_.size(); ++current_) {
     MessageResult& res = results_[current_];
     bool pending = false;

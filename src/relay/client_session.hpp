@@ -163,6 +163,8 @@ struct RecipientResult {
   std::string enhanced;           ///< RFC 3463 code: the server's, or ours for a local reason
   std::string text;               ///< the server's reply text, or our reason
   bool remote = false;            ///< true: `code`/`text` are the server's reply
+  bool tried = true;              ///< false: never offered to the server because the client was
+                                  ///< stopping (ClientSession::stop); Temporary, not an attempt
 };
 
 /// What befell one message on this connection.
@@ -233,6 +235,13 @@ class ClientSession {
   /// last error): every recipient fails temporarily (Stage::Connect,
   /// 4.4.1, host_failed()). Returns Close.
   ClientOutput connect_failed(std::string_view why);
+
+  /// The client is stopping (the daemon's clean shutdown): no transaction
+  /// starts after the one in progress; every message not begun gets its
+  /// pending recipients Temporary with `tried` false (Stage::Mail, 4.3.2,
+  /// "not tried: the client is stopping") and the session sends QUIT.
+  /// Takes effect at the next transaction boundary; idempotent.
+  void stop() { stopping_ = true; }
 
   /// The message whose body Action::SendBody asks for (index into the constructor's list).
   std::size_t current_message() const { return current_; }
@@ -319,6 +328,7 @@ class ClientSession {
   bool tried_tls_ = false;
   bool authenticated_ = false;
   bool sent_mail_ = false;
+  bool stopping_ = false;
   bool host_failed_ = false;
   bool closed_ = false;
   std::size_t transcript_octets_ = 0;

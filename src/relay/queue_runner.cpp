@@ -28,6 +28,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -262,6 +263,19 @@ void QueueRunner::stop() {
   wake_.cancel();
 }
 
+void QueueRunner::shutdown(std::function<void()> done) {
+  stop();
+  *stopping_ = true;   // connections end after their transaction in progress
+  on_drained_ = std::move(done);
+  drained_check();
+}
+
+void QueueRunner::drained_check() {
+  if (!on_drained_ || slots_.active() != 0 || !inflight_.empty()) return;
+  asio::post(io_, std::move(on_drained_));
+  on_drained_ = nullptr;
+}
+
 void QueueRunner::queued(const store::QueueEnvelope& e) {
   const auto id = store::parse_queue_id(e.queue_id);
   if (!id) return;
@@ -406,6 +420,7 @@ asio::awaitable<void> QueueRunner::loop() {
     for (PlannedConnection& pc : plan.connections) {
       asio::co_spawn(io_, run_connection(std::move(pc)), asio::detached);
     }
+    drained_check();   // a shutdown during this round's reads, and nothing planned
   }
 }
 
@@ -482,8 +497,14 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
   };
   std::string last_problem = cfg->relay.route.empty() ? "no outgoing mail route is configured" : "no route was tried";
   bool done = false;
+  bool stopped = false;   // the daemon stopped before this connection was tried
   for (const config::RouteMethod method : cfg->relay.route) {
+    if (!running_) {
+      stopped = true;
+      break;
+    }
     ClientRequest req;
+    req.stopping = stopping_;
     req.session.ehlo_name = sources_.hostname;
     req.timeouts.connect = std::chrono::seconds(cfg->relay.connect_timeout);
     req.messages = outgoing;
@@ -598,9 +619,12 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
     done = true;
     break;
   }
-  if (!done) decide_all(Status::Temporary, "4.4.1", last_problem);
-  for (std::size_t k = 0; k < pc.transactions.size(); ++k) {
+  if (!done && !stopped) decide_all(Status::Temporary, "4.4.1", last_problem);
+  // What was never offered to a server because the daemon is stopping is
+  // not an attempt: its entry stays as it was (due again after the start).
+  for (std::size_t k = 0; k < pc.transactions.size() && !(stopped && !done); ++k) {
     for (std::size_t j = 0; j < pc.transactions[k].recipients.size(); ++j) {
+      if (!fates[k][j].result.tried) continue;
       record(*msgs[k], pc.transactions[k].recipients[j], fates[k][j].result, fates[k][j].relay);
     }
   }
@@ -612,6 +636,7 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
   }
   if (!finished.empty()) co_await remove_finished(std::move(finished));
   wake_.cancel();   // a slot is free
+  drained_check();
 }
 
 asio::awaitable<void> QueueRunner::finish(std::string queue_id, std::vector<std::string>& done) {

@@ -102,6 +102,13 @@ class QueueRunner {
   void start();
   /// Stops it: no new connection; open ones end with the io_context.
   void stop();
+  /// Stops taking work and calls `done` (posted on the loop) once the
+  /// connections in progress have ended and their results are on disk
+  /// (entries updated or removed), so that a clean stop does not send a
+  /// message again after the restart. The caller bounds the wait (the
+  /// daemon's 30 s drain deadline); a connection still open then ends with
+  /// the io_context and its messages are tried again after the restart.
+  void shutdown(std::function<void()> done);
 
   /// A new entry is durable (SmtpServer's queued hook): index it, wake up.
   void queued(const store::QueueEnvelope& e);
@@ -152,7 +159,10 @@ class QueueRunner {
   std::map<std::string, std::shared_ptr<Inflight>> inflight_;
   RunnerStats stats_;
   bool running_ = false;
-  bool trimmed_ = false;   // malloc_trim done since the last round (loop)
+  bool trimmed_ = false;
+  std::shared_ptr<bool> stopping_ = std::make_shared<bool>(false);   // ClientRequest::stopping
+  std::function<void()> on_drained_;   // shutdown()'s callback, until the last connection ends
+  void drained_check();   // malloc_trim done since the last round (loop)
   std::uint64_t notice_seq_ = 0;
 };
 

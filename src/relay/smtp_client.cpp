@@ -136,6 +136,7 @@ asio::awaitable<Attempt> attempt(const Target& target, ClientSession& session, c
   std::vector<char> buf(4096);
   std::string unread;
   for (;;) {
+    if (req.stopping && *req.stopping) session.stop();
     if (!out.send.empty()) {
       arm(*conn, req.timeouts.command);
       const asio::const_buffer b = asio::buffer(out.send);
@@ -247,7 +248,7 @@ asio::awaitable<DeliveryReport> deliver(ClientRequest request) {
         options.tls = TlsPolicy::None;
         continue;
       }
-      const bool last = i + 1 == request.targets.size();
+      const bool last = i + 1 == request.targets.size() || (request.stopping && *request.stopping);
       if (session.host_failed() && !last) {
         report.transcript.push_back("-- this host failed before any mail was sent: trying the next address");
         host_failure = session.results();

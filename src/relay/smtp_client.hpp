@@ -86,6 +86,10 @@ struct ClientRequest {
   Timeouts timeouts;
   std::size_t block_size = 64 * 1024;             ///< body octets read and sent at a time
   std::vector<OutgoingMessage> messages;
+  /// When it points to true (the daemon is stopping), no transaction starts
+  /// after the one in progress (ClientSession::stop) and no further target
+  /// is tried; null: never.
+  std::shared_ptr<const bool> stopping;
 };
 
 /// What happened.

@@ -815,6 +815,36 @@ TEST(SmtpClientSession, TwoMessagesOnOneConnectionWithRset) {
   }
 }
 
+// The daemon's clean stop: the transaction in progress ends, no other
+// starts, the messages not begun are "not tried" (no attempt counted).
+TEST(SmtpClientSession, StopEndsAfterTheTransactionInProgress) {
+  ClientSession s(plain_options(), {envelope({"a@b.example"}), envelope({"c@d.example", "e@d.example"})});
+  std::string sent;
+  auto feed = [&](std::string_view reply) {
+    const ClientOutput out = s.receive(reply);
+    sent += out.send;
+    return out.action;
+  };
+  EXPECT_EQ(feed(kGreeting), ClientAction::None);
+  EXPECT_EQ(feed(ehlo({})), ClientAction::None);
+  EXPECT_EQ(feed("250 ok\r\n"), ClientAction::None);
+  s.stop();   // during the first transaction
+  EXPECT_EQ(feed("250 ok\r\n"), ClientAction::None);
+  EXPECT_EQ(feed("354 go\r\n"), ClientAction::SendBody);
+  sent += s.body_sent().send;
+  EXPECT_EQ(feed("250 2.0.0 queued as 1\r\n"), ClientAction::None);
+  EXPECT_EQ(sent, "EHLO box.example\r\nMAIL FROM:<alice@example.com>\r\nRCPT TO:<a@b.example>\r\nDATA\r\nQUIT\r\n");
+  EXPECT_EQ(feed("221 Bye\r\n"), ClientAction::Close);
+  EXPECT_EQ(rcpt(s, 0, 0).status, Status::Accepted);
+  EXPECT_TRUE(rcpt(s, 0, 0).tried);
+  for (std::size_t r = 0; r < 2; ++r) {
+    EXPECT_EQ(rcpt(s, 1, r).status, Status::Temporary);
+    EXPECT_FALSE(rcpt(s, 1, r).tried);
+    EXPECT_EQ(rcpt(s, 1, r).enhanced, "4.3.2");
+  }
+  EXPECT_FALSE(s.host_failed()) << "a stop is not the host's failure: no other host or route is tried";
+}
+
 TEST(SmtpClientSession, RsetRefusedFailsTheRest) {
   both(plain_options(), {envelope({"a@b.example"}), envelope({"c@d.example"})},
        {kHello,
