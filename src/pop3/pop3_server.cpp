@@ -166,6 +166,9 @@ class Pop3Server::Glue final : public proto::Handler {
                             : o.action == Action::StartTls ? proto::Action::StartTls
                                                            : proto::Action::None;
     d.take(proto::Output{std::move(o.replies), std::move(o.log), a});
+    if (server_.offence_sink_) {
+      for (const net::Offence x : o.offences) server_.offence_sink_(conn_.address, x);
+    }
   }
 
   // Action::Authenticate: the check, the login delay of a failure, then the

@@ -46,6 +46,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/abuse_score.hpp"
 #include "net/connection.hpp"
 #include "proto/login.hpp"
 #include "net/listener.hpp"
@@ -91,6 +92,12 @@ class Pop3Server {
   /// The mailbox usage table: deletions at QUIT are taken out of it, and a
   /// login's listing re-syncs it (store/usage_table.hpp). Set before listen().
   void set_usage(std::shared_ptr<store::UsageTable> usage);
+  /// Where the sessions' offences go with the client's address (the
+  /// daemon's net::AbuseScore; failed logins go there through the
+  /// LoginService's hook); nullptr: nowhere.
+  void set_offence_sink(std::function<void(const std::string& address, net::Offence)> f) {
+    offence_sink_ = std::move(f);
+  }
   /// Takes a new account table for new logins.
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
@@ -121,6 +128,7 @@ class Pop3Server {
   std::shared_ptr<store::UsageTable> usage_;
   proto::LoginService& logins_;                          // password checks, failed logins per address (shared)
   std::function<std::shared_ptr<const tls::ServerContext>()> tls_;   // the current certificate, or null
+  std::function<void(const std::string&, net::Offence)> offence_sink_;
 };
 
 }  // namespace boxmail::pop3

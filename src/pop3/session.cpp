@@ -88,6 +88,7 @@ void Session::error(Output& out, ReplyId id, std::string_view arg) {
   if (state_ == State::Closed) return;
   if (errors_.spend()) {
     reply(out, ReplyId::TooManyErrors);
+    out.offences.push_back(net::Offence::ProtocolError);
     out.log.push_back(who() + " closed: too many errors (" + std::to_string(errors_.count()) + ")");
   }
 }

@@ -59,6 +59,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "net/abuse_score.hpp"
 #include "pop3/command_parser.hpp"
 #include "pop3/reply.hpp"
 #include "proto/client_info.hpp"
@@ -109,6 +110,9 @@ struct Output {
   Action action = Action::None;
   bool delay = false;                ///< a failed login: send `replies` only after pop3.login_delay
   bool login_failed = false;         ///< count one failed login for the client address
+  /// What counts toward a ban of the client's address besides failed
+  /// logins (net/abuse_score.hpp): the error budget spent.
+  std::vector<net::Offence> offences;
 };
 
 /// The outcome of the glue's credential check.

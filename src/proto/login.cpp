@@ -49,6 +49,7 @@ std::uint32_t LoginService::failures(const std::string& address) const {
 }
 
 void LoginService::count_failure(const std::string& protocol, const std::string& address) {
+  failed(address);
   if (!throttle_.allow(address, Steady::now(), limits())) return;
   log_failures(protocol, address, throttle_.fail(address, Steady::now(), limits()));
 }
@@ -57,7 +58,10 @@ asio::awaitable<LoginResult> LoginService::check(LoginRequest r) {
   const asio::any_io_executor ex = r.executor;
   const std::string& address = r.address;
   const std::string& mailbox = r.mailbox;
-  if (!throttle_.allow(address, Steady::now(), limits())) co_return LoginResult{LoginOutcome::Blocked, nullptr};
+  if (!throttle_.allow(address, Steady::now(), limits())) {
+    failed(address);
+    co_return LoginResult{LoginOutcome::Blocked, nullptr};
+  }
   if (!checker_) co_return LoginResult{LoginOutcome::Busy, nullptr};
   const config::Account* a = config::mailbox_name_error(mailbox) ? nullptr : r.accounts->find(mailbox);
   struct Pending {
@@ -82,6 +86,7 @@ asio::awaitable<LoginResult> LoginService::check(LoginRequest r) {
   const auto count = throttle_.finish(address, failed, Steady::now(), limits());
   if (failed) {
     log_failures(r.protocol, address, count);
+    this->failed(address);
     co_return LoginResult{LoginOutcome::Failed, nullptr};
   }
   co_return LoginResult{LoginOutcome::Ok, std::make_shared<const config::Account>(*a)};

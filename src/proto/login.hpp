@@ -27,6 +27,7 @@
 #include "net/login_throttle.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -87,6 +88,13 @@ class LoginService {
   /// Failed logins counted for `address` now.
   std::uint32_t failures(const std::string& address) const;
 
+  /// Called with the client's address for every failed login: wrong
+  /// password, unknown mailbox, a failure decided without a check, and an
+  /// attempt refused because the address is blocked (a guesser that goes
+  /// on against the block is what the auto-ban is for). The daemon feeds
+  /// net::AbuseScore with it. Empty: nothing is called.
+  void set_failure_hook(std::function<void(const std::string& address)> hook) { failure_hook_ = std::move(hook); }
+
  private:
   net::LoginLimits limits() const;
 
@@ -94,6 +102,10 @@ class LoginService {
   std::string dummy_hash_;   // checked for unknown mailboxes (same cost, same reply)
   net::LoginThrottle throttle_;
   std::unique_ptr<config::PasswordChecker> checker_;
+  std::function<void(const std::string&)> failure_hook_;
+  void failed(const std::string& address) const {
+    if (failure_hook_) failure_hook_(address);
+  }
 };
 
 }  // namespace boxmail::proto

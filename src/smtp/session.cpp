@@ -128,6 +128,7 @@ void Session::error(Output& out, ReplyId id, std::string_view arg) {
   if (state_ == State::Closed) return;
   if (errors_.spend()) {
     reply(out, ReplyId::TooManyErrors);
+    out.offences.push_back(net::Offence::ProtocolError);
     out.log.push_back("client=" + client_.address + " closed: too many errors (" + std::to_string(errors_.count()) + ")");
   }
 }
@@ -301,15 +302,18 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
       out.log.push_back(who + " rcpt=" + angle(addr) + " refused: " + res.detail);
       return;
     case address::Verdict::DomainRefused:
+      if (!relay_client) out.offences.push_back(net::Offence::RelayAttempt);
       reply(out, ReplyId::RelayDenied, angle(addr));
       out.log.push_back(who + " rcpt=" + angle(addr) + " refused: " +
                         (relay_client ? res.detail : std::string("relay access denied")));
       return;
     case address::Verdict::RelayTrick:
+      out.offences.push_back(net::Offence::RelayAttempt);
       reply(out, ReplyId::RelayTrick, angle(addr));
       out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: route-like address");
       return;
     case address::Verdict::UnknownUser:
+      out.offences.push_back(net::Offence::UnknownRecipient);
       reply(out, ReplyId::UserUnknown, angle(addr));
       out.log.push_back("client=" + client_.address + " rcpt=" + angle(addr) + " refused: user unknown");
       return;

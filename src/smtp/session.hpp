@@ -53,6 +53,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/abuse_score.hpp"
 #include "net/progress.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
@@ -150,6 +151,10 @@ struct Output {
   /// A failed login decided by the session alone (malformed SASL): the glue
   /// counts it for the client's address (proto::LoginService::count_failure).
   bool login_failed = false;
+  /// What the client did that counts toward a ban of its address
+  /// (net/abuse_score.hpp): relay attempts, unknown recipients, the error
+  /// budget spent. The glue reports them with the client's address.
+  std::vector<net::Offence> offences;
 };
 
 /// The transaction being received.

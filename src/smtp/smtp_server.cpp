@@ -240,6 +240,9 @@ class SmtpServer::Glue final : public proto::Handler {
     if (server_.event_sink_) {
       for (const Event& e : o.events) server_.event_sink_(e);
     }
+    if (server_.offence_sink_) {
+      for (const net::Offence x : o.offences) server_.offence_sink_(conn_.address, x);
+    }
   }
 
   void note_progress(proto::Driver& d, const Output& o) {

@@ -35,6 +35,7 @@
 
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "net/abuse_score.hpp"
 #include "net/connection.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
@@ -96,6 +97,11 @@ class SmtpServer {
   void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
   /// Where counted events go (the control server's counters); nullptr: nowhere.
   void set_event_sink(std::function<void(const Event&)> f) { event_sink_ = std::move(f); }
+  /// Where the sessions' offences go with the client's address (the
+  /// daemon's net::AbuseScore); nullptr: nowhere.
+  void set_offence_sink(std::function<void(const std::string& address, net::Offence)> f) {
+    offence_sink_ = std::move(f);
+  }
 
   /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
   /// message first. `on_empty` runs once no session is left.
@@ -141,6 +147,7 @@ class SmtpServer {
   std::shared_ptr<const config::AccountTable> accounts_;
   std::string hostname_;
   std::function<void(const Event&)> event_sink_;
+  std::function<void(const std::string&, net::Offence)> offence_sink_;
   proto::LoginService& logins_;
   std::function<std::shared_ptr<const tls::ServerContext>()> tls_;
   net::Listener listener_;

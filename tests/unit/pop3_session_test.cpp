@@ -93,6 +93,7 @@ struct Driver {
     transcript += o.replies;
     if (o.delay) ++delayed;
     if (o.login_failed) ++failed_logins;
+    offences.insert(offences.end(), o.offences.begin(), o.offences.end());
     log.insert(log.end(), o.log.begin(), o.log.end());
     switch (o.action) {
       case Action::None:
@@ -143,6 +144,7 @@ struct Driver {
   bool closed = false, committed = false, listing_fails = false, gone = false;
   std::size_t commit_failures = 0;
   int delayed = 0, failed_logins = 0;
+  std::vector<net::Offence> offences;
   std::vector<std::size_t> deleted, retrieved;
   std::set<std::size_t> damaged;   // message numbers whose file does not match its size
   std::optional<AuthResult> refuse;
@@ -673,6 +675,18 @@ TEST(Pop3SessionTls, TlsStartedIgnoredOutsideAuthorization) {
   EXPECT_EQ(o.action, Action::None);
   EXPECT_FALSE(d.s.tls_active());
   EXPECT_TRUE(d.s.in_transaction());
+}
+
+
+// The error budget spent counts toward a ban (net/abuse_score.hpp); failed
+// logins go there through the LoginService, not as session offences.
+TEST(Pop3Session, ErrorBudgetSpentIsAnOffence) {
+  Driver d;
+  d.feed("A\r\nB\r\n");
+  EXPECT_TRUE(d.offences.empty()) << "a few errors are no offence";
+  d.feed("C\r\nD\r\nE\r\nF\r\nG\r\nH\r\nI\r\nJ\r\nK\r\n");
+  ASSERT_TRUE(d.closed) << d.transcript;
+  EXPECT_EQ(d.offences, (std::vector<net::Offence>{net::Offence::ProtocolError}));
 }
 
 }  // namespace

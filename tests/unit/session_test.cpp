@@ -55,6 +55,7 @@ struct Driver {
     if (o.progress) ++progress;
     data_octets += o.data_octets;
     events.insert(events.end(), o.events.begin(), o.events.end());
+    offences.insert(offences.end(), o.offences.begin(), o.offences.end());
     if (o.action == Action::BeginData) {
       body.clear();
       prefix = s.envelope().prefix;
@@ -76,6 +77,7 @@ struct Driver {
   int progress = 0;              // outputs that reported progress
   std::uint64_t data_octets = 0; // message data octets reported
   std::vector<smtp::Event> events;
+  std::vector<net::Offence> offences;
 };
 
 struct DialogueCase {
@@ -255,6 +257,35 @@ TEST(Session, UnknownRecipientsDoNotCountAsErrors) {
   d.feed("EHLO c\r\nMAIL FROM:<a@b>\r\nRCPT TO:<x1@x>\r\nRCPT TO:<x2@x>\r\nRCPT TO:<x3@x>\r\nNOOP\r\n");
   EXPECT_FALSE(d.closed);
   EXPECT_NE(d.transcript.find("250 2.0.0 Ok\r\n"), std::string::npos);
+}
+
+// What counts toward a ban (net/abuse_score.hpp): a relay attempt from
+// outside relay_networks, a route-like address, an unknown user, the error
+// budget spent; a refused relay from the LAN and a plain error do not.
+TEST(Session, OffencesForTheAutoBan) {
+  using net::Offence;
+  Driver d(make_config([](config::Config& c) {
+    c.smtp.accept_domains = {"own.test"};
+    c.smtp.max_errors = 2;
+  }));
+  d.feed("EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<x@elsewhere.test>\r\nRCPT TO:<nobody@own.test>\r\n"
+         "RCPT TO:<@hop.test:x@elsewhere.test>\r\n");
+  EXPECT_EQ(d.offences, (std::vector<Offence>{Offence::RelayAttempt, Offence::UnknownRecipient, Offence::RelayAttempt}))
+      << d.transcript;
+  d.feed("FOO\r\n");
+  EXPECT_EQ(d.offences.size(), 3u) << "one error is not an offence";
+  d.feed("BAR\r\n");
+  EXPECT_TRUE(d.closed);
+  EXPECT_EQ(d.offences.back(), Offence::ProtocolError);
+
+  Driver lan(make_config([](config::Config& c) {
+    std::string why;
+    c.smtp.accept_domains = {"own.test"};
+    c.relay.relay_networks = {*net::parse_network("192.0.2.0/24", why)};
+  }));
+  lan.feed("EHLO c\r\nMAIL FROM:<a@own.test>\r\nRCPT TO:<x@elsewhere.test>\r\n");
+  EXPECT_NE(lan.transcript.find("550 5.7.1"), std::string::npos) << lan.transcript;
+  EXPECT_TRUE(lan.offences.empty()) << "the LAN without a route is not an attacker";
 }
 
 TEST(Session, LongCommandLine) {
