@@ -86,3 +86,31 @@ class Dnsmasq:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def isp_smarthost():
+    """A boxmaild as the ISP's smarthost (smarthost.isp.test): far.test's
+    mail and own.test as alice's sending domain (ISPs check the sender
+    against the account), logins only after TLS. Not started yet."""
+    return boxtest.Box({"server": {"hostname": "smarthost.isp.test", "plaintext_login_networks": ""},
+                        "smtp": {"accept_domains": "far.test own.test"}}, name="smarthost")
+
+
+def lan_box_through(smarthost, login="alice:pw-alice"):
+    """Box "lan" (own.test, LAN 127.0.0.1) sending everything through the
+    started SMARTHOST's submission port: STARTTLS required, its
+    certificate pinned, LOGIN ("user:password") in the credentials file
+    (0600, the mail user's). Not started yet; returns (box, pin)."""
+    import tlstest
+    pin = tlstest.fingerprint_of_pem(boxtest.read(smarthost.cert))
+    lan = boxtest.Box({"smtp": {"accept_domains": "own.test"},
+                       "relay": {"relay_networks": "127.0.0.1", "route": "smarthost",
+                                 "smarthost": f"127.0.0.1:{smarthost.submission_port}", "smarthost_tls": "starttls",
+                                 "smarthost_fingerprint": pin, "connect_timeout": "2"}}, name="lan")
+    creds = os.path.join(lan.dir, "smarthost-login")
+    with open(creds, "w") as f:
+        f.write(login + "\n")
+    os.chmod(creds, 0o600)
+    boxtest.hand_over(creds)
+    lan.write_config({"relay": {"smarthost_credentials": creds}})
+    return lan, pin

@@ -59,9 +59,8 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
-import tlstest  # noqa: E402
 from boxtest import Box  # noqa: E402
-from smtpsink import Dnsmasq, Sink  # noqa: E402
+from smtpsink import Dnsmasq, Sink, isp_smarthost, lan_box_through  # noqa: E402
 
 RECORDS = [
     "--mx-host=far.test,mx.far.test,10", "--host-record=mx.far.test,127.0.0.2",
@@ -213,23 +212,12 @@ class Recorder:
 def smarthost_scenario(work):
     # The ISP's relay takes far.test's mail and, as ISPs check the sender
     # against the account, knows own.test as alice's domain too.
-    smarthost = Box({"server": {"hostname": "smarthost.isp.test", "plaintext_login_networks": ""},
-                     "smtp": {"accept_domains": "far.test own.test"}}, name="smarthost")
+    smarthost = isp_smarthost()
     lan = None
     recorder = None
     try:
         smarthost.start()
-        pin = tlstest.fingerprint_of_pem(boxtest.read(smarthost.cert))
-        lan = Box({"smtp": {"accept_domains": "own.test"},
-                   "relay": {"relay_networks": "127.0.0.1", "route": "smarthost",
-                             "smarthost": f"127.0.0.1:{smarthost.submission_port}", "smarthost_tls": "starttls",
-                             "smarthost_fingerprint": pin, "connect_timeout": "2"}}, name="lan")
-        creds = os.path.join(lan.dir, "smarthost-login")
-        with open(creds, "w") as f:
-            f.write("alice:pw-alice\n")
-        os.chmod(creds, 0o600)
-        boxtest.hand_over(creds)
-        lan.write_config({"relay": {"smarthost_credentials": creds}})
+        lan, pin = lan_box_through(smarthost)
         lan.start()
         send(lan, "alice@own.test", ["bob@far.test"], message("alice@own.test", "bob@far.test", "t41-smarthost"))
         got = smarthost.wait_messages("bob", 1)
