@@ -181,6 +181,7 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
     a.verb = "relay-test";
     a.address = words[1];
     if (words.size() == 3) a.sender = words[2];
+    if (a.sender.find(' ') != std::string::npos) return "'" + a.sender + "': the sender may not contain a blank";
     const std::string line = "relay-test " + a.address + (a.sender.empty() ? "" : " " + a.sender);
     if (const auto req = boxmail::control::parse_request(line); !req.error.empty()) return req.error;
     return std::nullopt;

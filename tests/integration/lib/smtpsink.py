@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 
 import boxtest
 
@@ -114,3 +115,41 @@ def lan_box_through(smarthost, login="alice:pw-alice"):
     boxtest.hand_over(creds)
     lan.write_config({"relay": {"smarthost_credentials": creds}})
     return lan, pin
+
+
+class LoopbackServer:
+    """A TCP server of the test's own on HOST:PORT (port 0: a free one, in
+    self.port), accepting in a thread: each connection goes to
+    self.handle(conn), in that thread; the connections handed over are
+    closed by close()."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def handle(self, conn):
+        """Keeps the connection open and says nothing (override)."""
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            self.conns.append(c)
+            self.handle(c)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()

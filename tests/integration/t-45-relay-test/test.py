@@ -35,7 +35,6 @@ import base64
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
 import threading
@@ -44,7 +43,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
 from boxtest import Box  # noqa: E402
-from smtpsink import Dnsmasq, Sink, isp_smarthost, lan_box_through  # noqa: E402
+from smtpsink import Dnsmasq, LoopbackServer, Sink, isp_smarthost, lan_box_through  # noqa: E402
 
 RECORDS = [
     "--mx-host=far.test,mx.far.test,10", "--host-record=mx.far.test,127.0.0.2",
@@ -64,36 +63,6 @@ def relay_test(box, *args):
 def queue_empty(box):
     listing = box.control("queue list")
     return listing == ["ok 0 messages"], listing
-
-
-class Silent:
-    """Accepts connections on 127.0.0.4:25 and never says a word."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.4", 25))
-        self.sock.listen(5)
-        self.conns = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                self.conns.append(c)
-            except socket.timeout:
-                continue
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=5)
-        for c in self.conns:
-            c.close()
-        self.sock.close()
 
 
 def mx_scenarios(dns):
@@ -161,7 +130,7 @@ def mx_scenarios(dns):
         print("ok (3) route-like forms, literals, CR/LF and local addresses refused before anything is sent")
 
         # -- (4) a server that never greets: bounded, and the loop runs on --
-        silent = Silent()
+        silent = LoopbackServer(host="127.0.0.4", port=25)   # accepts and never says a word
         result = {}
         t0 = time.monotonic()
 
