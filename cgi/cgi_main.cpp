@@ -446,12 +446,14 @@ void ask_outgoing(Model& m) {
   m.daemon.queue = std::move(*q.value);
 }
 
-/// Sends a queue action or the smarthost login to boxmaild (the queue and
-/// the login file are its own) and turns its reply into the page's
-/// outcome. The payload (a password) goes only into the socket.
+/// Sends a queue action, the smarthost login or a test message to boxmaild
+/// (the queue and the login file are its own) and turns its reply into the
+/// page's outcome. The payload (a password) goes only into the socket.
 Outcome send_daemon_change(const Model& m, const DaemonChange& c) {
   if (!m.config) return daemon_change_outcome(c, false, "the configuration file has errors", control::Reply{});
-  const auto r = control::control_request(m.config->server.control_socket, c.line, 20000, c.payload);
+  // A test message may take boxmaild up to control::kRelayTestSeconds.
+  const int wait_ms = c.line.starts_with("relay-test ") ? control::kRelayTestWaitMs : 20000;
+  const auto r = control::control_request(m.config->server.control_socket, c.line, wait_ms, c.payload);
   return daemon_change_outcome(c, r.reached, r.error, r.reply);
 }
 

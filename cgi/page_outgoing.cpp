@@ -8,11 +8,15 @@
 // boxmaild's: a queue action or a login is a DaemonChange the glue sends
 // over the control socket (queue retry|delete|flush, smarthost-login with
 // the user and password as its payload, smarthost-login-clear); the page
-// shows only the user a login is stored for, never a password.
+// shows only the user a login is stored for, never a password. "Send a
+// test message" asks boxmaild's relay-test (the message goes out now
+// through the route; docs/relay.md) and shows its answer and the SMTP
+// transcript, escaped like every text: the remote server wrote it.
 #include "cgi/page_common.hpp"
 
 #include "cgi/ini_edit.hpp"
 #include "control/control_protocol.hpp"
+#include "relay/test_message.hpp"
 #include "store/maildir_name.hpp"
 #include "text/number.hpp"
 
@@ -182,6 +186,75 @@ Html login_section(const Request& r, const Model& m, const View& v) {
   return out;
 }
 
+/// True when `s` holds a control character or DEL (a line end, NUL, TAB).
+bool any_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
+/// The test message: the recipient form and, after a test, how it went
+/// and the SMTP transcript.
+Html test_section(const Request& r, const Model& m, const View& v) {
+  Html out = Html::trusted("<section><h2>Test message</h2><p>Sends a short message (subject \"") +
+             relay::kTestSubject +
+             Html::trusted("\") now, through the route above, to an address at another domain, and shows the "
+                           "mail server's replies. The queue is not used.</p>");
+  const bool again = v.form && v.form->value("action") == "test";
+  out += form_open(r, "/outgoing", m) + hidden_field("action", "test") +
+         text_field("test_to", "Recipient", again ? v.form->value("test_to") : std::string(),
+                    "An address at another domain, e.g. your own at the ISP.", error_of(v, "test_to")) +
+         text_field("test_from", "Sender (optional)", again ? v.form->value("test_from") : std::string(),
+                    "Empty: the null sender <>. A smarthost that checks the sender against its login wants the "
+                    "login's own address here.",
+                    error_of(v, "test_from")) +
+         Html::trusted("<button type=\"submit\">Send a test message</button></form>");
+  if (again && v.outcome && v.outcome->relay_test) {
+    using Result = control::RelayTestReply::Result;
+    const control::RelayTestReply& t = *v.outcome->relay_test;
+    std::string line = t.result == Result::Sent ? "Sent: the server accepted the test message: " + t.message
+                       : t.result == Result::Failed ? "Not sent: " + t.message
+                                                    : "Not sent: " + t.message + ".";
+    if (!t.relay.empty()) line += " (" + t.relay + ")";
+    out += Html::trusted("<div id=\"test-result\">") + notice(t.result == Result::Sent, line);
+    if (!t.transcript.empty()) {
+      std::string text;
+      for (const std::string& l : t.transcript) text += l + "\n";
+      out += Html::trusted("<pre class=\"log\" id=\"test-transcript\">") + text + Html::trusted("</pre>");
+    }
+    out += Html::trusted("</div>");
+  }
+  return out + Html::trusted("</section>\n");
+}
+
+/// The test form's DaemonChange, or the field's error.
+Outcome test_post(const Form& f) {
+  Outcome o;
+  const std::string to = trim(f.value("test_to"));
+  const std::string from = trim(f.value("test_from"));
+  // Each address alone, so that the error goes next to its field.
+  auto check = [&o](const std::string& field, const std::string& line, const std::string& text) {
+    if (any_control(text)) {
+      o.errors[field] = "the address may not contain control characters";
+    } else if (text.find(' ') != std::string::npos) {
+      o.errors[field] = "not an e-mail address";
+    } else if (const auto req = control::parse_request(line); !req.error.empty()) {
+      o.errors[field] = req.error == "request line too long" ? "the address is too long"
+                                                             : req.error.substr(req.error.find(' ') + 1);
+    }
+  };
+  if (to.empty()) {
+    o.errors["test_to"] = "enter an e-mail address at another domain";
+  } else {
+    check("test_to", "relay-test " + to, to);
+  }
+  if (!from.empty()) check("test_from", "relay-test postmaster@example.net " + from, from);
+  if (!o.errors.empty()) return o;
+  Change c;
+  const std::string line = "relay-test " + to + (from.empty() ? "" : " " + from);
+  c.daemon = DaemonChange{line, {}, "test message to " + to};
+  o.change = std::move(c);
+  return o;
+}
+
 /// The form's queue id, or an error into `o`.
 std::optional<std::string> queue_id(const Form& f, Outcome& o) {
   const std::string id = f.value("id");
@@ -190,11 +263,6 @@ std::optional<std::string> queue_id(const Form& f, Outcome& o) {
     return std::nullopt;
   }
   return id;
-}
-
-/// True when `s` holds a control character or DEL (a line end, NUL, TAB).
-bool any_control(std::string_view s) {
-  return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
 /// The login form's DaemonChange, or field errors.
@@ -240,6 +308,7 @@ Html outgoing_render(const Request& r, const Model& m, const View& v) {
          route_fields(m, routing) + settings_fields(m, routing, routing_specs()) +
          Html::trusted("<button type=\"submit\">Save</button></form></section>\n");
   out += login_section(r, m, v);
+  out += test_section(r, m, v);
   return out;
 }
 
@@ -262,6 +331,7 @@ Outcome outgoing_post(const Request& r, const Model& m) {
     return o;
   }
   if (action == "login") return login_post(f);
+  if (action == "test") return test_post(f);
   if (action == "login_clear") {
     Change c;
     c.daemon = DaemonChange{"smarthost-login-clear", {}, "remove the smarthost login"};
@@ -299,7 +369,17 @@ Outcome daemon_change_outcome(const DaemonChange& change, bool reached, std::str
                               const control::Reply& reply) {
   Outcome o;
   if (!reached) {
-    o.error = "Nothing was changed: boxmaild could not be asked (" + std::string(error) + ").";
+    o.error = (change.line.starts_with("relay-test ") ? "The test message was not sent" : "Nothing was changed") +
+              std::string(": boxmaild could not be asked (") + std::string(error) + ").";
+    return o;
+  }
+  if (change.line.starts_with("relay-test ")) {
+    auto d = control::decode_relay_test(reply);
+    if (!d) {
+      o.error = "boxmaild's reply is malformed (" + d.error + ").";
+    } else {
+      o.relay_test = std::move(*d.value);
+    }
     return o;
   }
   const bool login = change.line.starts_with("smarthost-login");

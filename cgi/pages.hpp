@@ -81,7 +81,7 @@ struct TlsChange {
 /// queue's retry/delete/flush, the smarthost login): the queue and the
 /// login file are boxmaild's, the panel only asks.
 struct DaemonChange {
-  std::string line;      ///< the request line: "queue retry QID", "smarthost-login 5 8", ...
+  std::string line;      ///< the request line: "queue retry QID", "smarthost-login 5 8", "relay-test ADDR", ...
   std::string payload;   ///< octets after the line (smarthost-login: user and password); never logged
   std::string what;      ///< for the log and the notice: "retry 0123456789ABC"
 };
@@ -100,6 +100,9 @@ struct Outcome {
   std::string error;                           ///< a message for the whole form
   std::optional<Change> change;                ///< set when valid and something changed
   std::string info;                            ///< e.g. "Nothing changed."
+  /// The Outgoing mail page's test message: boxmaild's answer (shown with
+  /// its transcript, every byte escaped: the remote server's replies).
+  std::optional<control::RelayTestReply> relay_test = std::nullopt;
 };
 
 struct View {
@@ -146,7 +149,8 @@ Outcome certificate_outcome(bool reached, std::string_view error, const control:
 /// The Outgoing mail page's result of a DaemonChange: boxmaild's reply
 /// (`reached` false: it could not be asked, `error` says why). "ok" becomes
 /// `info` (the reply's text; for the login "A login is stored for USER."),
-/// "error" the form's error with "Nothing was changed". Never holds the
+/// "error" the form's error with "Nothing was changed"; a relay-test's
+/// reply becomes `relay_test` (a malformed one the error). Never holds the
 /// password: boxmaild's replies do not (control/smarthost_login.hpp).
 Outcome daemon_change_outcome(const DaemonChange& change, bool reached, std::string_view error,
                               const control::Reply& reply);

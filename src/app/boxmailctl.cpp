@@ -8,6 +8,7 @@
 //   boxmailctl [-c FILE] admin passwd [--password-stdin]
 //   boxmailctl [-c FILE] queue list|flush
 //   boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID
+//   boxmailctl [-c FILE] relay-test ADDRESS [SENDER]
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
@@ -15,11 +16,11 @@
 // config/password.hpp. Edits of the passwd-file are serialized with an
 // exclusive flock(2) on its directory and written atomically; the daemon
 // notices the new file by itself (mtime), so nothing is signalled. The
-// queue commands ask the running boxmaild over its control socket
-// (control/control_client.hpp; the queue is the daemon's).
+// queue commands and relay-test ask the running boxmaild over its control
+// socket (control/control_client.hpp; the queue is the daemon's).
 //
 // Exit status: 0 done, 1 operational error (exists, not found, I/O, boxmaild
-// unreachable or refusing a queue command), 2 usage
+// unreachable or refusing a queue command, a test message not sent), 2 usage
 // or configuration error (bad arguments, bad name, bad config file).
 // Errors go to stderr prefixed "boxmailctl: ". See docs/boxmailctl.8.
 #include "config/account.hpp"
@@ -65,6 +66,7 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] admin passwd [--password-stdin]\n"
     "       boxmailctl [-c FILE] queue list|flush\n"
     "       boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID\n"
+    "       boxmailctl [-c FILE] relay-test ADDRESS [SENDER]\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -91,6 +93,10 @@ constexpr char kHelp[] =
     "  queue delete ID   remove a message from the queue (its sender is not told)\n"
     "  queue retry ID    try a message's pending recipients now\n"
     "  queue flush       try every queued message now\n"
+    "  relay-test ADDRESS [SENDER]\n"
+    "                    send a test message to ADDRESS now through the outgoing\n"
+    "                    route and print the SMTP dialogue (asks boxmaild); the\n"
+    "                    envelope sender is SENDER, or the null sender <>\n"
     "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
@@ -116,6 +122,8 @@ struct Args {
   std::string name;
   std::string value;                 // on|off for 'user pop3'
   std::string queue_id;              // for 'queue show|delete|retry'
+  std::string address;               // for 'relay-test'
+  std::string sender;                // for 'relay-test': "" none given
   bool password_stdin = false;
   bool help = false;
 };
@@ -164,6 +172,18 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
       if (!boxmail::store::parse_queue_id(a.queue_id)) return "'" + a.queue_id + "' is not a queue id";
     }
     if (a.password_stdin) return "--password-stdin goes with 'user add' and 'user passwd'";
+    return std::nullopt;
+  }
+  if (words[0] == "relay-test") {
+    if (words.size() < 2) return "'relay-test' needs an ADDRESS";
+    if (words.size() > 3) return "unexpected argument '" + words[3] + "'";
+    if (a.password_stdin) return "--password-stdin goes with 'user add' and 'user passwd'";
+    a.verb = "relay-test";
+    a.address = words[1];
+    if (words.size() == 3) a.sender = words[2];
+    if (a.sender.find(' ') != std::string::npos) return "'" + a.sender + "': the sender may not contain a blank";
+    const std::string line = "relay-test " + a.address + (a.sender.empty() ? "" : " " + a.sender);
+    if (const auto req = boxmail::control::parse_request(line); !req.error.empty()) return req.error;
     return std::nullopt;
   }
   if (words[0] != "user") return "unknown command '" + words[0] + "'";
@@ -456,6 +476,26 @@ int queue_command(const Config& config, const Args& a) {
   return kExitOk;
 }
 
+/// `relay-test ADDRESS`: asks boxmaild to send a test message now and
+/// prints the SMTP transcript, then "sent: REPLY" (exit 0) or "failed:
+/// REPLY" / "refused: WHY" (on stderr, exit 1).
+int relay_test_command(const Config& config, const Args& a) {
+  const std::string line = "relay-test " + a.address + (a.sender.empty() ? "" : " " + a.sender);
+  const auto r =
+      boxmail::control::control_request(config.server.control_socket, line, boxmail::control::kRelayTestWaitMs);
+  if (!r.reached) throw Failure{kExitFail, "cannot ask boxmaild (" + r.error + ")"};
+  const auto t = boxmail::control::decode_relay_test(r.reply);
+  if (!t) throw Failure{kExitFail, "boxmaild's reply is malformed: " + t.error};
+  using Result = boxmail::control::RelayTestReply::Result;
+  for (const std::string& l : t->transcript) std::cout << l << "\n";
+  if (t->result == Result::Sent) {
+    std::cout << "sent: " << t->message << (t->relay.empty() ? "" : " (" + t->relay + ")") << "\n";
+    return kExitOk;
+  }
+  std::cout.flush();
+  throw Failure{kExitFail, std::string(t->result == Result::Failed ? "failed: " : "refused: ") + t->message};
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -485,6 +525,7 @@ int run(const std::vector<std::string>& argv) {
 
   if (a.verb == "admin-passwd") return admin_passwd(a, password);
   if (a.verb.rfind("queue-", 0) == 0) return queue_command(*config, a);
+  if (a.verb == "relay-test") return relay_test_command(*config, a);
   if (a.verb == "add") return user_add(*config, a, password);
   if (a.verb == "del") return user_del(*config, a);
   if (a.verb == "passwd") return user_passwd(*config, a, password);

@@ -318,6 +318,16 @@ int main(int argc, char** argv) {
     return control::store_smarthost_login(cfg->relay.smarthost_credentials, l);
   };
   handlers.smarthost_login_clear = [&] { return control::clear_smarthost_login(cfg->relay.smarthost_credentials); };
+  // A test message through the route, now (relay/queue_runner.hpp send_test).
+  handlers.relay_test = [&runner](std::string address,
+                                  std::string sender) -> boost::asio::awaitable<control::RelayTestReply> {
+    if (!runner) {
+      co_return control::RelayTestReply{control::RelayTestReply::Result::Refused, "the queue is not running yet", {},
+                                        {}};
+    }
+    boost::asio::awaitable<control::RelayTestReply> test = runner->send_test(address, sender);
+    co_return co_await std::move(test);
+  };
   control::ControlServer control_server(io, cfg->server.control_socket, std::move(handlers));
   if (auto e = control_server.listen(); !e.empty()) {
     net::log_error(e);

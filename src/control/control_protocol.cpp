@@ -1,6 +1,7 @@
 // control_protocol.cpp - see control_protocol.hpp.
 #include "control/control_protocol.hpp"
 
+#include "address/mailbox.hpp"
 #include "store/maildir_name.hpp"
 
 #include "text/ascii.hpp"
@@ -66,6 +67,54 @@ void parse_smarthost_login(std::string_view arg, Request& r) {
   }
   r.user_octets = user.value;
   r.password_octets = pass.value;
+}
+
+/// Whether `text` is one whole path (angle brackets optional): its
+/// mailbox in RFC 5321 form ("" for <>), or the parser's error.
+struct WholePath {
+  bool ok = false;
+  std::string mailbox;
+  std::string error;
+};
+WholePath whole_path(std::string_view text, bool reverse) {
+  WholePath w;
+  const std::string path = text.starts_with('<') ? std::string(text) : "<" + std::string(text) + ">";
+  const address::PathResult p = reverse ? address::parse_reverse_path(path) : address::parse_forward_path(path);
+  w.ok = !text.empty() && p.error.empty() && p.end == path.size();
+  w.error = p.error;
+  if (w.ok && !p.null_path) w.mailbox = p.mailbox.to_string();
+  return w;
+}
+
+/// "relay-test ADDRESS [SENDER]" into `r` (or its error).
+void parse_relay_test(std::string_view arg, Request& r) {
+  r.verb = Verb::RelayTest;
+  if (arg.empty()) {
+    r.error = "usage: relay-test ADDRESS [SENDER]";
+    return;
+  }
+  std::string_view to = arg, from;
+  if (!whole_path(arg, false).ok) {
+    if (const auto sp = arg.rfind(' '); sp != std::string_view::npos) {
+      to = arg.substr(0, sp);
+      from = arg.substr(sp + 1);
+    }
+  }
+  const WholePath rcpt = whole_path(to, false);
+  if (!rcpt.ok) {
+    r.error = "relay-test: not an e-mail address" + (rcpt.error.empty() ? std::string() : ": " + rcpt.error);
+    return;
+  }
+  if (!from.empty()) {
+    const WholePath sender = whole_path(from, true);
+    if (!sender.ok) {
+      r.error = "relay-test: the sender is not an e-mail address" +
+                (sender.error.empty() ? std::string() : ": " + sender.error);
+      return;
+    }
+    r.sender = sender.mailbox;
+  }
+  r.address = std::string(to);
 }
 
 /// True when `s` holds a control character or DEL.
@@ -179,6 +228,10 @@ Request parse_request(std::string_view line) {
     r.error = kUsage;
     return r;
   }
+  if (verb == "relay-test") {
+    parse_relay_test(arg, r);
+    return r;
+  }
   if (verb == "log") {
     r.verb = Verb::Log;
     const auto n = text::parse_unsigned<unsigned>(arg, kMaxLogLines);
@@ -195,7 +248,7 @@ Request parse_request(std::string_view line) {
   }
   r.error = verb.empty() ? "empty request"
                          : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
-                           "smarthost-login USER PASS, smarthost-login-clear, queue ...)";
+                           "smarthost-login USER PASS, smarthost-login-clear, queue ..., relay-test ADDRESS [SENDER])";
   return r;
 }
 

@@ -41,6 +41,15 @@
 //   queue retry QID        its pending recipients are tried now
 //   queue flush            every queued message is tried now
 //              (relay/queue_runner.hpp; QID is a queue id, 13 characters)
+//   relay-test ADDRESS [SENDER]
+//              a short test message to ADDRESS (a Forward-path, with or
+//              without <>) from SENDER (a Reverse-path; without it, or
+//              "<>": the null sender), sent now through [relay] route, not queued;
+//              the reply says sent or failed and holds the SMTP transcript
+//              (control_replies.hpp RelayTestReply), within
+//              kRelayTestSeconds. The only request boxmaild answers
+//              asynchronously: mail keeps flowing meanwhile
+//              (relay/test_message.hpp, relay/queue_runner.hpp send_test)
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -57,7 +66,9 @@
 
 namespace boxmail::control {
 
-constexpr std::size_t kMaxRequestLine = 64;
+/// The longest request line: "relay-test " and two 256-octet paths (RFC
+/// 5321 4.5.3.1.3); every other request fits in 64.
+constexpr std::size_t kMaxRequestLine = 11 + 256 + 1 + 256;
 constexpr unsigned kMaxLogLines = 200;
 /// The largest tls-install payload (chain and key together), octets; a
 /// chain of a few certificates and a key are a few KiB.
@@ -66,8 +77,14 @@ constexpr std::size_t kMaxTlsUpload = 64 * 1024;
 constexpr std::size_t kMaxSmarthostUser = 256;
 /// The longest smarthost password, octets (as config::kMaxPasswordLength).
 constexpr std::size_t kMaxSmarthostPassword = 256;
+/// How long boxmaild works on a relay-test before it answers without a
+/// result; a client waits a little longer (kRelayTestWaitMs).
+constexpr unsigned kRelayTestSeconds = 30;
+constexpr int kRelayTestWaitMs = (kRelayTestSeconds + 10) * 1000;
 
-enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear };
+enum class Verb {
+  Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear, RelayTest
+};
 
 /// What `queue` does (see above).
 enum class QueueAction { List, Show, Delete, Retry, Flush };
@@ -82,6 +99,8 @@ struct Request {
   std::size_t password_octets = 0;  ///< for SmarthostLogin: the password's length, after the user
   QueueAction queue_action = QueueAction::List;   ///< for Queue
   std::string queue_id;           ///< for Queue show/delete/retry: a well-formed queue id
+  std::string address;            ///< for RelayTest: the recipient as given (its syntax checked)
+  std::string sender;             ///< for RelayTest: the reverse-path without <>; "" the null sender
   std::string error;
   /// Octets that follow the request line (TlsInstall and SmarthostLogin; else 0).
   std::size_t payload() const { return chain_octets + key_octets + user_octets + password_octets; }

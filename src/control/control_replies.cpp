@@ -584,6 +584,56 @@ Decoded<LoginChangeReply> decode_login_change(const Reply& r) {
   return Decoded<LoginChangeReply>{std::move(s), {}};
 }
 
+// ---- relay-test ---------------------------------------------------------------------
+
+Reply encode(const RelayTestReply& s) {
+  Reply r;
+  r.ok = s.result == RelayTestReply::Result::Sent;
+  r.head = one_line(s.message);
+  r.lines.push_back(std::string("result ") + (s.result == RelayTestReply::Result::Sent     ? "sent"
+                                              : s.result == RelayTestReply::Result::Failed ? "failed"
+                                                                                           : "refused"));
+  if (!s.relay.empty()) r.lines.push_back("relay " + encode_word(s.relay));
+  for (const std::string& l : s.transcript) r.lines.push_back("line " + one_line(l));
+  return r;
+}
+
+Decoded<RelayTestReply> decode_relay_test(const Reply& r) {
+  RelayTestReply s;
+  s.result = r.ok ? RelayTestReply::Result::Sent : RelayTestReply::Result::Refused;
+  s.message = r.head;
+  bool have_result = false;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    if (auto text = rest_of(r.lines[i], "line")) {
+      s.transcript.push_back(std::move(*text));
+      continue;
+    }
+    Reader rd("relay-test", i, r.lines[i]);
+    if (rd.kind() == "result") {
+      const std::string w = rd.word(1);
+      if (have_result) rd.fail("result repeated");
+      have_result = true;
+      if (w == "sent" && r.ok) {
+        s.result = RelayTestReply::Result::Sent;
+      } else if (w == "failed" && !r.ok) {
+        s.result = RelayTestReply::Result::Failed;
+      } else if (w == "refused" && !r.ok) {
+        s.result = RelayTestReply::Result::Refused;
+      } else if (rd.ok()) {
+        rd.fail("result '" + w + "' with an " + (r.ok ? "ok" : "error") + " head");
+      }
+    } else if (rd.kind() == "relay") {
+      if (!s.relay.empty()) rd.fail("relay repeated");
+      s.relay = rd.word(1);
+    } else if (rd.ok() && rd.kind().empty()) {
+      rd.fail("empty line");
+    }
+    if (!rd.ok()) return failed<RelayTestReply>(rd.error());
+  }
+  if (r.ok && !have_result) return failed<RelayTestReply>("relay-test: no result line");
+  return Decoded<RelayTestReply>{std::move(s), {}};
+}
+
 // ---- queue list ---------------------------------------------------------------------
 
 Decoded<QueueListReply> decode_queue_list(const Reply& r) {

@@ -42,6 +42,14 @@
 //           store::describe_queued writes it:
 //           "QID age=S sender=WORD next=S rcpt=WORD,WORD error=WORD"
 //           (a ',' inside a recipient is written %2C; rcpt=- when none pending)
+//   relay-test
+//           head "ok TEXT" when the test message was accepted, else "error
+//           TEXT" (TEXT for people); "result sent|failed|refused", "relay
+//           WORD" (the server that answered: HOST[ADDRESS]:PORT, with
+//           " (TLS)" escaped in), then "line TEXT" per transcript line
+//           ("-- ", "C: ", "S: ", control characters as '?'; AUTH
+//           responses never: "<credentials hidden>"). An "error" without a
+//           result line is a refusal too (also "unknown request" from an older daemon)
 //   tls-install, tls-regenerate
 //           head "ok installed" / "ok regenerated" and the tls lines of the
 //           certificate now in use, or "error TEXT" (TEXT for people) with at
@@ -269,6 +277,28 @@ Reply encode(const LoginChangeReply& s);
 /// false), also "unknown request" from an older daemon; fails only on a
 /// malformed or repeated user line.
 Decoded<LoginChangeReply> decode_login_change(const Reply& r);
+
+// ---- relay-test ---------------------------------------------------------------------
+
+/// The reply to `relay-test ADDRESS` (relay/queue_runner.hpp send_test).
+struct RelayTestReply {
+  enum class Result {
+    Sent,      ///< the server took the message (2xx after the final dot)
+    Failed,    ///< tried: refused (4xx/5xx), unreachable, or no result in time
+    Refused,   ///< nothing was tried: no route, a bad or local address, another test running
+  };
+  Result result = Result::Refused;
+  std::string message;                   ///< the head, for people ("250 2.0.0 Ok: queued as X")
+  std::string relay;                     ///< the server that answered; "" when none did
+  std::vector<std::string> transcript;   ///< the SMTP dialogue, one line each
+  bool operator==(const RelayTestReply&) const = default;
+};
+
+/// "ok MESSAGE" when sent, else "error MESSAGE"; the lines of the file comment.
+Reply encode(const RelayTestReply& s);
+/// A relay-test reply read back; fails on a result line that is not one
+/// of the three words or disagrees with the head, or a repeated one.
+Decoded<RelayTestReply> decode_relay_test(const Reply& r);
 
 // ---- queue list ---------------------------------------------------------------------
 

@@ -182,7 +182,16 @@ asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
       if (rec) payload.resize(have + got);
     }
     timer.cancel();
-    out = format_reply(answer(line, payload));
+    if (req.error.empty() && req.verb == Verb::RelayTest && handlers_.relay_test && payload.empty()) {
+      // Named locals, no temporaries around the co_await: g++ 12 destroys those twice.
+      std::string address = req.address;
+      std::string sender = req.sender;
+      asio::awaitable<RelayTestReply> test = handlers_.relay_test(address, sender);
+      const RelayTestReply reply = co_await std::move(test);
+      out = format_reply(encode(reply));
+    } else {
+      out = format_reply(answer(line, payload));
+    }
   }
   if (!out.empty()) {
     auto reply = asio::buffer(out);
@@ -238,6 +247,8 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
       return handlers_.smarthost_login ? encode(handlers_.smarthost_login(*split.login))
                                        : Reply{false, "smarthost-login not available", {}};
     }
+    case Verb::RelayTest:
+      return encode(RelayTestReply{RelayTestReply::Result::Refused, "relay-test not available", {}, {}});
     case Verb::SmarthostLoginClear:
       return handlers_.smarthost_login_clear ? encode(handlers_.smarthost_login_clear())
                                              : Reply{false, "smarthost-login-clear not available", {}};

@@ -16,7 +16,10 @@
 // buffer (`log N`). The message counters (`stats`) are fed typed events by
 // count() (the wiring hands it the SMTP sessions' events), never log text.
 // `status` and `reload` are answered by the daemon's handlers (wiring in
-// app/boxmaild.cpp), which return typed replies (control_replies.hpp); this
+// app/boxmaild.cpp), which return typed replies (control_replies.hpp);
+// they run to completion on the loop, but for `relay-test`, whose handler
+// is a coroutine this connection's serve() awaits (the SMTP dialogue takes
+// seconds; other connections and mail go on meanwhile). This
 // server encodes every reply through the same encode() the clients decode
 // with. Runs on the daemon's one io_context thread.
 #pragma once
@@ -53,6 +56,11 @@ class ControlServer {
     /// Stores a checked smarthost login (control/smarthost_login.hpp).
     std::function<LoginChangeReply(const SmarthostLogin&)> smarthost_login;
     std::function<LoginChangeReply()> smarthost_login_clear;   ///< removes the stored login
+    /// `relay-test ADDRESS [SENDER]` (the address as given, the sender
+    /// without <>, "" for the null sender; their syntax checked): the one
+    /// asynchronous handler. serve() awaits it while the loop runs on; it
+    /// must answer within kRelayTestSeconds and a little.
+    std::function<boost::asio::awaitable<RelayTestReply>(std::string, std::string)> relay_test;
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);
@@ -68,6 +76,7 @@ class ControlServer {
   void count(net::MessageEvent event);
   /// The answer to one request line and, for tls-install and
   /// smarthost-login, the payload that followed it (also used by tests).
+  /// relay-test is not answered here (serve() awaits its handler).
   Reply answer(std::string_view line, std::string_view payload = {});
 
  private:

@@ -6,6 +6,7 @@
 #include "net/log.hpp"
 #include "relay/dsn.hpp"
 #include "relay/schedule.hpp"
+#include "relay/test_message.hpp"
 #include "store/committer.hpp"
 #include "store/maildir_name.hpp"
 #include "store/queue_envelope.hpp"
@@ -22,6 +23,7 @@
 #include <utility>
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/time.h>
 #include <malloc.h>
 #include <unistd.h>
@@ -457,6 +459,262 @@ void QueueRunner::record(Inflight& m, std::size_t index, const RecipientResult& 
   }
 }
 
+asio::awaitable<QueueRunner::RouteResult> QueueRunner::send_by_route(std::string dest,
+                                                                    std::vector<OutgoingMessage> outgoing,
+                                                                    Timeouts timeouts, bool keep_transcript) {
+  const config::ConfigPtr cfg = sources_.config();
+  RouteResult out;
+  out.text = cfg->relay.route.empty() ? "no outgoing mail route is configured" : "no route was tried";
+  std::string& last_problem = out.text;
+  // The transcript, bounded: kMaxRouteTranscript octets in all.
+  std::size_t octets = 0;
+  auto add = [&out, &octets, keep_transcript](std::string line) {
+    if (!keep_transcript || octets > kMaxRouteTranscript) return;
+    octets += line.size() + 1;
+    out.transcript.push_back(octets > kMaxRouteTranscript ? std::string("-- transcript truncated") : std::move(line));
+  };
+  auto note = [&add](const std::string& text) { add("-- " + text); };
+  for (const config::RouteMethod method : cfg->relay.route) {
+    if (!running_) {   // the daemon is stopping: this connection is not tried
+      out.kind = RouteResult::Kind::Stopped;
+      out.text = "not tried: boxmaild is stopping";
+      note(out.text);
+      co_return out;
+    }
+    ClientRequest req;
+    req.stopping = stopping_;
+    req.session.ehlo_name = sources_.hostname;
+    req.timeouts = timeouts;
+    req.messages = outgoing;
+    std::string method_name;
+    if (method == config::RouteMethod::Mx) {
+      method_name = "mx";
+      dns::RouteOptions ro;
+      ro.mx.own_names = {sources_.hostname};
+      dns::RandomIndex random = [](std::size_t n) { return static_cast<std::size_t>(tls::random_u64() % n); };
+      dns::Resolver& r = resolver();
+      dns::Route route = co_await r.route(dest, ro, random);
+      for (const std::string& n : route.notes) {
+        net::log_info("relay: " + dest + ": " + n);
+        note("mx: " + dest + ": " + n);
+      }
+      if (route.kind == dns::MxRoute::Kind::Permanent) {
+        note("mx: " + route.text);
+        out.kind = RouteResult::Kind::Permanent;
+        out.enhanced = route.enhanced_status;
+        out.text = route.text;
+        co_return out;
+      }
+      if (route.kind != dns::MxRoute::Kind::Hosts) {
+        last_problem = route.text;
+        note("mx: " + last_problem);
+        continue;
+      }
+      for (const dns::RouteTarget& t : route.targets) req.targets.push_back(Target{t.host, t.address, 25});
+      req.session.tls = cfg->relay.mx_starttls ? TlsPolicy::Opportunistic : TlsPolicy::None;
+    } else if (method == config::RouteMethod::Direct) {
+      method_name = "direct";
+      dns::Resolver& r = resolver();
+      dns::AddressAnswer v4 = co_await r.a(dest);
+      dns::AddressAnswer v6 = co_await r.aaaa(dest);
+      for (const auto& a : v4.addresses) req.targets.push_back(Target{dest, a, 25});
+      for (const auto& a : v6.addresses) req.targets.push_back(Target{dest, a, 25});
+      if (req.targets.empty()) {
+        if (v4.status == dns::LookupStatus::NxDomain && v6.status == dns::LookupStatus::NxDomain) {
+          out.kind = RouteResult::Kind::Permanent;
+          out.enhanced = "5.1.2";
+          out.text = "domain " + dest + " does not exist";
+          note("direct: " + out.text);
+          co_return out;
+        }
+        last_problem = "no address for " + dest + " (A " + std::string(dns::to_string(v4.status)) + ", AAAA " +
+                       std::string(dns::to_string(v6.status)) + ")";
+        note("direct: " + last_problem);
+        continue;
+      }
+      req.session.tls = cfg->relay.mx_starttls ? TlsPolicy::Opportunistic : TlsPolicy::None;
+    } else {
+      method_name = "smarthost";
+      const bool implicit = cfg->relay.smarthost_tls == config::SmarthostTls::Implicit;
+      const HostPort hp = split_host_port(cfg->relay.smarthost, implicit ? 465 : 587);
+      boost::system::error_code ec;
+      const auto numeric = asio::ip::make_address(hp.host, ec);
+      if (!ec) {
+        req.targets.push_back(Target{hp.host, numeric, hp.port});
+      } else {
+        dns::Resolver& r = resolver();
+        dns::AddressAnswer v4 = co_await r.a(hp.host);
+        dns::AddressAnswer v6 = co_await r.aaaa(hp.host);
+        for (const auto& a : v4.addresses) req.targets.push_back(Target{hp.host, a, hp.port});
+        for (const auto& a : v6.addresses) req.targets.push_back(Target{hp.host, a, hp.port});
+      }
+      if (req.targets.empty()) {
+        last_problem = "no address for the smarthost " + hp.host;
+        note("smarthost: " + last_problem);
+        continue;
+      }
+      req.implicit_tls = implicit;
+      req.session.tls = cfg->relay.smarthost_tls == config::SmarthostTls::Starttls        ? TlsPolicy::Required
+                        : cfg->relay.smarthost_tls == config::SmarthostTls::Opportunistic ? TlsPolicy::Opportunistic
+                        : implicit                                                        ? TlsPolicy::Required
+                                                                                          : TlsPolicy::None;
+      if (!cfg->relay.smarthost_fingerprint.empty()) {
+        tls::ClientTlsOptions o;
+        o.verify = tls::ClientVerify::Pin;
+        if (auto pin = tls::parse_fingerprint(cfg->relay.smarthost_fingerprint)) o.pins.push_back(*pin);
+        try {
+          req.tls = tls::ClientContext::create(o);
+        } catch (const std::exception& e) {
+          last_problem = std::string("TLS: ") + e.what();
+          note("smarthost: " + last_problem);
+          continue;
+        }
+      }
+      std::string cred_error;
+      const std::string path = cfg->relay.smarthost_credentials;
+      std::optional<AuthCredentials> login;
+      std::function<void()> job = [&login, path, &cred_error] {
+        if (auto stored = control::read_smarthost_login(path, cred_error)) {
+          login = AuthCredentials{std::move(stored->user), std::move(stored->password)};
+        }
+      };
+      co_await on_files(std::move(job));
+      req.session.auth = login;
+      if (!cred_error.empty()) {
+        net::log_error("relay: smarthost login: " + cred_error);
+        note("smarthost: the stored login cannot be read: " + cred_error);
+      }
+    }
+    note("route " + method_name);
+    DeliveryReport report;
+    try {
+      report = co_await deliver(std::move(req));
+    } catch (const std::exception& e) {
+      last_problem = std::string("cannot deliver: ") + e.what();
+      note(method_name + ": " + last_problem);
+      continue;
+    }
+    for (std::string& line : report.transcript) add(std::move(line));
+    report.transcript.clear();
+    const std::string relay = report.host_name + "[" + report.address + "]";
+    if (host_failed(report)) {
+      last_problem = "via " + method_name + " " + (report.address.empty() ? report.host_name : relay) + ": ";
+      const auto& first = report.messages.empty() || report.messages[0].recipients.empty()
+                              ? RecipientResult{}
+                              : report.messages[0].recipients[0];
+      last_problem += reply_text(first);
+      note(method_name + ": no server took the message: " + last_problem);
+      continue;
+    }
+    out.kind = RouteResult::Kind::Reached;
+    out.relay = relay + (report.tls ? " (TLS)" : "");
+    out.report = std::move(report);
+    co_return out;
+  }
+  co_return out;
+}
+
+/// send_test waits on `done` until run_test has put `result` there, or
+/// until the deadline.
+struct QueueRunner::TestWait {
+  explicit TestWait(asio::io_context& io) : done(io) {}
+  asio::steady_timer done;
+  std::optional<control::RelayTestReply> result;
+};
+
+asio::awaitable<control::RelayTestReply> QueueRunner::send_test(std::string address, std::string sender) {
+  control::RelayTestReply reply;
+  const config::ConfigPtr cfg = sources_.config();
+  const std::shared_ptr<const config::AccountTable> accounts = sources_.accounts();
+  const TestRecipient rcpt = check_test_recipient(address, *cfg, *accounts);
+  if (!rcpt.error.empty()) {
+    reply.message = rcpt.error;
+    co_return reply;
+  }
+  if (test_running_) {
+    reply.message = "a test message is being sent already; try again in a moment";
+    co_return reply;
+  }
+  test_running_ = true;
+  auto wait = std::make_shared<TestWait>(io_);
+  wait->done.expires_after(std::chrono::seconds(control::kRelayTestSeconds));
+  asio::co_spawn(io_, run_test(rcpt.address, std::move(sender), wait), asio::detached);
+  co_await wait->done.async_wait(kAwait);
+  if (wait->result) co_return std::move(*wait->result);
+  reply.result = control::RelayTestReply::Result::Failed;
+  reply.message = "no result within " + std::to_string(control::kRelayTestSeconds) +
+                  " s; the test goes on, and the log will say how it ended";
+  co_return reply;
+}
+
+asio::awaitable<void> QueueRunner::run_test(std::string address, std::string sender,
+                                            std::shared_ptr<TestWait> wait) {
+  using Result = control::RelayTestReply::Result;
+  control::RelayTestReply reply;
+  reply.result = Result::Failed;
+  TestMessageInput in;
+  in.hostname = sources_.hostname;
+  in.to = address;
+  in.id = store::queue_id_from(tls::random_u64());
+  in.now = now();
+  const std::string text = compose_test_message(in);
+  // The SMTP client reads bodies from a descriptor (pread): a memory file.
+  const int fd = ::memfd_create("boxmail-test", MFD_CLOEXEC);
+  std::size_t written = 0;
+  while (fd >= 0 && written < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<std::size_t>(n);
+  }
+  if (fd < 0 || written != text.size()) {
+    reply.message = std::string("cannot make the test message: ") + std::strerror(errno);
+  } else {
+    OutgoingMessage om;
+    om.envelope.reverse_path = sender;   // "": <> (test_message.hpp)
+    om.envelope.recipients.push_back(address);
+    om.envelope.size = text.size();
+    om.fd = fd;
+    std::vector<OutgoingMessage> outgoing;
+    outgoing.push_back(std::move(om));
+    const std::string dest = destination_of(address);
+    Timeouts timeouts;
+    timeouts.connect = std::chrono::seconds(std::min<std::int64_t>(sources_.config()->relay.connect_timeout, 10));
+    timeouts.greeting = timeouts.command = timeouts.mail = timeouts.rcpt = timeouts.data_init = timeouts.data_block =
+        timeouts.data_end = std::chrono::seconds(15);
+    RouteResult routed;
+    try {   // test_running_ must be reset whatever happens
+      routed = co_await send_by_route(dest, outgoing, timeouts, true);
+    } catch (const std::exception& e) {
+      routed.text = std::string("cannot send: ") + e.what();
+    }
+    reply.transcript = std::move(routed.transcript);
+    if (routed.kind == RouteResult::Kind::Reached) {
+      reply.relay = routed.relay;
+      RecipientResult r;
+      if (!routed.report.messages.empty() && !routed.report.messages[0].recipients.empty()) {
+        r = routed.report.messages[0].recipients[0];
+      }
+      reply.result = r.status == Status::Accepted ? Result::Sent : Result::Failed;
+      reply.message = reply_text(r);
+    } else {
+      reply.message = routed.kind == RouteResult::Kind::Permanent ? routed.enhanced + " " + routed.text : routed.text;
+    }
+  }
+  if (fd >= 0) ::close(fd);
+  const std::string line = "relay-test: from=<" + sender + "> to=<" + address +
+                           "> relay=" + (reply.relay.empty() ? "none" : reply.relay) +
+                           " status=" + (reply.result == Result::Sent ? "sent" : "failed") + " (" + reply.message + ")";
+  if (reply.result == Result::Sent) {
+    net::log_info(line);
+  } else {
+    net::log_warning(line);
+  }
+  test_running_ = false;
+  wait->result = std::move(reply);
+  wait->done.cancel();
+}
+
 asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
   const config::ConfigPtr cfg = sources_.config();
   const std::string dest = pc.destination;
@@ -495,134 +753,24 @@ asio::awaitable<void> QueueRunner::run_connection(PlannedConnection pc) {
       }
     }
   };
-  std::string last_problem = cfg->relay.route.empty() ? "no outgoing mail route is configured" : "no route was tried";
-  bool done = false;
-  bool stopped = false;   // the daemon stopped before this connection was tried
-  for (const config::RouteMethod method : cfg->relay.route) {
-    if (!running_) {
-      stopped = true;
-      break;
-    }
-    ClientRequest req;
-    req.stopping = stopping_;
-    req.session.ehlo_name = sources_.hostname;
-    req.timeouts.connect = std::chrono::seconds(cfg->relay.connect_timeout);
-    req.messages = outgoing;
-    std::string method_name;
-    if (method == config::RouteMethod::Mx) {
-      method_name = "mx";
-      dns::RouteOptions ro;
-      ro.mx.own_names = {sources_.hostname};
-      dns::RandomIndex random = [](std::size_t n) { return static_cast<std::size_t>(tls::random_u64() % n); };
-      dns::Resolver& r = resolver();
-      dns::Route route = co_await r.route(dest, ro, random);
-      for (const std::string& note : route.notes) net::log_info("relay: " + dest + ": " + note);
-      if (route.kind == dns::MxRoute::Kind::Permanent) {
-        decide_all(Status::Permanent, route.enhanced_status, route.text);
-        done = true;
-        break;
-      }
-      if (route.kind != dns::MxRoute::Kind::Hosts) {
-        last_problem = route.text;
-        continue;
-      }
-      for (const dns::RouteTarget& t : route.targets) req.targets.push_back(Target{t.host, t.address, 25});
-      req.session.tls = cfg->relay.mx_starttls ? TlsPolicy::Opportunistic : TlsPolicy::None;
-    } else if (method == config::RouteMethod::Direct) {
-      method_name = "direct";
-      dns::Resolver& r = resolver();
-      dns::AddressAnswer v4 = co_await r.a(dest);
-      dns::AddressAnswer v6 = co_await r.aaaa(dest);
-      for (const auto& a : v4.addresses) req.targets.push_back(Target{dest, a, 25});
-      for (const auto& a : v6.addresses) req.targets.push_back(Target{dest, a, 25});
-      if (req.targets.empty()) {
-        if (v4.status == dns::LookupStatus::NxDomain && v6.status == dns::LookupStatus::NxDomain) {
-          decide_all(Status::Permanent, "5.1.2", "domain " + dest + " does not exist");
-          done = true;
-          break;
-        }
-        last_problem = "no address for " + dest + " (A " + std::string(dns::to_string(v4.status)) + ", AAAA " +
-                       std::string(dns::to_string(v6.status)) + ")";
-        continue;
-      }
-      req.session.tls = cfg->relay.mx_starttls ? TlsPolicy::Opportunistic : TlsPolicy::None;
-    } else {
-      method_name = "smarthost";
-      const bool implicit = cfg->relay.smarthost_tls == config::SmarthostTls::Implicit;
-      const HostPort hp = split_host_port(cfg->relay.smarthost, implicit ? 465 : 587);
-      boost::system::error_code ec;
-      const auto numeric = asio::ip::make_address(hp.host, ec);
-      if (!ec) {
-        req.targets.push_back(Target{hp.host, numeric, hp.port});
-      } else {
-        dns::Resolver& r = resolver();
-        dns::AddressAnswer v4 = co_await r.a(hp.host);
-        dns::AddressAnswer v6 = co_await r.aaaa(hp.host);
-        for (const auto& a : v4.addresses) req.targets.push_back(Target{hp.host, a, hp.port});
-        for (const auto& a : v6.addresses) req.targets.push_back(Target{hp.host, a, hp.port});
-      }
-      if (req.targets.empty()) {
-        last_problem = "no address for the smarthost " + hp.host;
-        continue;
-      }
-      req.implicit_tls = implicit;
-      req.session.tls = cfg->relay.smarthost_tls == config::SmarthostTls::Starttls        ? TlsPolicy::Required
-                        : cfg->relay.smarthost_tls == config::SmarthostTls::Opportunistic ? TlsPolicy::Opportunistic
-                        : implicit                                                        ? TlsPolicy::Required
-                                                                                          : TlsPolicy::None;
-      if (!cfg->relay.smarthost_fingerprint.empty()) {
-        tls::ClientTlsOptions o;
-        o.verify = tls::ClientVerify::Pin;
-        if (auto pin = tls::parse_fingerprint(cfg->relay.smarthost_fingerprint)) o.pins.push_back(*pin);
-        try {
-          req.tls = tls::ClientContext::create(o);
-        } catch (const std::exception& e) {
-          last_problem = std::string("TLS: ") + e.what();
-          continue;
-        }
-      }
-      std::string cred_error;
-      const std::string path = cfg->relay.smarthost_credentials;
-      std::optional<AuthCredentials> login;
-      std::function<void()> job = [&login, path, &cred_error] {
-        if (auto stored = control::read_smarthost_login(path, cred_error)) {
-          login = AuthCredentials{std::move(stored->user), std::move(stored->password)};
-        }
-      };
-      co_await on_files(std::move(job));
-      req.session.auth = login;
-      if (!cred_error.empty()) net::log_error("relay: smarthost login: " + cred_error);
-    }
-    DeliveryReport report;
-    try {
-      report = co_await deliver(std::move(req));
-    } catch (const std::exception& e) {
-      last_problem = std::string("cannot deliver: ") + e.what();
-      continue;
-    }
-    const std::string relay = report.host_name + "[" + report.address + "]";
-    if (host_failed(report)) {
-      last_problem = "via " + method_name + " " + (report.address.empty() ? report.host_name : relay) + ": ";
-      const auto& first = report.messages.empty() || report.messages[0].recipients.empty()
-                              ? RecipientResult{}
-                              : report.messages[0].recipients[0];
-      last_problem += reply_text(first);
-      continue;
-    }
+  Timeouts timeouts;
+  timeouts.connect = std::chrono::seconds(cfg->relay.connect_timeout);
+  RouteResult routed = co_await send_by_route(dest, outgoing, timeouts, false);
+  if (routed.kind == RouteResult::Kind::Permanent) decide_all(Status::Permanent, routed.enhanced, routed.text);
+  if (routed.kind == RouteResult::Kind::Reached) {
+    const DeliveryReport& report = routed.report;
     for (std::size_t k = 0; k < fates.size() && k < report.messages.size(); ++k) {
       for (std::size_t j = 0; j < fates[k].size() && j < report.messages[k].recipients.size(); ++j) {
         fates[k][j].result = report.messages[k].recipients[j];
-        fates[k][j].relay = relay + (report.tls ? " (TLS)" : "");
+        fates[k][j].relay = routed.relay;
         fates[k][j].decided = true;
       }
     }
-    done = true;
-    break;
   }
-  if (!done && !stopped) decide_all(Status::Temporary, "4.4.1", last_problem);
+  if (routed.kind == RouteResult::Kind::NoServer) decide_all(Status::Temporary, "4.4.1", routed.text);
   // What was never offered to a server because the daemon is stopping is
   // not an attempt: its entry stays as it was (due again after the start).
-  for (std::size_t k = 0; k < pc.transactions.size() && !(stopped && !done); ++k) {
+  for (std::size_t k = 0; k < pc.transactions.size() && routed.kind != RouteResult::Kind::Stopped; ++k) {
     for (std::size_t j = 0; j < pc.transactions[k].recipients.size(); ++j) {
       if (!fates[k][j].result.tried) continue;
       record(*msgs[k], pc.transactions[k].recipients[j], fates[k][j].result, fates[k][j].relay);

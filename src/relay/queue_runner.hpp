@@ -31,11 +31,19 @@
 //
 // Every attempt is logged: "QID: to=<rcpt> relay=HOST[ADDR]:PORT
 // status=sent|deferred|bounced (REPLY)".
+//
+// A test message (send_test, the control socket's relay-test) takes the
+// same route by the same code (send_by_route) at once, without the queue
+// and outside the connection limits: one test at a time, shorter SMTP
+// timeouts (15 s a step), and an answer within
+// control::kRelayTestSeconds whatever happens (past it the test goes on
+// and only its log line tells the end).
 #pragma once
 
 #include "address/resolve.hpp"
 #include "config/account.hpp"
 #include "config/config.hpp"
+#include "control/control_replies.hpp"
 #include "relay/dispatch.hpp"
 #include "relay/smtp_client.hpp"
 #include "store/queue.hpp"
@@ -128,7 +136,40 @@ class QueueRunner {
 
   RunnerStats stats() const;
 
+  /// Sends a test message (relay/test_message.hpp) to `address` from
+  /// `sender` (the reverse-path without <>; "": the null sender) through
+  /// [relay] route now and says how it went, with the SMTP transcript (at
+  /// most kMaxRouteTranscript octets; no AUTH response in it). Refused
+  /// without trying: a bad or local address, route none, a test already
+  /// running. Answers within control::kRelayTestSeconds.
+  boost::asio::awaitable<control::RelayTestReply> send_test(std::string address, std::string sender);
+
+  /// The most transcript octets send_test returns.
+  static constexpr std::size_t kMaxRouteTranscript = 32 * 1024;
+
  private:
+  /// What one trip through [relay] route gave.
+  struct RouteResult {
+    enum class Kind {
+      Reached,     ///< a server decided for the recipients: `report`
+      Permanent,   ///< routing failed for good (null MX, NXDOMAIN): `enhanced`, `text`
+      NoServer,    ///< no method reached a server that took MAIL: `text` says the last problem
+      Stopped,     ///< the daemon stopped before the next method was tried: not an attempt
+    };
+    Kind kind = Kind::NoServer;
+    DeliveryReport report;                 ///< Reached: the deciding connection's (its transcript moved out)
+    std::string relay;                     ///< Reached: "host[address:port]", " (TLS)" when it was up
+    std::string enhanced;                  ///< Permanent: RFC 3463 code
+    std::string text;                      ///< Permanent, NoServer: why
+    std::vector<std::string> transcript;   ///< when asked: every method's notes and dialogue, bounded
+  };
+  struct TestWait;       // send_test's rendezvous with its delivery
+  /// Tries [relay] route's methods in order for `outgoing` (all for the
+  /// domain `dest`), as the file comment's step 3 says.
+  boost::asio::awaitable<RouteResult> send_by_route(std::string dest, std::vector<OutgoingMessage> outgoing,
+                                                    Timeouts timeouts, bool keep_transcript);
+  boost::asio::awaitable<void> run_test(std::string address, std::string sender, std::shared_ptr<TestWait> wait);
+
   struct Inflight;       // one message during a round
   struct Notice;         // a notice to send once a message's round ends
   boost::asio::awaitable<void> loop();
@@ -163,6 +204,7 @@ class QueueRunner {
   std::shared_ptr<bool> stopping_ = std::make_shared<bool>(false);   // ClientRequest::stopping
   std::function<void()> on_drained_;   // shutdown()'s callback, until the last connection ends
   void drained_check();   // malloc_trim done since the last round (loop)
+  bool test_running_ = false;
   std::uint64_t notice_seq_ = 0;
 };
 

@@ -1,7 +1,7 @@
 // fuzz_control_replies.cpp - the control socket's replies as the web panel
 // reads them (control/control_protocol.hpp parse_reply, then
 // control/control_replies.hpp decode_status, decode_stats, decode_log,
-// decode_reload, decode_tls, decode_tls_change): never a crash; a decoded
+// decode_reload, decode_tls, decode_tls_change, decode_relay_test): never a crash; a decoded
 // value encodes to exactly one body line per item (a hostile name cannot
 // add lines), and what it encodes to decodes again and encodes to the same
 // wire text (a fixed point). And the requests boxmaild reads: the input's
@@ -36,6 +36,12 @@ void request(std::string_view in) {
   if (!r.error.empty()) {
     FUZZ_CHECK(!split_tls_upload(r, rest));
     return;
+  }
+  if (r.verb == Verb::RelayTest) {   // what reaches the handler: one line, no control character
+    for (const std::string* s : {&r.address, &r.sender}) {
+      for (char c : *s) FUZZ_CHECK(static_cast<unsigned char>(c) >= 0x20 && c != 0x7f);
+    }
+    FUZZ_CHECK(!r.address.empty());
   }
   if (r.verb != Verb::TlsInstall) {
     FUZZ_CHECK(r.payload() == 0);
@@ -84,6 +90,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(c->part.empty() || c->part == "chain" || c->part == "key");
     if (!c->done) FUZZ_CHECK(encode(*c).lines.size() <= 1);   // a refusal: one problem line at most
     fixed_point(*c, decode_tls_change);
+  }
+  if (const auto t = decode_relay_test(p.reply)) {
+    FUZZ_CHECK((t->result == RelayTestReply::Result::Sent) == p.reply.ok);
+    FUZZ_CHECK(encode(*t).lines.size() == 1 + (t->relay.empty() ? 0 : 1) + t->transcript.size());
+    fixed_point(*t, decode_relay_test);
   }
   return 0;
 }

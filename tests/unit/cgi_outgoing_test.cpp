@@ -479,6 +479,66 @@ TEST(CgiOutgoing, BoxmaildsAnswerBecomesTheNotice) {
             "The smarthost login was removed.");
 }
 
+TEST(CgiOutgoing, TestMessageIsARequestToBoxmaildAndItsTranscriptIsEscaped) {
+  Model m = model();
+  m.daemon.queue = control::QueueListReply{};
+  EXPECT_NE(render(m).find(">Send a test message</button>"), std::string::npos);
+  const Outcome ok = post("action=test&test_to=+bob%40example.net+", m);
+  ASSERT_TRUE(ok.change && ok.change->daemon);
+  EXPECT_EQ(ok.change->daemon->line, "relay-test bob@example.net");
+  EXPECT_EQ(ok.change->daemon->payload, "");
+  const Outcome from = post("action=test&test_to=bob%40example.net&test_from=alice%40own.example", m);
+  ASSERT_TRUE(from.change && from.change->daemon);
+  EXPECT_EQ(from.change->daemon->line, "relay-test bob@example.net alice@own.example");
+  const Outcome bad_from = post("action=test&test_to=bob%40example.net&test_from=alice", m);
+  EXPECT_FALSE(bad_from.change);
+  EXPECT_EQ(bad_from.errors.count("test_to"), 0u);
+  EXPECT_TRUE(bad_from.errors.count("test_from"));
+  for (std::string_view bad : {"action=test&test_to=", "action=test&test_to=bob",
+                               "action=test&test_to=bob%40example.net%0D%0ARCPT+TO%3A%3Cx%40y.z%3E",
+                               "action=test&test_to=bob%40example.net+x%40y.z"}) {
+    const Outcome o = post(bad, m);
+    EXPECT_FALSE(o.change) << bad;
+    EXPECT_TRUE(o.errors.count("test_to")) << bad;
+  }
+  EXPECT_EQ(post("action=test&test_to=" + std::string(65, 'a') + "%40example.net", m).errors.at("test_to"),
+            "not an e-mail address: local-part longer than 64 octets");
+  EXPECT_EQ(post("action=test&test_to=a%40" + std::string(600, 'b') + ".net", m).errors.at("test_to"),
+            "the address is too long");
+
+  // boxmaild's answer: the result line and the transcript, every byte escaped.
+  using R = control::RelayTestReply::Result;
+  const DaemonChange change{"relay-test bob@example.net", "", "test message to bob@example.net"};
+  const control::RelayTestReply hostile{R::Failed, "550 5.7.1 <script>alert(1)</script>", "mx[192.0.2.1]:25",
+                                        {"-- route mx", "S: 220 <img src=x onerror=alert(2)> & \"'"}};
+  Outcome o = daemon_change_outcome(change, true, "", control::encode(hostile));
+  ASSERT_TRUE(o.relay_test);
+  EXPECT_EQ(*o.relay_test, hostile);
+  const Request r = request("POST", "action=test&test_to=bob%40example.net");
+  View v;
+  v.form = &r.form;
+  v.outcome = &o;
+  const std::string html = find_page("/outgoing")->render(r, m, v).str();
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_EQ(html.find("<img"), std::string::npos);
+  EXPECT_NE(html.find("Not sent: 550 5.7.1 &lt;script&gt;alert(1)&lt;/script&gt; (mx[192.0.2.1]:25)"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("<pre class=\"log\" id=\"test-transcript\">-- route mx\nS: 220 &lt;img src=x "
+                      "onerror=alert(2)&gt; &amp; &quot;&#39;\n</pre>"),
+            std::string::npos)
+      << html;
+  EXPECT_NE(html.find("value=\"bob@example.net\""), std::string::npos);
+  const control::RelayTestReply sent{R::Sent, "250 2.0.0 Ok", "", {"S: 250 2.0.0 Ok"}};
+  o = daemon_change_outcome(change, true, "", control::encode(sent));
+  const std::string sent_html = find_page("/outgoing")->render(r, m, v).str();
+  EXPECT_NE(sent_html.find("Sent: the server accepted the test message: 250 2.0.0 Ok"), std::string::npos);
+  EXPECT_EQ(daemon_change_outcome(change, false, "timeout waiting for boxmaild's reply", control::Reply{}).error,
+            "The test message was not sent: boxmaild could not be asked (timeout waiting for boxmaild's reply).");
+  EXPECT_NE(daemon_change_outcome(change, true, "", control::Reply{true, "x", {"result nope"}}).error.find("malformed"),
+            std::string::npos);
+}
+
 TEST(CgiOutgoing, StatusPageSaysWhetherOutgoingMailIsConfigured) {
   Model m = model();
   m.daemon.status.relay = control::RelayStatus{{}, 0, std::nullopt};

@@ -10,16 +10,23 @@
 // sends a message out through the box, finds its row, clicks Retry now and
 // Delete, stores a smarthost login and then makes sure its password appears
 // in no page, no log line and not in the INI file; forged POSTs (no CSRF
-// token, a wrong one, no session) are refused and change nothing.
+// token, a wrong one, no session) are refused and change nothing. Then
+// "Send a test message" through a smarthost that is Postfix's smtp-sink on
+// loopback: the transcript with its 250s; and through one that refuses RCPT
+// with a reply carrying <script> and an <img onerror>: shown as text, no
+// script runs, no dialog opens.
 // Screenshots go to BOXMAIL_BUILD/web-artifacts/outgoing-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { ARTIFACTS, closeAll, openBrowser, sendSmtp, startEnv } from './harness.mjs';
 
-const HTTP_PORT = 18090, SMTP_PORT = 12535, POP3_PORT = 11110;
+const HTTP_PORT = 18090, SMTP_PORT = 12535, POP3_PORT = 11110, SINK_PORT = 12536, HOSTILE_PORT = 12537;
+const HOSTILE = `550 5.7.1 <script>alert('boxmail')</script><img src=x onerror="alert(2)"> & no`;
 const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
 const ADMIN_PW = 'outgoing-test-pw';
 const LOGIN_USER = 'box@isp.example';
@@ -29,6 +36,7 @@ const ini = path.join(dir, 'boxmail.ini');
 const loginFile = path.join(dir, 'relay', 'smarthost-login');
 
 let env, browser, context, page;
+const sinks = [];
 const consoleErrors = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,7 +69,34 @@ before(async () => {
   ({ browser, context, page } = await openBrowser([], consoleErrors));
 });
 
-after(() => closeAll(browser, env, dir));
+after(async () => {
+  for (const s of sinks) s.kill();
+  await closeAll(browser, env, dir);
+});
+
+/** Postfix's smtp-sink on 127.0.0.1:`port` with `options`; resolves once it listens. */
+async function startSink(port, options) {
+  const p = spawn('/usr/sbin/smtp-sink', ['-u', 'nobody', ...options, `127.0.0.1:${port}`, '10'], { stdio: 'ignore' });
+  sinks.push(p);
+  for (let i = 0; i < 50; i++) {
+    const up = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (up) return;
+    await sleep(100);
+  }
+  throw new Error(`smtp-sink on ${port} did not start`);
+}
+
+/** Sets the route to the smarthost 127.0.0.1:`port` without TLS. */
+async function smarthostAt(port) {
+  await go('/outgoing');
+  await page.selectOption('#f-relay-route', 'smarthost');
+  await page.fill('#f-relay-smarthost', `127.0.0.1:${port}`);
+  await page.selectOption('#f-relay-smarthost-tls', 'none');
+  assert.match(await submit(button('Save')), /Saved: .*boxmaild reloaded the configuration/);
+}
 
 test('log in; the status page says outgoing mail is not configured', async () => {
   await page.goto(BASE + '/login');
@@ -200,5 +235,54 @@ test('remove the login', async () => {
   assert.match(await submit(button('Remove the login')), /The smarthost login was removed/);
   assert.ok(!fs.existsSync(loginFile));
   await page.getByText('No login is stored').waitFor();
+  assert.deepEqual(consoleErrors, []);
+});
+
+test('send a test message: the smarthost\'s replies are shown', async () => {
+  await startSink(SINK_PORT, []);
+  await smarthostAt(SINK_PORT);
+  await page.fill('#f-test-to', 'bob@remote.example');
+  await button('Send a test message').click();
+  await page.locator('#test-result').waitFor();
+  assert.match(await page.locator('#test-result .notice').innerText(),
+    /^Sent: the server accepted the test message: 250 2\.0\.0 Ok \(127\.0\.0\.1\[127\.0\.0\.1:12536\]\)$/);
+  const transcript = await page.locator('#test-transcript').innerText();
+  assert.match(transcript, /^-- route smarthost$/m);
+  assert.match(transcript, /^S: 220 /m);
+  assert.match(transcript, /^C: MAIL FROM:<>/m);
+  assert.match(transcript, /^C: RCPT TO:<bob@remote\.example>/m);
+  assert.ok((transcript.match(/^S: 250/mg) ?? []).length >= 4, transcript);
+  assert.equal(await page.inputValue('#f-test-to'), 'bob@remote.example');
+  await shot('test-sent');
+  // A local address is refused by boxmaild, next to nothing sent.
+  await page.fill('#f-test-to', 'alice@boxmail.localdomain');
+  await button('Send a test message').click();
+  await page.locator('#test-result').waitFor();
+  assert.match(await page.locator('#test-result .notice').innerText(), /^Not sent: that address is delivered on this box/);
+  // A malformed one never reaches boxmaild.
+  await page.fill('#f-test-to', 'bob@remote.example> <x@y.example');
+  await button('Send a test message').click();
+  await page.locator('#f-test-to-err').waitFor();
+  assert.match(await page.locator('#f-test-to-err').innerText(), /not an e-mail address/);
+});
+
+test('attack: a hostile server reply is shown as text, no script runs', async () => {
+  const dialogs = [];
+  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  await startSink(HOSTILE_PORT, ['-f', 'RCPT', '-B', HOSTILE]);
+  await smarthostAt(HOSTILE_PORT);
+  await page.fill('#f-test-to', 'bob@remote.example');
+  await button('Send a test message').click();
+  await page.locator('#test-result').waitFor();
+  assert.equal(await page.locator('#test-result .notice').innerText(),
+    `Not sent: ${HOSTILE} (127.0.0.1[127.0.0.1:${HOSTILE_PORT}])`);
+  assert.ok((await page.locator('#test-transcript').innerText()).split('\n').includes(`S: ${HOSTILE}`));
+  assert.equal(await page.locator('#test-result script, #test-result img').count(), 0);
+  const html = await page.content();
+  assert.ok(!html.includes('<script>alert'), 'raw markup in the page');
+  assert.ok(html.includes('&lt;script&gt;alert('), 'the reply escaped');
+  await sleep(300);
+  assert.deepEqual(dialogs, []);
+  await shot('test-hostile');
   assert.deepEqual(consoleErrors, []);
 });

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 
 import boxtest
 
@@ -86,3 +87,69 @@ class Dnsmasq:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def isp_smarthost():
+    """A boxmaild as the ISP's smarthost (smarthost.isp.test): far.test's
+    mail and own.test as alice's sending domain (ISPs check the sender
+    against the account), logins only after TLS. Not started yet."""
+    return boxtest.Box({"server": {"hostname": "smarthost.isp.test", "plaintext_login_networks": ""},
+                        "smtp": {"accept_domains": "far.test own.test"}}, name="smarthost")
+
+
+def lan_box_through(smarthost, login="alice:pw-alice"):
+    """Box "lan" (own.test, LAN 127.0.0.1) sending everything through the
+    started SMARTHOST's submission port: STARTTLS required, its
+    certificate pinned, LOGIN ("user:password") in the credentials file
+    (0600, the mail user's). Not started yet; returns (box, pin)."""
+    import tlstest
+    pin = tlstest.fingerprint_of_pem(boxtest.read(smarthost.cert))
+    lan = boxtest.Box({"smtp": {"accept_domains": "own.test"},
+                       "relay": {"relay_networks": "127.0.0.1", "route": "smarthost",
+                                 "smarthost": f"127.0.0.1:{smarthost.submission_port}", "smarthost_tls": "starttls",
+                                 "smarthost_fingerprint": pin, "connect_timeout": "2"}}, name="lan")
+    creds = os.path.join(lan.dir, "smarthost-login")
+    with open(creds, "w") as f:
+        f.write(login + "\n")
+    os.chmod(creds, 0o600)
+    boxtest.hand_over(creds)
+    lan.write_config({"relay": {"smarthost_credentials": creds}})
+    return lan, pin
+
+
+class LoopbackServer:
+    """A TCP server of the test's own on HOST:PORT (port 0: a free one, in
+    self.port), accepting in a thread: each connection goes to
+    self.handle(conn), in that thread; the connections handed over are
+    closed by close()."""
+
+    def __init__(self, host="127.0.0.1", port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((host, port))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def handle(self, conn):
+        """Keeps the connection open and says nothing (override)."""
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            self.conns.append(c)
+            self.handle(c)
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(timeout=5)
+        for c in self.conns:
+            c.close()
+        self.sock.close()

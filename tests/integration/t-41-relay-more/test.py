@@ -50,18 +50,15 @@ import email.policy
 import os
 import re
 import shutil
-import socket
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
-import tlstest  # noqa: E402
 from boxtest import Box  # noqa: E402
-from smtpsink import Dnsmasq, Sink  # noqa: E402
+from smtpsink import Dnsmasq, LoopbackServer, Sink, isp_smarthost, lan_box_through  # noqa: E402
 
 RECORDS = [
     "--mx-host=far.test,mx.far.test,10", "--host-record=mx.far.test,127.0.0.2",
@@ -154,82 +151,53 @@ def rcpt_refused(box, rcpts, source):
 
 
 # -- (1) a server that offers AUTH without STARTTLS and records everything -----------
-class Recorder:
+class Recorder(LoopbackServer):
     """A tiny SMTP server on 127.0.0.1 offering AUTH PLAIN LOGIN and no
     STARTTLS; answers 451 to MAIL (the box keeps the message queued) and
     records every octet the client sends."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(5)
-        self.port = self.sock.getsockname()[1]
         self.seen = b""
         self.mails = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-            except socket.timeout:
-                continue
-            with c:
-                c.settimeout(10)
-                c.sendall(b"220 recorder.test ESMTP\r\n")
-                buf = b""
-                try:
-                    while True:
-                        chunk = c.recv(4096)
-                        if not chunk:
-                            break
-                        self.seen += chunk
-                        buf += chunk
-                        while b"\r\n" in buf:
-                            line, buf = buf.split(b"\r\n", 1)
-                            verb = line[:4].upper()
-                            if verb in (b"EHLO", b"HELO"):
-                                c.sendall(b"250-recorder.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-                            elif verb == b"MAIL":
-                                self.mails += 1
-                                c.sendall(b"451 4.7.0 come back later\r\n")
-                            elif verb == b"QUIT":
-                                c.sendall(b"221 2.0.0 bye\r\n")
-                            else:
-                                c.sendall(b"503 5.5.1 no\r\n")
-                except OSError:
-                    pass
-
-    def close(self):
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
+    def handle(self, c):
+        c.settimeout(10)
+        c.sendall(b"220 recorder.test ESMTP\r\n")
+        buf = b""
+        try:
+            while True:
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                self.seen += chunk
+                buf += chunk
+                while b"\r\n" in buf:
+                    line, buf = buf.split(b"\r\n", 1)
+                    verb = line[:4].upper()
+                    if verb in (b"EHLO", b"HELO"):
+                        c.sendall(b"250-recorder.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
+                    elif verb == b"MAIL":
+                        self.mails += 1
+                        c.sendall(b"451 4.7.0 come back later\r\n")
+                    elif verb == b"QUIT":
+                        c.sendall(b"221 2.0.0 bye\r\n")
+                    else:
+                        c.sendall(b"503 5.5.1 no\r\n")
+        except OSError:
+            pass
+        c.close()
 
 
 def smarthost_scenario(work):
     # The ISP's relay takes far.test's mail and, as ISPs check the sender
     # against the account, knows own.test as alice's domain too.
-    smarthost = Box({"server": {"hostname": "smarthost.isp.test", "plaintext_login_networks": ""},
-                     "smtp": {"accept_domains": "far.test own.test"}}, name="smarthost")
+    smarthost = isp_smarthost()
     lan = None
     recorder = None
     try:
         smarthost.start()
-        pin = tlstest.fingerprint_of_pem(boxtest.read(smarthost.cert))
-        lan = Box({"smtp": {"accept_domains": "own.test"},
-                   "relay": {"relay_networks": "127.0.0.1", "route": "smarthost",
-                             "smarthost": f"127.0.0.1:{smarthost.submission_port}", "smarthost_tls": "starttls",
-                             "smarthost_fingerprint": pin, "connect_timeout": "2"}}, name="lan")
-        creds = os.path.join(lan.dir, "smarthost-login")
-        with open(creds, "w") as f:
-            f.write("alice:pw-alice\n")
-        os.chmod(creds, 0o600)
-        boxtest.hand_over(creds)
-        lan.write_config({"relay": {"smarthost_credentials": creds}})
+        lan, pin = lan_box_through(smarthost)
         lan.start()
         send(lan, "alice@own.test", ["bob@far.test"], message("alice@own.test", "bob@far.test", "t41-smarthost"))
         got = smarthost.wait_messages("bob", 1)
