@@ -239,8 +239,11 @@ void Session::cmd_mail(const Command& c, TimePoint, Output& out) {
     error(out, *m.error, m.error_arg);
     return;
   }
-  if (!user_.empty() && (m.path.null_path || !address::sender_owned(m.path.mailbox, user_, *config_, *accounts_))) {
-    const std::string from = m.path.null_path ? "" : m.path.mailbox.to_string();
+  // The null reverse-path is a notice's (RFC 5321 4.5.5): a logged-in
+  // client may use it (another MTA sending its failure notices through
+  // this box as its smarthost, as boxmail does), and it names nobody.
+  if (!user_.empty() && !m.path.null_path && !address::sender_owned(m.path.mailbox, user_, *config_, *accounts_)) {
+    const std::string from = m.path.mailbox.to_string();
     reply(out, ReplyId::SenderNotOwned, angle(from));
     out.log.push_back("client=" + client_.address + " user=" + user_ + " from=" + angle(sanitize(from)) +
                       " refused: sender address not owned by the user");

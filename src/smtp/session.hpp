@@ -38,7 +38,8 @@
 // spends the error budget. Before TLS AUTH is not offered and answered
 // 538 5.7.11. Once authenticated, MAIL FROM must be the user's own: the
 // mailbox itself at an accepted domain, or an alias that reaches it
-// (address::sender_owned; else 553 5.7.1).
+// (address::sender_owned; else 553 5.7.1), or the null reverse-path (an
+// MTA's notices, e.g. another boxmail using this box as its smarthost).
 //
 // Relay clients (RFC 5321 3.6.2, 7.1): a logged-in user or a client in
 // [relay] relay_networks may address other domains (address::Sender::
