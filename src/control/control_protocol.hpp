@@ -41,6 +41,15 @@
 //   queue retry QID        its pending recipients are tried now
 //   queue flush            every queued message is tried now
 //              (relay/queue_runner.hpp; QID is a queue id, 13 characters)
+//   ban ADDRESS SECONDS [REASON]
+//              bans a client address on the mail ports for SECONDS
+//              (1..2592000) through the firewall helper; REASON is a token
+//              of a-z, 0-9 and '-' (default "manual"); an allow-listed
+//              address is refused (firewall/ban_list.hpp)
+//   unban ADDRESS
+//              lifts a ban
+//   bans       the running bans, one body line each: "ADDRESS SECONDS-LEFT
+//              REASON", oldest first
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -57,8 +66,10 @@
 
 namespace boxmail::control {
 
-constexpr std::size_t kMaxRequestLine = 64;
+constexpr std::size_t kMaxRequestLine = 128;
 constexpr unsigned kMaxLogLines = 200;
+/// The longest ban, seconds (30 days; firewall::kMaxBanSeconds).
+constexpr unsigned kMaxBanSeconds = 30 * 86400;
 /// The largest tls-install payload (chain and key together), octets; a
 /// chain of a few certificates and a key are a few KiB.
 constexpr std::size_t kMaxTlsUpload = 64 * 1024;
@@ -67,7 +78,10 @@ constexpr std::size_t kMaxSmarthostUser = 256;
 /// The longest smarthost password, octets (as config::kMaxPasswordLength).
 constexpr std::size_t kMaxSmarthostPassword = 256;
 
-enum class Verb { Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear };
+enum class Verb {
+  Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear,
+  Ban, Unban, Bans
+};
 
 /// What `queue` does (see above).
 enum class QueueAction { List, Show, Delete, Retry, Flush };
@@ -82,6 +96,9 @@ struct Request {
   std::size_t password_octets = 0;  ///< for SmarthostLogin: the password's length, after the user
   QueueAction queue_action = QueueAction::List;   ///< for Queue
   std::string queue_id;           ///< for Queue show/delete/retry: a well-formed queue id
+  std::string address;            ///< for Ban, Unban: the address as written (checked by the ban list)
+  unsigned seconds = 0;           ///< for Ban: 1..2592000
+  std::string reason;             ///< for Ban: the reason token ("manual" when not given)
   std::string error;
   /// Octets that follow the request line (TlsInstall and SmarthostLogin; else 0).
   std::size_t payload() const { return chain_octets + key_octets + user_octets + password_octets; }

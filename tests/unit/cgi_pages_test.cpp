@@ -257,7 +257,8 @@ TEST(ControlProtocol, Requests) {
       {"", control::Verb::Status, 0, "empty request"},
       {"shutdown", control::Verb::Status, 0,
        "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
-       "smarthost-login USER PASS, smarthost-login-clear, queue ...)"},
+       "smarthost-login USER PASS, smarthost-login-clear, queue ..., ban ADDRESS SECONDS [REASON], "
+       "unban ADDRESS, bans)"},
       {"tls", control::Verb::Tls, 0, ""},
       {"TLS-Regenerate\r\n", control::Verb::TlsRegenerate, 0, ""},
       {"tls now", control::Verb::Tls, 0, "tls takes no argument"},
@@ -271,7 +272,7 @@ TEST(ControlProtocol, Requests) {
       EXPECT_EQ(r.count, c.count) << c.line;
     }
   }
-  EXPECT_EQ(control::parse_request(std::string(65, 'a')).error, "request line too long");
+  EXPECT_EQ(control::parse_request(std::string(control::kMaxRequestLine + 1, 'a')).error, "request line too long");
 }
 
 TEST(ControlProtocol, TlsInstallAnnouncesItsPayload) {
