@@ -250,6 +250,10 @@ void delete_table(State& st) {
 std::optional<std::string> receive(int fd, bool wait, bool& eof, int& err) {
   std::string buf(kMaxRequest + 1, '\0');
   for (;;) {
+    if (wait && g_stop) {   // a signal that came while a batch ran
+      err = EINTR;
+      return std::nullopt;
+    }
     const ssize_t n = ::recv(fd, buf.data(), buf.size(), (wait ? 0 : MSG_DONTWAIT) | MSG_TRUNC);
     if (n < 0) {
       if (errno == EINTR && wait && !g_stop) continue;

@@ -25,8 +25,8 @@ nf_tables ruleset, never the host's):
   (6) boxmail-fw spoken to directly over a SOCK_SEQPACKET socketpair:
       malformed requests (garbage, nft text, networks, a ban before apply,
       an allow-listed address, over-long, non-ASCII) are refused with
-      "1 error ..." and never applied; a batch is answered in order; EOF
-      deletes the table. RSS of the resident helper in both models
+      "1 error ..." and never applied; a batch is answered in order; EOF,
+      and SIGTERM to the helper, delete the table. RSS of the resident helper in both models
       (child per batch; kept libnftables context) is printed.
 """
 import os
@@ -262,6 +262,19 @@ def main():
         err = helper.stderr.read()
         assert "refused a malformed request" in err and "table inet boxmail deleted" in err, err
         assert table() is None
+    # SIGTERM to the helper itself: it deletes the table too.
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    helper = subprocess.Popen([FW, "serve", str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                              stderr=subprocess.DEVNULL)
+    theirs.close()
+    ours.settimeout(20)
+    ours.send(b"1 apply ports=25 allow=-")
+    assert ours.recv(65536).startswith(b"1 ok applied")
+    assert table() is not None
+    helper.terminate()
+    assert helper.wait(timeout=20) == 0
+    assert table() is None
+    ours.close()
     assert nft("list", "table", "inet", "filter").stdout == foreign
     for model, (rss, hwm, pss, anon) in figures.items():
         print(f"boxmail-fw resident, {model}: VmRSS {rss} kB (peak {hwm} kB), Pss {pss} kB, anonymous {anon} kB")
