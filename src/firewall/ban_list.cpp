@@ -51,10 +51,11 @@ void BanList::apply(const std::vector<std::uint16_t>& ports) {
   if (client_ == nullptr) return;
   Request a;
   a.verb = Verb::Apply;
-  a.ports = ports;
-  std::sort(a.ports.begin(), a.ports.end());
-  a.ports.erase(std::unique(a.ports.begin(), a.ports.end()), a.ports.end());
-  a.ports.erase(std::remove(a.ports.begin(), a.ports.end(), 0), a.ports.end());
+  for (const std::uint16_t p : ports) {   // ascending, each once (a handful: no std::sort)
+    auto at = a.ports.begin();
+    while (at != a.ports.end() && *at < p) ++at;
+    if (p != 0 && (at == a.ports.end() || *at != p)) a.ports.insert(at, p);
+  }
   if (a.ports.size() > kMaxPorts) {
     net::log_warning("firewall: more than " + std::to_string(kMaxPorts) + " mail ports; only the first are guarded");
     a.ports.resize(kMaxPorts);

@@ -13,12 +13,11 @@
 #include <chrono>
 #include <cstring>
 
-#include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 
 namespace boxmail::firewall {
 
 namespace asio = boost::asio;
-using seq_packet = asio::generic::seq_packet_protocol;
 
 std::unique_ptr<Client> Client::spawn(asio::io_context& io, const std::string& program, std::string& error) {
   int sv[2];
@@ -26,9 +25,15 @@ std::unique_ptr<Client> Client::spawn(asio::io_context& io, const std::string& p
     error = std::string("socketpair: ") + std::strerror(errno);
     return nullptr;
   }
-  const pid_t pid = ::fork();
+  // vfork: the child only moves descriptors and execs (no allocation,
+  // nothing shared is written but errno), and boxmaild needs no fork
+  // machinery of its own (its size on the board).
+  const char* path = program.c_str();
+  const char* argv[] = {"boxmail-fw", "serve", "3", nullptr};
+  const int theirs = sv[1];
+  const pid_t pid = ::vfork();
   if (pid < 0) {
-    error = std::string("fork: ") + std::strerror(errno);
+    error = std::string("vfork: ") + std::strerror(errno);
     ::close(sv[0]);
     ::close(sv[1]);
     return nullptr;
@@ -36,26 +41,24 @@ std::unique_ptr<Client> Client::spawn(asio::io_context& io, const std::string& p
   if (pid == 0) {
     // The child: its end on descriptor 3, stdin /dev/null, stderr kept
     // (the helper's own messages), nothing else of boxmaild's.
-    if (sv[1] == 3) {
+    if (theirs == 3) {
       ::fcntl(3, F_SETFD, 0);
-    } else if (::dup2(sv[1], 3) != 3) {
+    } else if (::dup2(theirs, 3) != 3) {
       ::_exit(127);
     }
     const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null >= 0) ::dup2(null, 0);
     ::close_range(4, ~0U, 0);
-    const char* argv[] = {"boxmail-fw", "serve", "3", nullptr};
-    ::execv(program.c_str(), const_cast<char* const*>(argv));
-    const std::string msg = "boxmail-fw: cannot run " + program + ": " + std::strerror(errno) + "\n";
-    [[maybe_unused]] const ssize_t ignored = ::write(2, msg.data(), msg.size());
+    ::execv(path, const_cast<char* const*>(argv));
+    static constexpr char kFailed[] = "boxmail-fw: cannot run the firewall helper ([firewall] program)\n";
+    [[maybe_unused]] const ssize_t ignored = ::write(2, kFailed, sizeof kFailed - 1);
     ::_exit(127);
   }
   ::close(sv[1]);
   return std::unique_ptr<Client>(new Client(io, sv[0], pid));
 }
 
-Client::Client(asio::io_context& io, int fd, int pid)
-    : io_(io), socket_(io, seq_packet(AF_UNIX, 0), fd), pid_(pid), reap_timer_(io) {
+Client::Client(asio::io_context& io, int fd, int pid) : io_(io), socket_(io, fd), pid_(pid) {
   in_.resize(kMaxReply + 1);
   read_next();
 }
@@ -79,45 +82,66 @@ void Client::send(const Request& request, Done done) {
 }
 
 void Client::pump() {
-  if (sending_ || unsent_.empty() || !running_) return;
-  sending_ = true;
-  waiting_.push_back(std::move(unsent_.front()));
-  unsent_.pop_front();
-  const std::string& d = waiting_.back().datagram;
-  std::weak_ptr<bool> alive = alive_;
-  socket_.async_send(asio::buffer(d), 0, [this, alive](const boost::system::error_code& ec, std::size_t) {
-    if (alive.expired()) return;
-    sending_ = false;
-    if (ec) {
-      helper_gone("send: " + ec.message());
+  while (running_ && !wants_write_ && !unsent_.empty()) {
+    const std::string& d = unsent_.front().datagram;
+    if (::send(socket_.native_handle(), d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL) >= 0) {
+      waiting_.push_back(std::move(unsent_.front()));
+      unsent_.pop_front();
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      helper_gone(std::string("send: ") + std::strerror(errno));
       return;
     }
-    pump();
-  });
+    wants_write_ = true;   // the socket's buffer is full: go on when it takes more
+    std::weak_ptr<bool> alive = alive_;
+    socket_.async_wait(asio::posix::descriptor_base::wait_write, [this, alive](const boost::system::error_code& ec) {
+      if (alive.expired()) return;
+      wants_write_ = false;
+      if (ec) {
+        helper_gone("wait: " + ec.message());
+        return;
+      }
+      pump();
+    });
+    return;
+  }
 }
 
 void Client::read_next() {
   std::weak_ptr<bool> alive = alive_;
-  auto flags = std::make_shared<asio::socket_base::message_flags>(0);
-  socket_.async_receive(asio::buffer(in_), *flags, [this, alive, flags](const boost::system::error_code& ec, std::size_t n) {
+  socket_.async_wait(asio::posix::descriptor_base::wait_read, [this, alive](const boost::system::error_code& ec) {
     if (alive.expired()) return;
-    if (ec || n == 0) {
-      helper_gone(ec ? "receive: " + ec.message() : "it closed its socket");
+    if (ec) {
+      helper_gone("wait: " + ec.message());
+      return;
+    }
+    on_readable();
+  });
+}
+
+void Client::on_readable() {
+  for (;;) {
+    const ssize_t n = ::recv(socket_.native_handle(), in_.data(), in_.size(), MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (n <= 0) {
+      helper_gone(n == 0 ? std::string("it closed its socket") : std::string("receive: ") + std::strerror(errno));
       return;
     }
     if (waiting_.empty()) {
       net::log_warning("firewall: a reply from boxmail-fw that nothing asked for; ignored");
-      read_next();
-      return;
+      continue;
     }
     Pending p = std::move(waiting_.front());
     waiting_.pop_front();
-    ReplyParse r = parse_reply(std::string_view(in_.data(), n));
+    ReplyParse r = parse_reply_head(std::string_view(in_.data(), static_cast<std::size_t>(n)));
     Reply reply = r.reply ? std::move(*r.reply) : Reply{false, "malformed reply from boxmail-fw: " + r.error, {}};
     if (!reply.ok) net::log_warning("firewall: '" + p.datagram + "' refused: " + reply.text);
-    read_next();
-    if (p.done) p.done(reply);
-  });
+    if (p.done) asio::post(io_, [d = std::move(p.done), reply = std::move(reply)] { d(reply); });
+  }
+  read_next();
 }
 
 void Client::helper_gone(const std::string& why) {
@@ -142,24 +166,17 @@ void Client::helper_gone(const std::string& why) {
 void Client::reap() {
   if (pid_ <= 0) return;
   int status = 0;
-  const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-  if (r == pid_) {
-    net::log_info("firewall: boxmail-fw " +
-                  (WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
-                                     : "was killed by signal " + std::to_string(WTERMSIG(status))));
-    pid_ = -1;
-    return;
-  }
-  if (r < 0) return;   // not our child (any more)
-  std::weak_ptr<bool> alive = alive_;
-  reap_timer_.expires_after(std::chrono::seconds(1));
-  reap_timer_.async_wait([this, alive](const boost::system::error_code& ec) {
-    if (!ec && !alive.expired()) reap();
-  });
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return;   // not yet: stop_now() asks again
+  net::log_info("firewall: boxmail-fw " + (WIFEXITED(status) ? "exited with " + std::to_string(WEXITSTATUS(status))
+                                                             : "was killed by signal " + std::to_string(WTERMSIG(status))));
+  pid_ = -1;
 }
 
 std::string Client::stop_now(int timeout_ms) {
-  if (!running_) return "the helper was not running";
+  if (!running_) {
+    reap();
+    return "the helper was not running";
+  }
   const int fd = socket_.native_handle();
   Request r;
   r.verb = Verb::Stop;
@@ -178,12 +195,13 @@ std::string Client::stop_now(int timeout_ms) {
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) {
       running_ = false;
+      reap();
       return "the helper closed its socket";
     }
     // Replies to what was still waiting come first; stop's says
     // "stopped". The helper exits after a stop either way, so a failed
     // stop ends in its EOF.
-    const ReplyParse reply = parse_reply(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    const ReplyParse reply = parse_reply_head(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     if (reply.reply && reply.reply->ok && reply.reply->text.starts_with("stopped")) {
       running_ = false;
       return reply.reply->text;

@@ -2,20 +2,25 @@
 //
 // spawn() starts the firewall helper (firewall/fw_server.hpp) as root,
 // before boxmaild drops its privileges: a SOCK_SEQPACKET socketpair, a
-// fork, and in the child exec of `PROGRAM serve 3` with its end on
+// vfork, and in the child exec of `PROGRAM serve 3` with its end on
 // descriptor 3, /dev/null as stdin and every other descriptor closed (the
 // listeners, the control socket). boxmaild keeps the other end.
 //
 // send() queues one request (firewall/request.hpp) and calls `done` with
 // the helper's reply on the io_context, never inside send(). Requests go
-// out as soon as the socket takes them (the helper takes what waits
-// together as one batch) and replies are matched in order. Nothing here
-// blocks the loop. A refused or failed request is logged here ("firewall:
-// ... refused: ..."), so callers need not.
+// out as soon as the socket takes them (non-blocking send(2) of each
+// datagram; the helper takes what waits together as one batch) and
+// replies are matched in order; the socket is watched with the Asio
+// descriptor's readiness waits (the daemon's other descriptors already
+// use those, so no socket protocol is instantiated for it: boxmaild's
+// size on the board). Nothing here blocks the loop. A refused or failed
+// request is logged here ("firewall: ... refused: ..."), so callers need
+// not.
 //
 // When the helper dies (EOF or an error on the socket), the client logs
 // it once, answers every waiting and later request with an error and
-// reaps the child; boxmaild goes on serving mail (mail never depends on
+// reaps the child (then, or at the latest at stop_now()); boxmaild goes on
+// serving mail (mail never depends on
 // the firewall). The helper is not started again: that needs root, which
 // boxmaild no longer has (a restart of boxmaild does it).
 #pragma once
@@ -27,9 +32,8 @@
 #include <memory>
 #include <string>
 
-#include <boost/asio/generic/seq_packet_protocol.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 
 namespace boxmail::firewall {
 
@@ -38,8 +42,8 @@ class Client {
   using Done = std::function<void(const Reply&)>;
 
   /// Starts `program` (see the file comment); null with `error` set when
-  /// the socketpair, the fork or the exec failed (an exec failure shows
-  /// as the helper's EOF at once, logged then).
+  /// the socketpair or the vfork failed (an exec failure shows as the
+  /// helper's EOF at once, logged then).
   static std::unique_ptr<Client> spawn(boost::asio::io_context& io, const std::string& program, std::string& error);
 
   ~Client();   ///< closes the socket (the helper sees EOF and deletes the table)
@@ -67,6 +71,7 @@ class Client {
   Client(boost::asio::io_context& io, int fd, int pid);
   void pump();
   void read_next();
+  void on_readable();
   void helper_gone(const std::string& why);
   void reap();
 
@@ -76,14 +81,13 @@ class Client {
   };
 
   boost::asio::io_context& io_;
-  boost::asio::generic::seq_packet_protocol::socket socket_;
+  boost::asio::posix::stream_descriptor socket_;
   int pid_ = -1;
   bool running_ = true;
-  bool sending_ = false;
+  bool wants_write_ = false;      ///< waiting for the socket to take more
   std::deque<Pending> unsent_;
   std::deque<Pending> waiting_;   ///< sent, reply not yet read
   std::string in_;                ///< the receive buffer (kMaxReply + 1)
-  boost::asio::steady_timer reap_timer_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

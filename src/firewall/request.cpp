@@ -218,14 +218,13 @@ std::string format_reply(const Reply& reply) {
   return out;
 }
 
-ReplyParse parse_reply(std::string_view d) {
+ReplyParse parse_reply_head(std::string_view d) {
   ReplyParse out;
   if (d.size() > kMaxReply) {
     out.error = "reply of " + std::to_string(d.size()) + " octets";
     return out;
   }
-  const auto nl = d.find('\n');
-  const std::string_view head = d.substr(0, nl);
+  const std::string_view head = d.substr(0, d.find('\n'));
   Reply r;
   const std::string ok_prefix = std::string(kVersion) + " ok ";
   const std::string error_prefix = std::string(kVersion) + " error ";
@@ -238,6 +237,16 @@ ReplyParse parse_reply(std::string_view d) {
     out.error = "malformed reply " + shown(head);
     return out;
   }
+  out.reply = std::move(r);
+  return out;
+}
+
+ReplyParse parse_reply(std::string_view d) {
+  ReplyParse out = parse_reply_head(d);
+  if (!out.reply) return out;
+  Reply r = std::move(*out.reply);
+  out.reply.reset();
+  const auto nl = d.find('\n');
   std::string_view rest = nl == std::string_view::npos ? std::string_view() : d.substr(nl + 1);
   while (nl != std::string_view::npos) {
     const auto end = rest.find('\n');

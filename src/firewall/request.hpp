@@ -125,4 +125,8 @@ struct ReplyParse {
 };
 ReplyParse parse_reply(std::string_view datagram);
 
+/// The same, for the head line only (ok and text; ban lines are not
+/// read): what boxmaild needs, which never asks for `list`.
+ReplyParse parse_reply_head(std::string_view datagram);
+
 }  // namespace boxmail::firewall
