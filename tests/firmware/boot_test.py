@@ -534,6 +534,11 @@ def main():
         else:
             print("boot-test: note: no resident boxmail-fw in the guest ([firewall] enabled?)", flush=True)
         fw = re.search(r"^boxmail-fw: (.*)$", out, re.M)
+        # The appliance's INI turns the firewall on: its table must be
+        # there (a missing kernel module fails the helper's apply).
+        if helper and fw and "(0 tables" in fw.group(1):
+            raise BootTestError("the firewall helper runs but its table inet boxmail is not in the guest's "
+                                "ruleset (`boxmail-fw check`: " + fw.group(1) + "); see its log line on the console")
         figures["boxmail_fw_check"] = fw.group(1) if fw else "no output"
         peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
         figures["boxmail_fw_peak_rss_kib"] = int(peak.group(1)) if peak else None
