@@ -23,7 +23,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
-                libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls
+                libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls nftables
 
 .PHONY: all deps accounts build static run test bench bench-relay soak fuzz clean testssl
 

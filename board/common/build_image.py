@@ -237,6 +237,11 @@ def needed_libs(readelf, path):
     return libs, (m.group(1) if m else None)
 
 
+# Libraries a program loads with dlopen() (no NEEDED entry for readelf to
+# find): boxmail-fw loads libnftables only where nft runs.
+DLOPENED_LIBS = {"boxmail-fw": ["libnftables.so.1"]}
+
+
 def copy_shared_libs(rootfs, sysroot, triplet, lib_roots=()):
     """Copies the shared libraries every ELF program in the rootfs needs: from
     the first of lib_roots (unpacked library packages) that has one, else from
@@ -255,6 +260,7 @@ def copy_shared_libs(rootfs, sysroot, triplet, lib_roots=()):
     while todo:
         p = todo.pop()
         libs, interp = needed_libs(readelf, p)
+        libs += DLOPENED_LIBS.get(os.path.basename(p), [])
         if interp and interp not in seen:
             seen.add(interp)
             src = os.path.join(sysroot, interp.lstrip("/"))

@@ -9,6 +9,9 @@
 //   boxmailctl [-c FILE] queue list|flush
 //   boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID
 //   boxmailctl [-c FILE] relay-test ADDRESS [SENDER]
+//   boxmailctl [-c FILE] ban ADDRESS SECONDS [REASON]
+//   boxmailctl [-c FILE] unban ADDRESS
+//   boxmailctl [-c FILE] bans
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
@@ -16,8 +19,9 @@
 // config/password.hpp. Edits of the passwd-file are serialized with an
 // exclusive flock(2) on its directory and written atomically; the daemon
 // notices the new file by itself (mtime), so nothing is signalled. The
-// queue commands and relay-test ask the running boxmaild over its control
-// socket (control/control_client.hpp; the queue is the daemon's).
+// queue, relay-test and ban commands ask the running boxmaild over its
+// control socket (control/control_client.hpp; the queue and the bans are
+// the daemon's).
 //
 // Exit status: 0 done, 1 operational error (exists, not found, I/O, boxmaild
 // unreachable or refusing a queue command, a test message not sent), 2 usage
@@ -67,6 +71,9 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] queue list|flush\n"
     "       boxmailctl [-c FILE] queue show|delete|retry QUEUE-ID\n"
     "       boxmailctl [-c FILE] relay-test ADDRESS [SENDER]\n"
+    "       boxmailctl [-c FILE] ban ADDRESS SECONDS [REASON]\n"
+    "       boxmailctl [-c FILE] unban ADDRESS\n"
+    "       boxmailctl [-c FILE] bans\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -98,6 +105,13 @@ constexpr char kHelp[] =
     "                    route and print the SMTP dialogue (asks boxmaild); the\n"
     "                    envelope sender is SENDER, or the null sender <>\n"
     "\n"
+    "  ban ADDRESS SECONDS [REASON]\n"
+    "                    drop ADDRESS on the mail ports for SECONDS (1..2592000)\n"
+    "                    with REASON (a-z, 0-9, '-'; default manual); refused for\n"
+    "                    an allow-listed address (asks boxmaild; [firewall] enabled)\n"
+    "  unban ADDRESS     lift a ban\n"
+    "  bans              the running bans: address, seconds left, reason\n"
+    "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
 /// An error to report and the exit status it leads to.
@@ -124,6 +138,7 @@ struct Args {
   std::string queue_id;              // for 'queue show|delete|retry'
   std::string address;               // for 'relay-test'
   std::string sender;                // for 'relay-test': "" none given
+  std::vector<std::string> ban_words;   // for 'ban', 'unban': the arguments as given
   bool password_stdin = false;
   bool help = false;
 };
@@ -184,6 +199,16 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
     if (a.sender.find(' ') != std::string::npos) return "'" + a.sender + "': the sender may not contain a blank";
     const std::string line = "relay-test " + a.address + (a.sender.empty() ? "" : " " + a.sender);
     if (const auto req = boxmail::control::parse_request(line); !req.error.empty()) return req.error;
+    return std::nullopt;
+  }
+  if (words[0] == "ban" || words[0] == "unban" || words[0] == "bans") {
+    a.verb = words[0];
+    a.ban_words.assign(words.begin() + 1, words.end());
+    const std::size_t n = a.ban_words.size();
+    if (a.verb == "ban" && (n < 2 || n > 3)) return "usage: ban ADDRESS SECONDS [REASON]";
+    if (a.verb == "unban" && n != 1) return "usage: unban ADDRESS";
+    if (a.verb == "bans" && n != 0) return "unexpected argument '" + a.ban_words[0] + "'";
+    if (a.password_stdin) return "--password-stdin goes with 'user add' and 'user passwd'";
     return std::nullopt;
   }
   if (words[0] != "user") return "unknown command '" + words[0] + "'";
@@ -496,6 +521,32 @@ int relay_test_command(const Config& config, const Args& a) {
   throw Failure{kExitFail, std::string(t->result == Result::Failed ? "failed: " : "refused: ") + t->message};
 }
 
+/// `ban`, `unban`, `bans`: one request to boxmaild's control socket
+/// (the arguments are checked there); prints its answer, and for `bans`
+/// a header and a tab-separated line per ban.
+int ban_command(const Config& config, const Args& a) {
+  std::string line = a.verb;
+  for (const std::string& w : a.ban_words) line += " " + w;
+  const auto r = boxmail::control::control_request(config.server.control_socket, line, 30000);
+  if (!r.reached) throw Failure{kExitFail, "cannot ask boxmaild (" + r.error + ")"};
+  if (!r.reply.ok) throw Failure{kExitFail, "boxmaild: " + r.reply.head};
+  if (a.verb != "bans") {
+    std::cout << r.reply.head << "\n";
+    return kExitOk;
+  }
+  if (r.reply.lines.empty()) {
+    std::cout << "no address is banned\n";
+    return kExitOk;
+  }
+  std::cout << "ADDRESS\tSECONDS-LEFT\tREASON\n";
+  for (std::string l : r.reply.lines) {
+    for (char& c : l)
+      if (c == ' ') c = '\t';
+    std::cout << l << "\n";
+  }
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -526,6 +577,7 @@ int run(const std::vector<std::string>& argv) {
   if (a.verb == "admin-passwd") return admin_passwd(a, password);
   if (a.verb.rfind("queue-", 0) == 0) return queue_command(*config, a);
   if (a.verb == "relay-test") return relay_test_command(*config, a);
+  if (a.verb == "ban" || a.verb == "unban" || a.verb == "bans") return ban_command(*config, a);
   if (a.verb == "add") return user_add(*config, a, password);
   if (a.verb == "del") return user_del(*config, a);
   if (a.verb == "passwd") return user_passwd(*config, a, password);

@@ -15,6 +15,8 @@
 #include "control/control_server.hpp"
 #include "control/smarthost_login.hpp"
 #include "control/tls_commands.hpp"
+#include "firewall/ban_list.hpp"
+#include "firewall/client.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
 #include "process/privilege.hpp"
@@ -79,6 +81,28 @@ void create_demo_mailboxes(const config::Config& c) {
   if (auto err = config::save_passwd_file(c.server.passwd_file, table); !err.empty()) {
     net::log_error("cannot write " + c.server.passwd_file + ": " + err);
   }
+}
+
+/// The mail ports the firewall guards: every port boxmaild listens on
+/// for SMTP, submission and POP3 (as bound at start).
+std::vector<std::uint16_t> mail_ports(const config::Config& c) {
+  std::vector<std::uint16_t> out;
+  for (const auto* list : {&c.smtp.listen, &c.smtp.submission_listen, &c.smtp.submissions_listen}) {
+    for (const auto& a : *list) out.push_back(a.port);
+  }
+  if (c.pop3.enabled) {
+    for (const auto* list : {&c.pop3.listen, &c.pop3.pop3s_listen}) {
+      for (const auto& a : *list) out.push_back(a.port);
+    }
+  }
+  return out;
+}
+
+/// The networks never banned: [firewall] allow and [relay] relay_networks.
+std::vector<net::IpNetwork> never_banned(const config::Config& c) {
+  std::vector<net::IpNetwork> out = c.firewall.allow;
+  out.insert(out.end(), c.relay.relay_networks.begin(), c.relay.relay_networks.end());
+  return out;
 }
 
 }  // namespace
@@ -181,6 +205,10 @@ int main(int argc, char** argv) {
   smtp::SmtpServer server(io, cfg, table, host_name(*cfg), logins, tls_context);
   // The outgoing queue's scheduler (relay/queue_runner.hpp), made after the drop.
   std::unique_ptr<relay::QueueRunner> runner;
+  // The firewall ([firewall] enabled): the helper, started before the
+  // drop, and the bans (firewall/ban_list.hpp), read after it.
+  std::unique_ptr<firewall::Client> fw_client;
+  std::unique_ptr<firewall::BanList> ban_list;
   // POP3 for the LAN users, when enabled (pop3.enabled is read at start only).
   std::unique_ptr<pop3::Pop3Server> pop3_server;
   if (cfg->pop3.enabled)
@@ -245,6 +273,10 @@ int main(int argc, char** argv) {
     server.set_config(cfg, host_name(*cfg));
     if (pop3_server) pop3_server->set_config(cfg, host_name(*cfg));
     if (runner) runner->reconfigure();
+    if (ban_list) {   // new allowed networks; the mail ports are the ones bound at start
+      ban_list->set_allow(never_banned(*cfg));
+      ban_list->apply(mail_ports(*start_cfg));
+    }
     poll_accounts(true);
     net::log_info("reloaded " + cfg->source);
     // Keys read at start only (the ports, bound as root): reported until a
@@ -312,6 +344,26 @@ int main(int argc, char** argv) {
     }
     return control::Reply{r.ok, r.text, r.lines};
   };
+  // Bans: the administrator's (boxmailctl, the panel) through the same
+  // BanList the abuse scoring uses.
+  handlers.firewall = [&ban_list](const control::Request& req) -> control::Reply {
+    if (!ban_list) return control::Reply{false, "the firewall is off ([firewall] enabled = no)", {}};
+    if (req.verb == control::Verb::Ban) {
+      const auto r = ban_list->ban(req.address, req.seconds, req.reason);
+      return control::Reply{r.ok, r.message, {}};
+    }
+    if (req.verb == control::Verb::Unban) {
+      const auto r = ban_list->unban(req.address);
+      return control::Reply{r.ok, r.message, {}};
+    }
+    control::Reply out{true, "", {}};
+    const std::int64_t now = std::time(nullptr);
+    for (const firewall::Ban& b : ban_list->list()) {
+      out.lines.push_back(b.address + " " + std::to_string(b.expires - now) + " " + b.reason);
+    }
+    out.head = std::to_string(out.lines.size()) + " banned";
+    return out;
+  };
   // The smarthost login: written by boxmaild only (0600 in a 0700
   // directory); replies name the user, never the password.
   handlers.smarthost_login = [&](const control::SmarthostLogin& l) {
@@ -334,8 +386,19 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  // Privileged helpers start here, before the drop, each over a socketpair
-  // (the firewall issue's boxmail-fw); none yet.
+  // Privileged helpers start here, before the drop, each over a socketpair:
+  // the firewall helper (firewall/client.hpp), which keeps CAP_NET_ADMIN.
+  if (cfg->firewall.enabled) {
+    if (!run_as) {
+      net::log_warning("firewall: [firewall] enabled, but boxmaild was not started as root: "
+                       "no firewall (mail is served as usual)");
+    } else {
+      std::string why;
+      fw_client = firewall::Client::spawn(io, cfg->firewall.program, why);
+      if (!fw_client) net::log_error("firewall: cannot start " + cfg->firewall.program + ": " + why + "; no firewall");
+      else net::log_info("firewall: started " + cfg->firewall.program + " (pid " + std::to_string(fw_client->pid()) + ")");
+    }
+  }
 
   // ---- root ends here (process/privilege.hpp) ----
   const process::DropResult dropped = run_as ? process::drop_privileges(*run_as) : process::stay_unprivileged();
@@ -393,6 +456,14 @@ int main(int argc, char** argv) {
   // The scan read every envelope and freed it between the index's
   // allocations: give the freed pages back before serving (idle memory).
   ::malloc_trim(0);
+  // The bans (the spool directory is the mail user's): read, then the
+  // table applied and every running ban requested again.
+  if (cfg->firewall.enabled) {
+    ban_list = std::make_unique<firewall::BanList>(cfg->store.spool_dir + "/firewall-bans", fw_client.get());
+    for (const std::string& n : ban_list->load()) net::log_info(n);
+    ban_list->set_allow(never_banned(*cfg));
+    ban_list->apply(mail_ports(*start_cfg));
+  }
   smtp::SmtpServer::Relay relay_hooks;
   relay_hooks.queue = queue;
   relay_hooks.remote = [](const smtp::Envelope& env) {
@@ -503,6 +574,11 @@ int main(int argc, char** argv) {
   };
   renew_daily();
   io.run();
+  if (fw_client && fw_client->running()) {
+    // The table goes before boxmaild does (a new boxmaild's helper must
+    // not find the old one's delete on its table).
+    net::log_info("firewall: " + fw_client->stop_now(3000));
+  }
   server.set_event_sink(nullptr);   // the control server goes first
   const auto st = server.commit_stats();
   net::log_info("stopped; " + std::to_string(st.deliveries) + " deliveries in " + std::to_string(st.batches) +

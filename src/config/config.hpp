@@ -152,6 +152,14 @@ struct DnsConfig {
   std::uint32_t attempts = 0;           ///< tries per server
 };
 
+/// [firewall] - boxmail's own nftables table through the boxmail-fw
+/// helper (firewall/; docs/firewall.md).
+struct FirewallConfig {
+  bool enabled = false;                  ///< start boxmail-fw and keep the table (read at start)
+  std::vector<net::IpNetwork> allow;     ///< never banned (besides [relay] relay_networks)
+  std::string program;                   ///< the helper's path, run as root (fixed at install)
+};
+
 /// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,
 /// or the single target "null", which discards).
 using Aliases = std::map<std::string, std::vector<std::string>, std::less<>>;
@@ -166,6 +174,7 @@ struct Config {
   StoreConfig store;
   RelayConfig relay;
   DnsConfig dns;
+  FirewallConfig firewall;
   Aliases aliases;
 };
 

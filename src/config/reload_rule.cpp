@@ -32,6 +32,9 @@ constexpr StorePath kStorePaths[] = {
     // Missing means "no smarthost login"; boxmaild makes its directory.
     {"relay", "smarthost_credentials",
      [](const Config& c) -> const std::string& { return c.relay.smarthost_credentials; }, MustExist::Nothing},
+    // The firewall helper, run as root: a program, not a directory of ours.
+    {"firewall", "program", [](const Config& c) -> const std::string& { return c.firewall.program; },
+     MustExist::Nothing},
 };
 
 /// The keys read at start only (schema rows with read_at_start), as text.
@@ -48,6 +51,7 @@ const StartKey kStartKeys[] = {
     {"pop3", "enabled", [](const Config& c) { return std::string(c.pop3.enabled ? "yes" : "no"); }},
     {"pop3", "listen", [](const Config& c) { return format_listen_list(c.pop3.listen); }},
     {"pop3", "pop3s_listen", [](const Config& c) { return format_listen_list(c.pop3.pop3s_listen); }},
+    {"firewall", "enabled", [](const Config& c) { return std::string(c.firewall.enabled ? "yes" : "no"); }},
 };
 
 const StorePath* find_store_path(std::string_view section, std::string_view key) {

@@ -47,7 +47,8 @@ namespace {
 constexpr std::size_t kMaxLineLength = INI_MAX_LINE - 3;
 
 constexpr std::string_view kEmbeddedSource = "<embedded default>";
-constexpr std::array<std::string_view, 8> kSections = {"server", "smtp", "pop3", "tls", "store", "relay", "dns", "aliases"};
+constexpr std::array<std::string_view, 9> kSections = {"server", "smtp", "pop3", "tls",     "store",
+                                                       "relay",  "dns",  "firewall", "aliases"};
 
 constexpr std::uint64_t kKi = 1024;
 constexpr std::uint64_t kMi = kKi * 1024;
@@ -401,6 +402,15 @@ Error check_relay_networks(const Value& v) {
       return quoted(n.to_string()) + " holds every address: the box would be an open relay "
              "(list the LAN, e.g. 192.168.1.0/24)";
     }
+  }
+  return std::nullopt;
+}
+
+/// [firewall] allow: never a network that holds every address (nothing
+/// could be banned).
+Error check_firewall_allow(const Value& v) {
+  for (const net::IpNetwork& n : v.networks) {
+    if (n.prefix == 0) return quoted(n.to_string()) + " holds every address: nothing could be banned";
   }
   return std::nullopt;
 }
@@ -873,6 +883,25 @@ const std::vector<Row>& rows() {
       {{.section = "dns", .key = "attempts", .type = KeyType::Uint, .min = 1, .max = 10, .default_value = "3",
         .doc = "Tries per server before a lookup fails temporarily (the message is retried later)."},
        [](Config& c, const Value& v) { c.dns.attempts = narrow<std::uint32_t>(v.number); }},
+
+      // [firewall] (firewall/, docs/firewall.md)
+      {{.section = "firewall", .key = "enabled", .type = KeyType::Bool, .default_value = "no",
+        .doc = "Keep boxmail's own nftables table inet boxmail: boxmaild, started as root, starts the helper "
+               "program (which keeps only CAP_NET_ADMIN) before it drops its privileges; banned addresses "
+               "are then dropped on the mail ports. Stopping boxmaild deletes the table. The appliance "
+               "turns it on; off (the default) boxmaild never touches the machine's firewall.",
+        .read_at_start = true},
+       [](Config& c, const Value& v) { c.firewall.enabled = v.flag; }},
+      {{.section = "firewall", .key = "allow", .type = KeyType::NetworkList, .default_value = "127.0.0.1 ::1",
+        .doc = "Addresses and networks that are never banned, e.g. 127.0.0.1 ::1 192.168.1.10; [relay] "
+               "relay_networks (the LAN) are never banned either. A ban of one of them is refused; a "
+               "network holding every address is refused here.",
+        .may_be_empty = true},
+       [](Config& c, const Value& v) { c.firewall.allow = v.networks; }, check_firewall_allow},
+      {{.section = "firewall", .key = "program", .type = KeyType::Path, .default_value = "/usr/sbin/boxmail-fw",
+        .doc = "The firewall helper boxmaild starts as root when enabled.",
+        .fixed_at_install = true},
+       [](Config& c, const Value& v) { c.firewall.program = v.text; }},
   };
   return table;
 }
@@ -922,7 +951,8 @@ std::string unknown_key_message(std::string_view section, std::string_view key) 
 
 // ---- the parser -----------------------------------------------------------------
 
-constexpr char kUnknownSection[] = "unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])";
+constexpr char kUnknownSection[] =
+    "unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [firewall], [aliases])";
 
 struct Parser {
   std::string_view text;

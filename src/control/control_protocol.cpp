@@ -7,6 +7,8 @@
 #include "text/ascii.hpp"
 #include "text/number.hpp"
 
+#include <algorithm>
+
 namespace boxmail::control {
 namespace {
 
@@ -232,6 +234,38 @@ Request parse_request(std::string_view line) {
     parse_relay_test(arg, r);
     return r;
   }
+  if (verb == "ban" || verb == "unban") {
+    r.verb = verb == "ban" ? Verb::Ban : Verb::Unban;
+    std::vector<std::string_view> words;
+    for (std::size_t start = 0; start < arg.size();) {
+      const auto end = std::min(arg.find(' ', start), arg.size());
+      if (end > start) words.push_back(arg.substr(start, end - start));
+      start = end + 1;
+    }
+    if (verb == "unban") {
+      if (words.size() != 1) r.error = "usage: unban ADDRESS";
+      else r.address = std::string(words[0]);
+      return r;
+    }
+    if (words.size() < 2 || words.size() > 3) {
+      r.error = "usage: ban ADDRESS SECONDS [REASON]";
+      return r;
+    }
+    const auto n = text::parse_unsigned<unsigned>(words[1], kMaxBanSeconds);
+    if (!n || n.value < 1) {
+      r.error = "ban: SECONDS must be 1.." + std::to_string(kMaxBanSeconds);
+      return r;
+    }
+    r.address = std::string(words[0]);
+    r.seconds = n.value;
+    r.reason = words.size() == 3 ? std::string(words[2]) : "manual";
+    return r;
+  }
+  if (verb == "bans") {
+    r.verb = Verb::Bans;
+    if (!arg.empty()) r.error = "bans takes no argument";
+    return r;
+  }
   if (verb == "log") {
     r.verb = Verb::Log;
     const auto n = text::parse_unsigned<unsigned>(arg, kMaxLogLines);
@@ -248,7 +282,8 @@ Request parse_request(std::string_view line) {
   }
   r.error = verb.empty() ? "empty request"
                          : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
-                           "smarthost-login USER PASS, smarthost-login-clear, queue ..., relay-test ADDRESS [SENDER])";
+                           "smarthost-login USER PASS, smarthost-login-clear, queue ..., relay-test ADDRESS [SENDER], "
+                           "ban ADDRESS SECONDS [REASON], unban ADDRESS, bans)";
   return r;
 }
 

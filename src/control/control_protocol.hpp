@@ -50,6 +50,15 @@
 //              kRelayTestSeconds. The only request boxmaild answers
 //              asynchronously: mail keeps flowing meanwhile
 //              (relay/test_message.hpp, relay/queue_runner.hpp send_test)
+//   ban ADDRESS SECONDS [REASON]
+//              bans a client address on the mail ports for SECONDS
+//              (1..2592000) through the firewall helper; REASON is a token
+//              of a-z, 0-9 and '-' (default "manual"); an allow-listed
+//              address is refused (firewall/ban_list.hpp)
+//   unban ADDRESS
+//              lifts a ban
+//   bans       the running bans, one body line each: "ADDRESS SECONDS-LEFT
+//              REASON", oldest first
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -67,9 +76,12 @@
 namespace boxmail::control {
 
 /// The longest request line: "relay-test " and two 256-octet paths (RFC
-/// 5321 4.5.3.1.3); every other request fits in 64.
+/// 5321 4.5.3.1.3); every other request fits in 128 (a ban of an IPv6
+/// address with its reason).
 constexpr std::size_t kMaxRequestLine = 11 + 256 + 1 + 256;
 constexpr unsigned kMaxLogLines = 200;
+/// The longest ban, seconds (30 days; firewall::kMaxBanSeconds).
+constexpr unsigned kMaxBanSeconds = 30 * 86400;
 /// The largest tls-install payload (chain and key together), octets; a
 /// chain of a few certificates and a key are a few KiB.
 constexpr std::size_t kMaxTlsUpload = 64 * 1024;
@@ -83,7 +95,8 @@ constexpr unsigned kRelayTestSeconds = 30;
 constexpr int kRelayTestWaitMs = (kRelayTestSeconds + 10) * 1000;
 
 enum class Verb {
-  Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear, RelayTest
+  Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear, RelayTest,
+  Ban, Unban, Bans
 };
 
 /// What `queue` does (see above).
@@ -99,8 +112,11 @@ struct Request {
   std::size_t password_octets = 0;  ///< for SmarthostLogin: the password's length, after the user
   QueueAction queue_action = QueueAction::List;   ///< for Queue
   std::string queue_id;           ///< for Queue show/delete/retry: a well-formed queue id
-  std::string address;            ///< for RelayTest: the recipient as given (its syntax checked)
+  std::string address;            ///< for RelayTest: the recipient as given (its syntax checked); for Ban,
+                                  ///< Unban: the address as written (checked by the ban list)
   std::string sender;             ///< for RelayTest: the reverse-path without <>; "" the null sender
+  unsigned seconds = 0;           ///< for Ban: 1..2592000
+  std::string reason;             ///< for Ban: the reason token ("manual" when not given)
   std::string error;
   /// Octets that follow the request line (TlsInstall and SmarthostLogin; else 0).
   std::size_t payload() const { return chain_octets + key_octets + user_octets + password_octets; }

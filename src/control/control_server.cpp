@@ -241,6 +241,10 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
                                       : Reply{false, "tls-regenerate not available", {}};
     case Verb::Queue:
       return handlers_.queue ? handlers_.queue(req) : Reply{false, "queue not available", {}};
+    case Verb::Ban:
+    case Verb::Unban:
+    case Verb::Bans:
+      return handlers_.firewall ? handlers_.firewall(req) : Reply{false, "the firewall is not available", {}};
     case Verb::SmarthostLogin: {
       const SmarthostLoginSplit split = split_smarthost_login(req, payload);
       if (!split.login) return encode(LoginChangeReply{false, split.error, std::nullopt});

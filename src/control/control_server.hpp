@@ -53,6 +53,8 @@ class ControlServer {
     std::function<TlsChangeReply()> tls_regenerate;   ///< a new self-signed certificate
     /// `queue ...`: the outgoing queue (relay/queue_runner.hpp); the reply as is.
     std::function<Reply(const Request&)> queue;
+    /// `ban`, `unban`, `bans`: the firewall's ban list (firewall/ban_list.hpp); the reply as is.
+    std::function<Reply(const Request&)> firewall;
     /// Stores a checked smarthost login (control/smarthost_login.hpp).
     std::function<LoginChangeReply(const SmarthostLogin&)> smarthost_login;
     std::function<LoginChangeReply()> smarthost_login_clear;   ///< removes the stored login

@@ -2,6 +2,8 @@
 #include "control/smarthost_login.hpp"
 
 #include "net/log.hpp"
+#include "store/spool_file.hpp"
+#include "config/reload_rule.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,49 +15,13 @@
 namespace boxmail::control {
 namespace {
 
-std::string dir_of(const std::string& path) {
-  const auto slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 /// fsync of `path`'s directory (the rename or unlink is durable); errno or 0.
 int sync_dir(const std::string& path) {
-  const int fd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int fd = ::open(config::parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return errno;
   const int rc = ::fsync(fd) == 0 ? 0 : errno;
   ::close(fd);
   return rc;
-}
-
-/// Writes `text` to `path` as tmp + fsync + rename, mode 0600; "" or what failed.
-std::string write_private(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
-  // An old tmp file may have had another mode.
-  std::string error;
-  if (::fchmod(fd, 0600) != 0) error = "cannot set the mode of " + tmp + ": " + std::strerror(errno);
-  std::size_t done = 0;
-  while (error.empty() && done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      error = "cannot write " + tmp + ": " + std::strerror(n < 0 ? errno : EIO);
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (error.empty() && ::fsync(fd) != 0) error = "cannot sync " + tmp + ": " + std::strerror(errno);
-  if (::close(fd) != 0 && error.empty()) error = "cannot close " + tmp + ": " + std::strerror(errno);
-  if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
-    error = "cannot replace " + path + ": " + std::strerror(errno);
-  if (!error.empty()) {
-    ::unlink(tmp.c_str());
-    return error;
-  }
-  if (const int e = sync_dir(path); e != 0) return "cannot sync the directory of " + path + ": " + std::strerror(e);
-  return {};
 }
 
 }  // namespace
@@ -65,7 +31,7 @@ LoginChangeReply store_smarthost_login(const std::string& path, const SmarthostL
   std::string text;
   text.reserve(login.user.size() + login.password.size() + 2);
   text.append(login.user).append(":").append(login.password).append("\n");
-  const std::string error = write_private(path, text);
+  const std::string error = store::write_file_atomic(path, text, 0600);
   // The password's copy is overwritten before the memory goes back.
   volatile char* p = text.data();
   for (std::size_t i = 0; i < text.size(); ++i) p[i] = 0;

@@ -10,4 +10,8 @@ Status check() {
   return {false, "built without firewall support (BOXMAIL_FIREWALL=OFF)"};
 }
 
+RunResult run_script(const std::string&, bool) {
+  return {false, "", "built without firewall support (BOXMAIL_FIREWALL=OFF)"};
+}
+
 }  // namespace boxmail::firewall

@@ -3,7 +3,10 @@
 
 #include "store/maildir_name.hpp"
 
+#include "config/reload_rule.hpp"
+
 #include <cerrno>
+#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -117,6 +120,42 @@ int clean_spool(const std::string& spool_tmp_dir, int& err) {
   }
   ::closedir(d);
   return removed;
+}
+
+}  // namespace boxmail::store
+
+namespace boxmail::store {
+
+std::string write_file_atomic(const std::string& path, std::string_view text, unsigned mode) {
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) return "cannot create " + tmp + ": " + std::strerror(errno);
+  // An old tmp file may have had another mode.
+  std::string error;
+  if (::fchmod(fd, mode) != 0) error = "cannot set the mode of " + tmp + ": " + std::strerror(errno);
+  std::size_t done = 0;
+  while (error.empty() && done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      error = "cannot write " + tmp + ": " + std::strerror(n < 0 ? errno : EIO);
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (error.empty() && ::fsync(fd) != 0) error = "cannot sync " + tmp + ": " + std::strerror(errno);
+  if (::close(fd) != 0 && error.empty()) error = "cannot close " + tmp + ": " + std::strerror(errno);
+  if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0)
+    error = "cannot replace " + path + ": " + std::strerror(errno);
+  if (!error.empty()) {
+    ::unlink(tmp.c_str());
+    return error;
+  }
+  const int dfd = ::open(config::parent_directory(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const int e = dfd < 0 ? errno : (::fsync(dfd) == 0 ? 0 : errno);
+  if (dfd >= 0) ::close(dfd);
+  if (e != 0) return "cannot sync the directory of " + path + ": " + std::strerror(e);
+  return {};
 }
 
 }  // namespace boxmail::store

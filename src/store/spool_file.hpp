@@ -69,4 +69,11 @@ struct DirOwner {
 /// 0 or errno.
 int make_dirs(const std::string& path, unsigned mode, std::optional<DirOwner> owner = std::nullopt);
 
+/// Replaces the small file `path` with `text`, crash-safe: written to
+/// `path`.tmp (O_NOFOLLOW, mode `mode` even when an old tmp file had
+/// another), fsync, rename over `path`, fsync of the directory. Either
+/// the old file or the whole new one is there after a crash. Returns ""
+/// or what failed (the tmp file is removed then, the old file kept).
+std::string write_file_atomic(const std::string& path, std::string_view text, unsigned mode);
+
 }  // namespace boxmail::store

@@ -499,6 +499,9 @@ def main():
                           "{ v[$1] = $2 } END { print v[\"Rss:\"], v[\"Pss:\"], v[\"Anonymous:\"] }' "
                           "/proc/$q/smaps_rollup) $(tr '\\0' ' ' < /proc/$q/cmdline); "
                           "done; done; "
+                          "for p in $(pidof boxmail-fw); do echo fw-mem $(awk '/^(Rss|Pss|Anonymous):/ "
+                          "{ v[$1] = $2 } END { print v[\"Rss:\"], v[\"Pss:\"], v[\"Anonymous:\"] }' "
+                          "/proc/$p/smaps_rollup) $(awk '/^(Uid|CapEff):/ { print $2 }' /proc/$p/status); done; "
                           "/usr/sbin/boxmail-fw check; echo fw-rc=$?; "
                           "time -v /usr/sbin/boxmail-fw check 2>&1 | grep -i 'maximum resident'; "
                           "uname -r")
@@ -519,7 +522,23 @@ def main():
         for name, (r_kib, pss_kib, anon_kib, _) in zip(("lighttpd", "lighttpd_watcher"), web):
             figures.update({f"{name}_rss_kib": int(r_kib), f"{name}_pss_kib": int(pss_kib),
                             f"{name}_anonymous_kib": int(anon_kib)})
+        # The resident firewall helper ([firewall] enabled in the image's
+        # INI; docs/firewall.md): RSS, PSS, anonymous KiB, its uid and CapEff.
+        helper = re.search(r"^fw-mem (\d+) (\d+) (\d+) (\d+) ([0-9a-f]+)$", out, re.M)
+        if helper:
+            figures.update(boxmail_fw_rss_kib=int(helper.group(1)), boxmail_fw_pss_kib=int(helper.group(2)),
+                           boxmail_fw_anonymous_kib=int(helper.group(3)))
+            print(f"boot-test: resident boxmail-fw RSS/PSS/anonymous {helper.group(1)}/{helper.group(2)}/"
+                  f"{helper.group(3)} KiB, uid {helper.group(4)}, CapEff {helper.group(5)}; with boxmaild "
+                  f"{rss[0] + int(helper.group(1))} KiB RSS", flush=True)
+        else:
+            print("boot-test: note: no resident boxmail-fw in the guest ([firewall] enabled?)", flush=True)
         fw = re.search(r"^boxmail-fw: (.*)$", out, re.M)
+        # The appliance's INI turns the firewall on: its table must be
+        # there (a missing kernel module fails the helper's apply).
+        if helper and fw and "(0 tables" in fw.group(1):
+            raise BootTestError("the firewall helper runs but its table inet boxmail is not in the guest's "
+                                "ruleset (`boxmail-fw check`: " + fw.group(1) + "); see its log line on the console")
         figures["boxmail_fw_check"] = fw.group(1) if fw else "no output"
         peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", out)
         figures["boxmail_fw_peak_rss_kib"] = int(peak.group(1)) if peak else None

@@ -88,6 +88,15 @@ std::string show(const Config& c, std::string_view key, std::string_view section
     if (key == "max_deliveries_per_destination") return std::to_string(r.max_deliveries_per_destination);
     if (key == "connect_timeout") return std::to_string(r.connect_timeout);
   }
+  if (section == "firewall") {
+    if (key == "enabled") return c.firewall.enabled ? "true" : "false";
+    if (key == "allow") {
+      std::string out;
+      for (const auto& n : c.firewall.allow) out += (out.empty() ? "" : " ") + n.to_string();
+      return out;
+    }
+    if (key == "program") return c.firewall.program;
+  }
   if (section == "dns") {
     if (key == "servers") return join_listen(c.dns.servers);
     if (key == "timeout") return std::to_string(c.dns.timeout);
@@ -238,7 +247,11 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
   for (const auto& c : relay_cases) EXPECT_EQ(show(*d, c.key, "relay"), c.value) << "relay." << c.key;
   const Case dns_cases[] = {{"servers", ""}, {"timeout", "5"}, {"attempts", "3"}};
   for (const auto& c : dns_cases) EXPECT_EQ(show(*d, c.key, "dns"), c.value) << "dns." << c.key;
-  EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases) + std::size(dns_cases),
+  // Off by default: a workstation running boxmail never touches its firewall.
+  const Case firewall_cases[] = {{"enabled", "false"}, {"allow", "127.0.0.1 ::1"}, {"program", "/usr/sbin/boxmail-fw"}};
+  for (const auto& c : firewall_cases) EXPECT_EQ(show(*d, c.key, "firewall"), c.value) << "firewall." << c.key;
+  EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases) + std::size(dns_cases) +
+                std::size(firewall_cases),
             schema().size());
   EXPECT_TRUE(d->aliases.empty());
 }
@@ -556,6 +569,15 @@ const ValueCase kValueCases[] = {
     {"dns", "timeout", "61", "is out of range", false},
     {"dns", "attempts", "10", "10", true},
     {"dns", "attempts", "11", "is out of range", false},
+    // [firewall]
+    {"firewall", "enabled", "yes", "true", true},
+    {"firewall", "enabled", "maybe", "is not a boolean", false},
+    {"firewall", "allow", "", "", true},
+    {"firewall", "allow", "192.168.1.10 10.0.0.0/8 fd00::/8", "192.168.1.10 10.0.0.0/8 fd00::/8", true},
+    {"firewall", "allow", "0.0.0.0/0", "holds every address: nothing could be banned", false},
+    {"firewall", "allow", "::/0", "holds every address", false},
+    {"firewall", "allow", "mail.example.org", "is not a network", false},
+    {"firewall", "program", "/opt/boxmail/sbin/boxmail-fw", "/opt/boxmail/sbin/boxmail-fw", true},
     // [tls]
     {"tls", "certificate", "/etc/boxmail/tls/cert.pem", "/etc/boxmail/tls/cert.pem", true},
     {"tls", "key", "/etc/boxmail/tls/key.pem", "/etc/boxmail/tls/key.pem", true},
@@ -612,11 +634,11 @@ const std::string kLong198 = "banner = " + std::string(198 - 9, 'x');
 
 const SyntaxCase kSyntaxCases[] = {
     {"unknown section", "[server]\n\n[bogus]\nx = 1\n",
-     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
+     "f.ini:4: [bogus] x: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [firewall], [aliases])"},
     {"empty unknown section", "[server]\n\n[Bogus]\n; nothing\n[smtp]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [firewall], [aliases])"},
     {"empty unknown section at the end", "[server]\n\n[bogus]\n",
-     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])"},
+     "f.ini:3: [bogus]: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [firewall], [aliases])"},
     {"unknown key", "[smtp]\n; comment\nmax_hopz = 3\n",
      "f.ini:3: [smtp] max_hopz: unknown key (did you mean 'max_hops'?)"},
     {"key in the wrong section", "[smtp]\nmail_dir = /x\n",
@@ -698,7 +720,7 @@ TEST(ConfigSchema, UnknownSectionIsReportedOnEachKey) {
   // header are not reported one by one (the header is).
   const ParseResult r = parse_config("[bogus]\na = 1\nb = 2\n[smtp\nc = 3\n[smtp]\nmax_hops = 2\n", "f.ini");
   ASSERT_EQ(r.errors.size(), 3u) << errors_text(r);
-  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [aliases])");
+  EXPECT_EQ(r.errors[0].to_string(), "f.ini:2: [bogus] a: unknown section (known: [server], [smtp], [pop3], [tls], [store], [relay], [dns], [firewall], [aliases])");
   EXPECT_EQ(r.errors[1].line, 3);
   EXPECT_EQ(r.errors[1].key, "b");
   EXPECT_EQ(r.errors[2].to_string(), "f.ini:4: section header lacks ']'");

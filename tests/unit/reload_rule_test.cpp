@@ -202,7 +202,8 @@ TEST(RestartNeeded, EveryReadAtStartKeyIsKnown) {
     ASSERT_NE(v, nullptr) << k.section << " " << k.key;
     EXPECT_EQ(*v, k.default_value) << k.key;
   }
-  EXPECT_EQ(n, 6u);   // smtp.listen, .submission_listen, .submissions_listen, pop3.enabled, .listen, .pop3s_listen
+  EXPECT_EQ(n, 7u);   // smtp.listen, .submission_listen, .submissions_listen, pop3.enabled, .listen, .pop3s_listen,
+                      // firewall.enabled
 }
 
 TEST(RestartNeeded, ListsTheChangedListenAddressesOnly) {
