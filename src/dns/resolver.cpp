@@ -418,6 +418,17 @@ asio::awaitable<Answer> run(std::shared_ptr<Resolver::Impl> impl, Request reques
 
 }  // namespace
 
+ResolverOptions resolver_options(const config::DnsConfig& dns) {
+  ResolverOptions o;
+  for (const config::ListenAddress& a : dns.servers) {
+    o.servers.push_back(a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
+                                                               : a.host + ":" + std::to_string(a.port));
+  }
+  o.timeout_seconds = dns.timeout;
+  o.attempts = dns.attempts;
+  return o;
+}
+
 Resolver::Resolver(asio::any_io_executor executor, const ResolverOptions& options)
     : impl_(std::make_shared<Impl>(executor)) {
   impl_->open(options);

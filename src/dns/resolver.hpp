@@ -36,6 +36,7 @@
 // 3596 (AAAA), RFC 5782 2.1 (DNSBL queries); udns(3).
 #pragma once
 
+#include "config/config.hpp"
 #include "dns/mx_route.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
@@ -58,7 +59,12 @@ struct ResolverOptions {
   std::vector<std::string> servers;
   unsigned timeout_seconds = 4;   ///< first try's wait, 1..300 s (udns doubles it per attempt)
   unsigned attempts = 3;          ///< tries per server, 1..50
+  bool operator==(const ResolverOptions&) const = default;
 };
+
+/// The options [dns] servers, timeout and attempts give (a server as
+/// "IP:port", "[IPv6]:port").
+ResolverOptions resolver_options(const config::DnsConfig& dns);
 
 /// The answer of an A, AAAA or DNSBL lookup: `addresses` only with Ok.
 struct AddressAnswer {
