@@ -89,8 +89,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
     ap.add_argument("--bin")
-    ap.add_argument("--rounds", type=int, default=6, help="alternations of the two modes")
-    ap.add_argument("--block", type=int, default=150, help="connections per mode and round")
+    ap.add_argument("--rounds", type=int, default=8, help="alternations of the two modes")
+    ap.add_argument("--block", type=int, default=250, help="connections per mode and round")
     a = ap.parse_args()
     if os.environ.get(NETNS_ENV) != "1":
         env = dict(os.environ, **{NETNS_ENV: "1"})
@@ -106,7 +106,7 @@ def main():
     samples = {m: {"greeting": [], "verdict": []} for m in modes}
     listed = {"greeting": [], "verdict": []}
     dnsmasq = None
-    with boxtest.Box(config={"smtp": {"accept_domains": "example.com", "max_connections_per_ip": "1000"}},
+    with boxtest.Box(config={"smtp": {"accept_domains": "example.com", "max_connections_per_ip": "100"}},
                      users=("alice",), name="dnscheckbench") as box:
         dnsmasq, dns_port = start_dnsmasq(box.dir)
         try:
