@@ -488,6 +488,21 @@ asio::awaitable<AddressAnswer> Resolver::dnsbl(asio::ip::address address, std::s
   return lookup_addresses(impl_, Request{Kind::Dnsbl, std::move(zone), address});
 }
 
+void Resolver::async_address(std::string host, bool v6, std::function<void(AddressAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(AddressAnswer{a.status, std::move(a.addresses)}); };
+  impl_->start(Request{v6 ? Kind::Aaaa : Kind::A, std::move(host), {}}, std::move(h), asio::cancellation_slot());
+}
+
+void Resolver::async_txt(std::string name, std::function<void(TxtAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(TxtAnswer{a.status, std::move(a.texts)}); };
+  impl_->start(Request{Kind::Txt, std::move(name), {}}, std::move(h), asio::cancellation_slot());
+}
+
+void Resolver::async_ptr(asio::ip::address address, std::function<void(PtrAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(PtrAnswer{a.status, std::move(a.texts)}); };
+  impl_->start(Request{Kind::Ptr, {}, address}, std::move(h), asio::cancellation_slot());
+}
+
 namespace {
 
 /// The answers of several lookups started together; `wake` is cancelled

@@ -43,6 +43,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -151,6 +152,19 @@ class Resolver {
   /// `zone` ("zen.example.org"); NxDomain = not listed, Ok = listed
   /// (addresses 127.0.0.x say why).
   boost::asio::awaitable<AddressAnswer> dnsbl(boost::asio::ip::address address, std::string zone);
+
+  // Callback forms, for many lookups at once without a coroutine each
+  // (smtp/client_check_runner.hpp): `done` runs once on the Resolver's
+  // executor with the answer (posted, never inside udns); cancel() and
+  // destroying the Resolver answer Cancelled. There is no cancellation
+  // per lookup: a caller that stops waiting ignores the answer.
+
+  /// A records (`v6` false) or AAAA records (`v6` true) of `host`.
+  void async_address(std::string host, bool v6, std::function<void(AddressAnswer)> done);
+  /// TXT records of `name` (NameKind::Lookup).
+  void async_txt(std::string name, std::function<void(TxtAnswer)> done);
+  /// Host names of `address` (PTR).
+  void async_ptr(boost::asio::ip::address address, std::function<void(PtrAnswer)> done);
 
   /// The route for mail to `domain`: MX lookup and mx_route(), then the
   /// hosts' addresses (A and AAAA of one host asked together, in

@@ -4,16 +4,11 @@
 #include "dns/dnsbl.hpp"
 #include "dns/resolver.hpp"
 
-#include <deque>
-#include <exception>
+#include <algorithm>
+#include <optional>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 
 namespace boxmail::smtp {
 
@@ -21,86 +16,10 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr auto kAwait = asio::as_tuple(asio::use_awaitable);
-
-/// The lookups of one client: their results, how many are still running,
-/// and one cancellation signal each. `over` once the caller has stopped
-/// waiting: later answers are dropped.
-struct Join {
-  explicit Join(asio::any_io_executor ex) : executor(ex), deadline(ex) {}
-  asio::any_io_executor executor;
-  ClientLookups lookups;
-  std::size_t left = 0;
-  bool over = false;
-  asio::steady_timer deadline;
-  std::deque<asio::cancellation_signal> signals;   // a deque: emplace_back keeps the others in place
-
-  void done() {
-    if (--left == 0) deadline.cancel();
-  }
-};
-
-/// Starts `child` as one more lookup of `join`.
-void spawn(const std::shared_ptr<Join>& join, asio::awaitable<void> child) {
-  asio::cancellation_signal& signal = join->signals.emplace_back();
-  ++join->left;
-  asio::co_spawn(join->executor, std::move(child),
-                 asio::bind_cancellation_slot(signal.slot(), [join](std::exception_ptr) { join->done(); }));
-}
-
 std::vector<std::string> texts_of(const std::vector<asio::ip::address>& addresses) {
   std::vector<std::string> out;
   for (const auto& a : addresses) out.push_back(a.to_string());
   return out;
-}
-
-/// One zone: the A record, then the TXT record when it lists the client.
-asio::awaitable<void> dnsbl_child(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<Join> join, std::size_t i) {
-  const std::string name = join->lookups.dnsbl[i].name;
-  const dns::AddressAnswer a = co_await resolver->a(name);
-  if (join->over) co_return;
-  DnsblResult& r = join->lookups.dnsbl[i];
-  r.status = a.status;
-  r.addresses = texts_of(a.addresses);
-  if (a.status != dns::LookupStatus::Ok || dns::classify_dnsbl_answer(r.addresses) != dns::DnsblAnswer::Listed) {
-    co_return;
-  }
-  const dns::TxtAnswer t = co_await resolver->txt(name);
-  if (join->over) co_return;
-  DnsblResult& rt = join->lookups.dnsbl[i];
-  rt.txt_status = t.status;
-  rt.texts = t.texts;
-}
-
-/// One PTR name's addresses in the client's family.
-asio::awaitable<void> forward_child(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<Join> join, std::size_t k,
-                                    bool v6) {
-  const std::string name = join->lookups.reverse.forward[k].name;
-  dns::AddressAnswer a;
-  if (v6) {
-    a = co_await resolver->aaaa(name);
-  } else {
-    a = co_await resolver->a(name);
-  }
-  if (join->over) co_return;
-  ForwardResult& f = join->lookups.reverse.forward[k];
-  f.status = a.status;
-  f.addresses = texts_of(a.addresses);
-}
-
-/// The PTR names, then each name's forward lookup (all at once).
-asio::awaitable<void> reverse_child(std::shared_ptr<dns::Resolver> resolver, std::shared_ptr<Join> join,
-                                    asio::ip::address address) {
-  const dns::PtrAnswer p = co_await resolver->ptr(address);
-  if (join->over) co_return;
-  ReverseDnsResult& r = join->lookups.reverse;
-  r.ptr_status = p.status;
-  r.names = p.names;
-  if (p.status != dns::LookupStatus::Ok) co_return;
-  const std::size_t n = std::min(r.names.size(), kMaxPtrNames);
-  for (std::size_t k = 0; k < n; ++k) r.forward.push_back(ForwardResult{r.names[k], dns::LookupStatus::Cancelled, {}});
-  const bool v6 = address.is_v6();
-  for (std::size_t k = 0; k < n; ++k) spawn(join, forward_child(resolver, join, k, v6));
 }
 
 /// The client's address as the resolver takes it (IPv4-mapped becomes IPv4).
@@ -112,16 +31,105 @@ std::optional<asio::ip::address> client_address(const std::string& text) {
   return a;
 }
 
+/// One client's lookups: their results so far, how many are still
+/// running, the deadline. Kept alive by the answers' callbacks and the
+/// deadline's wait; `over` once `done` has run or the caller cancelled.
+struct Run : std::enable_shared_from_this<Run> {
+  explicit Run(asio::any_io_executor ex) : deadline(ex) {}
+  std::shared_ptr<dns::Resolver> resolver;
+  ClientLookups lookups;
+  std::function<void(ClientLookups)> done;
+  std::size_t left = 0;
+  bool over = false;
+  asio::steady_timer deadline;
+
+  void finish(bool timed_out) {
+    if (over) return;
+    over = true;
+    deadline.cancel();
+    if (timed_out) mark_unanswered();
+    std::function<void(ClientLookups)> d = std::move(done);
+    done = nullptr;
+    resolver.reset();
+    if (d) d(std::move(lookups));
+  }
+
+  void one_done() {
+    if (--left == 0) finish(false);
+  }
+
+  void mark_unanswered() {
+    for (DnsblResult& r : lookups.dnsbl) {
+      const bool txt_open = r.status == dns::LookupStatus::Ok && r.txt_status == dns::LookupStatus::Cancelled &&
+                            dns::classify_dnsbl_answer(r.addresses) == dns::DnsblAnswer::Listed;
+      if (r.status == dns::LookupStatus::Cancelled || txt_open) r.timed_out = true;
+    }
+    ReverseDnsResult& rd = lookups.reverse;
+    bool forward_open = false;
+    for (const ForwardResult& f : rd.forward) forward_open = forward_open || f.status == dns::LookupStatus::Cancelled;
+    if (lookups.reverse_asked && (rd.ptr_status == dns::LookupStatus::Cancelled || forward_open)) rd.timed_out = true;
+  }
+
+  /// One zone: the A record, then the TXT record when it lists the client.
+  void dnsbl(std::size_t i) {
+    ++left;
+    resolver->async_address(lookups.dnsbl[i].name, false, [self = shared_from_this(), i](dns::AddressAnswer a) {
+      if (self->over) return;
+      DnsblResult& r = self->lookups.dnsbl[i];
+      r.status = a.status;
+      r.addresses = texts_of(a.addresses);
+      if (a.status == dns::LookupStatus::Ok && dns::classify_dnsbl_answer(r.addresses) == dns::DnsblAnswer::Listed) {
+        ++self->left;
+        self->resolver->async_txt(r.name, [self, i](dns::TxtAnswer t) {
+          if (self->over) return;
+          self->lookups.dnsbl[i].txt_status = t.status;
+          self->lookups.dnsbl[i].texts = std::move(t.texts);
+          self->one_done();
+        });
+      }
+      self->one_done();
+    });
+  }
+
+  /// The PTR names, then each name's addresses in the client's family (all at once).
+  void reverse(const asio::ip::address& address) {
+    ++left;
+    const bool v6 = address.is_v6();
+    resolver->async_ptr(address, [self = shared_from_this(), v6](dns::PtrAnswer p) {
+      if (self->over) return;
+      ReverseDnsResult& r = self->lookups.reverse;
+      r.ptr_status = p.status;
+      r.names = std::move(p.names);
+      if (p.status == dns::LookupStatus::Ok) {
+        const std::size_t n = std::min(r.names.size(), kMaxPtrNames);
+        for (std::size_t k = 0; k < n; ++k) r.forward.push_back(ForwardResult{r.names[k], dns::LookupStatus::Cancelled, {}});
+        for (std::size_t k = 0; k < n; ++k) {
+          ++self->left;
+          self->resolver->async_address(r.names[k], v6, [self, k](dns::AddressAnswer a) {
+            if (self->over) return;
+            ForwardResult& f = self->lookups.reverse.forward[k];
+            f.status = a.status;
+            f.addresses = texts_of(a.addresses);
+            self->one_done();
+          });
+        }
+      }
+      self->one_done();
+    });
+  }
+};
+
 }  // namespace
 
-asio::awaitable<ClientLookups> run_client_checks(std::shared_ptr<dns::Resolver> resolver, ClientCheckRequest request) {
-  const asio::any_io_executor ex = co_await asio::this_coro::executor;
-  auto join = std::make_shared<Join>(ex);
-  ClientLookups& l = join->lookups;
+std::function<void()> start_client_checks(std::shared_ptr<dns::Resolver> resolver, asio::any_io_executor executor,
+                                          ClientCheckRequest request, std::function<void(ClientLookups)> done) {
+  auto run = std::make_shared<Run>(executor);
+  run->resolver = std::move(resolver);
+  run->done = std::move(done);
+  ClientLookups& l = run->lookups;
   l.client = request.client;
-  l.timeout_seconds = static_cast<std::uint32_t>(
-      std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count());
-  const std::optional<asio::ip::address> address = client_address(request.client);
+  l.timeout_seconds =
+      static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count());
   for (const std::string& zone : request.zones) {
     DnsblResult r;
     r.zone = zone;
@@ -130,33 +138,28 @@ asio::awaitable<ClientLookups> run_client_checks(std::shared_ptr<dns::Resolver> 
     l.dnsbl.push_back(std::move(r));
   }
   l.reverse_asked = request.reverse;
-  if (!address) l.reverse.ptr_status = dns::LookupStatus::BadName;
-  join->deadline.expires_after(request.timeout);
+  const std::optional<asio::ip::address> address = client_address(request.client);
+  if (request.reverse && !address) l.reverse.ptr_status = dns::LookupStatus::BadName;
+  ++run->left;   // held until everything is started, so no answer can finish the run early
   for (std::size_t i = 0; i < l.dnsbl.size(); ++i) {
-    if (!l.dnsbl[i].name.empty()) spawn(join, dnsbl_child(resolver, join, i));
+    if (!l.dnsbl[i].name.empty()) run->dnsbl(i);
   }
-  if (request.reverse && address) spawn(join, reverse_child(resolver, join, *address));
-  if (join->left > 0) {
-    // Ends when the last lookup is in (done() cancels the timer), at the
-    // deadline, or when our caller is cancelled.
-    auto [ec] = co_await join->deadline.async_wait(kAwait);
-    (void)ec;
-  }
-  join->over = true;
-  if (join->left > 0) {
-    for (DnsblResult& r : l.dnsbl) {
-      if (r.status == dns::LookupStatus::Cancelled ||
-          (r.status == dns::LookupStatus::Ok && r.txt_status == dns::LookupStatus::Cancelled &&
-           dns::classify_dnsbl_answer(r.addresses) == dns::DnsblAnswer::Listed)) {
-        r.timed_out = true;
-      }
+  if (request.reverse && address) run->reverse(*address);
+  run->deadline.expires_after(request.timeout);
+  run->deadline.async_wait([run](boost::system::error_code ec) {
+    if (!ec) run->finish(true);
+  });
+  // Answers are always posted, so none has come yet: end the start's hold
+  // on the loop, never here (`done` never runs inside this call).
+  asio::post(executor, [run] { run->one_done(); });
+  return [weak = std::weak_ptr<Run>(run)] {
+    if (auto r = weak.lock()) {
+      r->over = true;
+      r->done = nullptr;
+      r->resolver.reset();
+      r->deadline.cancel();
     }
-    bool forward_open = false;
-    for (const ForwardResult& f : l.reverse.forward) forward_open = forward_open || f.status == dns::LookupStatus::Cancelled;
-    if (request.reverse && (l.reverse.ptr_status == dns::LookupStatus::Cancelled || forward_open)) l.reverse.timed_out = true;
-    for (asio::cancellation_signal& s : join->signals) s.emit(asio::cancellation_type::terminal);
-  }
-  co_return join->lookups;
+  };
 }
 
 }  // namespace boxmail::smtp

@@ -21,8 +21,6 @@
 #include <unistd.h>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -191,10 +189,7 @@ class SmtpServer::Glue final : public proto::Handler {
   }
 
   ~Glue() override {
-    if (check_) {   // the session is over: its lookups end now, their answers unread
-      check_->abandoned = true;
-      check_->cancel.emit(asio::cancellation_type::terminal);
-    }
+    if (check_ && check_->cancel) check_->cancel();   // the session is over: its lookups' answers go unread
     if (reserved_ && reserved_->fd >= 0) {   // a spool file taken but never used
       ::close(reserved_->fd);
       ::unlink(reserved_->path.c_str());
@@ -268,14 +263,12 @@ class SmtpServer::Glue final : public proto::Handler {
   }
 
  private:
-  /// The checks' verdict, shared with their coroutine's completion (which
-  /// may run after this Glue is gone: `abandoned`).
+  /// The checks' verdict, and the wake-up of a RCPT that waits for it.
   struct CheckState {
     explicit CheckState(asio::any_io_executor ex) : wake(ex) { wake.expires_at(Steady::time_point::max()); }
     std::optional<ClientVerdict> verdict;
-    asio::steady_timer wake;              // cancelled when the verdict is in
-    asio::cancellation_signal cancel;     // ends the lookups
-    bool abandoned = false;
+    asio::steady_timer wake;        // cancelled when the verdict is in (never expires)
+    std::function<void()> cancel;   // stops the lookups (start_client_checks)
   };
 
   void start_checks(asio::any_io_executor ex) {
@@ -288,20 +281,16 @@ class SmtpServer::Glue final : public proto::Handler {
     request.reverse = config_->smtp.reverse_dns != config::ReverseDnsPolicy::Off;
     request.timeout = std::chrono::seconds(config_->smtp.client_check_timeout);
     const config::ReverseDnsPolicy policy = config_->smtp.reverse_dns;
-    asio::co_spawn(ex, run_client_checks(std::move(resolver), std::move(request)),
-                   asio::bind_cancellation_slot(
-                       state->cancel.slot(), [state, policy](std::exception_ptr e, ClientLookups lookups) {
-                         if (state->abandoned) return;
-                         ClientVerdict v;
-                         if (e) {
-                           net::log_error("client=" + lookups.client + " connection checks failed; client let through");
-                         } else {
-                           v = client_verdict(lookups, policy);
-                         }
-                         for (const std::string& line : v.log) net::log_info(line);
-                         state->verdict = std::move(v);
-                         state->wake.cancel();
-                       }));
+    // The state by weak pointer: the lookups never keep a finished session's alive.
+    state->cancel = start_client_checks(std::move(resolver), ex, std::move(request),
+                                        [weak = std::weak_ptr<CheckState>(state), policy](ClientLookups lookups) {
+                                          auto st = weak.lock();
+                                          if (!st) return;
+                                          ClientVerdict v = client_verdict(lookups, policy);
+                                          for (const std::string& line : v.log) net::log_info(line);
+                                          st->verdict = std::move(v);
+                                          st->wake.cancel();
+                                        });
     check_ = std::move(state);
     session_.expect_client_check();
   }
