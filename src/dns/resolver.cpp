@@ -97,6 +97,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   asio::posix::stream_descriptor socket;
   ::dns_ctx* ctx = nullptr;
   bool timer_armed = false;
+  bool send_posted = false;   // a "send now" (udns' timeout 0) is posted and has not run yet
   bool reading = false;   // a wait for the socket is pending (only while udns has queries)
   std::unordered_map<Query*, std::shared_ptr<Query>> queries;
 
@@ -283,6 +284,23 @@ void Resolver::Impl::shutdown() {
 }
 
 void Resolver::Impl::arm_timer(int seconds) {
+  if (seconds == 0) {
+    // "Soon": new queries wait to be sent. Posted rather than a timer of
+    // 0 s: an expired timer still goes through the reactor and was seen
+    // to send the queries only after the next socket event (a client's
+    // next command, a round trip late). A timer armed for a later
+    // deadline stays; udns asks for a new one if that changed.
+    if (send_posted) return;
+    send_posted = true;
+    asio::post(executor, [self = shared_from_this()] {
+      self->send_posted = false;
+      if (self->ctx == nullptr) return;
+      const int next = ::dns_timeouts(self->ctx, -1, 0);
+      if (next >= 0 && !self->timer_armed && self->ctx != nullptr) self->arm_timer(std::max(next, 1));
+      self->stop_reading_when_idle();
+    });
+    return;
+  }
   timer.expires_after(std::chrono::seconds(seconds));
   timer_armed = true;
   timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {

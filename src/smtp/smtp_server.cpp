@@ -23,6 +23,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -272,8 +273,6 @@ class SmtpServer::Glue final : public proto::Handler {
   };
 
   void start_checks(asio::any_io_executor ex) {
-    std::shared_ptr<dns::Resolver> resolver = server_.check_resolver();
-    if (!resolver) return;
     auto state = std::make_shared<CheckState>(ex);
     ClientCheckRequest request;
     request.client = conn_.address;
@@ -281,16 +280,28 @@ class SmtpServer::Glue final : public proto::Handler {
     request.reverse = config_->smtp.reverse_dns != config::ReverseDnsPolicy::Off;
     request.timeout = std::chrono::seconds(config_->smtp.client_check_timeout);
     const config::ReverseDnsPolicy policy = config_->smtp.reverse_dns;
-    // The state by weak pointer: the lookups never keep a finished session's alive.
-    state->cancel = start_client_checks(std::move(resolver), ex, std::move(request),
-                                        [weak = std::weak_ptr<CheckState>(state), policy](ClientLookups lookups) {
-                                          auto st = weak.lock();
-                                          if (!st) return;
-                                          ClientVerdict v = client_verdict(lookups, policy);
-                                          for (const std::string& line : v.log) net::log_info(line);
-                                          st->verdict = std::move(v);
-                                          st->wake.cancel();
-                                        });
+    // Started once the greeting is on its way: posted, it runs after the
+    // driver has written the 220 (a socket write is tried at once). The
+    // state by weak pointer: nothing here keeps a finished session's alive.
+    std::weak_ptr<CheckState> weak = state;
+    asio::post(ex, [&server = server_, weak, request = std::move(request), policy, ex]() mutable {
+      auto st = weak.lock();
+      if (!st) return;   // the session is over already
+      std::shared_ptr<dns::Resolver> resolver = server.check_resolver();
+      if (!resolver) {   // logged; the client is let through
+        st->verdict = ClientVerdict{};
+        st->wake.cancel();
+        return;
+      }
+      st->cancel = start_client_checks(std::move(resolver), ex, std::move(request), [weak, policy](ClientLookups lookups) {
+        auto done = weak.lock();
+        if (!done) return;
+        ClientVerdict v = client_verdict(lookups, policy);
+        for (const std::string& line : v.log) net::log_info(line);
+        done->verdict = std::move(v);
+        done->wake.cancel();
+      });
+    });
     check_ = std::move(state);
     session_.expect_client_check();
   }

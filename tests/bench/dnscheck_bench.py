@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--build", required=True)
     ap.add_argument("--bin")
     ap.add_argument("--rounds", type=int, default=8, help="alternations of the two modes")
-    ap.add_argument("--block", type=int, default=250, help="connections per mode and round")
+    ap.add_argument("--block", type=int, default=500, help="connections per mode and round")
     a = ap.parse_args()
     if os.environ.get(NETNS_ENV) != "1":
         env = dict(os.environ, **{NETNS_ENV: "1"})
