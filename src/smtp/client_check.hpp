@@ -9,8 +9,8 @@
 // [smtp] reverse_dns is not off. A client that logs in (AUTH) on the feed
 // port is exempt too: the session ignores the verdict then.
 //
-// What is looked up (dns/client_lookup.hpp does it, all at once, at
-// accept): each zone's A record for the client (dns/dnsbl.hpp), and its
+// What is looked up (smtp/client_check_runner.hpp does it, all at once,
+// at accept): each zone's A record for the client (dns/dnsbl.hpp), and its
 // TXT when listed; the client's PTR names and, for each of the first
 // kMaxPtrNames, its A (IPv4 client) or AAAA (IPv6 client) records.
 //

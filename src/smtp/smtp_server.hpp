@@ -30,8 +30,8 @@
 // counted there too.
 // Checks at connection time (smtp/client_check.hpp, docs/abuse.md): for a
 // client of the feed port that client_checked() selects, the DNSBL and
-// reverse DNS lookups start at accept (run_client_checks, spawned beside
-// the session on the same loop; the greeting does not wait), their log
+// reverse DNS lookups start at accept (start_client_checks, posted so that
+// they begin right after the greeting is written: it never waits), their log
 // lines are written when they end, and a RCPT that comes first waits for
 // them (Action::ClientCheck). The lookups run on a dns::Resolver of the
 // server's own, made from [dns] at the first checked client and made again
