@@ -36,6 +36,9 @@ boxmaild does:
       is not checked; `stats` counts blocked reverse_dns.
   (8) reverse_dns = log: 127.0.0.2 gets its mail through; the log says
       "reverse_dns=fail no PTR ... (reverse_dns = log: not refused)".
+  (9) An IPv6 client (::1, on a second feed address [::1]:PORT) is asked
+      by its 32 nibbles (RFC 5782 2.4): listed, it gets 554 5.7.1 naming
+      [::1].
 """
 import os
 import socket
@@ -50,6 +53,7 @@ from dnsresponder import Responder, parse_question, reply, rr  # noqa: E402
 
 INJECTED = b"bad guy\r\n250 2.0.0 Ok: queued as FORGED\r\n\x1b[2J\x00end"
 HUGE = [bytes([65 + i]) * 250 for i in range(8)]   # 8 character-strings: 2,000 octets
+V6_NAME = "1." + "0." * 31 + "bl.test"   # ::1 by its 32 nibbles, reversed (RFC 5782 2.4)
 
 
 # ---- the Python responder (evil.test, SERVFAIL; lib/dnsresponder.py) ------------
@@ -96,18 +100,25 @@ def start_dnsmasq(directory, py_port, dead_port):
         # (7) reverse DNS: 127.0.0.3 claims liar.test, which is elsewhere; 127.0.0.4 is good.test both ways
         "--ptr-record=3.0.0.127.in-addr.arpa,liar.test", "--address=/liar.test/127.0.0.99",
         "--host-record=good.test,127.0.0.4",
+        # (9) ::1 listed by its nibbles
+        "--address=/" + V6_NAME + "/127.0.0.3", "--txt-record=" + V6_NAME + ",IPv6 listed",
     ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, port
 
 
 
-def transaction(box, source, rcpts=("alice@example.com",)):
+def transaction(box, source, rcpts=("alice@example.com",), port=None, family=socket.AF_INET):
     """EHLO, MAIL, each RCPT, and DATA when one was taken, from SOURCE.
     Returns (greeting seconds, [RCPT replies as (code, text)], the DATA
     reply or the final reply, RCPT wait seconds)."""
     start = time.monotonic()
-    d = boxtest.Dialogue(box.port, timeout=20, source=source)
+    if family == socket.AF_INET:
+        d = boxtest.Dialogue(box.port, timeout=20, source=source)
+    else:   # the harness's Dialogue speaks IPv4: the same object over an IPv6 socket
+        d = boxtest.Dialogue.__new__(boxtest.Dialogue)
+        d.sock = socket.create_connection((source, port), timeout=20)
+        d.buf = b""
     try:
         d.expect(220)
         greeted = time.monotonic() - start
@@ -160,12 +171,14 @@ def main():
     box = None
     proc = None
     try:
+        v6_port = boxtest.free_port()
         box = Box({"smtp": {"accept_domains": "example.com", "dnsbl_zones": "bl.test evil.test",
                             "reverse_dns": "off", "client_check_timeout": "2", "feed_servers": "mx.isp.test 127.0.0.11"},
                    "relay": {"relay_networks": "127.0.0.10"}},
                   name="t44")
         proc, dns_port = start_dnsmasq(box.dir, responder.port, silent.getsockname()[1])
-        box.write_config({"dns": {"servers": f"127.0.0.1:{dns_port}", "timeout": "5", "attempts": "2"}})
+        box.write_config({"dns": {"servers": f"127.0.0.1:{dns_port}", "timeout": "5", "attempts": "2"},
+                          "smtp": {"listen": f"127.0.0.1:{box.port} [::1]:{v6_port}"}})
         box.start()
 
         # (1) listed: 554 5.7.1 with the reason at every RCPT; the greeting is not held back.
@@ -268,6 +281,14 @@ def main():
         box.wait_log(r"client=127\.0\.0\.2 reverse_dns=fail no PTR \(nxdomain\) \(reverse_dns = log: not refused\)",
                      start=mark)
         assert stats(box)["reverse_dns"] == "3"
+
+        # (9) IPv6: the nibble name.
+        reload(box, {"dnsbl_zones": "bl.test", "reverse_dns": "off"})
+        mark = len(box.log())
+        _, replies, final, _ = transaction(box, "::1", port=v6_port, family=socket.AF_INET6)
+        assert replies == [(554, "5.7.1 Service unavailable; Client host [::1] blocked using bl.test; IPv6 listed")], \
+            replies
+        box.wait_log(r"client=::1 dnsbl=bl\.test listed answer=127\.0\.0\.3 txt=\"IPv6 listed\"", start=mark)
         box.stop()
     finally:
         if box:
