@@ -516,6 +516,10 @@ int main(int argc, char** argv) {
       case smtp::EventKind::ConnectionRefused:
         control_server.count(net::MessageEvent::Refused);
         return;
+      case smtp::EventKind::ClientBlocked:
+        control_server.count(e.blocked == smtp::BlockedBy::Dnsbl ? net::MessageEvent::BlockedDnsbl
+                                                                  : net::MessageEvent::BlockedReverseDns);
+        return;
       case smtp::EventKind::MessageDeferred:
         return;   // the client retries; neither received nor refused
     }

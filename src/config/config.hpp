@@ -29,6 +29,12 @@ enum class BareLf { Normalize, Reject };
 /// Keep: store it as a data byte; Reject: refuse the message (550 5.5.2).
 enum class BareCr { Keep, Reject };
 
+/// What a feed client's reverse DNS must show (smtp/client_check.hpp).
+/// Off: not looked up; Log: looked up and logged, never refused; Reject:
+/// no PTR, or a PTR name whose addresses do not include the client, gets
+/// 550 5.7.25, a DNS failure 450 4.7.25 (RFC 7372 3.3).
+enum class ReverseDnsPolicy { Off, Log, Reject };
+
 /// How the store makes a batch of deliveries durable.
 /// Syncfs: one syncfs(2) for the data of a whole batch and one for its
 /// directory entries (group commit across sessions). Fsync: fsync(2) of each
@@ -82,6 +88,10 @@ struct SmtpConfig {
   BareCr bare_cr = BareCr::Keep;
   std::uint32_t min_data_rate = 0;            ///< octets/s of DATA that count as progress (0: any)
   std::uint32_t evict_idle = 0;               ///< seconds without progress before a session may be evicted when full
+  // Checks at connection time (smtp/client_check.hpp, docs/abuse.md)
+  std::vector<std::string> dnsbl_zones;       ///< DNS block lists asked for feed clients (RFC 5782), lower case; empty: none
+  ReverseDnsPolicy reverse_dns = ReverseDnsPolicy::Off;   ///< the forward-confirmed reverse DNS rule for feed clients
+  std::uint32_t client_check_timeout = 0;     ///< seconds from accept the checks may take; unanswered lookups count as failed
 };
 
 /// [pop3] - the POP3 server for LAN users (RFC 1939) and its limits.

@@ -22,6 +22,8 @@
 #include "text/number.hpp"
 
 #include "config/account.hpp"
+#include "dns/dnsbl.hpp"
+#include "dns/domain_name.hpp"
 #include "net/ip_network.hpp"
 
 #include <arpa/inet.h>
@@ -386,6 +388,28 @@ Error check_feed_servers(const Value& v) {
   return std::nullopt;
 }
 
+/// DNSBL zones: host names short enough that an IPv6 query name fits
+/// (dns/dnsbl.hpp), at most kMaxDnsblZones of them (all are asked at once).
+Error check_dnsbl_zones(const Value& v) {
+  constexpr std::size_t kMaxDnsblZones = 8;
+  const auto items = split_list(v.text);
+  if (items.size() > kMaxDnsblZones) {
+    return "at most " + std::to_string(kMaxDnsblZones) + " zones (each is asked for every feed client)";
+  }
+  for (std::string_view item : items) {
+    const std::string zone = text::ascii_lower(item);
+    const dns::NameError e = dns::check_name(zone, dns::NameKind::Host);
+    if (e != dns::NameError::None) return quoted(item) + " is not a DNS zone name: it " + std::string(dns::describe(e));
+    if (zone.back() == '.') return quoted(item) + ": write the zone without the trailing dot";
+    if (zone.find('.') == std::string::npos) return quoted(item) + " is not a DNS zone name (e.g. zen.spamhaus.org)";
+    if (zone.size() > dns::kMaxDnsblZone) {
+      return quoted(item) + " is too long for a block list (at most " + std::to_string(dns::kMaxDnsblZone) +
+             " octets, so that an IPv6 query fits)";
+    }
+  }
+  return std::nullopt;
+}
+
 /// The box's own domains are names, never "*" (that would make every
 /// domain local for the LAN too, and nothing could be sent out).
 Error check_local_domains(const Value& v) {
@@ -687,6 +711,41 @@ const std::vector<Row>& rows() {
                "the one idle the longest gets 421 4.4.2 and is closed to make room. Slow clients can "
                "therefore keep the feed out for at most about this long."},
        [](Config& c, const Value& v) { c.smtp.evict_idle = narrow<std::uint32_t>(v.number); }},
+      // Checks at connection time (smtp/client_check.hpp, docs/abuse.md)
+      {{.section = "smtp", .key = "dnsbl_zones", .type = KeyType::String, .default_value = "",
+        .doc = "DNS block lists (RFC 5782) asked for every client of the feed port (listen) that is "
+               "not in [relay] relay_networks nor an address or network in feed_servers, e.g. "
+               "zen.spamhaus.org: a listed client gets 554 5.7.1 with the list's reason at RCPT. "
+               "A list that does not answer in client_check_timeout, fails, or refuses the query "
+               "(127.255.255.252-255) lets the client through and is logged. Empty (the default): none."},
+       [](Config& c, const Value& v) {
+         c.smtp.dnsbl_zones.clear();
+         for (std::string_view item : split_list(v.text)) {
+           std::string zone = text::ascii_lower(item);
+           if (std::find(c.smtp.dnsbl_zones.begin(), c.smtp.dnsbl_zones.end(), zone) == c.smtp.dnsbl_zones.end())
+             c.smtp.dnsbl_zones.push_back(std::move(zone));
+         }
+       },
+       check_dnsbl_zones},
+      {{.section = "smtp", .key = "reverse_dns", .type = KeyType::Enum, .choices = "off|log|reject",
+        .default_value = "off",
+        .doc = "Forward-confirmed reverse DNS of the same clients as dnsbl_zones: off; log (looked up and "
+               "logged only); reject: a client without a PTR record, or whose PTR names do not resolve "
+               "back to its address, gets 550 5.7.25 at RCPT, and 450 4.7.25 when DNS fails "
+               "(RFC 7372; Postfix's reject_unknown_client_hostname). Many small senders have no "
+               "matching reverse DNS: try log first."},
+       [](Config& c, const Value& v) {
+         c.smtp.reverse_dns = v.text == "reject" ? ReverseDnsPolicy::Reject
+                              : v.text == "log"  ? ReverseDnsPolicy::Log
+                                                 : ReverseDnsPolicy::Off;
+       }},
+      {{.section = "smtp", .key = "client_check_timeout", .type = KeyType::Seconds, .min = 1, .max = 60,
+        .default_value = "10",
+        .doc = "How long the dnsbl_zones and reverse_dns lookups of one client may take from its "
+               "connection (they run at once, in parallel with the SMTP dialogue; the greeting never "
+               "waits). A lookup not answered by then counts as failed: the list is skipped, "
+               "reverse_dns = reject answers 450 4.7.25."},
+       [](Config& c, const Value& v) { c.smtp.client_check_timeout = narrow<std::uint32_t>(v.number); }},
 
       // [pop3]
       {{.section = "pop3", .key = "enabled", .type = KeyType::Bool, .default_value = "yes",

@@ -318,6 +318,8 @@ Reply encode(const StatsReply& s) {
   Reply r;
   r.lines.push_back("today accepted=" + std::to_string(s.accepted_today) +
                     " refused=" + std::to_string(s.refused_today));
+  r.lines.push_back("blocked dnsbl=" + std::to_string(s.blocked_dnsbl_today) +
+                    " reverse_dns=" + std::to_string(s.blocked_reverse_dns_today));
   for (const HourCount& h : s.hours) {
     r.lines.push_back("hour " + std::to_string(h.start) + " accepted=" + std::to_string(h.accepted) +
                       " refused=" + std::to_string(h.refused));
@@ -329,6 +331,7 @@ Decoded<StatsReply> decode_stats(const Reply& r) {
   if (!r.ok) return failed<StatsReply>(refused("stats", r));
   StatsReply s;
   bool today = false;
+  bool blocked = false;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     Reader rd("stats", i, r.lines[i]);
     const std::string_view kind = rd.kind();
@@ -337,6 +340,11 @@ Decoded<StatsReply> decode_stats(const Reply& r) {
       today = true;
       s.accepted_today = rd.key_number("accepted");
       s.refused_today = rd.key_number("refused");
+    } else if (kind == "blocked") {
+      if (blocked) rd.fail("blocked repeated");
+      blocked = true;
+      s.blocked_dnsbl_today = rd.key_number("dnsbl");
+      s.blocked_reverse_dns_today = rd.key_number("reverse_dns");
     } else if (kind == "hour") {
       HourCount h;
       h.start = rd.word_number(1);

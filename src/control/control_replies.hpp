@@ -20,7 +20,7 @@
 //           "relay ROUTE queued=N"          (ROUTE: "none" or the methods in order,
 //                                           comma-separated: "mx,smarthost")
 //           "smarthost-login USER"          (a login is stored for USER; never the password)
-//   stats   "today accepted=N refused=M", then "hour START accepted=N refused=M"
+//   stats   "today accepted=N refused=M", "blocked dnsbl=N reverse_dns=M", then "hour START accepted=N refused=M"
 //           per hour (START in Unix seconds), oldest first
 //   log     the log lines as they are
 //   reload  head "ok reloaded" with one "restart-needed TEXT" line per key that
@@ -178,12 +178,16 @@ struct StatsReply {
   std::uint64_t accepted_today = 0;
   std::uint64_t refused_today = 0;
   std::vector<HourCount> hours;   ///< the last 24 hours, oldest first
+  std::uint64_t blocked_dnsbl_today = 0;         ///< connections refused by a DNS block list today
+  std::uint64_t blocked_reverse_dns_today = 0;   ///< connections refused by the reverse DNS rule today
   bool operator==(const StatsReply&) const = default;
 };
 
-/// The `stats` reply: the today line, then one hour line per hour.
+/// The `stats` reply: the today line, the blocked line ("blocked dnsbl=N
+/// reverse_dns=M", connections today), then one hour line per hour.
 Reply encode(const StatsReply& s);
-/// A `stats` reply read back; needs exactly one today line.
+/// A `stats` reply read back; needs exactly one today line, at most one
+/// blocked line (none: zeros, as an older daemon sends).
 Decoded<StatsReply> decode_stats(const Reply& r);
 
 // ---- log ----------------------------------------------------------------------------

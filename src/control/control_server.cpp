@@ -219,6 +219,8 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
       StatsReply s;
       s.accepted_today = stats_.accepted_today(day);
       s.refused_today = stats_.refused_today(day);
+      s.blocked_dnsbl_today = stats_.blocked_dnsbl_today(day);
+      s.blocked_reverse_dns_today = stats_.blocked_reverse_dns_today(day);
       for (const auto& h : stats_.hours(now)) {
         s.hours.push_back(HourCount{static_cast<std::uint64_t>(h.start), h.accepted, h.refused});
       }

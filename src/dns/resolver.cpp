@@ -97,6 +97,7 @@ struct Resolver::Impl : std::enable_shared_from_this<Impl> {
   asio::posix::stream_descriptor socket;
   ::dns_ctx* ctx = nullptr;
   bool timer_armed = false;
+  bool send_posted = false;   // a "send now" (udns' timeout 0) is posted and has not run yet
   bool reading = false;   // a wait for the socket is pending (only while udns has queries)
   std::unordered_map<Query*, std::shared_ptr<Query>> queries;
 
@@ -283,6 +284,23 @@ void Resolver::Impl::shutdown() {
 }
 
 void Resolver::Impl::arm_timer(int seconds) {
+  if (seconds == 0) {
+    // "Soon": new queries wait to be sent. Posted rather than a timer of
+    // 0 s: an expired timer still goes through the reactor and was seen
+    // to send the queries only after the next socket event (a client's
+    // next command, a round trip late). A timer armed for a later
+    // deadline stays; udns asks for a new one if that changed.
+    if (send_posted) return;
+    send_posted = true;
+    asio::post(executor, [self = shared_from_this()] {
+      self->send_posted = false;
+      if (self->ctx == nullptr) return;
+      const int next = ::dns_timeouts(self->ctx, -1, 0);
+      if (next >= 0 && !self->timer_armed && self->ctx != nullptr) self->arm_timer(std::max(next, 1));
+      self->stop_reading_when_idle();
+    });
+    return;
+  }
   timer.expires_after(std::chrono::seconds(seconds));
   timer_armed = true;
   timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
@@ -418,6 +436,17 @@ asio::awaitable<Answer> run(std::shared_ptr<Resolver::Impl> impl, Request reques
 
 }  // namespace
 
+ResolverOptions resolver_options(const config::DnsConfig& dns) {
+  ResolverOptions o;
+  for (const config::ListenAddress& a : dns.servers) {
+    o.servers.push_back(a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
+                                                               : a.host + ":" + std::to_string(a.port));
+  }
+  o.timeout_seconds = dns.timeout;
+  o.attempts = dns.attempts;
+  return o;
+}
+
 Resolver::Resolver(asio::any_io_executor executor, const ResolverOptions& options)
     : impl_(std::make_shared<Impl>(executor)) {
   impl_->open(options);
@@ -475,6 +504,21 @@ asio::awaitable<PtrAnswer> Resolver::ptr(asio::ip::address address) {
 
 asio::awaitable<AddressAnswer> Resolver::dnsbl(asio::ip::address address, std::string zone) {
   return lookup_addresses(impl_, Request{Kind::Dnsbl, std::move(zone), address});
+}
+
+void Resolver::async_address(std::string host, bool v6, std::function<void(AddressAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(AddressAnswer{a.status, std::move(a.addresses)}); };
+  impl_->start(Request{v6 ? Kind::Aaaa : Kind::A, std::move(host), {}}, std::move(h), asio::cancellation_slot());
+}
+
+void Resolver::async_txt(std::string name, std::function<void(TxtAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(TxtAnswer{a.status, std::move(a.texts)}); };
+  impl_->start(Request{Kind::Txt, std::move(name), {}}, std::move(h), asio::cancellation_slot());
+}
+
+void Resolver::async_ptr(asio::ip::address address, std::function<void(PtrAnswer)> done) {
+  Handler h = [done = std::move(done)](Answer a) { done(PtrAnswer{a.status, std::move(a.texts)}); };
+  impl_->start(Request{Kind::Ptr, {}, address}, std::move(h), asio::cancellation_slot());
 }
 
 namespace {

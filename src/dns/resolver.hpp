@@ -36,12 +36,14 @@
 // 3596 (AAAA), RFC 5782 2.1 (DNSBL queries); udns(3).
 #pragma once
 
+#include "config/config.hpp"
 #include "dns/mx_route.hpp"
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/address.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,7 +60,12 @@ struct ResolverOptions {
   std::vector<std::string> servers;
   unsigned timeout_seconds = 4;   ///< first try's wait, 1..300 s (udns doubles it per attempt)
   unsigned attempts = 3;          ///< tries per server, 1..50
+  bool operator==(const ResolverOptions&) const = default;
 };
+
+/// The options [dns] servers, timeout and attempts give (a server as
+/// "IP:port", "[IPv6]:port").
+ResolverOptions resolver_options(const config::DnsConfig& dns);
 
 /// The answer of an A, AAAA or DNSBL lookup: `addresses` only with Ok.
 struct AddressAnswer {
@@ -145,6 +152,19 @@ class Resolver {
   /// `zone` ("zen.example.org"); NxDomain = not listed, Ok = listed
   /// (addresses 127.0.0.x say why).
   boost::asio::awaitable<AddressAnswer> dnsbl(boost::asio::ip::address address, std::string zone);
+
+  // Callback forms, for many lookups at once without a coroutine each
+  // (smtp/client_check_runner.hpp): `done` runs once on the Resolver's
+  // executor with the answer (posted, never inside udns); cancel() and
+  // destroying the Resolver answer Cancelled. There is no cancellation
+  // per lookup: a caller that stops waiting ignores the answer.
+
+  /// A records (`v6` false) or AAAA records (`v6` true) of `host`.
+  void async_address(std::string host, bool v6, std::function<void(AddressAnswer)> done);
+  /// TXT records of `name` (NameKind::Lookup).
+  void async_txt(std::string name, std::function<void(TxtAnswer)> done);
+  /// Host names of `address` (PTR).
+  void async_ptr(boost::asio::ip::address address, std::function<void(PtrAnswer)> done);
 
   /// The route for mail to `domain`: MX lookup and mx_route(), then the
   /// hosts' addresses (A and AAAA of one host asked together, in

@@ -8,9 +8,7 @@
 #include <cstring>
 
 namespace boxmail::net {
-namespace {
 
-/// The address octets of a numeric address; IPv4-mapped IPv6 becomes IPv4.
 std::optional<IpNetwork> parse_address(std::string_view text) {
   if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
   const std::string s(text);
@@ -31,6 +29,8 @@ std::optional<IpNetwork> parse_address(std::string_view text) {
   a.prefix = 128;
   return a;
 }
+
+namespace {
 
 /// True when the first `bits` bits of a and b are equal.
 bool same_prefix(const std::uint8_t* a, const std::uint8_t* b, unsigned bits) {

@@ -39,6 +39,12 @@ struct IpNetwork {
 /// and sets `error` to a sentence for the administrator.
 std::optional<IpNetwork> parse_network(std::string_view text, std::string& error);
 
+/// The octets of one numeric address as a socket reports it ("192.0.2.1",
+/// "2001:db8::1", "::ffff:192.0.2.1"), as a network of that one address
+/// (prefix 32 or 128); an IPv4-mapped IPv6 address becomes IPv4. nullopt
+/// when the text is not an address (no '/', no wildcard here).
+std::optional<IpNetwork> parse_address(std::string_view address);
+
 /// True when the numeric address `address` (as a socket reports it:
 /// "192.0.2.1", "::1", "::ffff:192.0.2.1") lies in `network`. A text that
 /// is not an address is in no network.

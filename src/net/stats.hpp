@@ -43,7 +43,10 @@ class LogRing {
 /// What the counters count. Accepted: a message made durable (SMTP 250
 /// after DATA). Refused: a message refused after DATA, a RCPT or MAIL
 /// refused, or an SMTP connection refused by the connection limits.
-enum class MessageEvent { Accepted, Refused };
+/// BlockedDnsbl, BlockedReverseDns: a connection refused by the checks at
+/// connection time (once per connection; its refused RCPTs count as
+/// Refused too), counted for today only.
+enum class MessageEvent { Accepted, Refused, BlockedDnsbl, BlockedReverseDns };
 
 /// Messages accepted and refused per hour, for the last 24 hours, and for
 /// the current day.
@@ -63,12 +66,19 @@ class MessageStats {
   std::array<Hour, kHours> hours(std::int64_t now) const;
   std::uint32_t accepted_today(std::int64_t day) const { return day == day_ ? accepted_today_ : 0; }
   std::uint32_t refused_today(std::int64_t day) const { return day == day_ ? refused_today_ : 0; }
+  /// Connections blocked today by a DNS block list / by the reverse DNS rule.
+  std::uint32_t blocked_dnsbl_today(std::int64_t day) const { return day == day_ ? blocked_dnsbl_today_ : 0; }
+  std::uint32_t blocked_reverse_dns_today(std::int64_t day) const {
+    return day == day_ ? blocked_reverse_dns_today_ : 0;
+  }
 
  private:
   std::array<Hour, kHours> ring_{};   ///< slot = (start / 3600) % 24
   std::int64_t day_ = -1;
   std::uint32_t accepted_today_ = 0;
   std::uint32_t refused_today_ = 0;
+  std::uint32_t blocked_dnsbl_today_ = 0;
+  std::uint32_t blocked_reverse_dns_today_ = 0;
 };
 
 }  // namespace boxmail::net

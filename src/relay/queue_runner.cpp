@@ -232,22 +232,13 @@ asio::awaitable<void> QueueRunner::on_files(std::function<void()> work) {
 
 dns::Resolver& QueueRunner::resolver() {
   const config::ConfigPtr cfg = sources_.config();
-  const bool same = resolver_ && resolver_config_ && resolver_config_->dns.servers == cfg->dns.servers &&
-                    resolver_config_->dns.timeout == cfg->dns.timeout &&
-                    resolver_config_->dns.attempts == cfg->dns.attempts;
-  if (!same) {
-    dns::ResolverOptions o;
-    for (const config::ListenAddress& a : cfg->dns.servers) {
-      o.servers.push_back(a.host.find(':') != std::string::npos ? "[" + a.host + "]:" + std::to_string(a.port)
-                                                                 : a.host + ":" + std::to_string(a.port));
-    }
-    o.timeout_seconds = cfg->dns.timeout;
-    o.attempts = cfg->dns.attempts;
+  const dns::ResolverOptions o = dns::resolver_options(cfg->dns);
+  if (!resolver_ || !(resolver_options_ == o)) {
     // A resolver with lookups pending is kept until they end (they hold
     // it); the next call after that makes the new one.
     if (!resolver_ || resolver_->pending() == 0) {
       resolver_ = std::make_unique<dns::Resolver>(io_.get_executor(), o);
-      resolver_config_ = cfg;
+      resolver_options_ = o;
     }
   }
   return *resolver_;

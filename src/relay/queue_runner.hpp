@@ -44,6 +44,7 @@
 #include "config/account.hpp"
 #include "config/config.hpp"
 #include "control/control_replies.hpp"
+#include "dns/resolver.hpp"
 #include "relay/dispatch.hpp"
 #include "relay/smtp_client.hpp"
 #include "store/queue.hpp"
@@ -195,7 +196,7 @@ class QueueRunner {
   boost::asio::steady_timer wake_;
   boost::asio::thread_pool files_{1};
   std::unique_ptr<dns::Resolver> resolver_;
-  config::ConfigPtr resolver_config_;
+  dns::ResolverOptions resolver_options_;   // what resolver_ was made from
   ConnectionSlots slots_;
   std::map<std::string, std::shared_ptr<Inflight>> inflight_;
   RunnerStats stats_;

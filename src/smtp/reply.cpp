@@ -75,6 +75,10 @@ constexpr std::array kTable{
     Row{ReplyId::AuthRequired, {530, "5.7.0", "Authentication required", Next::Keep}},
     Row{ReplyId::SenderNotOwned, {553, "5.7.1", "Sender address rejected: not owned by the logged-in user: ", Next::Keep}},
     Row{ReplyId::NoOutgoingRoute, {550, "5.7.1", "Relay access denied: no outgoing mail route is configured: ", Next::Keep}},
+    Row{ReplyId::DnsblListed, {554, "5.7.1", "Service unavailable; Client host ", Next::Keep}},
+    Row{ReplyId::ClientHostUnknown, {550, "5.7.25", "Client host rejected: cannot find your hostname, ", Next::Keep}},
+    Row{ReplyId::ClientHostMismatch, {550, "5.7.25", "Client host rejected: your hostname does not resolve to your address: ", Next::Keep}},
+    Row{ReplyId::ClientHostTempFail, {450, "4.7.25", "Client host rejected: cannot find your hostname (DNS failed; try again later), ", Next::Keep}},
 };
 
 constexpr bool table_in_order() {

@@ -79,6 +79,10 @@ enum class ReplyId {
   AuthRequired,       // 530 5.7.0 Authentication required (RFC 4954 6): submission needs AUTH before MAIL
   SenderNotOwned,     // 553 5.7.1 Sender address rejected: not owned by the logged-in user: <arg>
   NoOutgoingRoute,    // 550 5.7.1 Relay access denied: no outgoing mail route is configured: <arg>
+  DnsblListed,        // 554 5.7.1 Service unavailable; Client host <arg: [ADDR] blocked using ZONE; TXT> (smtp/client_check.hpp)
+  ClientHostUnknown,  // 550 5.7.25 Client host rejected: cannot find your hostname, <arg: [ADDR]> (RFC 7372 3.3)
+  ClientHostMismatch, // 550 5.7.25 Client host rejected: your hostname does not resolve to your address: <arg>
+  ClientHostTempFail, // 450 4.7.25 Client host rejected: cannot find your hostname (DNS failed; try again later), <arg>
 };
 
 /// The fixed parts of a reply.

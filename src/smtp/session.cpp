@@ -277,8 +277,25 @@ void Session::cmd_rcpt(const Command& c, TimePoint, Output& out) {
     error(out, *r.error, r.error_arg);
     return;
   }
+  if (user_.empty() && check_ == Check::Pending) {
+    // The verdict is not in yet: this RCPT waits for it (on_client_check).
+    waiting_rcpt_ = std::string(c.verb_text) + " " + std::string(c.argument);
+    out.action = Action::ClientCheck;
+    return;
+  }
   ++rcpt_attempts_;
   const std::string addr = r.path.mailbox.to_string();
+  if (user_.empty() && check_ == Check::Done && verdict_.blocked != BlockedBy::None) {
+    reply(out, verdict_.reply, verdict_.reply_arg);
+    out.log.push_back("client=" + client_.address + " from=" + angle(envelope_.reverse_path) + " rcpt=" +
+                      angle(sanitize(addr)) + " refused: " + verdict_.reason);
+    out.events.push_back(Event{EventKind::RecipientRefused, 0});
+    if (!block_counted_) {
+      block_counted_ = true;
+      out.events.push_back(Event{EventKind::ClientBlocked, 0, verdict_.blocked});
+    }
+    return;
+  }
   if (envelope_.forward_paths.size() >= config_->smtp.max_recipients) {
     reply(out, ReplyId::TooManyRcpt);
     return;
@@ -650,6 +667,19 @@ Output Session::on_auth_result(AuthOutcome outcome, std::string mailbox) {
                         " authentication refused unchecked: the password checker is busy");
       return out;
   }
+  return out;
+}
+
+Output Session::on_client_check(ClientVerdict verdict, TimePoint now) {
+  Output out;
+  verdict_ = std::move(verdict);
+  check_ = Check::Done;
+  if (!waiting_rcpt_.empty() && state_ != State::Closed) {
+    const std::string line = std::move(waiting_rcpt_);
+    waiting_rcpt_.clear();
+    handle_line(line, now, out);
+  }
+  waiting_rcpt_.clear();
   return out;
 }
 

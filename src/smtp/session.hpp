@@ -50,12 +50,23 @@
 //
 // Submission (RFC 6409; ports 587 and 465, Security::submission): MAIL
 // before AUTH gets 530 5.7.0.
+//
+// Checks at connection time (smtp/client_check.hpp; docs/abuse.md): the
+// glue starts them at accept and says so (expect_client_check); the
+// greeting never waits. The verdict is given at RCPT (as Postfix's
+// smtpd_delay_reject: the log shows the envelope, and a client that logs
+// in is exempt): a RCPT that comes before the verdict asks for
+// Action::ClientCheck and is answered when the glue hands the verdict
+// over (on_client_check); a refused client gets the verdict's reply to
+// every RCPT (RecipientRefused each, ClientBlocked once), so DATA then
+// gets 554 5.5.1. A logged-in user is never refused by it.
 #pragma once
 
 #include "config/account.hpp"
 #include "config/config.hpp"
 #include "net/abuse_score.hpp"
 #include "net/progress.hpp"
+#include "smtp/client_check.hpp"
 #include "smtp/command_parser.hpp"
 #include "smtp/data_reader.hpp"
 #include "proto/client_info.hpp"
@@ -99,6 +110,7 @@ enum class Action {
   Close,         ///< send the replies, then close the connection
   StartTls,      ///< send the replies, drop any input already read, run the TLS handshake, then on_tls_started
   Authenticate,  ///< check credentials() (proto::LoginService), then on_auth_result
+  ClientCheck,   ///< a RCPT waits for the connection checks: call on_client_check once they are done
 };
 
 /// The connection's security, as the glue knows it at accept time.
@@ -126,6 +138,7 @@ enum class EventKind {
   RecipientRefused,   ///< one RCPT refused (unknown user, relay denied, route-like, alias loop)
   SenderRefused,      ///< MAIL refused (SIZE= over the limit)
   ConnectionRefused,  ///< a connection refused by the connection limits (reported by the glue)
+  ClientBlocked,      ///< the first RCPT refused by the connection checks (`blocked` says which), once per session
 };
 
 /// One counted event. `recipients`: the message's accepted forward-paths
@@ -133,6 +146,7 @@ enum class EventKind {
 struct Event {
   EventKind kind = EventKind::MessageAccepted;
   std::uint32_t recipients = 0;
+  BlockedBy blocked = BlockedBy::None;   ///< with ClientBlocked: DNSBL or reverse DNS
   bool operator==(const Event&) const = default;
 };
 
@@ -217,6 +231,15 @@ class Session {
   /// True once TLS is on.
   bool tls_active() const { return security_.tls_active; }
 
+  /// The glue started the connection checks for this client: a RCPT
+  /// before on_client_check waits for them (Action::ClientCheck).
+  void expect_client_check() { check_ = Check::Pending; }
+  /// The checks are done: keeps `verdict` for every later RCPT and answers
+  /// the RCPT that waited for it, if any (its Output; else an empty one).
+  Output on_client_check(ClientVerdict verdict, TimePoint now);
+  /// True while a RCPT waits for the verdict.
+  bool waiting_for_client_check() const { return !waiting_rcpt_.empty(); }
+
   /// The idle or whole-session deadline passed: 421 4.4.2 and Close.
   Output on_timeout();
 
@@ -294,6 +317,12 @@ class Session {
   std::optional<proto::sasl::Mechanism> mechanism_;
   proto::sasl::Credentials credentials_;            // for Action::Authenticate only
   std::string user_;                                // the authenticated mailbox
+
+  enum class Check { None, Pending, Done };
+  Check check_ = Check::None;
+  ClientVerdict verdict_;                           // with Check::Done
+  bool block_counted_ = false;                      // ClientBlocked reported
+  std::string waiting_rcpt_;                        // the RCPT line waiting for the verdict
 
   State state_ = State::Start;
   std::string helo_;

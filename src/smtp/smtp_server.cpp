@@ -1,8 +1,10 @@
 // smtp_server.cpp - see smtp_server.hpp.
 #include "smtp/smtp_server.hpp"
 
+#include "dns/resolver.hpp"
 #include "net/log.hpp"
 #include "proto/driver.hpp"
+#include "smtp/client_check_runner.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
 #include "text/ascii.hpp"
@@ -21,6 +23,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -131,6 +134,22 @@ std::optional<std::uint64_t> SmtpServer::mailbox_usage(const std::string& root) 
   return u->octets;
 }
 
+std::shared_ptr<dns::Resolver> SmtpServer::check_resolver() {
+  const dns::ResolverOptions o = dns::resolver_options(config_->dns);
+  if (resolver_ && resolver_config_ && dns::resolver_options(resolver_config_->dns) == o) return resolver_;
+  // Lookups still running keep the old one alive (they hold it).
+  try {
+    resolver_ = std::make_shared<dns::Resolver>(io_.get_executor(), o);
+    resolver_config_ = config_;
+  } catch (const std::exception& e) {
+    net::log_error(std::string("cannot make the resolver for the client checks: ") + e.what() +
+                   "; clients are not checked");
+    resolver_.reset();
+    resolver_config_.reset();
+  }
+  return resolver_;
+}
+
 void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t port, int tag) {
   auto conn = std::make_shared<Connection>(std::move(socket));
   conn->address = std::move(address);
@@ -145,7 +164,8 @@ void SmtpServer::accepted(tcp::socket socket, std::string address, std::uint16_t
 // the message in DATA and its commit.
 class SmtpServer::Glue final : public proto::Handler {
  public:
-  Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn, Security security)
+  /// `checked`: run the connection checks (client_checked said so).
+  Glue(SmtpServer& server, const std::shared_ptr<Connection>& conn, Security security, bool checked)
       : server_(server),
         conn_(*conn),
         config_(server.config_),
@@ -166,9 +186,11 @@ class SmtpServer::Glue final : public proto::Handler {
         [&server, config](std::string_view mailbox) {
           return server.mailbox_usage(config->store.mail_dir + "/" + std::string(mailbox));
         }});
+    if (checked) start_checks(conn->socket.get_executor());
   }
 
   ~Glue() override {
+    if (check_ && check_->cancel) check_->cancel();   // the session is over: its lookups' answers go unread
     if (reserved_ && reserved_->fd >= 0) {   // a spool file taken but never used
       ::close(reserved_->fd);
       ::unlink(reserved_->path.c_str());
@@ -218,6 +240,16 @@ class SmtpServer::Glue final : public proto::Handler {
       begin_data();
     } else if (action == Action::AbortData) {
       spool_.reset();
+    } else if (action == Action::ClientCheck) {
+      if (check_ && !check_->verdict) {
+        // Woken by the checks' end (the timer is cancelled then; it never expires).
+        auto [ec] = co_await check_->wake.async_wait(kAwait);
+        (void)ec;
+      }
+      ClientVerdict verdict = check_ && check_->verdict ? std::move(*check_->verdict) : ClientVerdict{};
+      Output c = session_.on_client_check(std::move(verdict), std::chrono::system_clock::now());
+      note_progress(d, c);
+      take(d, std::move(c));
     } else if (action == Action::Commit) {
       const int err = co_await commit(d);
       Output c = session_.on_committed(err);
@@ -232,6 +264,48 @@ class SmtpServer::Glue final : public proto::Handler {
   }
 
  private:
+  /// The checks' verdict, and the wake-up of a RCPT that waits for it.
+  struct CheckState {
+    explicit CheckState(asio::any_io_executor ex) : wake(ex) { wake.expires_at(Steady::time_point::max()); }
+    std::optional<ClientVerdict> verdict;
+    asio::steady_timer wake;        // cancelled when the verdict is in (never expires)
+    std::function<void()> cancel;   // stops the lookups (start_client_checks)
+  };
+
+  void start_checks(asio::any_io_executor ex) {
+    auto state = std::make_shared<CheckState>(ex);
+    ClientCheckRequest request;
+    request.client = conn_.address;
+    request.zones = config_->smtp.dnsbl_zones;
+    request.reverse = config_->smtp.reverse_dns != config::ReverseDnsPolicy::Off;
+    request.timeout = std::chrono::seconds(config_->smtp.client_check_timeout);
+    const config::ReverseDnsPolicy policy = config_->smtp.reverse_dns;
+    // Started once the greeting is on its way: posted, it runs after the
+    // driver has written the 220 (a socket write is tried at once). The
+    // state by weak pointer: nothing here keeps a finished session's alive.
+    std::weak_ptr<CheckState> weak = state;
+    asio::post(ex, [&server = server_, weak, request = std::move(request), policy, ex]() mutable {
+      auto st = weak.lock();
+      if (!st) return;   // the session is over already
+      std::shared_ptr<dns::Resolver> resolver = server.check_resolver();
+      if (!resolver) {   // logged; the client is let through
+        st->verdict = ClientVerdict{};
+        st->wake.cancel();
+        return;
+      }
+      st->cancel = start_client_checks(std::move(resolver), ex, std::move(request), [weak, policy](ClientLookups lookups) {
+        auto done = weak.lock();
+        if (!done) return;
+        ClientVerdict v = client_verdict(lookups, policy);
+        for (const std::string& line : v.log) net::log_info(line);
+        done->verdict = std::move(v);
+        done->wake.cancel();
+      });
+    });
+    check_ = std::move(state);
+    session_.expect_client_check();
+  }
+
   void take(proto::Driver& d, Output&& o) {
     const proto::Action a = o.action == Action::Close      ? proto::Action::Close
                             : o.action == Action::StartTls ? proto::Action::StartTls
@@ -337,6 +411,7 @@ class SmtpServer::Glue final : public proto::Handler {
   Session session_;
   std::string body_;
   std::unique_ptr<store::SpoolFile> spool_;
+  std::shared_ptr<CheckState> check_;   // while the connection checks run or their verdict waits
 };
 
 asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn, int tag) {
@@ -348,7 +423,8 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn, 
     security.tls_available = context != nullptr;
     security.submission = tag != kFeed;
     security.plaintext_auth = net::in_networks(config_->server.plaintext_login_networks, conn->address);
-    Glue glue(*this, conn, security);   // an unused spool file is removed when it goes
+    const bool checked = client_checked(*config_, conn->address, tag == kFeed);
+    Glue glue(*this, conn, security, checked);   // an unused spool file is removed when it goes
     co_await proto::run_connection(conn, glue, kReadBuffer, context, tag == kSubmissions);
   }
   session_ended(conn->id, conn->address);

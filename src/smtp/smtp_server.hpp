@@ -28,6 +28,14 @@
 // proto::LoginService, shared with POP3 (one failed-login budget per
 // address). A failed login the session decides alone (malformed SASL) is
 // counted there too.
+// Checks at connection time (smtp/client_check.hpp, docs/abuse.md): for a
+// client of the feed port that client_checked() selects, the DNSBL and
+// reverse DNS lookups start at accept (start_client_checks, posted so that
+// they begin right after the greeting is written: it never waits), their log
+// lines are written when they end, and a RCPT that comes first waits for
+// them (Action::ClientCheck). The lookups run on a dns::Resolver of the
+// server's own, made from [dns] at the first checked client and made again
+// when [dns] changes; a session that ends cancels its lookups.
 // Counters: the sessions' typed events (smtp::Event, e.g. MessageAccepted,
 // RecipientRefused) and the connections refused by the limits
 // (ConnectionRefused) go to the sink of set_event_sink as they happen.
@@ -60,6 +68,9 @@
 
 namespace boxmail::tls {
 class ServerContext;
+}
+namespace boxmail::dns {
+class Resolver;
 }
 
 namespace boxmail::smtp {
@@ -141,6 +152,7 @@ class SmtpServer {
   std::string new_queue_id();
   std::optional<std::uint64_t> free_space(const std::string& mail_dir);
   std::optional<std::uint64_t> mailbox_usage(const std::string& root);
+  std::shared_ptr<dns::Resolver> check_resolver();
 
   boost::asio::io_context& io_;
   config::ConfigPtr config_;
@@ -158,6 +170,8 @@ class SmtpServer {
   std::uint64_t delivery_seq_ = 0;
   std::shared_ptr<store::UsageTable> usage_;
   Relay relay_;
+  std::shared_ptr<dns::Resolver> resolver_;   // for the connection checks; made when first needed
+  config::ConfigPtr resolver_config_;          // the snapshot resolver_ was made from
   // statvfs of mail_dir, cached for kFreeSpaceCache (checked at every MAIL).
   std::optional<std::uint64_t> free_cached_;
   std::chrono::steady_clock::time_point free_checked_{};

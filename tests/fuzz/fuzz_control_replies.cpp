@@ -69,7 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(!s.error.empty());
   }
   if (const auto s = decode_stats(p.reply)) {
-    FUZZ_CHECK(encode(*s).lines.size() == 1 + s->hours.size());
+    FUZZ_CHECK(encode(*s).lines.size() == 2 + s->hours.size());   // today, blocked, the hours
     fixed_point(*s, decode_stats);
   }
   if (const auto s = decode_log(p.reply)) {

@@ -66,6 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   smtp::Session s(cfg(), accounts(), smtp::ClientInfo{"192.0.2.7", 25}, "mx.fuzz",
                   [&] { return "Q" + std::to_string(++qid); }, {}, sec);
   int checks = 0;
+  // The checks at connection time (flag 16): the verdict, when a RCPT
+  // waits for it, lists the client with the input itself as the list's
+  // TXT reason (hostile text into a reply), or refuses by reverse DNS.
+  if (flags & 16) s.expect_client_check();
   check_replies(s.greet().replies);
   std::string body;
   bool closed = false;
@@ -97,6 +101,32 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check_replies(a.replies);
         FUZZ_CHECK(s.credentials().password.empty());
         if (a.action == smtp::Action::Close) closed = true;
+      }
+      if (o.action == smtp::Action::ClientCheck) {
+        FUZZ_CHECK((flags & 16) != 0 && s.waiting_for_client_check());
+        smtp::ClientLookups l;
+        l.client = "192.0.2.7";
+        smtp::DnsblResult r;
+        r.zone = "bl.fuzz";
+        r.status = dns::LookupStatus::Ok;
+        r.addresses = {(flags & 32) ? "127.0.0.2" : "127.255.255.254"};
+        r.txt_status = dns::LookupStatus::Ok;
+        r.texts = {std::string(in.substr(0, 3000))};
+        l.dnsbl.push_back(r);
+        l.reverse_asked = true;
+        l.reverse.ptr_status = (flags & 64) ? dns::LookupStatus::NxDomain : dns::LookupStatus::TempFail;
+        const smtp::ClientVerdict v = smtp::client_verdict(
+            l, (flags & 128) ? config::ReverseDnsPolicy::Reject : config::ReverseDnsPolicy::Log);
+        for (const auto& line : v.log) FUZZ_CHECK(line.find_first_of("\r\n") == std::string::npos);
+        const smtp::Output c = s.on_client_check(v, {});
+        check_replies(c.replies);
+        for (std::string_view r2 = c.replies; !r2.empty();) {
+          const auto end = r2.find("\r\n");
+          FUZZ_CHECK(end <= 510);   // RFC 5321 4.5.3.1.5: 512 octets with CRLF
+          r2.remove_prefix(end + 2);
+        }
+        FUZZ_CHECK(!s.waiting_for_client_check());
+        if (c.action == smtp::Action::Close) closed = true;
       }
       if (o.action == smtp::Action::Close) closed = true;
       if (used == 0 && o.action == smtp::Action::None) break;

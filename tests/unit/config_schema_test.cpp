@@ -140,6 +140,11 @@ std::string show(const Config& c, std::string_view key, std::string_view section
   if (key == "bare_cr") return s.bare_cr == BareCr::Reject ? "reject" : "keep";
   if (key == "min_data_rate") return std::to_string(s.min_data_rate);
   if (key == "evict_idle") return std::to_string(s.evict_idle);
+  if (key == "dnsbl_zones") return join(s.dnsbl_zones);
+  if (key == "reverse_dns") {
+    return s.reverse_dns == ReverseDnsPolicy::Reject ? "reject" : s.reverse_dns == ReverseDnsPolicy::Log ? "log" : "off";
+  }
+  if (key == "client_check_timeout") return std::to_string(s.client_check_timeout);
   if (key == "mail_dir") return c.store.mail_dir;
   if (key == "spool_dir") return c.store.spool_dir;
   if (key == "sync") return c.store.sync == SyncMode::Fsync ? "fsync" : "syncfs";
@@ -227,6 +232,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"bare_cr", "keep"}, {"mail_dir", "./var/mail"}, {"spool_dir", "./var/spool"}, {"sync", "syncfs"},
       {"min_free_space", "16777216"},
       {"min_data_rate", "500"}, {"evict_idle", "30"}, {"plaintext_login_networks", ""},
+      {"dnsbl_zones", ""}, {"reverse_dns", "off"}, {"client_check_timeout", "10"},
       {"submission_listen", "127.0.0.1:5587"}, {"submissions_listen", "127.0.0.1:4465"},
       {"certificate", "./var/tls/cert.pem"}, {"key", "./var/tls/key.pem"},
   };
@@ -380,6 +386,20 @@ const ValueCase kValueCases[] = {
     {"smtp", "feed_servers", "MX.ISP.Example", "mx.isp.example", true},
     {"smtp", "feed_servers", "", "", true},
     {"smtp", "feed_servers", "bad_host!", "'bad_host!' is not a host name or IP address", false},
+    // the checks at connection time: zones are host names that leave room for an IPv6 query
+    {"smtp", "dnsbl_zones", "zen.spamhaus.org, BL.Example.NET bl.example.net", "zen.spamhaus.org bl.example.net", true},
+    {"smtp", "dnsbl_zones", "", "", true},
+    {"smtp", "dnsbl_zones", "bl_example.net", "'bl_example.net' is not a DNS zone name: it has a character", false},
+    {"smtp", "dnsbl_zones", "bl.example.net.", "write the zone without the trailing dot", false},
+    {"smtp", "dnsbl_zones", "localhost", "'localhost' is not a DNS zone name (e.g. zen.spamhaus.org)", false},
+    {"smtp", "dnsbl_zones", "a..b", "has an empty label", false},
+    {"smtp", "dnsbl_zones", "a.b c.d e.f g.h i.j k.l m.n o.p q.r", "at most 8 zones", false},
+    {"smtp", "reverse_dns", "LOG", "log", true},
+    {"smtp", "reverse_dns", "reject", "reject", true},
+    {"smtp", "reverse_dns", "warn", "value 'warn' is not one of: off, log, reject", false},
+    {"smtp", "client_check_timeout", "30s", "30", true},
+    {"smtp", "client_check_timeout", "0", "out of range (1s..1m)", false},
+    {"smtp", "client_check_timeout", "61", "out of range", false},
     // control_socket
     {"server", "control_socket", "/run/boxmail/control.sock", "/run/boxmail/control.sock", true},
     {"server", "control_socket", "", "a path is required", false},

@@ -138,9 +138,10 @@ TEST(ControlReplies, StatusRefusesMalformedInput) {
 }
 
 TEST(ControlReplies, StatsRoundTripAndErrors) {
-  StatsReply s{7, 1, {{1700000000, 3, 1}, {1700003600, 4, 0}}};
+  StatsReply s{7, 1, {{1700000000, 3, 1}, {1700003600, 4, 0}}, 5, 2};
   const Reply r = encode(s);
-  EXPECT_EQ(r.lines, (std::vector<std::string>{"today accepted=7 refused=1", "hour 1700000000 accepted=3 refused=1",
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"today accepted=7 refused=1", "blocked dnsbl=5 reverse_dns=2",
+                                               "hour 1700000000 accepted=3 refused=1",
                                                "hour 1700003600 accepted=4 refused=0"}));
   const auto d = decode_stats(over_the_wire(r));
   ASSERT_TRUE(d) << d.error;
@@ -152,6 +153,14 @@ TEST(ControlReplies, StatsRoundTripAndErrors) {
             std::string::npos);
   EXPECT_NE(decode_stats(reply_of({"today accepted=0x7 refused=1"})).error.find("is not a number"), std::string::npos);
   EXPECT_FALSE(decode_stats(reply_of({"today accepted=1 refused=1", "today accepted=1 refused=1"})));
+  // The blocked line: at most one, both numbers; an older daemon's reply without it reads as zeros.
+  EXPECT_FALSE(decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1 reverse_dns=0",
+                                      "blocked dnsbl=1 reverse_dns=0"})));
+  EXPECT_NE(decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1"})).error.find("reverse_dns= missing"),
+            std::string::npos);
+  const auto old = decode_stats(reply_of({"today accepted=1 refused=1"}));
+  ASSERT_TRUE(old) << old.error;
+  EXPECT_EQ(old->blocked_dnsbl_today, 0u);
   EXPECT_FALSE(decode_stats(Reply{false, "unknown request", {}}));
 }
 

@@ -33,11 +33,11 @@ import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
+from dnsresponder import Responder, parse_question  # noqa: E402
 
 DNSQ = os.path.join(boxtest.BUILD, "tests", "boxmail-dnsq")
 
@@ -56,16 +56,6 @@ def encode_name(name):
         raw = label.encode("latin-1")
         out += bytes([len(raw)]) + raw
     return out + b"\0"
-
-
-def parse_question(packet):
-    pos, labels = 12, []
-    while packet[pos]:
-        n = packet[pos]
-        labels.append(packet[pos + 1:pos + 1 + n].decode("latin-1"))
-        pos += 1 + n
-    qtype, = struct.unpack("!H", packet[pos + 1:pos + 3])
-    return ".".join(labels).lower(), qtype, packet[12:pos + 5]
 
 
 def mx_rr(pref, exchange):
@@ -93,27 +83,6 @@ def respond(packet):
     flags = 0x8400 | 0x0100 | 0x0080 | rcode   # QR AA RD RA
     header = struct.pack("!HHHHHH", qid, flags, 1, len(answers), 0, 0)
     return header + question + b"".join(answers)
-
-
-class Responder(threading.Thread):
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.names = []
-
-    def run(self):
-        while True:
-            try:
-                packet, peer = self.sock.recvfrom(4096)
-            except OSError:
-                return
-            try:
-                self.names.append(parse_question(packet)[0])
-                self.sock.sendto(respond(packet), peer)
-            except Exception as e:   # a malformed query: ignore, as a server would
-                print("responder:", e)
 
 
 # ---- dnsmasq -----------------------------------------------------------------
@@ -159,7 +128,7 @@ def dnsq(server_args, *args, timeout=60):
 
 def main():
     assert os.path.exists(DNSQ), f"{DNSQ} not built"
-    responder = Responder()
+    responder = Responder(respond)
     responder.start()
     directory = tempfile.mkdtemp(prefix="t38-")
     port = free_udp_port()
