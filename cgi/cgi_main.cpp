@@ -344,6 +344,18 @@ void sweep_sessions(const Paths& p, std::int64_t now) {
 
 // ---- model and changes ------------------------------------------------------------
 
+/// Tells boxmaild of a failed admin login from `address` (the control
+/// verb login-failed) so that it counts toward the auto-ban like a failed
+/// POP3 or SMTP login (net/abuse_score.hpp). Best effort: a daemon that
+/// cannot be reached, or an address that is not one, changes nothing.
+void report_failed_login(const Paths& p, const std::string& address) {
+  std::string text;
+  if (!read_file(p.ini, text)) return;
+  const auto parsed = config::parse_config(text, p.ini);
+  if (!parsed.config || address == "unknown") return;
+  control::control_request(parsed.config->server.control_socket, "login-failed " + address, 2000);
+}
+
 Model load_model(const Paths& p) {
   Model m;
   m.ini_path = p.ini;
@@ -682,6 +694,7 @@ Response handle() {
       std::string safe_user;
       for (char c : user.substr(0, 64)) safe_user += (c >= 0x21 && c < 0x7f) ? c : '?';
       log_line(LOG_WARNING, "login failed for user '" + safe_user + "' from " + address);
+      report_failed_login(paths, address);
       ::sleep(kLoginFailureDelay);
       return login_form("Wrong user name or password.");   // 200: the page is fine, the login is not
     }

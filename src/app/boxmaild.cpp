@@ -16,6 +16,7 @@
 #include "control/smarthost_login.hpp"
 #include "control/tls_commands.hpp"
 #include "firewall/ban_list.hpp"
+#include "net/abuse_score.hpp"
 #include "firewall/client.hpp"
 #include "net/log.hpp"
 #include "pop3/pop3_server.hpp"
@@ -344,9 +345,16 @@ int main(int argc, char** argv) {
     }
     return control::Reply{r.ok, r.text, r.lines};
   };
+  // The auto-ban's reporter (set once the score exists, after the drop).
+  std::function<void(const std::string&, net::Offence)> report_offence;
   // Bans: the administrator's (boxmailctl, the panel) through the same
   // BanList the abuse scoring uses.
-  handlers.firewall = [&ban_list](const control::Request& req) -> control::Reply {
+  handlers.firewall = [&ban_list, &report_offence](const control::Request& req) -> control::Reply {
+    if (req.verb == control::Verb::LoginFailed) {   // the panel's failed logins, for the auto-ban
+      if (!net::parse_address(req.address)) return control::Reply{false, "not an address: " + req.address, {}};
+      if (report_offence) report_offence(req.address, net::Offence::LoginFailure);
+      return control::Reply{true, "counted", {}};
+    }
     if (!ban_list) return control::Reply{false, "the firewall is off ([firewall] enabled = no)", {}};
     if (req.verb == control::Verb::Ban) {
       const auto r = ban_list->ban(req.address, req.seconds, req.reason);
@@ -464,6 +472,33 @@ int main(int argc, char** argv) {
     ban_list->set_allow(never_banned(*cfg));
     ban_list->apply(mail_ports(*start_cfg));
   }
+  // The auto-ban (net/abuse_score.hpp): the sessions' offences and every
+  // failed login, scored per client address with the [firewall] ban_*
+  // limits of the current configuration; a ban goes to the ban list (only
+  // with the firewall on; allowed addresses are never scored).
+  net::AbuseScore abuse;
+  auto offence = [&](const std::string& address, net::Offence o) {
+    if (!ban_list || ban_list->is_allowed_address(address)) return;
+    const config::FirewallConfig& f = cfg->firewall;
+    net::AbuseLimits limits;
+    limits.limit = {f.ban_after_login_failures, f.ban_after_protocol_errors, f.ban_after_relay_attempts,
+                    f.ban_after_unknown_recipients};
+    limits.window = std::chrono::seconds(f.ban_window);
+    limits.ban_time = std::chrono::seconds(f.ban_time);
+    limits.ban_time_max = std::chrono::seconds(f.ban_time_max);
+    const auto d = abuse.report(address, o, std::chrono::steady_clock::now(), limits);
+    if (!d) return;
+    const std::string reason = net::offence_name(d->reason);
+    const auto r = ban_list->ban(address, static_cast<std::uint32_t>(d->length.count()), reason);
+    net::log_warning("auto-ban: client=" + address + " reason=" + reason + " for " +
+                     std::to_string(d->length.count()) + " s" +
+                     (d->repeat > 0 ? " (earlier bans: " + std::to_string(d->repeat) + ")" : "") + ": " +
+                     r.message);
+  };
+  logins.set_failure_hook([&](const std::string& address) { offence(address, net::Offence::LoginFailure); });
+  report_offence = offence;
+  server.set_offence_sink(offence);
+  if (pop3_server) pop3_server->set_offence_sink(offence);
   smtp::SmtpServer::Relay relay_hooks;
   relay_hooks.queue = queue;
   relay_hooks.remote = [](const smtp::Envelope& env) {
@@ -584,6 +619,10 @@ int main(int argc, char** argv) {
     net::log_info("firewall: " + fw_client->stop_now(3000));
   }
   server.set_event_sink(nullptr);   // the control server goes first
+  server.set_offence_sink(nullptr);   // the score and the ban list too
+  if (pop3_server) pop3_server->set_offence_sink(nullptr);
+  logins.set_failure_hook(nullptr);
+  report_offence = nullptr;
   const auto st = server.commit_stats();
   net::log_info("stopped; " + std::to_string(st.deliveries) + " deliveries in " + std::to_string(st.batches) +
                 " commit batches, " + std::to_string(st.syncs) + " syncs");

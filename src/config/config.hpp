@@ -168,6 +168,15 @@ struct FirewallConfig {
   bool enabled = false;                  ///< start boxmail-fw and keep the table (read at start)
   std::vector<net::IpNetwork> allow;     ///< never banned (besides [relay] relay_networks)
   std::string program;                   ///< the helper's path, run as root (fixed at install)
+  // The auto-ban (net/abuse_score.hpp): offences of each kind that alone
+  // earn a ban within ban_window (0: not counted), and the ban's length.
+  std::uint32_t ban_after_login_failures = 10;
+  std::uint32_t ban_after_protocol_errors = 5;
+  std::uint32_t ban_after_relay_attempts = 5;
+  std::uint32_t ban_after_unknown_recipients = 20;
+  std::uint32_t ban_window = 600;        ///< seconds: offences closer than this add up
+  std::uint32_t ban_time = 3600;         ///< seconds: the first ban
+  std::uint32_t ban_time_max = 604800;   ///< seconds: the longest (repeat offenders double up to it)
 };
 
 /// [aliases]: lower-case alias name -> its targets (mailboxes, other aliases,

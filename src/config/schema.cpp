@@ -961,6 +961,41 @@ const std::vector<Row>& rows() {
         .doc = "The firewall helper boxmaild starts as root when enabled.",
         .fixed_at_install = true},
        [](Config& c, const Value& v) { c.firewall.program = v.text; }},
+      {{.section = "firewall", .key = "ban_after_login_failures", .type = KeyType::Uint, .min = 0, .max = 1000,
+        .default_value = "10",
+        .doc = "The auto-ban: failed logins (POP3, SMTP AUTH, the panel's; also attempts refused while "
+               "the address is blocked) that alone get a client address banned within ban_window; 0 = "
+               "not counted. Offences of different kinds add up: each counts 1/its limit, a ban at 1. "
+               "Needs enabled = yes; allowed addresses are never banned."},
+       [](Config& c, const Value& v) { c.firewall.ban_after_login_failures = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_after_protocol_errors", .type = KeyType::Uint, .min = 0, .max = 1000,
+        .default_value = "5",
+        .doc = "Sessions (SMTP or POP3) ended by the server for too many errors that alone get a client "
+               "address banned within ban_window; 0 = not counted."},
+       [](Config& c, const Value& v) { c.firewall.ban_after_protocol_errors = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_after_relay_attempts", .type = KeyType::Uint, .min = 0, .max = 1000,
+        .default_value = "5",
+        .doc = "RCPTs refused as relaying (a remote recipient from a client that may not relay, a route-like "
+               "address) that alone get a client address banned within ban_window; 0 = not counted."},
+       [](Config& c, const Value& v) { c.firewall.ban_after_relay_attempts = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_after_unknown_recipients", .type = KeyType::Uint, .min = 0, .max = 10000,
+        .default_value = "20",
+        .doc = "RCPTs to users that do not exist (directory harvesting) that alone get a client address "
+               "banned within ban_window; 0 = not counted."},
+       [](Config& c, const Value& v) { c.firewall.ban_after_unknown_recipients = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_window", .type = KeyType::Seconds, .min = 1, .max = 86400,
+        .default_value = "10m",
+        .doc = "Offences of an address add up while each comes within this time of the one before."},
+       [](Config& c, const Value& v) { c.firewall.ban_window = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_time", .type = KeyType::Seconds, .min = 1, .max = 30 * 86400,
+        .default_value = "1h",
+        .doc = "How long an address's first auto-ban lasts; each further one, while its earlier bans are "
+               "remembered (ban_time_max after the last ended), lasts twice as long, up to ban_time_max."},
+       [](Config& c, const Value& v) { c.firewall.ban_time = narrow<std::uint32_t>(v.number); }},
+      {{.section = "firewall", .key = "ban_time_max", .type = KeyType::Seconds, .min = 1, .max = 30 * 86400,
+        .default_value = "168h",
+        .doc = "The longest auto-ban (at least ban_time), and how long an address's bans are remembered."},
+       [](Config& c, const Value& v) { c.firewall.ban_time_max = narrow<std::uint32_t>(v.number); }},
   };
   return table;
 }
@@ -1264,6 +1299,12 @@ struct Parser {
           break;
         }
       }
+    }
+    const FirewallConfig& fw = config.firewall;
+    if (!is_bad("firewall", "ban_time") && !is_bad("firewall", "ban_time_max") && fw.ban_time > fw.ban_time_max) {
+      cross_error_in("firewall", "ban_time", "ban_time_max",
+                     "ban_time (" + std::to_string(fw.ban_time) + "s) is longer than ban_time_max (" +
+                         std::to_string(fw.ban_time_max) + "s)");
     }
     if (!is_bad("relay", "retry_min") && !is_bad("relay", "retry_max") && r.retry_min > r.retry_max) {
       cross_error_in("relay", "retry_min", "retry_max",

@@ -266,6 +266,12 @@ Request parse_request(std::string_view line) {
     if (!arg.empty()) r.error = "bans takes no argument";
     return r;
   }
+  if (verb == "login-failed") {
+    r.verb = Verb::LoginFailed;
+    if (arg.empty() || arg.find(' ') != std::string_view::npos) r.error = "usage: login-failed ADDRESS";
+    r.address = std::string(arg);
+    return r;
+  }
   if (verb == "log") {
     r.verb = Verb::Log;
     const auto n = text::parse_unsigned<unsigned>(arg, kMaxLogLines);
@@ -283,7 +289,7 @@ Request parse_request(std::string_view line) {
   r.error = verb.empty() ? "empty request"
                          : "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
                            "smarthost-login USER PASS, smarthost-login-clear, queue ..., relay-test ADDRESS [SENDER], "
-                           "ban ADDRESS SECONDS [REASON], unban ADDRESS, bans)";
+                           "ban ADDRESS SECONDS [REASON], unban ADDRESS, bans, login-failed ADDRESS)";
   return r;
 }
 

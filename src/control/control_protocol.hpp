@@ -59,6 +59,10 @@
 //              lifts a ban
 //   bans       the running bans, one body line each: "ADDRESS SECONDS-LEFT
 //              REASON", oldest first
+//   login-failed ADDRESS
+//              the panel reports a failed admin login from ADDRESS (one IPv4
+//              or IPv6 address): it counts toward the auto-ban like a failed
+//              POP3 or SMTP login (net/abuse_score.hpp)
 //
 // Reply: a head line "ok[ TEXT]" or "error TEXT", then body lines, then a
 // line holding a single "."; a body line that begins with "." gets one more
@@ -96,7 +100,7 @@ constexpr int kRelayTestWaitMs = (kRelayTestSeconds + 10) * 1000;
 
 enum class Verb {
   Status, Reload, Log, Stats, Tls, TlsInstall, TlsRegenerate, Queue, SmarthostLogin, SmarthostLoginClear, RelayTest,
-  Ban, Unban, Bans
+  Ban, Unban, Bans, LoginFailed
 };
 
 /// What `queue` does (see above).

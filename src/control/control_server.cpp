@@ -246,6 +246,7 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
     case Verb::Ban:
     case Verb::Unban:
     case Verb::Bans:
+    case Verb::LoginFailed:
       return handlers_.firewall ? handlers_.firewall(req) : Reply{false, "the firewall is not available", {}};
     case Verb::SmarthostLogin: {
       const SmarthostLoginSplit split = split_smarthost_login(req, payload);

@@ -258,7 +258,7 @@ TEST(ControlProtocol, Requests) {
       {"shutdown", control::Verb::Status, 0,
        "unknown request (status, reload, log N, stats, tls, tls-install CHAIN KEY, tls-regenerate, "
        "smarthost-login USER PASS, smarthost-login-clear, queue ..., relay-test ADDRESS [SENDER], "
-       "ban ADDRESS SECONDS [REASON], unban ADDRESS, bans)"},
+       "ban ADDRESS SECONDS [REASON], unban ADDRESS, bans, login-failed ADDRESS)"},
       {"tls", control::Verb::Tls, 0, ""},
       {"TLS-Regenerate\r\n", control::Verb::TlsRegenerate, 0, ""},
       {"tls now", control::Verb::Tls, 0, "tls takes no argument"},

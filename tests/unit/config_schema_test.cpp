@@ -96,6 +96,13 @@ std::string show(const Config& c, std::string_view key, std::string_view section
       return out;
     }
     if (key == "program") return c.firewall.program;
+    if (key == "ban_after_login_failures") return std::to_string(c.firewall.ban_after_login_failures);
+    if (key == "ban_after_protocol_errors") return std::to_string(c.firewall.ban_after_protocol_errors);
+    if (key == "ban_after_relay_attempts") return std::to_string(c.firewall.ban_after_relay_attempts);
+    if (key == "ban_after_unknown_recipients") return std::to_string(c.firewall.ban_after_unknown_recipients);
+    if (key == "ban_window") return std::to_string(c.firewall.ban_window);
+    if (key == "ban_time") return std::to_string(c.firewall.ban_time);
+    if (key == "ban_time_max") return std::to_string(c.firewall.ban_time_max);
   }
   if (section == "dns") {
     if (key == "servers") return join_listen(c.dns.servers);
@@ -254,7 +261,10 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
   const Case dns_cases[] = {{"servers", ""}, {"timeout", "5"}, {"attempts", "3"}};
   for (const auto& c : dns_cases) EXPECT_EQ(show(*d, c.key, "dns"), c.value) << "dns." << c.key;
   // Off by default: a workstation running boxmail never touches its firewall.
-  const Case firewall_cases[] = {{"enabled", "false"}, {"allow", "127.0.0.1 ::1"}, {"program", "/usr/sbin/boxmail-fw"}};
+  const Case firewall_cases[] = {{"enabled", "false"}, {"allow", "127.0.0.1 ::1"}, {"program", "/usr/sbin/boxmail-fw"},
+                                 {"ban_after_login_failures", "10"}, {"ban_after_protocol_errors", "5"},
+                                 {"ban_after_relay_attempts", "5"}, {"ban_after_unknown_recipients", "20"},
+                                 {"ban_window", "600"}, {"ban_time", "3600"}, {"ban_time_max", "604800"}};
   for (const auto& c : firewall_cases) EXPECT_EQ(show(*d, c.key, "firewall"), c.value) << "firewall." << c.key;
   EXPECT_EQ(std::size(cases) + std::size(pop3_cases) + std::size(relay_cases) + std::size(dns_cases) +
                 std::size(firewall_cases),
@@ -598,6 +608,20 @@ const ValueCase kValueCases[] = {
     {"firewall", "allow", "::/0", "holds every address", false},
     {"firewall", "allow", "mail.example.org", "is not a network", false},
     {"firewall", "program", "/opt/boxmail/sbin/boxmail-fw", "/opt/boxmail/sbin/boxmail-fw", true},
+    {"firewall", "ban_after_login_failures", "0", "0", true},
+    {"firewall", "ban_after_login_failures", "1001", "out of range", false},
+    {"firewall", "ban_after_protocol_errors", "3", "3", true},
+    {"firewall", "ban_after_protocol_errors", "-1", "", false},
+    {"firewall", "ban_after_relay_attempts", "2", "2", true},
+    {"firewall", "ban_after_relay_attempts", "many", "", false},
+    {"firewall", "ban_after_unknown_recipients", "50", "50", true},
+    {"firewall", "ban_after_unknown_recipients", "10001", "out of range", false},
+    {"firewall", "ban_window", "30m", "1800", true},
+    {"firewall", "ban_window", "0", "out of range", false},
+    {"firewall", "ban_time", "2h", "7200", true},
+    {"firewall", "ban_time", "0", "out of range", false},
+    {"firewall", "ban_time_max", "48h", "172800", true},
+    {"firewall", "ban_time_max", "721h", "out of range", false},
     // [tls]
     {"tls", "certificate", "/etc/boxmail/tls/cert.pem", "/etc/boxmail/tls/cert.pem", true},
     {"tls", "key", "/etc/boxmail/tls/key.pem", "/etc/boxmail/tls/key.pem", true},

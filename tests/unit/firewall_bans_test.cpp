@@ -144,6 +144,12 @@ TEST(FwBans, ControlVerbs) {
   EXPECT_EQ(r.verb, Verb::Unban);
   EXPECT_EQ(parse_request("bans").verb, Verb::Bans);
   EXPECT_EQ(parse_request("bans all").error, "bans takes no argument");
+  r = parse_request("login-failed 2001:db8::7");   // the panel's failed logins, for the auto-ban
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.verb, Verb::LoginFailed);
+  EXPECT_EQ(r.address, "2001:db8::7");
+  EXPECT_EQ(parse_request("login-failed").error, "usage: login-failed ADDRESS");
+  EXPECT_EQ(parse_request("login-failed 192.0.2.1 x").error, "usage: login-failed ADDRESS");
   EXPECT_EQ(parse_request("ban 192.0.2.1").error, "usage: ban ADDRESS SECONDS [REASON]");
   EXPECT_EQ(parse_request("ban 192.0.2.1 1 a b").error, "usage: ban ADDRESS SECONDS [REASON]");
   EXPECT_EQ(parse_request("ban 192.0.2.1 0").error, "ban: SECONDS must be 1..2592000");
