@@ -33,7 +33,9 @@ message:
      are caught on the root's /dev/log. A message is delivered over SMTP on
      port 25 (smtplib) and found in the Maildir; boxmaild must run as
      boxmail with no capabilities, and stop cleanly on SIGTERM.
-  6. `apt-get remove`: the settings, the mail and the accounts stay, the
+  6. The package installed again over an edited boxmail.ini (postinst
+     with the accounts and directories already there): the edit, owners,
+     modes and the mail are kept. `apt-get remove`: the settings, the mail and the accounts stay, the
      unit is masked. `apt-get purge`: /etc/boxmail and /var/lib/boxmail are
      gone, the accounts stay (Debian practice), no unit link is left.
 Needs root (chroot, unshare, mount) and network access to the machine's
@@ -568,7 +570,29 @@ def run_daemon(root, archives):
         raise Fail(f"boxmaild in the root:\n{p.stderr.strip()}")
 
 
-# -- 6. remove and purge ----------------------------------------------------
+# -- 6. reinstall, remove and purge -----------------------------------------
+
+def reinstall(root, archives, deb):
+    """The same package installed again over an edited conffile (what an
+    upgrade does): postinst runs with the old version (the accounts exist,
+    the directories too), the edit is kept, owners and modes stay right,
+    the mail stays."""
+    ini = os.path.join(root, "etc/boxmail/boxmail.ini")
+    with open(ini, "a") as f:
+        f.write("; edited by deb-test\n")
+    name = os.path.basename(deb)
+    in_root(root, archives, f"dpkg --force-confold -i /tmp/{name}")
+    with open(ini) as f:
+        if "; edited by deb-test" not in f.read():
+            raise Fail("reinstalling the package replaced the edited boxmail.ini")
+    check_mode(root, "/etc/boxmail", "boxmail-web", "boxmail", 0o2750)
+    check_mode(root, "/etc/boxmail/boxmail.ini", "boxmail-web", "boxmail", 0o640)
+    check_mode(root, "/var/lib/boxmail/mail", "boxmail", "boxmail", 0o750)
+    if not os.listdir(os.path.join(root, "var/lib/boxmail/mail/alice/new")):
+        raise Fail("reinstalling the package lost the delivered message")
+    say("reinstalled over an edited conffile: the edit, the owners and modes and the mail kept")
+
+
 
 def remove_and_purge(root, archives):
     in_root(root, archives, f"{APT} remove boxmail")
@@ -639,6 +663,7 @@ def main():
         t = time.time()
         run_daemon(root, archives)
         say(f"daemon run in {time.time() - t:.1f} s")
+        reinstall(root, archives, deb)
         t = time.time()
         remove_and_purge(root, archives)
         say(f"remove and purge in {time.time() - t:.1f} s")
