@@ -17,8 +17,9 @@ message:
      same suite as the machine; the tarball is cached as
      BUILD/debian-root/SUITE-ARCH.tar and the downloaded .debs in
      BUILD/debian-root/archives, so a rerun downloads nothing.
-  4. `apt-get install ./boxmail_*.deb` in that root (chroot; Depends
-     resolved by apt, maintainer scripts run, no systemd running): the
+  4. `apt-get install ./boxmail_*.deb` in that root (chroot; Depends and
+     Recommends resolved by apt, maintainer scripts run, no systemd
+     running, a policy-rc.d so that no package's service starts): the
      accounts, `dpkg -L` (no /usr/local), the conffiles as dpkg lists them,
      owners and modes (docs/security.md's Files table with the Debian
      paths), every path the packaged INI names, the unit enabled and the
@@ -32,7 +33,11 @@ message:
      PrivateTmp and PrivateDevices (a tmpfs /tmp and /dev); its syslog lines
      are caught on the root's /dev/log. A message is delivered over SMTP on
      port 25 (smtplib) and found in the Maildir; boxmaild must run as
-     boxmail with no capabilities, and stop cleanly on SIGTERM.
+     boxmail with no capabilities, make only system calls within the
+     unit's SystemCallFilter (strace, when installed), and stop cleanly on
+     SIGTERM. Next to it, lighttpd as boxmail-panel.service starts it (the
+     package's Recommends): the panel's login page over HTTPS with
+     boxmaild's certificate, HTTP redirecting, lighttpd as boxmail-web.
   6. The package installed again over an edited boxmail.ini (postinst
      with the accounts and directories already there): the edit, owners,
      modes and the mail are kept. `apt-get remove`: the settings, the mail and the accounts stay, the
@@ -250,12 +255,21 @@ APT = "apt-get -o APT::Sandbox::User=root -o Dpkg::Use-Pty=0 -y -q"
 
 
 def install(root, archives, deb):
+    """apt-get install of the .deb with its Recommends (the panel's
+    lighttpd). No service of any package may start in the root: it shares
+    the machine's network here (policy-rc.d says no to invoke-rc.d)."""
+    policy = os.path.join(root, "usr/sbin/policy-rc.d")
+    with open(policy, "w") as f:
+        f.write("#!/bin/sh\nexit 101\n")
+    os.chmod(policy, 0o755)
     shutil.copy(deb, os.path.join(root, "tmp"))
     name = os.path.basename(deb)
-    p = in_root(root, archives, f"{APT} install --no-install-recommends /tmp/{name}", check=False)
+    p = in_root(root, archives, f"{APT} install /tmp/{name}", check=False)
     if p.returncode != 0:   # lists older than the mirror: read them again, once
         say("apt-get install failed with the cached lists; apt-get update and again")
-        p = in_root(root, archives, f"{APT} update && {APT} install --no-install-recommends /tmp/{name}")
+        p = in_root(root, archives, f"{APT} update && {APT} install /tmp/{name}")
+    if not os.path.isfile(os.path.join(root, "usr/sbin/lighttpd")):
+        raise Fail("apt-get did not install the recommended lighttpd")
     return p.stdout
 
 
@@ -407,6 +421,30 @@ def traced_syscalls(path):
     return seen
 
 
+def start_pre(unit, start, name):
+    """Runs the unit's ExecStartPre commands; a failing one fails the test."""
+    for pre in unit.get("ExecStartPre", []):
+        p = start(pre, unit=unit)
+        out = p.communicate(timeout=30)[0]
+        if p.returncode != 0:
+            raise Fail(f"{name} ExecStartPre {pre} failed ({p.returncode}): {out}")
+
+
+def wait_listening(proc, port, name, show_log):
+    """Waits (at most 20 s) until 127.0.0.1:port accepts; fails when proc exits first."""
+    deadline = time.time() + 20
+    while True:
+        if proc.poll() is not None:
+            raise Fail(f"{name} exited ({proc.returncode}) at start: {proc.stdout.read()}\n{show_log()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.time() > deadline:
+                raise Fail(f"{name} does not answer on port {port} after 20 s\n{show_log()}")
+            time.sleep(0.2)
+
+
 def serve(root):
     """Runs inside `unshare -m -n` (see run_daemon): the sandbox, boxmaild, one
     message. Prints lines the parent reads; exits 1 with a message."""
@@ -447,15 +485,15 @@ def serve(root):
                 return
     threading.Thread(target=collect, daemon=True).start()
 
-    caps = " ".join(s["CapabilityBoundingSet"]).split()
-    bounding = "-all," + ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
-    wrap = ["chroot", root, "setpriv", f"--bounding-set={bounding}"]
-    if s.get("NoNewPrivileges") == ["yes"]:
-        wrap.append("--no-new-privs")
-    umask = int(s.get("UMask", ["0022"])[0], 8)
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
-
-    def start(cmdline, trace=()):
+    def start(cmdline, trace=(), unit=s):
+        """cmdline in the root with unit's bounding set, NoNewPrivileges, UMask."""
+        caps = " ".join(unit["CapabilityBoundingSet"]).split()
+        bounding = "-all," + ",".join("+" + c.lower().removeprefix("cap_") for c in caps)
+        wrap = ["chroot", root, "setpriv", f"--bounding-set={bounding}"]
+        if unit.get("NoNewPrivileges") == ["yes"]:
+            wrap.append("--no-new-privs")
+        umask = int(unit.get("UMask", ["0022"])[0], 8)
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         return subprocess.Popen(list(trace) + wrap + cmdline.split(), env=env, preexec_fn=lambda: os.umask(umask),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -468,25 +506,12 @@ def serve(root):
     def show_log():
         return "\n".join("  syslog: " + l for l in log_lines)
 
-    for pre in s.get("ExecStartPre", []):
-        p = start(pre)
-        out = p.communicate(timeout=30)[0]
-        if p.returncode != 0:
-            raise Fail(f"ExecStartPre {pre} failed ({p.returncode}): {out}")
+    start_pre(s, start, UNIT)
     t0 = time.time()
     daemon = start(s["ExecStart"][0], trace)
     pid = None
     try:
-        while True:
-            if daemon.poll() is not None:
-                raise Fail(f"boxmaild exited ({daemon.returncode}) at start: {daemon.stdout.read()}\n{show_log()}")
-            try:
-                socket.create_connection(("127.0.0.1", 25), timeout=1).close()
-                break
-            except OSError:
-                if time.time() - t0 > 20:
-                    raise Fail(f"boxmaild does not answer on port 25 after 20 s\n{show_log()}")
-                time.sleep(0.2)
+        wait_listening(daemon, 25, "boxmaild", show_log)
         print(f"greeting-after {time.time() - t0:.2f}", flush=True)
         # The daemon dropped its privileges inside the unit's bounding set.
         pid = daemon.pid   # chroot execs setpriv, which execs boxmaild
@@ -532,6 +557,7 @@ def serve(root):
         if st.st_uid != boxmail_uid:
             raise Fail(f"the delivered file belongs to uid {st.st_uid}, not boxmail")
         print(f"delivered {found}", flush=True)
+        panel(root, start, show_log)
     finally:
         if daemon.poll() is None:
             # SIGTERM to boxmaild itself (strace would only detach); strace
@@ -554,6 +580,53 @@ def serve(root):
             raise Fail(f"boxmaild made system calls outside the unit's SystemCallFilter: {outside}")
         print(f"syscalls {len(used)} distinct, all within SystemCallFilter", flush=True)
     print(f"stopped rc=0; {len(log_lines)} syslog lines, the first: {log_lines[:1]}", flush=True)
+
+
+def panel(root, start, show_log):
+    """boxmail-panel.service (lighttpd with /etc/boxmail/lighttpd.conf) as the
+    unit starts it, next to the running boxmaild: HTTPS on 443 serves the
+    login page through the cgi-bin link, with boxmaild's certificate; port 80
+    redirects; lighttpd runs as boxmail-web."""
+    import http.client
+    import ssl
+    u = unit_settings(os.path.join(root, "lib/systemd/system/boxmail-panel.service"))
+    start_pre(u, start, "boxmail-panel.service")
+    web = start(u["ExecStart"][0], unit=u)
+    try:
+        wait_listening(web, 443, "lighttpd", show_log)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = http.client.HTTPSConnection("127.0.0.1", 443, context=ctx, timeout=20)
+        c.request("GET", "/cgi-bin/boxmail.cgi/login")
+        r = c.getresponse()
+        body = r.read().decode(errors="replace")
+        der = c.sock.getpeercert(binary_form=True)
+        c.close()
+        if r.status != 200 or "password" not in body.lower():
+            raise Fail(f"GET https /cgi-bin/boxmail.cgi/login: {r.status}: {body[:300]!r}\n{show_log()}")
+        with open(os.path.join(root, "etc/boxmail/tls/cert.pem")) as f:
+            if ssl.DER_cert_to_PEM_cert(der).split("-----")[2].split() != f.read().split("-----")[2].split():
+                raise Fail("the panel's HTTPS does not serve boxmaild's certificate")
+        c = http.client.HTTPConnection("127.0.0.1", 80, timeout=20)
+        c.request("GET", "/cgi-bin/boxmail.cgi/login", headers={"Host": "box.example"})
+        r = c.getresponse()
+        r.read()
+        if r.status != 308 or r.getheader("Location") != "https://box.example/cgi-bin/boxmail.cgi/login":
+            raise Fail(f"plain HTTP answered {r.status} {r.getheader('Location')}, not 308 to HTTPS")
+        c.close()
+        users = subprocess.run(["ps", "-o", "user=", "-C", "lighttpd"], capture_output=True, text=True).stdout.split()
+        uid = account(root, "boxmail-web")[0]
+        with open(f"/proc/{web.pid}/status") as f:
+            ids = next(l.split()[1:] for l in f if l.startswith("Uid:"))
+        if [int(x) for x in ids] != [uid] * 4:
+            raise Fail(f"lighttpd runs as uid {ids}, not boxmail-web ({uid}) {users}")
+        print(f"panel: HTTPS login page 200 with boxmaild's certificate, HTTP 308, lighttpd as boxmail-web",
+              flush=True)
+    finally:
+        if web.poll() is None:
+            web.terminate()
+            web.wait(timeout=20)
 
 
 def run_daemon(root, archives):
