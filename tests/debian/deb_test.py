@@ -32,7 +32,8 @@ message:
      ReadWritePaths (the root bound read-only, those paths read-write),
      PrivateTmp and PrivateDevices (a tmpfs /tmp and /dev); its syslog lines
      are caught on the root's /dev/log. A message is delivered over SMTP on
-     port 25 (smtplib) and found in the Maildir; boxmaild must run as
+     port 25 (smtplib) and found in the Maildir; the firewall helper must
+     make its nftables table (nft, when installed); boxmaild must run as
      boxmail with no capabilities, make only system calls within the
      unit's SystemCallFilter (strace, when installed), and stop cleanly on
      SIGTERM. Next to it, lighttpd as boxmail-panel.service starts it (the
@@ -535,6 +536,7 @@ def serve(root):
             if not os.path.isfile(os.path.join(root, f)):
                 raise Fail(f"boxmaild did not make /{f} at its first start\n{show_log()}")
         print(f"running-as uid={boxmail_uid} caps=0 nnp=1", flush=True)
+        firewall(root, show_log)
         token = uuid.uuid4().hex
         msg = (f"From: deb-test <test@example.org>\r\nTo: alice@example.org\r\nSubject: deb {token}\r\n"
                f"Message-ID: <{token}@example.org>\r\n\r\ndelivered into the Debian root {token}\r\n")
@@ -580,6 +582,29 @@ def serve(root):
             raise Fail(f"boxmaild made system calls outside the unit's SystemCallFilter: {outside}")
         print(f"syscalls {len(used)} distinct, all within SystemCallFilter", flush=True)
     print(f"stopped rc=0; {len(log_lines)} syslog lines, the first: {log_lines[:1]}", flush=True)
+
+
+def firewall(root, show_log):
+    """[firewall] enabled (the packaged INI): the helper boxmail-fw, started
+    by boxmaild as root inside the unit's bounding set, keeps CAP_NET_ADMIN
+    and loads libnftables (a Depends, loaded with dlopen) to make the table
+    inet boxmail in this network namespace."""
+    ini = ini_values(os.path.join(root, "etc/boxmail/boxmail.ini"))
+    if ini.get(("firewall", "enabled"), "no") != "yes":
+        return
+    if not shutil.which("nft"):
+        print("firewall: nft is not installed here: the table is not checked", flush=True)
+        return
+    deadline = time.time() + 15
+    while True:
+        p = subprocess.run(["nft", "list", "table", "inet", "boxmail"], capture_output=True, text=True)
+        if p.returncode == 0:
+            break
+        if time.time() > deadline:
+            raise Fail(f"no nftables table inet boxmail 15 s after the start (the firewall helper): "
+                       f"{p.stderr.strip()}\n{show_log()}")
+        time.sleep(0.3)
+    print("firewall: the helper made the table inet boxmail", flush=True)
 
 
 def panel(root, start, show_log):
