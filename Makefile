@@ -23,7 +23,8 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 dnsmasq-base iproute2 util-linux procps fetchmail curl busybox chromium \
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
-                libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls nftables
+                libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls nftables \
+                mmdebstrap lintian
 
 .PHONY: all deps accounts build static run test bench bench-relay soak fuzz clean testssl
 
@@ -182,7 +183,9 @@ boot-test: image
 	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus
 
 # make install DESTDIR=/staging/root: the host build; with ARCH=aarch64|armhf
-# the cross build (programs, /etc/boxmail, the web root, the service script).
+# the cross build (programs, /etc/boxmail, the web root, the busybox-init
+# service script: the appliance's file set; the .deb is `cpack -G DEB` in the
+# build directory, docs/debian.md).
 install:
 	@test -n "$(DESTDIR)" || { echo "make install: set DESTDIR=/path/to/staging/root"; exit 2; }
 ifeq ($(origin ARCH),command line)

@@ -9,8 +9,10 @@ Inputs
                BUSYBOX_PACKAGE, MODULES) and optionally rootfs/ (the board's own
                base files: passwd, group, hostname, network.conf).
   --stage      the cross build installed with `cmake --install --strip` and
-               DESTDIR (prefix /usr): /usr/sbin/boxmaild, boxmailctl,
-               boxmail-fw, /etc/boxmail/*, /usr/share/boxmail/www.
+               DESTDIR (prefix /usr): /usr/sbin/boxmaild, boxmail-fw,
+               /usr/bin/boxmailctl, /usr/lib/boxmail/boxmail.cgi,
+               /etc/boxmail/*, /usr/share/boxmail/www (not the .deb's
+               files: docs/debian.md).
   --sysroot    the target sysroot (cross/make-sysroot.sh): the firewall
                helper's shared libraries and the glibc loader come from here.
   --apt-state  the private apt state of the target architecture

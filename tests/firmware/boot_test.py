@@ -329,10 +329,10 @@ def replace_certificate(console, ports, tls_ctx, figures):
 
 def check_sizes(build, image_dir, figures):
     stage = os.path.join(build, "stage", "usr", "sbin")
-    for p in ("boxmaild", "boxmailctl", "boxmail-fw"):
-        f = os.path.join(stage, p)
+    for p in ("sbin/boxmaild", "bin/boxmailctl", "sbin/boxmail-fw"):
+        f = os.path.join(build, "stage", "usr", p)
         if os.path.isfile(f):
-            figures[f"{p}_stripped_bytes"] = os.path.getsize(f)
+            figures[f"{os.path.basename(p)}_stripped_bytes"] = os.path.getsize(f)
     size = figures.get("boxmaild_stripped_bytes")
     if size is None:
         raise BootTestError(f"{stage}/boxmaild is missing (make cross ARCH=aarch64)")
