@@ -623,7 +623,9 @@ const std::vector<Row>& rows() {
        [](Config& c, const Value& v) { c.smtp.accept_domains = v.domains; }},
       {{.section = "smtp", .key = "feed_servers", .type = KeyType::String, .default_value = "",
         .doc = "Servers you accept SMTP mail from (your ISP's mail servers: host names or IP "
-               "addresses); kept for reference, no effect yet."},
+               "addresses). Addresses and networks listed here are exempt from dnsbl_zones and "
+               "reverse_dns (host names are not resolved for that); they do not yet restrict who may "
+               "connect."},
        [](Config& c, const Value& v) {
          c.smtp.feed_servers.clear();
          for (std::string_view item : split_list(v.text)) c.smtp.feed_servers.push_back(text::ascii_lower(item));
