@@ -9,6 +9,12 @@
 //                      one kept context instead of a child per batch
 // boxmail-fw check     exit 0 when the firewall backend can be driven
 //                      (prints what it found), 1 with the reason otherwise
+// boxmail-fw show      prints boxmail's own table as nft lists it (`nft list
+//                      table inet boxmail`: the sets with their elements and
+//                      timeouts, the chain, the counter), read-only; exit 1
+//                      with the reason when it cannot (no table: the firewall
+//                      is off or boxmaild is not running). For appliances
+//                      without the nft program.
 // boxmail-fw --version the backend it was built with
 //
 // The mail daemon runs this program for everything that touches nftables
@@ -31,6 +37,18 @@ int main(int argc, char** argv) {
     std::fprintf(st.ok ? stdout : stderr, "boxmail-fw: %s\n", st.message.c_str());
     return st.ok ? 0 : 1;
   }
+  if (argc == 2 && std::strcmp(argv[1], "show") == 0) {
+    const firewall::RunResult r = firewall::run_script("list table inet boxmail", false);
+    if (!r.ok) {
+      std::fprintf(stderr,
+                   "boxmail-fw: cannot list table inet boxmail: %s (no table while [firewall] is off "
+                   "or boxmaild is stopped)\n",
+                   r.error.c_str());
+      return 1;
+    }
+    std::fputs(r.output.c_str(), stdout);
+    return 0;
+  }
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0) {
     std::printf("boxmail-fw (backend: %s)\n", firewall::backend_name());
     return 0;
@@ -42,6 +60,6 @@ int main(int argc, char** argv) {
       return firewall::serve(firewall::ServeOptions{static_cast<int>(fd.value), keep});
     }
   }
-  std::fprintf(stderr, "usage: boxmail-fw check | --version | serve FD [--keep-context]\n");
+  std::fprintf(stderr, "usage: boxmail-fw check | show | --version | serve FD [--keep-context]\n");
   return 2;
 }

@@ -6,6 +6,7 @@
 #include "firewall/ruleset.hpp"
 
 #include <cerrno>
+#include <cstddef>
 #include <csignal>
 #include <cstdlib>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -36,6 +38,46 @@ extern "C" void on_stop_signal(int) { g_stop = 1; }
 void say(const std::string& text) { std::fprintf(stderr, "boxmail-fw: %s\n", text.c_str()); }
 
 std::string errno_text(int e) { return std::strerror(e); }
+
+constexpr unsigned kClaimWaitMs = 10'000;   // how long a new helper waits for the one before it
+constexpr unsigned kClaimStepMs = 20;
+
+/// Waits until this helper is the only one in its network namespace that
+/// owns table inet boxmail, and returns the descriptor that holds that
+/// claim (kept open for the helper's life; -1 when it could not be had).
+/// A helper whose boxmaild was killed deletes the table at EOF; a boxmaild
+/// restarted at once starts a new helper that applies it. Without an order
+/// the old helper's delete could come after the new apply and leave the
+/// box without its table. The claim is a bound abstract unix socket name:
+/// abstract names belong to the network namespace (as the table does), need
+/// no file and no privilege, and are released by the kernel when the
+/// holder exits, after its cleanup. Waits at most kClaimWaitMs, then goes
+/// on without the claim (logged): a helper that hangs must not keep the
+/// firewall away for good.
+int claim_table() {
+  const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    say("cannot claim the table: socket: " + errno_text(errno) + "; going on without the claim");
+    return -1;
+  }
+  static constexpr char kName[] = "\0boxmail-fw: table inet boxmail";
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::memcpy(a.sun_path, kName, sizeof kName - 1);
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + sizeof kName - 1);
+  for (unsigned waited = 0;; waited += kClaimStepMs) {
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), len) == 0) {
+      if (waited > 0) say("waited " + std::to_string(waited) + " ms for the helper before this one to clean up");
+      return fd;
+    }
+    if (errno != EADDRINUSE || waited >= kClaimWaitMs || g_stop) break;
+    ::usleep(kClaimStepMs * 1000);
+  }
+  say("cannot claim the table: " + errno_text(errno) + " (another helper in this network namespace still "
+      "holds it); going on without the claim");
+  ::close(fd);
+  return -1;
+}
 
 /// Capability sets as capget/capset use them (version 3: two 32-bit words).
 struct Caps {
@@ -285,6 +327,8 @@ int serve(const ServeOptions& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGHUP, SIG_IGN);
   std::signal(SIGPIPE, SIG_IGN);
+  const int claim = claim_table();   // held until exit; the kernel releases it after the cleanup
+  (void)claim;
   State st;
   st.keep_context = o.keep_context;
   for (;;) {

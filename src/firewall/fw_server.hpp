@@ -26,7 +26,10 @@
 // figures); `keep_context` runs it in the helper itself with one kept
 // context instead (the model that was measured against it).
 // On `stop`, on EOF (boxmaild has exited), on SIGTERM/SIGINT or a failed
-// send, the helper deletes the table and exits 0.
+// send, the helper deletes the table and exits 0. One helper per network
+// namespace owns the table at a time: a new helper waits (up to 10 s) until
+// the one before it has exited, so the old one's cleanup never deletes the
+// table the new one applied (a boxmaild killed and restarted at once).
 #pragma once
 
 namespace boxmail::firewall {

@@ -28,7 +28,10 @@ nf_tables ruleset, never the host's):
       an allow-listed address, over-long, non-ASCII) are refused with
       "1 error ..." and never applied; a batch is answered in order; EOF,
       and SIGTERM to the helper, delete the table. RSS of the resident helper in both models
-      (child per batch; kept libnftables context) is printed.
+      (child per batch; kept libnftables context) is printed. A helper
+      started while an older one still owns the table (a boxmaild killed
+      and restarted at once) waits for the older one's cleanup: the table
+      it applies stays.
 """
 import os
 import re
@@ -108,6 +111,17 @@ def helper_pid(box, start=0):
     return int(box.wait_log(r"firewall: started \S+ \(pid (\d+)\)", start=start).group(1))
 
 
+def serve_helper(*options, stderr=subprocess.DEVNULL):
+    """`boxmail-fw serve FD [OPTIONS]` on a fresh SOCK_SEQPACKET socketpair,
+    as boxmaild starts it: (the process, our end with a 20 s timeout)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    helper = subprocess.Popen([FW, "serve", str(theirs.fileno()), *options], pass_fds=[theirs.fileno()],
+                              stderr=stderr, text=True)
+    theirs.close()
+    ours.settimeout(20)
+    return helper, ours
+
+
 def main():
     # Someone else's table: never touched by anything below.
     nft("add", "table", "inet", "filter")
@@ -150,6 +164,11 @@ def main():
         assert greets(box.port, "127.0.0.2", b"220")
         assert greets(box.pop3_port, "127.0.0.2", b"+OK")
         assert re.search(r"packets [1-9]", nft("list", "counter", "inet", "boxmail", "banned_drops").stdout)
+        # `boxmail-fw show` (for boxes without the nft program) lists the same table.
+        shown = subprocess.run([FW, "show"], capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 0, shown.stderr
+        assert re.search(r"set banned4 \{.*elements = \{ 127\.0\.0\.5 timeout", shown.stdout, re.S), shown.stdout
+        assert "counter banned_drops" in shown.stdout, shown.stdout
         lines = box.ctl("bans").stdout.splitlines()
         assert lines[0] == "ADDRESS\tSECONDS-LEFT\tREASON", lines
         addr, left, reason = lines[1].split("\t")
@@ -192,6 +211,8 @@ def main():
         assert box.stop() == 0
         assert table() is None, "the table is left after SIGTERM"
         assert "firewall: stopped: table deleted" in box.log()
+        shown = subprocess.run([FW, "show"], capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 1 and "cannot list table inet boxmail" in shown.stderr, (shown.returncode, shown.stderr)
         with open(os.path.join(box.spool_dir, "firewall-bans")) as f:
             state = f.read()
         assert re.fullmatch(r"boxmail-bans 1\n127\.0\.0\.6 \d+ login-failures\n", state), state
@@ -224,11 +245,7 @@ def main():
     # (6) boxmail-fw directly
     figures = {}
     for keep in (False, True):
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = [FW, "serve", str(theirs.fileno())] + (["--keep-context"] if keep else [])
-        helper = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], stderr=subprocess.PIPE, text=True)
-        theirs.close()
-        ours.settimeout(20)
+        helper, ours = serve_helper(*(["--keep-context"] if keep else []), stderr=subprocess.PIPE)
 
         def ask(*datagrams):
             for d in datagrams:
@@ -273,11 +290,7 @@ def main():
         assert "refused a malformed request" in err and "table inet boxmail deleted" in err, err
         assert table() is None
     # SIGTERM to the helper itself: it deletes the table too.
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    helper = subprocess.Popen([FW, "serve", str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                              stderr=subprocess.DEVNULL)
-    theirs.close()
-    ours.settimeout(20)
+    helper, ours = serve_helper()
     ours.send(b"1 apply ports=25 allow=-")
     assert ours.recv(65536).startswith(b"1 ok applied")
     assert table() is not None
@@ -285,6 +298,26 @@ def main():
     assert helper.wait(timeout=20) == 0
     assert table() is None
     ours.close()
+    # A boxmaild killed and restarted at once: the new helper applies while
+    # the old one has yet to see EOF. The old one's cleanup (delete table)
+    # must not undo the new one's apply: the new helper waits for it.
+    old, old_ours = serve_helper()
+    old_ours.send(b"1 apply ports=25 allow=-")
+    assert old_ours.recv(65536).startswith(b"1 ok applied")
+    new, new_ours = serve_helper(stderr=subprocess.PIPE)
+    new_ours.send(b"1 apply ports=25,110 allow=-")
+    time.sleep(0.5)
+    old_ours.close()   # the old helper sees EOF now, after the new one was asked to apply
+    assert old.wait(timeout=20) == 0
+    assert new_ours.recv(65536).startswith(b"1 ok applied: 2 ports")
+    t = table()
+    assert t is not None and "tcp dport { 25, 110 }" in t, "the old helper's cleanup deleted the new table"
+    new_ours.close()
+    assert new.wait(timeout=20) == 0
+    err = new.stderr.read()
+    assert re.search(r"waited \d+ ms for the helper before this one to clean up", err), err
+    assert table() is None
+    print("a helper started while the one before it still owns the table waits for its cleanup: the new table stays")
     assert nft("list", "table", "inet", "filter").stdout == foreign
     for model, (rss, hwm, pss, anon) in figures.items():
         print(f"boxmail-fw resident, {model}: VmRSS {rss} kB (peak {hwm} kB), Pss {pss} kB, anonymous {anon} kB")
