@@ -327,6 +327,75 @@ def replace_certificate(console, ports, tls_ctx, figures):
           flush=True)
 
 
+def pop3_greets(port, timeout=4.0):
+    """True when a POP3 connection through the forwarded port gets "+OK"
+    within TIMEOUT s; False when it gets nothing (the guest's table drops
+    the forwarded connection's SYN, QEMU's user network then closes or
+    keeps silent)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            return s.recv(64).startswith(b"+OK")
+    except OSError:
+        return False
+
+
+def ban_from_host(console, ports, tls_ctx, figures):
+    """Issue 11's step: failed POP3 logins from the host over the forwarded
+    port (the guest sees them from QEMU's gateway address) get the host
+    auto-banned; the address shows up in the guest's set banned4 (listed
+    with `boxmail-fw show`, the image has no nft program), the forwarded
+    POP3 port goes silent while the panel (not a mail port) still answers,
+    and `boxmailctl unban` lets the host in again. Run last: the ban cuts
+    the host off every mail port."""
+    out = console.run("/usr/sbin/boxmail-fw show")
+    for want in ("table inet boxmail", "set banned4", "set allow4", "counter banned_drops"):
+        if want not in out:
+            raise BootTestError(f"`boxmail-fw show` in the guest does not list {want!r}:\n{out}")
+    t = time.monotonic()
+    attempts = 0
+    while pop3_greets(ports["pop3"]):
+        if attempts >= 30:
+            raise BootTestError(f"{attempts} failed POP3 logins from the host did not get it banned")
+        p3 = poplib.POP3("127.0.0.1", ports["pop3"], timeout=60)
+        try:
+            if "STLS" in p3.capa():
+                p3.stls(context=tls_ctx)
+            p3.user(DEMO_USER)
+            p3.pass_("not-" + DEMO_PASSWORD)
+            raise BootTestError("a wrong POP3 password was accepted")
+        except poplib.error_proto:
+            attempts += 1
+        finally:
+            try:
+                p3.quit()
+            except (OSError, poplib.error_proto):
+                pass
+    figures["ban_after_failed_logins"] = attempts
+    figures["ban_s"] = round(time.monotonic() - t, 1)
+    out = console.run("boxmailctl -c /etc/boxmail/boxmail.ini bans; /usr/sbin/boxmail-fw show")
+    ban = re.search(r"^(\S+)\s+(\d+)\s+login\s*$", out, re.M)
+    if not ban:
+        raise BootTestError(f"the host's failed logins did not show up in `boxmailctl bans`:\n{out}")
+    host = ban.group(1)
+    if not re.search(r"set banned4 \{.*elements = \{[^}]*\b" + re.escape(host) + r" timeout", out, re.S):
+        raise BootTestError(f"{host} is banned by boxmaild but not in the guest's set banned4:\n{out}")
+    if not re.search(r"counter banned_drops \{\s*packets [1-9]", out):
+        raise BootTestError(f"the guest's counter banned_drops counted nothing:\n{out}")
+    if served_fingerprint(ports["https"], tls_ctx) is None:
+        raise BootTestError("the panel's HTTPS does not answer the banned host (it is not a mail port)")
+    print(f"boot-test: {attempts} failed POP3 logins from the host over the forwarded port: {host} is in the "
+          f"guest's banned4 after {figures['ban_s']} s, the POP3 port is silent, the panel still answers",
+          flush=True)
+    out = console.run(f"boxmailctl -c /etc/boxmail/boxmail.ini unban {host}")
+    t = time.monotonic()
+    while not pop3_greets(ports["pop3"]):
+        if time.monotonic() - t > 30:
+            raise BootTestError(f"POP3 still silent 30 s after `boxmailctl unban {host}`: {out}")
+        time.sleep(0.5)
+    figures["firewall_ban"] = f"{host} banned after {attempts} failed POP3 logins, then unbanned"
+    print(f"boot-test: `boxmailctl unban {host}` lets the host in again", flush=True)
+
+
 def check_sizes(build, image_dir, figures):
     stage = os.path.join(build, "stage", "usr", "sbin")
     for p in ("sbin/boxmaild", "bin/boxmailctl", "sbin/boxmail-fw"):
@@ -532,7 +601,7 @@ def main():
                   f"{helper.group(3)} KiB, uid {helper.group(4)}, CapEff {helper.group(5)}; with boxmaild "
                   f"{rss[0] + int(helper.group(1))} KiB RSS", flush=True)
         else:
-            print("boot-test: note: no resident boxmail-fw in the guest ([firewall] enabled?)", flush=True)
+            raise BootTestError(f"no resident boxmail-fw in the guest (the image's INI enables [firewall]):\n{out}")
         fw = re.search(r"^boxmail-fw: (.*)$", out, re.M)
         # The appliance's INI turns the firewall on: its table must be
         # there (a missing kernel module fails the helper's apply).
@@ -599,6 +668,9 @@ def main():
 
         # -- a replaced certificate reaches the panel's HTTPS -----------------
         replace_certificate(console, ports, tls_ctx, figures)
+
+        # -- the firewall: a ban from the host (last: it cuts the host off) ---
+        ban_from_host(console, ports, tls_ctx, figures)
 
         # -- power off -----------------------------------------------------
         console.send("poweroff")
