@@ -125,7 +125,7 @@ testssl: deps build accounts
 # under $(FUZZ_BUILD)/corpus, crashes as $(FUZZ_BUILD)/crash-*. Not part of CI.
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := data_reader roundtrip smtp_session pop3_session address config form multipart cookies archive control_replies sasl
+FUZZ_TARGETS := data_reader roundtrip smtp_session pop3_session address config form multipart cookies archive control_replies sasl smtp_client fw_request firmware_update
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DBOXMAIL_FUZZ=ON -DBOXMAIL_WERROR=OFF \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBOXMAIL_FIREWALL=OFF
