@@ -1,6 +1,8 @@
 // form.cpp - see form.hpp.
 #include "cgi/form.hpp"
 
+#include "cgi/multipart_reader.hpp"
+
 #include "text/ascii.hpp"
 
 #include <algorithm>
@@ -8,28 +10,28 @@
 namespace boxmail::cgi {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 Form fail(std::string message) {
   Form f;
   f.error = std::move(message);
   return f;
 }
 
-/// A parameter of a header value: `; name=value` or `; name="value"`
-/// (quoted-string with backslash escapes). nullopt when absent or malformed.
-std::optional<std::string> header_param(std::string_view value, std::string_view name) {
+}  // namespace
+
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+std::optional<std::string> header_parameter(std::string_view value, std::string_view name) {
   std::size_t i = value.find(';');
   while (i != std::string_view::npos && i < value.size()) {
     ++i;
     while (i < value.size() && (value[i] == ' ' || value[i] == '\t')) ++i;
     const std::size_t eq = value.find('=', i);
     if (eq == std::string_view::npos) return std::nullopt;
-    const std::string_view pname = trim(value.substr(i, eq - i));
+    const std::string_view pname = trim_blanks(value.substr(i, eq - i));
     std::size_t j = eq + 1;
     std::string pvalue;
     if (j < value.size() && value[j] == '"') {
@@ -51,7 +53,7 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
       if (!closed) return std::nullopt;
     } else {
       const std::size_t end = value.find(';', j);
-      pvalue = std::string(trim(value.substr(j, end == std::string_view::npos ? end : end - j)));
+      pvalue = std::string(trim_blanks(value.substr(j, end == std::string_view::npos ? end : end - j)));
       j = end == std::string_view::npos ? value.size() : end;
     }
     if (text::iequals(pname, name)) return pvalue;
@@ -59,8 +61,6 @@ std::optional<std::string> header_param(std::string_view value, std::string_view
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 const std::string* Form::get(std::string_view name) const {
   for (const Field& f : fields)
@@ -143,8 +143,8 @@ Form parse_urlencoded(std::string_view body, const Limits& limits) {
 
 std::optional<std::string> multipart_boundary(std::string_view content_type) {
   const auto semi = content_type.find(';');
-  if (!text::iequals(trim(content_type.substr(0, semi)), "multipart/form-data")) return std::nullopt;
-  auto b = header_param(content_type, "boundary");
+  if (!text::iequals(trim_blanks(content_type.substr(0, semi)), "multipart/form-data")) return std::nullopt;
+  auto b = header_parameter(content_type, "boundary");
   if (!b || b->empty() || b->size() > 70) return std::nullopt;
   for (char c : *b) {
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) return std::nullopt;
@@ -154,61 +154,18 @@ std::optional<std::string> multipart_boundary(std::string_view content_type) {
 
 Form parse_multipart(std::string_view body, std::string_view boundary, const Limits& limits) {
   if (body.size() > limits.max_upload) return fail("upload too large");
-  if (boundary.empty()) return fail("multipart boundary missing");
-  const std::string dash = "--" + std::string(boundary);
-  const std::string delim = "\r\n" + dash;
-  // The body starts with the first delimiter (a preamble is allowed).
-  std::size_t pos;
-  if (body.starts_with(dash)) {
-    pos = dash.size();
-  } else {
-    const auto first = body.find(delim);
-    if (first == std::string_view::npos) return fail("multipart body without a boundary");
-    pos = first + delim.size();
-  }
+  FieldCollector sink;
+  MultipartReader reader(boundary, limits, sink);
+  std::string error = reader.feed(body);
+  if (error.empty()) error = reader.finish();
+  if (!error.empty()) return fail(std::move(error));
   Form form;
-  for (;;) {
-    // After a delimiter: "--" closes, CRLF opens a part (transport padding allowed).
-    if (body.substr(pos, 2) == "--") return form;
-    while (pos < body.size() && (body[pos] == ' ' || body[pos] == '\t')) ++pos;
-    if (body.substr(pos, 2) != "\r\n") return fail("malformed multipart delimiter");
-    pos += 2;
-    const auto head_end = body.find("\r\n\r\n", pos);
-    if (head_end == std::string_view::npos || head_end - pos > limits.max_headers)
-      return fail("malformed or too long part header");
-    const std::string_view headers = body.substr(pos, head_end - pos);
-    pos = head_end + 4;
-    const auto next = body.find(delim, pos);
-    if (next == std::string_view::npos) return fail("multipart body not closed");
-    const std::string_view content = body.substr(pos, next - pos);
-    pos = next + delim.size();
-
-    std::optional<std::string> name, filename;
-    bool disposition = false;
-    std::size_t h = 0;
-    while (h <= headers.size()) {
-      const auto eol = headers.find("\r\n", h);
-      const std::string_view line = headers.substr(h, eol == std::string_view::npos ? eol : eol - h);
-      h = eol == std::string_view::npos ? headers.size() + 1 : eol + 2;
-      const auto colon = line.find(':');
-      if (colon == std::string_view::npos) return fail("malformed part header");
-      if (!text::iequals(trim(line.substr(0, colon)), "content-disposition")) continue;
-      const std::string_view v = trim(line.substr(colon + 1));
-      if (!text::iequals(trim(v.substr(0, v.find(';'))), "form-data")) return fail("part is not form-data");
-      disposition = true;
-      name = header_param(v, "name");
-      filename = header_param(v, "filename");
-    }
-    if (!disposition || !name || name->empty()) return fail("part without a field name");
-    if (name->size() > limits.max_name) return fail("form field name too long");
-    if (!filename && content.size() > limits.max_value) return fail("form field '" + *name + "' too long");
-    if (form.fields.size() == limits.max_fields) return fail("too many form fields");
-    form.fields.push_back(Field{std::move(*name), std::string(content), std::move(filename)});
-  }
+  form.fields = std::move(sink.fields);
+  return form;
 }
 
 Form parse_body(std::string_view content_type, std::string_view body, const Limits& limits) {
-  const std::string_view type = trim(content_type.substr(0, content_type.find(';')));
+  const std::string_view type = trim_blanks(content_type.substr(0, content_type.find(';')));
   if (text::iequals(type, "application/x-www-form-urlencoded")) return parse_urlencoded(body, limits);
   if (text::iequals(type, "multipart/form-data")) {
     const auto b = multipart_boundary(content_type);
@@ -229,8 +186,8 @@ std::vector<std::pair<std::string, std::string>> parse_cookies(std::string_view 
     pos = semi == std::string_view::npos ? header.size() : semi + 1;
     const auto eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    const std::string_view name = trim(pair.substr(0, eq));
-    std::string_view value = trim(pair.substr(eq + 1));
+    const std::string_view name = trim_blanks(pair.substr(0, eq));
+    std::string_view value = trim_blanks(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     if (name.empty()) continue;
     out.emplace_back(std::string(name), std::string(value));

@@ -65,7 +65,18 @@ Form parse_urlencoded(std::string_view body, const Limits& limits = {});
 /// not, 1..70 characters, RFC 2046 5.1.1); nullopt when absent or bad.
 std::optional<std::string> multipart_boundary(std::string_view content_type);
 
+/// A whole multipart/form-data body (MultipartReader with every part kept
+/// as a Field); refused over limits.max_upload.
 Form parse_multipart(std::string_view body, std::string_view boundary, const Limits& limits = {});
+
+/// `s` without leading and trailing blanks (SP, HTAB).
+std::string_view trim_blanks(std::string_view s);
+
+/// A parameter of a header value: `; name=value` or `; name="value"`
+/// (quoted-string with backslash escapes; RFC 7578 4.2, RFC 2045 5.1),
+/// the parameter name matched without regard to case. nullopt when absent
+/// or malformed.
+std::optional<std::string> header_parameter(std::string_view value, std::string_view name);
 
 /// Parses a Content-Type and body as the request gave them: urlencoded or
 /// multipart/form-data; anything else is an error.

@@ -5,11 +5,15 @@
 // one keeps the limits (fields, name length, non-file value length, header
 // block), no value holds the delimiter, and the fields written back as a
 // multipart body with the same boundary read again as the same fields
-// (names, values, file names; RFC 7578, RFC 2046 5.1.1).
+// (names, values, file names; RFC 7578, RFC 2046 5.1.1). The streaming
+// MultipartReader fed the body in varied chunks ends the same way.
 #include "cgi/form.hpp"
+#include "cgi/multipart_reader.hpp"
 #include "fuzz.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -40,6 +44,26 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_value = 64;
   limits.max_headers = 128;
   const Form f = boxmail::cgi::parse_body(type, body, limits);
+  // The streaming reader, fed in varied chunks, reads what the whole body
+  // gives: the same error, or the same fields.
+  if (const auto b = boxmail::cgi::multipart_boundary(type); b && body.size() <= limits.max_upload) {
+    boxmail::cgi::FieldCollector keep;
+    boxmail::cgi::MultipartReader reader(*b, limits, keep);
+    std::string error;
+    std::size_t step = 1 + body.size() % 13;
+    for (std::size_t i = 0; i < body.size() && error.empty(); i += step, step = 1 + (step * 7 + 3) % 29) {
+      error = reader.feed(body.substr(i, step));
+    }
+    if (error.empty()) error = reader.finish();
+    FUZZ_CHECK(error == f.error);
+    if (error.empty()) {
+      FUZZ_CHECK(keep.fields.size() == f.fields.size());
+      for (std::size_t i = 0; i < f.fields.size(); ++i) {
+        FUZZ_CHECK(keep.fields[i].name == f.fields[i].name && keep.fields[i].value == f.fields[i].value &&
+                   keep.fields[i].filename == f.fields[i].filename);
+      }
+    }
+  }
   if (!f.error.empty()) {
     FUZZ_CHECK(f.fields.empty());
     return 0;
