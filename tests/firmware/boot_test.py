@@ -743,7 +743,7 @@ def greets(port, seconds, qemu):
 
 def print_power_cuts(table):
     print("boot-test: power cuts (SIGKILL of QEMU while 2 SMTP clients feed; disk cache=writethrough)\n"
-          "| round | cut after s | acknowledged (round / total) | found | duplicates | found, not acknowledged "
+          "| round | cut after s | acknowledged (round / total) | found | duplicates | found, not acknowledged (total) "
           "| guest e2fsck -p | journal | host e2fsck -f |\n|---|---|---|---|---|---|---|---|---|\n" +
           "".join(f"| {r['round']} | {r['cut_after_s']} | {r['acked_round']} / {r['acked_total']} | {r['found']} | "
                   f"{r['duplicates']} | {r['unacked_found']} | {r['e2fsck']} | {r['journal']} | {r['host_fsck']} |\n"
