@@ -178,9 +178,12 @@ image: deps
 	  --stage $(BUILD)/cross-$(BOARD_ARCH)/stage --sysroot $(BUILD)/cross/$(BOARD_ARCH)/sysroot \
 	  --apt-state $(BUILD)/cross/$(BOARD_ARCH)/apt --out $(BOARD_OUT)
 
+# POWER_CUTS: the power-cut rounds of the boot test (3 in CI, about 15 s
+# each; e.g. `make boot-test POWER_CUTS=30` for a longer run).
+POWER_CUTS ?= 3
 boot-test: image
 	/usr/bin/python3 tests/firmware/boot_test.py --board board/$(BOARD) --image $(BOARD_OUT) \
-	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus
+	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus --power-cuts $(POWER_CUTS)
 
 # make install DESTDIR=/staging/root: the host build; with ARCH=aarch64|armhf
 # the cross build (programs, /etc/boxmail, the web root, the busybox-init

@@ -29,10 +29,13 @@ What goes into the root file system, in order (later wins):
   every module they depend on (read from each .ko's modinfo), the panel's
   web server (WEB_SERVER_FILES of Debian's lighttpd and lighttpd-mod-mbedtls:
   the program, mod_mbedtls and mod_cgi; nothing else of the packages), the
-  stage, rootfs-overlay/ (what the box carries), BOARD/rootfs/. The dynamic
+  the data partition's tools (DATA_FS_FILES of e2fsprogs: mke2fs, e2fsck,
+  mke2fs.conf), the stage, rootfs-overlay/ (what the box carries),
+  BOARD/rootfs/. The dynamic
   libraries the programs need (the firewall helper, lighttpd and its
-  modules) are copied with the loader: the web server's own libraries from
-  the Debian packages of WEB_SERVER_LIBRARY_PACKAGES, the rest (glibc, the
+  modules, e2fsprogs) are copied with the loader: the web server's own
+  libraries from the Debian packages of WEB_SERVER_LIBRARY_PACKAGES,
+  e2fsprogs' from DATA_FS_LIBRARY_PACKAGES, the rest (glibc, the
   nft libraries) from the sysroot. The archive is newc, every entry root-owned
   with a fixed mtime, plus /dev/console and /dev/null as device nodes (no
   mknod needed). /etc/modules-boot lists the modules in load order for rcS.
@@ -66,6 +69,16 @@ WEB_SERVER_FILES = ["usr/sbin/lighttpd", "usr/lib/lighttpd/mod_mbedtls.so", "usr
 # glibc: the image builder fails naming a library missing from them.
 WEB_SERVER_LIBRARY_PACKAGES = ["libpcre2-8-0", "libnettle8", "libxxhash0",
                                "libmbedtls14", "libmbedx509-1", "libmbedcrypto7"]
+
+# The data partition's tools (docs/firmware.md, "Storage"): Debian's
+# e2fsprogs makes the ext4 file system on a blank partition (mke2fs, with the
+# package's mke2fs.conf) and checks it at every boot (e2fsck -p); busybox
+# has no e2fsck and its mke2fs makes ext2 only (no journal). Only these
+# files of the package go into the image; their libraries come from
+# DATA_FS_LIBRARY_PACKAGES (libe2p is in libext2fs2).
+DATA_FS_PACKAGES = ["e2fsprogs"]
+DATA_FS_FILES = ["sbin/mke2fs", "sbin/e2fsck", "etc/mke2fs.conf"]
+DATA_FS_LIBRARY_PACKAGES = ["libext2fs2", "libcom-err2", "libblkid1", "libuuid1"]
 
 
 class ImageError(Exception):
@@ -145,6 +158,26 @@ def extract_files(deb, dest, wanted=None):
         got.append(name)
     p.wait()
     return got
+
+
+def fetch_files(debarch, apt_state, cache, name, packages, files, library_packages):
+    """Fetches packages and library_packages; extracts only `files` of the
+    packages into CACHE/NAME (what goes into the image) and the libraries
+    into CACHE/NAME-libs (where their shared libraries are looked up).
+    Returns the two directories."""
+    debs = fetch(debarch, apt_state, os.path.join(cache, "debs"), packages + library_packages)
+    root, libs = os.path.join(cache, name), os.path.join(cache, name + "-libs")
+    for d in (root, libs):
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+    got = []
+    for deb in debs[:len(packages)]:
+        got += extract_files(deb, root, set(files))
+    if sorted(got) != sorted(files):
+        raise ImageError(f"the packages {' '.join(packages)} lack {sorted(set(files) - set(got))}")
+    for deb in debs[len(packages):]:
+        extract_files(deb, libs)
+    return root, libs
 
 
 def extract_kernel(deb, cache):
@@ -390,20 +423,10 @@ def build(args):
     busybox_deb, kernel_deb = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
                                     [conf["BUSYBOX_PACKAGE"], kernel_pkg])
     image, moddir, kver = extract_kernel(kernel_deb, cache)
-    web_debs = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
-                     WEB_SERVER_PACKAGES + WEB_SERVER_LIBRARY_PACKAGES)
-    web_root = os.path.join(cache, "web-server")     # the files that go into the image
-    web_libs = os.path.join(cache, "web-server-libs")  # where their libraries are looked up
-    for d in (web_root, web_libs):
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-    got = []
-    for deb in web_debs[:len(WEB_SERVER_PACKAGES)]:
-        got += extract_files(deb, web_root, set(WEB_SERVER_FILES))
-    if sorted(got) != sorted(WEB_SERVER_FILES):
-        raise ImageError(f"the web server packages lack {sorted(set(WEB_SERVER_FILES) - set(got))}")
-    for deb in web_debs[len(WEB_SERVER_PACKAGES):]:
-        extract_files(deb, web_libs)
+    web_root, web_libs = fetch_files(debarch, args.apt_state, cache, "web-server", WEB_SERVER_PACKAGES,
+                                     WEB_SERVER_FILES, WEB_SERVER_LIBRARY_PACKAGES)
+    data_root, data_libs = fetch_files(debarch, args.apt_state, cache, "data-fs", DATA_FS_PACKAGES,
+                                       DATA_FS_FILES, DATA_FS_LIBRARY_PACKAGES)
 
     rootfs = os.path.join(out, "rootfs")
     shutil.rmtree(rootfs, ignore_errors=True)
@@ -446,11 +469,12 @@ def build(args):
 
     # the panel's web server, boxmail (the installed stage), the overlay, the board's own files
     copy_tree(web_root, rootfs)
+    copy_tree(data_root, rootfs)
     copy_tree(os.path.abspath(args.stage), rootfs)
     copy_tree(os.path.join(SOURCE, "rootfs-overlay"), rootfs)
     if os.path.isdir(os.path.join(board, "rootfs")):
         copy_tree(os.path.join(board, "rootfs"), rootfs)
-    libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet, [web_libs])
+    libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet, [web_libs, data_libs])
 
     shutil.copy2(image, os.path.join(out, "Image"))
     initramfs = os.path.join(out, "initramfs.cpio.gz")
@@ -468,6 +492,9 @@ def build(args):
         "web_server_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in WEB_SERVER_FILES),
         "web_server_libs_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in libs
                                      if os.path.isfile(os.path.join(web_libs, f))),
+        "data_fs_tools_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in DATA_FS_FILES),
+        "data_fs_libs_bytes": sum(os.path.getsize(os.path.join(rootfs, f)) for f in libs
+                                  if os.path.isfile(os.path.join(data_libs, f))),
     }
     with open(os.path.join(out, "sizes.txt"), "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in sizes.items()))

@@ -38,7 +38,22 @@ silently):
   8. a new certificate and key written over the old ones in the guest (as
      boxmaild replaces them): HTTPS must serve the new one within
      CERT_SWITCH_DEADLINE s (the init script restarts lighttpd; the time is
-     a figure); then `poweroff`, and QEMU must exit.
+     a figure); the pair served written back; an alias added on the
+     panel's /aliases page; the firewall: failed POP3 logins from the host
+     get it auto-banned (in the guest's banned4 per `boxmail-fw show`, the
+     POP3 port silent, the panel answering), `boxmailctl unban` lets it in
+     again; then `poweroff`, and QEMU must exit.
+  9. the data partition (the guest's disk IMAGE/data.img, new and blank
+     for each run; the first boot must have made its file system): the
+     same disk booted again must give the mail, the alias, the admin
+     password and the certificate back; boxmail.factory_reset=keep-mail on
+     the kernel command line keeps the mail only, =wipe nothing; then
+     --power-cuts rounds: SIGKILL of QEMU while two SMTP clients feed,
+     the host's e2fsck -f on a copy, the next boot's e2fsck -p, and every
+     acknowledged message in the mailbox byte-exact (the table: acknowledged
+     / found / duplicates / found without acknowledgement); last a
+     partition damaged with debugfs must be mounted read-only with no
+     SMTP greeting, and a wipe must bring the box back.
 Figures are printed and written to IMAGE/boot-test.txt. Hard limits: boxmaild
 (stripped) < 2 MiB, initramfs without the kernel < 8 MB, the idle mail
 system's RSS < 4 MiB, greeting within the boot deadline; a greeting later
@@ -50,6 +65,7 @@ import http.client
 import os
 import poplib
 import queue
+import random
 import re
 import shutil
 import smtplib
@@ -78,6 +94,9 @@ BOXMAILD_LIMIT = 2 * 1024 * 1024
 INITRAMFS_LIMIT = 8 * 1000 * 1000
 CERT_SWITCH_DEADLINE = 30.0                   # s for HTTPS to serve a replaced certificate
 PANEL = "/cgi-bin/boxmail.cgi"
+DATA_DISK_BYTES = 64 * 1024 * 1024            # the data partition's disk image (sparse)
+BOOT_RUN_DEADLINE = 150.0                     # s for each later boot (reboot, resets, power cuts)
+PERSIST_ALIAS = "persist-check"               # the setting changed on the panel before a reboot
 
 
 class BootTestError(Exception):
@@ -241,6 +260,7 @@ def check_panel(ports, tls_ctx, host_fp, admin_password, figures):
                         "admin login 303, session cookie Secure; /status 200")
     figures["http"] = "GET and POST: 308 to https://same-host/same-path"
     print(f"boot-test: panel over HTTPS: {figures['https']}; plain HTTP: {figures['http']}", flush=True)
+    return session[0].split(";", 1)[0]
 
 
 def served_fingerprint(port, tls_ctx):
@@ -256,9 +276,11 @@ def served_fingerprint(port, tls_ctx):
 
 def new_certificate():
     """A fresh ECDSA P-256 self-signed certificate and key (PEM), made with
-    the host's openssl."""
+    the host's openssl; valid for a year (boxmaild renews a self-signed
+    certificate that expires within 30 days when it starts, and the reboot
+    test expects this one back)."""
     p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", "-", "-out", "-", "-days", "30", "-subj", "/CN=boot-test-replaced"],
+                        "-nodes", "-keyout", "-", "-out", "-", "-days", "365", "-subj", "/CN=boot-test-replaced"],
                        capture_output=True, text=True, timeout=60)
     if p.returncode != 0:
         raise BootTestError(f"openssl cannot make a test certificate: {p.stderr}")
@@ -323,8 +345,412 @@ def replace_certificate(console, ports, tls_ctx, figures):
         raise BootTestError(f"after a certificate without its key, HTTPS serves {served}, not the pair before "
                             f"it {new_fp} (the stray one is {stray_fp})")
     figures["https_refused_certificate"] = "reported; the previous pair kept serving"
+    # The pair served goes back on the disk (the reboot test expects it).
+    write_guest_file(console, "cert.pem", cert, "644")
     print("boot-test: a certificate without its key is refused; HTTPS keeps serving the pair before it",
           flush=True)
+    return new_fp
+
+
+# -- the data partition (docs/firmware.md, "Storage") -----------------------
+
+class Guest:
+    """Boots of the image with one data disk (a raw file on a virtio-blk
+    device, cache=writethrough: what the guest's flush returns for is in the
+    host file, so SIGKILL of QEMU is a power cut of a disk without a
+    volatile cache); each boot's console in IMAGE/boot-test-console-NAME.log
+    (the first boot's in boot-test-console.log)."""
+
+    def __init__(self, kernel, initrd, disk, ports, image_dir):
+        self.kernel, self.initrd, self.disk, self.ports, self.image_dir = kernel, initrd, disk, ports, image_dir
+        self.qemu = None
+        self.log = os.path.join(image_dir, "boot-test-console.log")
+
+    def start(self, name, append="", deadline=BOOT_RUN_DEADLINE):
+        fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{self.ports[k]}-:{g}"
+                       for k, g in (("smtp", 25), ("pop3", 110), ("http", 80), ("https", 443)))
+        cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-smp", "1",
+               "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio",
+               "-no-reboot", "-kernel", self.kernel, "-initrd", self.initrd,
+               "-append", ("console=ttyAMA0 quiet panic=-1 " + append).strip(),
+               "-netdev", f"user,id=n0,restrict=on,{fwd}",
+               "-device", "virtio-net-device,netdev=n0",
+               "-drive", f"file={self.disk},format=raw,if=none,id=data,cache=writethrough",
+               "-device", "virtio-blk-device,drive=data"]
+        print(f"boot-test: [{name}] " + " ".join(cmd), flush=True)
+        t0 = time.monotonic()
+        self.qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        log = "boot-test-console.log" if name == "first-boot" else f"boot-test-console-{name}.log"
+        self.log = os.path.join(self.image_dir, log)
+        console = Console(self.qemu, self.log)
+        watchdog = threading.Timer(deadline, self.qemu.kill)   # the hard bound on this boot
+        watchdog.daemon = True
+        watchdog.start()
+        return self.qemu, console, t0
+
+    def boot(self, name, append=""):
+        """Starts the guest and waits for the greeting: (console, greeting seconds)."""
+        qemu, console, t0 = self.start(name, append)
+        greeting = round(wait_greeting(self.ports["smtp"], t0, t0 + BOOT_DEADLINE, qemu), 2)
+        return console, greeting
+
+    def poweroff(self, console):
+        console.wait_for(r"Please press Enter to activate this console", 30)
+        console.send("")
+        time.sleep(0.5)
+        console.send("poweroff")
+        try:
+            self.qemu.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            raise BootTestError("the guest did not power off within 60 s of `poweroff`")
+        self.qemu = None
+
+    def kill(self):
+        """The power cut: SIGKILL to QEMU."""
+        if self.qemu is not None and self.qemu.poll() is None:
+            self.qemu.kill()
+            self.qemu.wait()
+        self.qemu = None
+
+
+def data_state(console, name, fresh=False):
+    """The data partition's lines on the console: state rw, and on a boot of
+    an existing file system e2fsck's exit status 0 or 1 (clean, or the
+    journal replayed / repaired). Returns (e2fsck exit, its output lines)."""
+    text = console.wait_for(r"data: state (\w+)", 60).group(0)
+    if not text.endswith("rw"):
+        raise BootTestError(f"[{name}] the data partition is not mounted read-write:\n{console.text()[-3000:]}")
+    if fresh:
+        return None, []
+    m = re.search(r"data: fsck /dev/vda: exit (\d+)", console.text())
+    if not m:
+        raise BootTestError(f"[{name}] no e2fsck result on the console:\n{console.text()[-3000:]}")
+    lines = re.findall(r"^data: e2fsck: (.*?)\r?$", console.text(), re.M)
+    if int(m.group(1)) > 1:
+        raise BootTestError(f"[{name}] e2fsck -p exit {m.group(1)}: " + " | ".join(lines))
+    return int(m.group(1)), lines
+
+
+def pop3_messages(ports, tls_ctx, user, password):
+    """Every message of the mailbox over POP3 after STLS (none deleted)."""
+    p3 = poplib.POP3("127.0.0.1", ports["pop3"], timeout=60)
+    p3.stls(context=tls_ctx)
+    p3.user(user)
+    p3.pass_(password)
+    out = []
+    for line in p3.list()[1]:
+        num, size = (int(x) for x in line.split())
+        _, lines, octets = p3.retr(num)
+        if octets != size:
+            raise BootTestError(f"POP3 message {num}: LIST says {size} octets, RETR sent {octets}")
+        out.append(b"\n".join(lines) + b"\n")
+    p3.quit()
+    return out
+
+
+def same_messages(stored, expected, what):
+    bodies = sorted(boxtest.split_stored(m)[1] for m in stored)
+    if bodies != sorted(expected):
+        raise BootTestError(f"{what}: POP3 has {len(bodies)} messages, {len(expected)} expected "
+                            f"({len(set(bodies) & set(expected))} of them match byte for byte)")
+
+
+def panel_login(ports, tls_ctx, password):
+    """A login as admin: the session cookie (name=value), or None when refused."""
+    status, headers, page, _ = web_request(ports["https"], "GET", PANEL + "/login", tls_ctx)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    login = set_cookies(headers, "boxmail_login")
+    if status != 200 or not token or not login:
+        raise BootTestError(f"GET {PANEL}/login: {status}, page: {page[:300]!r}")
+    body = urllib.parse.urlencode({"csrf": token.group(1), "user": "admin", "password": password})
+    status, headers, page, _ = web_request(ports["https"], "POST", PANEL + "/login", tls_ctx, body,
+                                           {"Content-Type": "application/x-www-form-urlencoded",
+                                            "Cookie": login[0].split(";", 1)[0]})
+    session = set_cookies(headers, "boxmail_session")
+    return session[0].split(";", 1)[0] if status == 303 and session else None
+
+
+def panel_page(ports, tls_ctx, session, path):
+    status, _, page, der = web_request(ports["https"], "GET", PANEL + path, tls_ctx, headers={"Cookie": session})
+    if status != 200:
+        raise BootTestError(f"GET {PANEL}{path}: {status}, page: {page[:300]!r}")
+    return page, der
+
+
+def panel_add_alias(ports, tls_ctx, session, alias, target):
+    """Adds an alias on the panel's /aliases page (a setting in boxmail.ini)."""
+    page, _ = panel_page(ports, tls_ctx, session, "/aliases")
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    if not token:
+        raise BootTestError(f"no csrf field on /aliases: {page[:300]!r}")
+    body = urllib.parse.urlencode({"csrf": token.group(1), "action": "add", "alias_name": alias,
+                                   "alias_targets": target})
+    status, _, page, _ = web_request(ports["https"], "POST", PANEL + "/aliases", tls_ctx, body,
+                                     {"Content-Type": "application/x-www-form-urlencoded", "Cookie": session})
+    if status not in (200, 303) or (status == 200 and f"Alias {alias} added" not in page):
+        raise BootTestError(f"POST /aliases (add {alias}): {status}, page: {page[:300]!r}")
+    if not has_alias(ports, tls_ctx, session, alias):
+        raise BootTestError(f"the alias {alias} is not on /aliases after it was added")
+    print(f"boot-test: panel: alias {alias} -> {target} added", flush=True)
+
+
+def has_alias(ports, tls_ctx, session, alias):
+    page, _ = panel_page(ports, tls_ctx, session, "/aliases")
+    return f"<td>{alias}</td>" in page
+
+
+def mail_and_certificate(ports, tls_ctx, expected, fp, same, when):
+    """The demo mailbox holds exactly the expected messages (POP3), and HTTPS
+    serves the certificate fp (same) or another one (not same)."""
+    same_messages(pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD), expected, when)
+    served = wait_https(ports, tls_ctx, time.monotonic(), when)
+    if (served == fp) != same:
+        raise BootTestError(f"{when}: HTTPS serves {served}, {'not' if same else 'still'} the certificate {fp}")
+
+
+def check_alias(ports, tls_ctx, password, present, when):
+    """A login as admin with password must work, and the panel's /aliases
+    must show PERSIST_ALIAS (present) or not."""
+    session = panel_login(ports, tls_ctx, password)
+    if not session:
+        raise BootTestError(f"{when}: the admin login is refused")
+    if has_alias(ports, tls_ctx, session, PERSIST_ALIAS) != present:
+        raise BootTestError(f"{when}: the alias {PERSIST_ALIAS} is {'missing' if present else 'still'} on /aliases")
+
+
+def wait_https(ports, tls_ctx, t0, name):
+    while served_fingerprint(ports["https"], tls_ctx) is None:
+        if time.monotonic() - t0 > BOOT_DEADLINE:
+            raise BootTestError(f"[{name}] no HTTPS on the guest's port 443 within {BOOT_DEADLINE:.0f} s")
+        time.sleep(0.25)
+    return served_fingerprint(ports["https"], tls_ctx)
+
+
+def printed_admin_password(console):
+    m = re.search(r"web panel login \(user admin; password shown only now\):\s*password: (\S+)", console.text())
+    return m.group(1) if m else None
+
+
+def host_fsck(disk, report):
+    """The host's e2fsck -f -y on a copy of the disk image (the journal
+    replayed, then every pass; the output in the file report): (exit
+    status, the problems it fixed other than the group summary counters).
+    ext4 does not keep the free block and inode counts of each group exact
+    across a crash (they are recomputed; e2fsck -p fixes them without a
+    word), so "count wrong" lines are not problems."""
+    e2fsck = shutil.which("e2fsck") or "/usr/sbin/e2fsck"
+    if not os.path.exists(e2fsck):
+        return None, []
+    copy = disk + ".fsck"
+    subprocess.run(["cp", "--sparse=always", disk, copy], check=True)
+    try:
+        p = subprocess.run([e2fsck, "-f", "-y", copy], capture_output=True, text=True, timeout=120)
+    finally:
+        os.unlink(copy)
+    with open(report, "w") as f:
+        f.write(p.stdout + p.stderr)
+    fixed, last = [], ""
+    for line in p.stdout.splitlines():   # "PROBLEM.\nFix? yes": the problem is the line before
+        if re.search(r"\? yes$", line):
+            if "count wrong" not in last:
+                fixed.append(f"{last} {line}")
+        elif line.strip():
+            last = line.strip()
+    return p.returncode, fixed
+
+
+def power_cut_message(tag, n):
+    """A message with a unique id and a body of a size that varies with n."""
+    body = "".join(f"{tag} line {i:04d}: the quick brown fox jumps over the lazy dog\n"
+                   for i in range(8 + (n * 37) % 120))
+    return (f"From: feed@relay.isp.example\nTo: {DEMO_USER}@box.example\nSubject: power cut {tag}\n"
+            f"Message-ID: <{tag}@boot-test.example>\n\n{body}").encode()
+
+
+def feed_until_cut(port, round_no, client_no, acked, stop):
+    """Feeds messages over one SMTP connection until the connection dies
+    (QEMU killed) or stop is set; the ids that got 250 go to acked."""
+    client = corpus.FeedClient(port, timeout=30)
+    try:
+        if client.connect():
+            return
+        n = 0
+        while not stop.is_set():
+            n += 1
+            tag = f"pc{round_no}-{client_no}-{n}"
+            data = power_cut_message(tag, n)
+            stage, code, _ = client.send_message("feed@relay.isp.example", [f"{DEMO_USER}@box.example"],
+                                                 boxtest.to_crlf_dotstuffed(data))
+            if stage == "final" and code == 250:
+                acked[tag] = corpus.stored_form(data)
+            elif stage != "final":
+                return
+    except (corpus.ConnectionCut, OSError):
+        return
+    finally:
+        client.close()
+
+
+def check_power_cut_store(ports, tls_ctx, acked, name):
+    """Every acknowledged message in the mailbox byte-exact: (found, duplicates,
+    found without an acknowledgement)."""
+    stored = pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD)
+    by_tag = {}
+    for m in stored:
+        _, body = boxtest.split_stored(m)
+        t = re.search(rb"^Message-ID: <(pc[^@>]+)@boot-test\.example>$", body, re.M)
+        if t:
+            by_tag.setdefault(t.group(1).decode(), []).append(body)
+    missing = [t for t in acked if t not in by_tag]
+    wrong = [t for t in acked if t in by_tag and any(b != acked[t] for b in by_tag[t])]
+    if missing or wrong:
+        raise BootTestError(f"[{name}] acknowledged messages missing: {missing[:10]} ({len(missing)}), "
+                            f"not byte-exact: {wrong[:10]} ({len(wrong)})")
+    found = sum(1 for t in acked if t in by_tag)
+    duplicates = sum(len(v) - 1 for v in by_tag.values())
+    unacked = sum(1 for t in by_tag if t not in acked)
+    return found, duplicates, unacked
+
+
+def figure(figures, key, text):
+    figures[key] = text
+    print(f"boot-test: {key.replace('_', ' ')}: {text}", flush=True)
+
+
+def storage_tests(guest, tls_ctx, first_fp, first_admin, expected, figures, args):
+    """After the first boot (mail delivered, an alias added on the panel,
+    the certificate first_fp written, powered off): a reboot keeps them;
+    factory resets keep-mail and wipe; power cuts while mail is fed."""
+    ports = guest.ports
+    # -- reboot: mail, the setting, the admin password, the certificate ----
+    console, greeting = guest.boot("reboot")
+    figures["greeting_later_boot_s"] = greeting
+    rc, lines = data_state(console, "reboot")
+    if any("recovering journal" in line for line in lines):
+        raise BootTestError("the data partition was not unmounted cleanly at poweroff: " + " | ".join(lines))
+    mail_and_certificate(ports, tls_ctx, expected, first_fp, True, "after a reboot")
+    if printed_admin_password(console):
+        raise BootTestError("a reboot made a new admin password (the settings were not kept)")
+    check_alias(ports, tls_ctx, first_admin, True, "after a reboot")
+    guest.poweroff(console)
+    figure(figures, "reboot", f"greeting {greeting} s, e2fsck exit {rc} (clean unmount), {len(expected)} "
+           "messages byte-exact, alias and admin password kept, same certificate")
+
+    # -- factory reset, keeping the mail --------------------------------
+    console, greeting = guest.boot("reset-keep-mail", "boxmail.factory_reset=keep-mail")
+    data_state(console, "reset-keep-mail")
+    if not re.search(r"data: factory reset: \d+ settings entries", console.text()):
+        raise BootTestError("boxmail.factory_reset=keep-mail: no reset on the console:\n" + console.text()[-3000:])
+    admin = printed_admin_password(console)
+    if not admin or admin == first_admin:
+        raise BootTestError("after a factory reset no new admin password was printed")
+    mail_and_certificate(ports, tls_ctx, expected, first_fp, False, "after a factory reset keeping the mail")
+    if panel_login(ports, tls_ctx, first_admin) is not None:
+        raise BootTestError("after a factory reset the old admin password still logs in")
+    check_alias(ports, tls_ctx, admin, False, "after a factory reset")
+    guest.poweroff(console)
+    figure(figures, "factory_reset_keep_mail", f"greeting {greeting} s; new admin password and certificate, "
+           f"alias gone, {len(expected)} messages kept")
+
+    # -- factory reset, wiping; then the power cuts on that box -------------
+    rng = random.Random(args.seed)
+    acked = {}
+    table = []
+    name = "reset-wipe"
+    console, greeting = guest.boot(name, "boxmail.factory_reset=wipe")
+    data_state(console, name, fresh=True)
+    if not re.search(r"data: made an ext4 file system", console.text()) or not printed_admin_password(console):
+        raise BootTestError("boxmail.factory_reset=wipe: no new file system or admin password:\n"
+                            + console.text()[-3000:])
+    if pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD):
+        raise BootTestError("after a factory reset that wipes, the mailbox is not empty")
+    figure(figures, "factory_reset_wipe", f"greeting {greeting} s; new file system, empty mailbox, new admin "
+           "password")
+    for round_no in range(1, args.power_cuts + 1):
+        before = len(acked)
+        stop = threading.Event()
+        feeders = [threading.Thread(target=feed_until_cut, args=(ports["smtp"], round_no, i, acked, stop), daemon=True)
+                   for i in range(2)]
+        for f in feeders:
+            f.start()
+        cut_after = rng.uniform(0.5, 4.0)
+        time.sleep(cut_after)
+        guest.kill()
+        stop.set()
+        for f in feeders:
+            f.join(timeout=30)
+        name = f"power-cut-{round_no}"
+        host_rc, host_fixed = host_fsck(guest.disk, os.path.join(guest.image_dir, f"boot-test-{name}-host-fsck.txt"))
+        console, greeting = guest.boot(name)
+        rc, lines = data_state(console, name)
+        if host_fixed or host_rc not in (0, 1, None):
+            raise BootTestError(f"[{name}] the host's e2fsck -f on the cut disk: exit {host_rc}, " +
+                                " | ".join(host_fixed[:10]))
+        found, duplicates, unacked = check_power_cut_store(ports, tls_ctx, acked, name)
+        row = {"round": round_no, "cut_after_s": round(cut_after, 2), "acked_round": len(acked) - before,
+               "acked_total": len(acked), "found": found, "duplicates": duplicates, "unacked_found": unacked,
+               "e2fsck": rc, "journal": "replayed" if any("recovering journal" in x for x in lines) else "clean",
+               "host_fsck": host_rc, "greeting_s": greeting}
+        table.append(row)
+        print(f"boot-test: {name}: {row}", flush=True)
+    guest.poweroff(console)
+    figures["power_cuts"] = table
+    print_power_cuts(table)
+    check_failed_fsck(guest, tls_ctx, figures)
+
+
+def check_failed_fsck(guest, tls_ctx, figures):
+    """A data partition that e2fsck -p cannot repair (the demo Maildir's
+    inode cleared with the host's debugfs: its subdirectories lose their
+    parent, and the superblock marked as
+    having errors, as the kernel marks it when it finds one): the box must
+    mount it read-only and refuse mail (no SMTP greeting); a factory reset
+    that wipes brings it back."""
+    debugfs = shutil.which("debugfs") or "/usr/sbin/debugfs"
+    if not os.path.exists(debugfs):
+        raise BootTestError("debugfs (e2fsprogs) is not installed on the host")
+    for request in (f"clri /var/mail/{DEMO_USER}", "ssv state 2"):
+        p = subprocess.run([debugfs, "-w", "-R", request, guest.disk], capture_output=True, text=True, timeout=60)
+        said = [line for line in p.stderr.splitlines() if line.strip() and not line.startswith("debugfs 1.")]
+        if p.returncode != 0 or said:   # debugfs exits 0 after a failed request; it says so on stderr
+            raise BootTestError(f"debugfs -R '{request}' on {guest.disk}: {p.stderr}")
+    name = "fsck-fails"
+    qemu, console, t0 = guest.start(name)
+    state = console.wait_for(r"data: state (\w+)", BOOT_DEADLINE).group(1)
+    rc = re.search(r"data: fsck /dev/vda: exit (\d+)", console.text())
+    if state != "ro" or not rc or int(rc.group(1)) < 4:
+        raise BootTestError(f"[{name}] a Maildir's inode cleared: state {state}, e2fsck {rc and rc.group(1)} "
+                            f"(read-only and exit >= 4 expected):\n{console.text()[-3000:]}")
+    console.wait_for(r"Please press Enter to activate this console", 60)
+    time.sleep(5)   # boxmaild would be listening by now
+    if greets(guest.ports["smtp"], 5, qemu):
+        raise BootTestError(f"[{name}] the box greets on SMTP with its data partition read-only")
+    guest.poweroff(console)
+    console, greeting = guest.boot("fsck-fails-wipe", "boxmail.factory_reset=wipe")
+    data_state(console, "fsck-fails-wipe", fresh=True)
+    if pop3_messages(guest.ports, tls_ctx, DEMO_USER, DEMO_PASSWORD):
+        raise BootTestError("after the wipe of a damaged partition the mailbox is not empty")
+    guest.poweroff(console)
+    figure(figures, "failed_fsck", f"e2fsck -p exit {rc.group(1)}: mounted read-only, no SMTP greeting; a "
+           f"factory reset (wipe) brought the box back (greeting {greeting} s)")
+
+
+def greets(port, seconds, qemu):
+    """Whether a 220 greeting comes on port within seconds."""
+    try:
+        wait_greeting(port, time.monotonic(), time.monotonic() + seconds, qemu)
+        return True
+    except BootTestError:
+        return False
+
+
+def print_power_cuts(table):
+    print("boot-test: power cuts (SIGKILL of QEMU while 2 SMTP clients feed; disk cache=writethrough)\n"
+          "| round | cut after s | acknowledged (round / total) | found | duplicates | found, not acknowledged (total) "
+          "| guest e2fsck -p | journal | host e2fsck -f |\n|---|---|---|---|---|---|---|---|---|\n" +
+          "".join(f"| {r['round']} | {r['cut_after_s']} | {r['acked_round']} / {r['acked_total']} | {r['found']} | "
+                  f"{r['duplicates']} | {r['unacked_found']} | {r['e2fsck']} | {r['journal']} | {r['host_fsck']} |\n"
+                  for r in table), flush=True)
 
 
 def pop3_greets(port, timeout=4.0):
@@ -428,10 +854,13 @@ def main():
     ap.add_argument("--build", required=True, help="the cross build dir (with stage/)")
     ap.add_argument("--corpus", required=True, help="corpus cache dir")
     ap.add_argument("--keep", action="store_true", help="leave the console log")
+    ap.add_argument("--power-cuts", type=int, default=3, help="power-cut rounds (SIGKILL of QEMU while mail is fed)")
+    ap.add_argument("--seed", type=int, default=None, help="the power cuts' random moments (default: random)")
     args = ap.parse_args()
     t_start = time.monotonic()
     figures = {}
     qemu = None
+    guest = None
     try:
         for tool in ("qemu-system-aarch64", "qemu-aarch64"):
             if shutil.which(tool) is None:
@@ -456,23 +885,20 @@ def main():
         messages = pick_messages(files, MESSAGES)
 
         ports = {"smtp": free_port(), "pop3": free_port(), "http": free_port(), "https": free_port()}
-        fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{ports[k]}-:{g}"
-                       for k, g in (("smtp", 25), ("pop3", 110), ("http", 80), ("https", 443)))
-        cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-smp", "1",
-               "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio",
-               "-no-reboot", "-kernel", kernel, "-initrd", initrd,
-               "-append", "console=ttyAMA0 quiet panic=-1",
-               "-netdev", f"user,id=n0,restrict=on,{fwd}",
-               "-device", "virtio-net-device,netdev=n0"]
-        print("boot-test: " + " ".join(cmd), flush=True)
-        t0 = time.monotonic()
-        qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        console = Console(qemu, os.path.join(args.image, "boot-test-console.log"))
-        watchdog = threading.Timer(RUN_DEADLINE, qemu.kill)   # the hard bound on the whole run
-        watchdog.daemon = True
-        watchdog.start()
+        # A blank data disk: the first boot makes its file system.
+        disk = os.path.join(args.image, "data.img")
+        if os.path.exists(disk):
+            os.unlink(disk)
+        with open(disk, "wb") as f:
+            f.truncate(DATA_DISK_BYTES)
+        guest = Guest(kernel, initrd, disk, ports, args.image)
+        qemu, console, t0 = guest.start("first-boot", deadline=RUN_DEADLINE)
         figures["greeting_s"] = round(wait_greeting(ports["smtp"], t0, t0 + BOOT_DEADLINE, qemu), 2)
-        print(f"boot-test: first SMTP greeting {figures['greeting_s']} s after QEMU start", flush=True)
+        print(f"boot-test: first SMTP greeting {figures['greeting_s']} s after QEMU start (first boot: "
+              "the data partition's file system made)", flush=True)
+        if not re.search(r"data: made an ext4 file system on /dev/vda", console.text()) or \
+                not re.search(r"data: state rw ", console.text()):
+            raise BootTestError("the first boot did not make and mount the data partition:\n" + console.text()[-3000:])
 
         # -- SMTP: real corpus messages ------------------------------------
         client = corpus.FeedClient(ports["smtp"], timeout=60)
@@ -555,7 +981,9 @@ def main():
                           console.text())
         if not admin:
             raise BootTestError("the first boot did not print the panel's admin password on the console")
-        check_panel(ports, tls_ctx, host_fp, admin.group(1), figures)
+        session = check_panel(ports, tls_ctx, host_fp, admin.group(1), figures)
+        # a setting changed on the panel, to be found after the reboot
+        panel_add_alias(ports, tls_ctx, session, PERSIST_ALIAS, DEMO_USER)
 
         # -- the guest's own figures, on the serial console ----------------
         console.wait_for(r"Please press Enter to activate this console", 30)
@@ -667,7 +1095,7 @@ def main():
               f"{made.group(2)} ms; key 0600 owned by boxmail", flush=True)
 
         # -- a replaced certificate reaches the panel's HTTPS -----------------
-        replace_certificate(console, ports, tls_ctx, figures)
+        cert_fp = replace_certificate(console, ports, tls_ctx, figures)
 
         # -- the firewall: a ban from the host (last: it cuts the host off) ---
         ban_from_host(console, ports, tls_ctx, figures)
@@ -680,12 +1108,25 @@ def main():
             raise BootTestError("the guest did not power off within 60 s of `poweroff`")
         figures["qemu_total_s"] = round(time.monotonic() - t0, 1)
         print(f"boot-test: guest powered off; QEMU ran {figures['qemu_total_s']} s", flush=True)
+        if not re.search(r"data: state rw \(/dev/vda on /data: (\d+) KiB used, (\d+) KiB free\)", console.text()):
+            raise BootTestError("no data partition state on the console")
+        used, free = (int(x) for x in re.search(r"data: state rw \(/dev/vda on /data: (\d+) KiB used, "
+                                                r"(\d+) KiB free\)", console.text()).groups())
+        figures["data_disk_kib"] = DATA_DISK_BYTES // 1024
+        figures["data_fs_free_after_mkfs_kib"] = free
+        qemu = guest.qemu = None
+
+        # -- the data partition: reboots, factory resets, power cuts ---------
+        expected = [corpus.stored_form(d) for _, d in messages]
+        storage_tests(guest, tls_ctx, cert_fp, admin.group(1), expected, figures, args)
     except (BootTestError, AssertionError, OSError, corpus.ConnectionCut, poplib.error_proto) as e:
         print(f"boot-test: FAILED: {e}", file=sys.stderr)
         if qemu is not None and qemu.poll() is None:
             qemu.kill()
             qemu.wait()
-        log = os.path.join(args.image, "boot-test-console.log")
+        if guest is not None:
+            guest.kill()
+        log = guest.log if guest is not None else os.path.join(args.image, "boot-test-console.log")
         if os.path.isfile(log):
             with open(log, "rb") as f:
                 tail = f.read()[-4000:].decode("utf-8", "replace")
@@ -695,6 +1136,8 @@ def main():
         if qemu is not None and qemu.poll() is None:
             qemu.kill()
             qemu.wait()
+        if guest is not None:
+            guest.kill()
     if figures["greeting_s"] > GREETING_TARGET:
         print(f"boot-test: note: greeting after {figures['greeting_s']} s, over the {GREETING_TARGET:.0f} s target",
               flush=True)
