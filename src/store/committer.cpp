@@ -13,16 +13,25 @@
 namespace boxmail::store {
 namespace {
 
-/// Copies `src_fd` into ROOT_FD/tmp/NAME, fsyncs it and renames it to
-/// NEW_FD/NAME (ROOT_FD: the Maildir; NEW_FD: its new/). tmp/ is opened
-/// without following a link, the file made with O_EXCL|O_NOFOLLOW.
-int copy_into(int src_fd, int root_fd, int new_fd, const std::string& name) {
+/// Copies the spool file SRC_PATH into ROOT_FD/tmp/NAME, fsyncs it and
+/// renames it to NEW_FD/NAME (ROOT_FD: the Maildir; NEW_FD: its new/). The
+/// source is opened again for reading (the delivery's descriptor is the
+/// writer's, O_WRONLY); tmp/ is opened without following a link, the file
+/// made with O_EXCL|O_NOFOLLOW.
+int copy_into(const std::string& src_path, int root_fd, int new_fd, const std::string& name) {
+  const int src_fd = ::open(src_path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (src_fd < 0) return errno;
   const int tmp_fd = ::openat(root_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (tmp_fd < 0) return errno;
+  if (tmp_fd < 0) {
+    const int err = errno;
+    ::close(src_fd);
+    return err;
+  }
   int out = ::openat(tmp_fd, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (out < 0) {
     const int err = errno;
     ::close(tmp_fd);
+    ::close(src_fd);
     return err;
   }
   struct stat st {};
@@ -38,6 +47,7 @@ int copy_into(int src_fd, int root_fd, int new_fd, const std::string& name) {
   if (rc == 0 && ::renameat(tmp_fd, name.c_str(), new_fd, name.c_str()) != 0) rc = errno;
   if (rc != 0) ::unlinkat(tmp_fd, name.c_str(), 0);
   ::close(tmp_fd);
+  ::close(src_fd);
   return rc;
 }
 
@@ -359,7 +369,7 @@ int Committer::place(Request& r, const std::string& maildir, std::set<std::strin
     }
     if (err == EXDEV) {
       const int root_fd = open_dir(maildir, 0, nullptr, &failed);
-      int cerr = root_fd < 0 ? errno : copy_into(r.delivery.fd, root_fd, new_fd, r.delivery.name);
+      int cerr = root_fd < 0 ? errno : copy_into(r.delivery.spool_path, root_fd, new_fd, r.delivery.name);
       if (root_fd >= 0) ::close(root_fd);
       ::close(new_fd);
       if (cerr != 0) {

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -34,9 +36,9 @@ using boxmail::config::SyncMode;
 
 struct TempDir {
   fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/boxmail-queue-XXXXXX";
-    path = mkdtemp(tmpl);
+  explicit TempDir(const char* under = "/tmp") {
+    std::string tmpl = std::string(under) + "/boxmail-queue-XXXXXX";
+    path = mkdtemp(tmpl.data());
   }
   ~TempDir() { fs::remove_all(path); }
 };
@@ -339,6 +341,31 @@ TEST_P(CommitterQueue, LocalAndRemoteInOneCommit) {
   EXPECT_EQ(slurp(spool / "queue" / qid2), text);
   EXPECT_TRUE(q->read(qid2, error)) << error;
   EXPECT_GE(c.stats().syncs, 2u);
+}
+
+// The spool and the mail store on different file systems (a Debian box
+// with /var/mail on its own partition): the link fails with EXDEV and the
+// Committer copies the spool file into the Maildir instead, fsynced, whole.
+TEST(Committer, CopiesAcrossFileSystems) {
+  TempDir mail;
+  TempDir spool("/dev/shm");   // tmpfs, another file system than /tmp's
+  struct stat a {}, b {};
+  ASSERT_EQ(::stat(mail.path.c_str(), &a), 0);
+  ASSERT_EQ(::stat(spool.path.c_str(), &b), 0);
+  if (a.st_dev == b.st_dev) GTEST_SKIP() << "/tmp and /dev/shm are one file system here";
+  for (SyncMode mode : {SyncMode::Fsync, SyncMode::Syncfs}) {
+    const std::string root = (mail.path / (mode == SyncMode::Fsync ? "fsync" : "syncfs")).string();
+    Committer c(root, mode);
+    const std::string text = "Return-Path: <a@b>\nSubject: across\n\nbody\n";
+    Delivery d = spool_delivery(spool.path, queue_id_from(mode == SyncMode::Fsync ? 0x5eed : 0x5eee), text);
+    const std::string name = d.name;
+    d.maildirs = {root + "/alice", root + "/bob"};
+    const auto [e, where] = commit(c, std::move(d));
+    ASSERT_EQ(e, 0) << where;
+    EXPECT_EQ(slurp(fs::path(root) / "alice" / "new" / name), text);
+    EXPECT_EQ(slurp(fs::path(root) / "bob" / "new" / name), text);
+    EXPECT_TRUE(fs::is_empty(fs::path(root) / "alice" / "tmp"));
+  }
 }
 
 TEST_P(CommitterQueue, AFailedDeliveryLeavesNoQueueEntry) {
