@@ -6,6 +6,7 @@
 // becomes a request, least of all a second one), the settings through
 // config::parse_config, and what the page says with the firewall off.
 #include "cgi/ini_edit.hpp"
+#include "cgi_page_fixture.hpp"
 #include "cgi/pages.hpp"
 #include "control/control_protocol.hpp"
 #include "control/control_replies.hpp"
@@ -22,25 +23,14 @@ const std::string kIni =
     "accept_domains = *\n\n[firewall]\nenabled = yes\nban_time = 2h\nban_time_max = 48h\n\n[aliases]\n";
 
 Model model(std::string ini = kIni) {
-  Model m;
-  m.ini_path = "/etc/boxmail/boxmail.ini";
-  m.ini_text = std::move(ini);
-  auto p = config::parse_config(m.ini_text, m.ini_path);
-  m.config = p.config;
-  m.config_errors = p.errors;
-  m.csrf = "0123456789abcdef0123456789abcdef";
+  Model m = fixture::page_model(std::move(ini));
   m.daemon.reached = true;
   m.daemon.bans = control::BansReply{};
   return m;
 }
 
 Request request(std::string_view method, std::string_view body = "") {
-  Request r;
-  r.method = std::string(method);
-  r.path = "/security";
-  r.script = "/cgi-bin/boxmail.cgi";
-  r.form = parse_urlencoded(body);
-  return r;
+  return fixture::page_request("/security", method, body);
 }
 
 std::string render(const Model& m, const View& v = {}) {

@@ -25,7 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { ARTIFACTS, BUILD, closeAll, openBrowser, startEnv } from './harness.mjs';
+import { BUILD, closeAll, openBrowser, pageTools, startEnv } from './harness.mjs';
 
 const HTTP_PORT = 18091, SMTP_PORT = 12545, POP3_PORT = 11120;
 const BASE = `http://127.0.0.1:${HTTP_PORT}/cgi-bin/boxmail.cgi`;
@@ -38,22 +38,7 @@ let env, browser, context, page;
 const consoleErrors = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function shot(name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `security-${name}.png`), fullPage: true });
-}
-
-async function go(p) {
-  const r = await page.goto(BASE + p);
-  assert.equal(r.status(), 200, `GET ${p}`);
-}
-
-const notices = () => page.locator('.notice').allInnerTexts().then((t) => t.join(' | '));
-async function submit(button) {
-  await button.click();
-  await page.locator('.notice').first().waitFor();
-  return notices();
-}
-const button = (name) => page.getByRole('button', { name, exact: true });
+const { shot, go, submit, button } = pageTools(() => page, BASE, 'security');
 
 /** The namespace's set banned4 as nft lists it ("" when the table is gone). */
 function banned4() {
