@@ -79,6 +79,10 @@ Html status_render(const Request& r, const Model& m, const View& v) {
               ? Html(" packets from banned addresses dropped on the mail ports since boxmaild started (a client "
                      "retrying one connection sends several).")
               : Html(" (the firewall is off or its helper did not answer).")) +
+         Html::trusted(" Refused by the connection checks today: <span id=\"blocked-dnsbl\">") +
+         std::to_string(d.stats.blocked_dnsbl_today) +
+         Html::trusted("</span> by DNS block lists, <span id=\"blocked-reverse-dns\">") +
+         std::to_string(d.stats.blocked_reverse_dns_today) + Html::trusted("</span> by reverse DNS.") +
          Html::trusted(" <a") + attr("href", r.script + "/security") + Html::trusted(">Security</a></p></section>\n");
   out += Html::trusted("<section><h2>Mailboxes</h2><table id=\"mailbox-sizes\"><thead><tr><th>mailbox</th>"
                        "<th>messages</th><th>size</th><th>quota</th></tr></thead><tbody>") +

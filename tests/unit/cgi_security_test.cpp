@@ -252,11 +252,15 @@ TEST(CgiSecurity, StatusPageCountsBansAndBlockedConnections) {
   Model m = model();
   m.daemon.stats.bans_today = 3;
   m.daemon.stats.firewall_drops = 41;
+  m.daemon.stats.blocked_dnsbl_today = 5;
+  m.daemon.stats.blocked_reverse_dns_today = 6;
   Request r = request("GET");
   r.path = "/status";
   std::string html = find_page("/status")->render(r, m, {}).str();
   EXPECT_NE(html.find("<span id=\"bans-today\">3</span> bans today"), std::string::npos) << html;
   EXPECT_NE(html.find("<span id=\"firewall-drops\">41</span>"), std::string::npos);
+  EXPECT_NE(html.find("<span id=\"blocked-dnsbl\">5</span> by DNS block lists, <span id=\"blocked-reverse-dns\">6</span>"),
+            std::string::npos);
   EXPECT_NE(html.find("href=\"/cgi-bin/boxmail.cgi/security\""), std::string::npos);
   m.daemon.stats.firewall_drops.reset();
   html = find_page("/status")->render(r, m, {}).str();
