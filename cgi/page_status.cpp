@@ -71,8 +71,9 @@ Html status_render(const Request& r, const Model& m, const View& v) {
          std::to_string(d.stats.refused_today) + Html::trusted("</span> refused.</p>") + hourly_chart(d.stats) +
          Html::trusted("</section>\n");
   out += Html::trusted("<section><h2>Security</h2><p class=\"counts\"><span id=\"bans-today\">") +
-         std::to_string(d.stats.bans_today) +
-         Html::trusted("</span> bans today (since midnight). Blocked connections: <span id=\"firewall-drops\">") +
+         std::to_string(d.stats.bans_today) + Html::trusted("</span>") +
+         (d.stats.bans_today == 1 ? Html::trusted(" ban") : Html::trusted(" bans")) +
+         Html::trusted(" today (since midnight). Blocked connections: <span id=\"firewall-drops\">") +
          (d.stats.firewall_drops ? std::to_string(*d.stats.firewall_drops) : std::string("not counted")) +
          Html::trusted("</span>") +
          (d.stats.firewall_drops

@@ -263,7 +263,9 @@ TEST(CgiSecurity, StatusPageCountsBansAndBlockedConnections) {
             std::string::npos);
   EXPECT_NE(html.find("href=\"/cgi-bin/boxmail.cgi/security\""), std::string::npos);
   m.daemon.stats.firewall_drops.reset();
+  m.daemon.stats.bans_today = 1;
   html = find_page("/status")->render(r, m, {}).str();
+  EXPECT_NE(html.find("<span id=\"bans-today\">1</span> ban today"), std::string::npos);
   EXPECT_NE(html.find("<span id=\"firewall-drops\">not counted</span>"), std::string::npos);
 }
 
