@@ -458,6 +458,26 @@ void ask_outgoing(Model& m) {
   m.daemon.queue = std::move(*q.value);
 }
 
+/// The Security page's view of boxmaild: `bans` (the ban list is
+/// boxmaild's; with the firewall off its error says so).
+void ask_security(Model& m) {
+  if (!m.config) {
+    m.daemon.bans_error = "the configuration file has errors";
+    return;
+  }
+  const auto r = control::control_request(m.config->server.control_socket, "bans", 5000);
+  if (!r.reached) {
+    m.daemon.bans_error = "boxmaild does not answer on its control socket (" + r.error + ")";
+    return;
+  }
+  auto b = control::decode_bans(r.reply);
+  if (!b) {
+    m.daemon.bans_error = b.error;
+    return;
+  }
+  m.daemon.bans = std::move(*b.value);
+}
+
 /// Sends a queue action, the smarthost login or a test message to boxmaild
 /// (the queue and the login file are its own) and turns its reply into the
 /// page's outcome. The payload (a password) goes only into the socket.
@@ -770,7 +790,7 @@ Response handle() {
       view.form = &req.form;
       view.outcome = &outcome;
     } else if (outcome.change && outcome.change->daemon) {
-      // The queue and the smarthost login are boxmaild's; what is logged
+      // The queue, the smarthost login and the bans are boxmaild's; what is logged
       // names the action (and a login's user), never the payload.
       const std::string what = outcome.change->daemon->what;
       outcome = send_daemon_change(model, *outcome.change->daemon);
@@ -794,6 +814,7 @@ Response handle() {
   if (page->path == "/status" || page->path == "/mailboxes") ask_daemon(model, page->path == "/status");
   if (page->path == "/certificate") ask_tls(model);
   if (page->path == "/outgoing") ask_outgoing(model);
+  if (page->path == "/security") ask_security(model);
   Response r;
   r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;

@@ -65,6 +65,14 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+std::string span(std::uint64_t s) {
+  using std::to_string;
+  if (s < 60) return to_string(s) + " s";
+  if (s < 3600) return to_string(s / 60) + " min";
+  if (s < 86400) return to_string(s / 3600) + " h" + (s % 3600 >= 60 ? " " + to_string(s % 3600 / 60) + " min" : "");
+  return to_string(s / 86400) + " d" + (s % 86400 >= 3600 ? " " + to_string(s % 86400 / 3600) + " h" : "");
+}
+
 std::string field_name(const KeyInfo& k) { return std::string(k.section) + "." + std::string(k.key); }
 
 std::string error_of(const View& v, std::string_view field) {

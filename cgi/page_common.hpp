@@ -3,7 +3,7 @@
 //
 // Each page lives in its own file (page_status.cpp, page_mailboxes.cpp,
 // page_aliases.cpp, page_feed.cpp, page_retrieval.cpp, page_backup.cpp,
-// page_certificate.cpp, page_outgoing.cpp, page_login.cpp); pages.cpp holds the table that
+// page_certificate.cpp, page_outgoing.cpp, page_security.cpp, page_login.cpp); pages.cpp holds the table that
 // names them. The helpers here are the small text utilities the forms
 // need, the notices every page shows, and the settings forms over schema
 // keys (apply_settings / settings_fields), which the feed, retrieval and
@@ -32,6 +32,8 @@ std::vector<std::string> split_items(std::string_view s);
 std::vector<std::string> split_lines(std::string_view s);
 /// `items` joined with `sep` between them.
 std::string join(const std::vector<std::string>& items, std::string_view sep);
+/// A duration for people: "45 s", "12 min", "3 h 5 min", "2 d 4 h" (cut, not rounded).
+std::string span(std::uint64_t seconds);
 /// "section.key", the form field name of a schema key.
 std::string field_name(const config::KeyInfo& k);
 
@@ -87,6 +89,8 @@ Html certificate_render(const Request& r, const Model& m, const View& v);
 Outcome certificate_post(const Request& r, const Model& m);
 Html outgoing_render(const Request& r, const Model& m, const View& v);
 Outcome outgoing_post(const Request& r, const Model& m);
+Html security_render(const Request& r, const Model& m, const View& v);
+Outcome security_post(const Request& r, const Model& m);
 Html backup_render(const Request& r, const Model& m, const View& v);
 Outcome backup_post(const Request& r, const Model& m);
 

@@ -67,15 +67,6 @@ std::optional<std::uint64_t> duration_seconds(std::string_view text) {
   return n.value;
 }
 
-/// "45 s", "12 min", "3 h 5 min", "2 d 4 h".
-std::string span(std::uint64_t s) {
-  using std::to_string;
-  if (s < 60) return to_string(s) + " s";
-  if (s < 3600) return to_string(s / 60) + " min";
-  if (s < 86400) return to_string(s / 3600) + " h" + (s % 3600 >= 60 ? " " + to_string(s % 3600 / 60) + " min" : "");
-  return to_string(s / 86400) + " d" + (s % 86400 >= 3600 ? " " + to_string(s % 86400 / 3600) + " h" : "");
-}
-
 /// One small POST form with a button (a queue action on one message, or all).
 Html action_form(const Request& r, const Model& m, std::string_view action, std::string_view id,
                  Html::Literal label, bool danger, std::string_view aria) {

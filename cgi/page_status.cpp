@@ -70,6 +70,21 @@ Html status_render(const Request& r, const Model& m, const View& v) {
          std::to_string(d.stats.accepted_today) + Html::trusted("</span> received, <span id=\"refused-today\">") +
          std::to_string(d.stats.refused_today) + Html::trusted("</span> refused.</p>") + hourly_chart(d.stats) +
          Html::trusted("</section>\n");
+  out += Html::trusted("<section><h2>Security</h2><p class=\"counts\"><span id=\"bans-today\">") +
+         std::to_string(d.stats.bans_today) + Html::trusted("</span>") +
+         (d.stats.bans_today == 1 ? Html::trusted(" ban") : Html::trusted(" bans")) +
+         Html::trusted(" today (since midnight). Blocked connections: <span id=\"firewall-drops\">") +
+         (d.stats.firewall_drops ? std::to_string(*d.stats.firewall_drops) : std::string("not counted")) +
+         Html::trusted("</span>") +
+         (d.stats.firewall_drops
+              ? Html(" packets from banned addresses dropped on the mail ports since boxmaild started (a client "
+                     "retrying one connection sends several).")
+              : Html(" (the firewall is off or its helper did not answer).")) +
+         Html::trusted(" Refused by the connection checks today: <span id=\"blocked-dnsbl\">") +
+         std::to_string(d.stats.blocked_dnsbl_today) +
+         Html::trusted("</span> by DNS block lists, <span id=\"blocked-reverse-dns\">") +
+         std::to_string(d.stats.blocked_reverse_dns_today) + Html::trusted("</span> by reverse DNS.") +
+         Html::trusted(" <a") + attr("href", r.script + "/security") + Html::trusted(">Security</a></p></section>\n");
   out += Html::trusted("<section><h2>Mailboxes</h2><table id=\"mailbox-sizes\"><thead><tr><th>mailbox</th>"
                        "<th>messages</th><th>size</th><th>quota</th></tr></thead><tbody>") +
          boxes + Html::trusted("</tbody></table>") + store + Html::trusted("</section>\n");

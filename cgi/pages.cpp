@@ -25,6 +25,7 @@ const std::vector<PageInfo>& pages() {
       {"/feed", "Mail feed", feed_render, feed_post},
       {"/retrieval", "Mail retrieval", retrieval_render, retrieval_post},
       {"/outgoing", "Outgoing mail", outgoing_render, outgoing_post},
+      {"/security", "Security", security_render, security_post},
       {"/certificate", "Certificate", certificate_render, certificate_post},
       {"/backup", "Backup and restore", backup_render, backup_post},
   };

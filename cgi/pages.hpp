@@ -53,6 +53,11 @@ struct DaemonView {
   /// it failed, then `queue_error` says why.
   std::optional<control::QueueListReply> queue;
   std::string queue_error;
+  /// `bans` (the Security page only); nullopt when not asked or it
+  /// failed, then `bans_error` says why (boxmaild's text, e.g. the
+  /// firewall is off).
+  std::optional<control::BansReply> bans;
+  std::string bans_error;
 };
 
 struct Model {

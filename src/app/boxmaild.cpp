@@ -29,6 +29,7 @@
 #include "tls/certificate.hpp"
 #include "tls/server_context.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -38,9 +39,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 namespace {
 
@@ -364,13 +367,29 @@ int main(int argc, char** argv) {
       const auto r = ban_list->unban(req.address);
       return control::Reply{r.ok, r.message, {}};
     }
-    control::Reply out{true, "", {}};
+    control::BansReply out;
     const std::int64_t now = std::time(nullptr);
     for (const firewall::Ban& b : ban_list->list()) {
-      out.lines.push_back(b.address + " " + std::to_string(b.expires - now) + " " + b.reason);
+      out.bans.push_back(control::BanEntry{b.address, static_cast<std::uint64_t>(std::max<std::int64_t>(b.expires - now, 0)),
+                                           b.reason});
     }
-    out.head = std::to_string(out.lines.size()) + " banned";
-    return out;
+    return control::encode(out);
+  };
+  // `stats`: the firewall's dropped packets (nft counter banned_drops),
+  // asked of the helper with `list` (its head says drops=P); at most 3 s.
+  handlers.firewall_drops = [&io, &fw_client]() -> asio::awaitable<std::optional<std::uint64_t>> {
+    if (!fw_client || !fw_client->running()) co_return std::nullopt;
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(3));
+    auto drops = std::make_shared<std::optional<std::uint64_t>>();
+    firewall::Request list;
+    list.verb = firewall::Verb::List;
+    fw_client->send(list, [timer, drops](const firewall::Reply& r) {
+      if (r.ok) *drops = firewall::listed_drops(r.text);
+      timer->cancel();
+    });
+    auto wait = timer->async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await std::move(wait);
+    co_return *drops;
   };
   // The smarthost login: written by boxmaild only (0600 in a 0700
   // directory); replies name the user, never the password.
@@ -490,6 +509,7 @@ int main(int argc, char** argv) {
     if (!d) return;
     const std::string reason = net::offence_name(d->reason);
     const auto r = ban_list->ban(address, static_cast<std::uint32_t>(d->length.count()), reason);
+    if (r.ok) control_server.count(net::MessageEvent::Banned);
     net::log_warning("auto-ban: client=" + address + " reason=" + reason + " for " +
                      std::to_string(d->length.count()) + " s" +
                      (d->repeat > 0 ? " (earlier bans: " + std::to_string(d->repeat) + ")" : "") + ": " +

@@ -1,6 +1,7 @@
 // control_replies.cpp - see control_replies.hpp.
 #include "control/control_replies.hpp"
 
+#include "net/ip_network.hpp"
 #include "store/maildir_name.hpp"
 #include "text/ascii.hpp"
 #include "text/number.hpp"
@@ -97,6 +98,8 @@ class Reader {
     fail(std::string(key) + "= missing");
     return std::nullopt;
   }
+
+  bool has_keys() const { return !line_.keys.empty(); }
 
   bool has(std::string_view key) const {
     for (const auto& kv : line_.keys)
@@ -319,7 +322,9 @@ Reply encode(const StatsReply& s) {
   r.lines.push_back("today accepted=" + std::to_string(s.accepted_today) +
                     " refused=" + std::to_string(s.refused_today));
   r.lines.push_back("blocked dnsbl=" + std::to_string(s.blocked_dnsbl_today) +
-                    " reverse_dns=" + std::to_string(s.blocked_reverse_dns_today));
+                    " reverse_dns=" + std::to_string(s.blocked_reverse_dns_today) +
+                    " bans=" + std::to_string(s.bans_today) +
+                    (s.firewall_drops ? " firewall_drops=" + std::to_string(*s.firewall_drops) : std::string()));
   for (const HourCount& h : s.hours) {
     r.lines.push_back("hour " + std::to_string(h.start) + " accepted=" + std::to_string(h.accepted) +
                       " refused=" + std::to_string(h.refused));
@@ -345,6 +350,8 @@ Decoded<StatsReply> decode_stats(const Reply& r) {
       blocked = true;
       s.blocked_dnsbl_today = rd.key_number("dnsbl");
       s.blocked_reverse_dns_today = rd.key_number("reverse_dns");
+      if (rd.has("bans")) s.bans_today = rd.key_number("bans");
+      if (rd.has("firewall_drops")) s.firewall_drops = rd.key_number("firewall_drops");
     } else if (kind == "hour") {
       HourCount h;
       h.start = rd.word_number(1);
@@ -358,6 +365,34 @@ Decoded<StatsReply> decode_stats(const Reply& r) {
   }
   if (!today) return failed<StatsReply>("stats: no today line");
   return Decoded<StatsReply>{std::move(s), {}};
+}
+
+// ---- bans -----------------------------------------------------------------------------
+
+Reply encode(const BansReply& s) {
+  Reply r{true, std::to_string(s.bans.size()) + " banned", {}};
+  for (const BanEntry& b : s.bans)
+    r.lines.push_back(encode_word(b.address) + " " + std::to_string(b.seconds_left) + " " + encode_word(b.reason));
+  return r;
+}
+
+Decoded<BansReply> decode_bans(const Reply& r) {
+  if (!r.ok) return failed<BansReply>(r.head.empty() ? std::string("bans: boxmaild answered error") : r.head);
+  BansReply out;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    Reader rd("bans", i, r.lines[i]);
+    BanEntry b;
+    b.address = rd.word(0);
+    b.seconds_left = rd.word_number(1);
+    b.reason = rd.word(2);
+    if (rd.ok() && !rd.raw_word(3).empty()) rd.fail("more than three words");
+    if (rd.ok() && rd.has_keys()) rd.fail("unexpected key");
+    if (rd.ok() && !net::parse_address(b.address)) rd.fail("'" + b.address + "' is not an address");
+    if (rd.ok() && b.reason.empty()) rd.fail("no reason");
+    if (!rd.ok()) return failed<BansReply>(rd.error());
+    out.bans.push_back(std::move(b));
+  }
+  return Decoded<BansReply>{std::move(out), {}};
 }
 
 // ---- log ------------------------------------------------------------------------------

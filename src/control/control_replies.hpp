@@ -20,8 +20,11 @@
 //           "relay ROUTE queued=N"          (ROUTE: "none" or the methods in order,
 //                                           comma-separated: "mx,smarthost")
 //           "smarthost-login USER"          (a login is stored for USER; never the password)
-//   stats   "today accepted=N refused=M", "blocked dnsbl=N reverse_dns=M", then "hour START accepted=N refused=M"
-//           per hour (START in Unix seconds), oldest first
+//   stats   "today accepted=N refused=M", "blocked dnsbl=N reverse_dns=M bans=B [firewall_drops=P]",
+//           then "hour START accepted=N refused=M" per hour (START in Unix
+//           seconds), oldest first (bans= and firewall_drops= may be missing:
+//           an older daemon; firewall_drops= is missing while the firewall is off)
+//   bans    head "N banned", then one line per ban "ADDRESS SECONDS-LEFT REASON"
 //   log     the log lines as they are
 //   reload  head "ok reloaded" with one "restart-needed TEXT" line per key that
 //           waits for a restart, or "error ..." with one line per configuration error
@@ -180,15 +183,50 @@ struct StatsReply {
   std::vector<HourCount> hours;   ///< the last 24 hours, oldest first
   std::uint64_t blocked_dnsbl_today = 0;         ///< connections refused by a DNS block list today
   std::uint64_t blocked_reverse_dns_today = 0;   ///< connections refused by the reverse DNS rule today
+  /// Bans made today (since local midnight): the auto-ban's and the
+  /// administrator's (firewall::BanList accepted them).
+  std::uint64_t bans_today = 0;
+  /// Packets dropped for a ban by the firewall (the nft counter
+  /// banned_drops of table inet boxmail, since the table was made, i.e.
+  /// since boxmaild started); nullopt while the firewall is off or its
+  /// helper did not answer.
+  std::optional<std::uint64_t> firewall_drops = std::nullopt;
   bool operator==(const StatsReply&) const = default;
 };
 
 /// The `stats` reply: the today line, the blocked line ("blocked dnsbl=N
-/// reverse_dns=M", connections today), then one hour line per hour.
+/// reverse_dns=M bans=B", connections today, and " firewall_drops=P" when
+/// known), then one hour line per hour.
 Reply encode(const StatsReply& s);
 /// A `stats` reply read back; needs exactly one today line, at most one
-/// blocked line (none: zeros, as an older daemon sends).
+/// blocked line (none: zeros, as an older daemon sends; bans= and
+/// firewall_drops= are optional in it).
 Decoded<StatsReply> decode_stats(const Reply& r);
+
+// ---- bans ---------------------------------------------------------------------------
+
+/// One running ban as `bans` reports it (firewall::BanList::list).
+struct BanEntry {
+  std::string address;            ///< one IPv4 or IPv6 address (canonical, inet_ntop's form)
+  std::uint64_t seconds_left = 0; ///< until the ban ends
+  std::string reason;             ///< the ban's reason token ("manual", "login", ...)
+  bool operator==(const BanEntry&) const = default;
+};
+
+/// The reply to `bans`: the running bans, oldest first.
+struct BansReply {
+  std::vector<BanEntry> bans;
+  bool operator==(const BansReply&) const = default;
+};
+
+/// The `bans` reply: head "N banned", one line "ADDRESS SECONDS REASON" per
+/// ban (each a word: a hostile reason cannot split or add lines).
+Reply encode(const BansReply& s);
+/// A `bans` reply read back: every line exactly three words, the first
+/// one IPv4 or IPv6 address (net::parse_address), the second a number,
+/// the third non-empty; an "error" head (the firewall is off) fails with
+/// boxmaild's text.
+Decoded<BansReply> decode_bans(const Reply& r);
 
 // ---- log ----------------------------------------------------------------------------
 

@@ -189,6 +189,10 @@ asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
       asio::awaitable<RelayTestReply> test = handlers_.relay_test(address, sender);
       const RelayTestReply reply = co_await std::move(test);
       out = format_reply(encode(reply));
+    } else if (req.error.empty() && req.verb == Verb::Stats && handlers_.firewall_drops) {
+      asio::awaitable<std::optional<std::uint64_t>> ask = handlers_.firewall_drops();
+      const std::optional<std::uint64_t> drops = co_await std::move(ask);
+      out = format_reply(answer(line, payload, drops));
     } else {
       out = format_reply(answer(line, payload));
     }
@@ -202,7 +206,7 @@ asio::awaitable<void> ControlServer::serve(stream_protocol::socket socket) {
   socket.close(ignored);
 }
 
-Reply ControlServer::answer(std::string_view line, std::string_view payload) {
+Reply ControlServer::answer(std::string_view line, std::string_view payload, std::optional<std::uint64_t> drops) {
   const Request req = parse_request(line);
   if (!req.error.empty()) return Reply{false, req.error, {}};
   if (req.payload() == 0 && !payload.empty()) return Reply{false, "data after the request line", {}};
@@ -221,6 +225,8 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
       s.refused_today = stats_.refused_today(day);
       s.blocked_dnsbl_today = stats_.blocked_dnsbl_today(day);
       s.blocked_reverse_dns_today = stats_.blocked_reverse_dns_today(day);
+      s.bans_today = stats_.bans_today(day);
+      s.firewall_drops = drops;
       for (const auto& h : stats_.hours(now)) {
         s.hours.push_back(HourCount{static_cast<std::uint64_t>(h.start), h.accepted, h.refused});
       }
@@ -243,7 +249,12 @@ Reply ControlServer::answer(std::string_view line, std::string_view payload) {
                                       : Reply{false, "tls-regenerate not available", {}};
     case Verb::Queue:
       return handlers_.queue ? handlers_.queue(req) : Reply{false, "queue not available", {}};
-    case Verb::Ban:
+    case Verb::Ban: {
+      if (!handlers_.firewall) return Reply{false, "the firewall is not available", {}};
+      Reply r = handlers_.firewall(req);
+      if (r.ok) count(net::MessageEvent::Banned);
+      return r;
+    }
     case Verb::Unban:
     case Verb::Bans:
     case Verb::LoginFailed:

@@ -34,6 +34,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -63,6 +64,11 @@ class ControlServer {
     /// asynchronous handler. serve() awaits it while the loop runs on; it
     /// must answer within kRelayTestSeconds and a little.
     std::function<boost::asio::awaitable<RelayTestReply>(std::string, std::string)> relay_test;
+    /// The firewall's dropped packets (the nft counter banned_drops), asked
+    /// of the helper for each `stats` (serve() awaits it, the loop runs
+    /// on; it must answer within a few seconds); nullopt: firewall off or
+    /// no answer. Unset: `stats` has no firewall_drops.
+    std::function<boost::asio::awaitable<std::optional<std::uint64_t>>()> firewall_drops;
   };
 
   ControlServer(boost::asio::io_context& io, std::string path, Handlers handlers);
@@ -78,8 +84,12 @@ class ControlServer {
   void count(net::MessageEvent event);
   /// The answer to one request line and, for tls-install and
   /// smarthost-login, the payload that followed it (also used by tests).
-  /// relay-test is not answered here (serve() awaits its handler).
-  Reply answer(std::string_view line, std::string_view payload = {});
+  /// relay-test is not answered here (serve() awaits its handler); a
+  /// `stats` reply has `drops` as its firewall_drops (serve() asks the
+  /// firewall_drops handler first). A `ban` boxmaild takes counts as one
+  /// of today's bans.
+  Reply answer(std::string_view line, std::string_view payload = {},
+               std::optional<std::uint64_t> drops = std::nullopt);
 
  private:
   boost::asio::awaitable<void> accept_loop();

@@ -386,7 +386,7 @@ int serve(const ServeOptions& o) {
       const RunResult r = run(list_script(), st.keep_context);
       if (r.ok) {
         const std::vector<ListedBan> bans = parse_listing(r.output);
-        it.reply = Reply{true, std::to_string(bans.size()) + " banned", bans};
+        it.reply = Reply{true, list_head_text(bans.size(), parse_drop_counter(r.output)), bans};
       } else {
         it.reply = Reply{false, "nft: " + r.error, {}};
       }

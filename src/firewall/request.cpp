@@ -218,6 +218,18 @@ std::string format_reply(const Reply& reply) {
   return out;
 }
 
+std::string list_head_text(std::size_t banned, std::optional<std::uint64_t> drops) {
+  return std::to_string(banned) + " banned" + (drops ? " drops=" + std::to_string(*drops) : std::string());
+}
+
+std::optional<std::uint64_t> listed_drops(std::string_view text) {
+  const auto sp = text.find(" banned drops=");
+  if (sp == std::string_view::npos || !text::parse_unsigned<std::uint64_t>(text.substr(0, sp))) return std::nullopt;
+  const auto n = text::parse_unsigned<std::uint64_t>(text.substr(sp + 14));
+  if (!n) return std::nullopt;
+  return n.value;
+}
+
 ReplyParse parse_reply_head(std::string_view d) {
   ReplyParse out;
   if (d.size() > kMaxReply) {

@@ -34,7 +34,9 @@
 // exits, as when boxmaild closes its end).
 //
 // Replies (at most kMaxReply octets): "1 ok TEXT" or "1 error TEXT" on
-// the first line (TEXT printable ASCII); `list` adds one line per ban:
+// the first line (TEXT printable ASCII); `list` answers "1 ok N banned
+// drops=P" (P: the packets the counter banned_drops counted; " drops=P"
+// missing when nft's listing had no counter) and adds one line per ban:
 // "ADDRESS SECONDS-LEFT REASON" (REASON "-" when the set holds none).
 #pragma once
 
@@ -124,6 +126,14 @@ struct ReplyParse {
   std::string error;
 };
 ReplyParse parse_reply(std::string_view datagram);
+
+/// The head text of a `list` reply ("N banned drops=P", list_head_text).
+std::string list_head_text(std::size_t banned, std::optional<std::uint64_t> drops);
+
+/// The P of a `list` reply's head text "N banned drops=P" (strict: N and P
+/// decimal numbers, single blanks, nothing more); nullopt when the text is
+/// not that (an older helper's "N banned", or an error text).
+std::optional<std::uint64_t> listed_drops(std::string_view head_text);
 
 /// The same, for the head line only (ok and text; ban lines are not
 /// read): what boxmaild needs, which never asks for `list`.

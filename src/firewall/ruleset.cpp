@@ -121,6 +121,22 @@ std::vector<ListedBan> parse_listing(std::string_view out) {
   return bans;
 }
 
+std::optional<std::uint64_t> parse_drop_counter(std::string_view out) {
+  constexpr std::string_view kHead = "counter banned_drops {";
+  const auto head = out.find(kHead);
+  if (head == std::string_view::npos) return std::nullopt;
+  std::string_view block = out.substr(head + kHead.size());
+  block = block.substr(0, block.find('}'));
+  constexpr std::string_view kPackets = "packets ";
+  const auto at = block.find(kPackets);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view digits = block.substr(at + kPackets.size());
+  digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+  const auto n = text::parse_unsigned<std::uint64_t>(digits);
+  if (!n) return std::nullopt;
+  return n.value;
+}
+
 std::optional<std::uint64_t> parse_nft_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::uint64_t ms = 0;

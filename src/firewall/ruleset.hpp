@@ -63,6 +63,11 @@ std::string list_script();
 /// cannot read are skipped, and so is every other set.
 std::vector<ListedBan> parse_listing(std::string_view nft_output);
 
+/// The packets of the named counter banned_drops in nft's text output of
+/// list_script (`counter banned_drops { packets N bytes B }`); nullopt
+/// when the listing has none or its number is not one.
+std::optional<std::uint64_t> parse_drop_counter(std::string_view nft_output);
+
 /// Seconds in an nft duration ("2d2h59m59s936ms", "10m", "59s904ms"),
 /// milliseconds rounded up; nullopt when it is not one.
 std::optional<std::uint64_t> parse_nft_duration(std::string_view text);

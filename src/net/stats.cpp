@@ -17,7 +17,11 @@ std::vector<std::string> LogRing::last(std::size_t n) const {
 void MessageStats::record(MessageEvent event, std::int64_t now, std::int64_t day) {
   if (day != day_) {
     day_ = day;
-    accepted_today_ = refused_today_ = blocked_dnsbl_today_ = blocked_reverse_dns_today_ = 0;
+    accepted_today_ = refused_today_ = blocked_dnsbl_today_ = blocked_reverse_dns_today_ = bans_today_ = 0;
+  }
+  if (event == MessageEvent::Banned) {
+    ++bans_today_;
+    return;
   }
   if (event == MessageEvent::BlockedDnsbl || event == MessageEvent::BlockedReverseDns) {
     ++(event == MessageEvent::BlockedDnsbl ? blocked_dnsbl_today_ : blocked_reverse_dns_today_);

@@ -45,8 +45,9 @@ class LogRing {
 /// refused, or an SMTP connection refused by the connection limits.
 /// BlockedDnsbl, BlockedReverseDns: a connection refused by the checks at
 /// connection time (once per connection; its refused RCPTs count as
-/// Refused too), counted for today only.
-enum class MessageEvent { Accepted, Refused, BlockedDnsbl, BlockedReverseDns };
+/// Refused too), counted for today only. Banned: a ban the firewall's ban
+/// list took (the auto-ban's or the administrator's), today only.
+enum class MessageEvent { Accepted, Refused, BlockedDnsbl, BlockedReverseDns, Banned };
 
 /// Messages accepted and refused per hour, for the last 24 hours, and for
 /// the current day.
@@ -71,6 +72,8 @@ class MessageStats {
   std::uint32_t blocked_reverse_dns_today(std::int64_t day) const {
     return day == day_ ? blocked_reverse_dns_today_ : 0;
   }
+  /// Bans made today (MessageEvent::Banned).
+  std::uint32_t bans_today(std::int64_t day) const { return day == day_ ? bans_today_ : 0; }
 
  private:
   std::array<Hour, kHours> ring_{};   ///< slot = (start / 3600) % 24
@@ -79,6 +82,7 @@ class MessageStats {
   std::uint32_t refused_today_ = 0;
   std::uint32_t blocked_dnsbl_today_ = 0;
   std::uint32_t blocked_reverse_dns_today_ = 0;
+  std::uint32_t bans_today_ = 0;
 };
 
 }  // namespace boxmail::net

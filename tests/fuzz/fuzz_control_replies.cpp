@@ -1,7 +1,7 @@
 // fuzz_control_replies.cpp - the control socket's replies as the web panel
 // reads them (control/control_protocol.hpp parse_reply, then
 // control/control_replies.hpp decode_status, decode_stats, decode_log,
-// decode_reload, decode_tls, decode_tls_change, decode_relay_test): never a crash; a decoded
+// decode_reload, decode_tls, decode_tls_change, decode_relay_test, decode_bans): never a crash; a decoded
 // value encodes to exactly one body line per item (a hostile name cannot
 // add lines), and what it encodes to decodes again and encodes to the same
 // wire text (a fixed point). And the requests boxmaild reads: the input's
@@ -90,6 +90,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(c->part.empty() || c->part == "chain" || c->part == "key");
     if (!c->done) FUZZ_CHECK(encode(*c).lines.size() <= 1);   // a refusal: one problem line at most
     fixed_point(*c, decode_tls_change);
+  }
+  if (const auto b = decode_bans(p.reply)) {   // one line per ban, each three words, an address first
+    const Reply e = encode(*b);
+    FUZZ_CHECK(e.lines.size() == b->bans.size());
+    for (const BanEntry& x : b->bans) FUZZ_CHECK(!x.address.empty() && !x.reason.empty());
+    fixed_point(*b, decode_bans);
+  } else {
+    FUZZ_CHECK(!b.error.empty());
   }
   if (const auto t = decode_relay_test(p.reply)) {
     FUZZ_CHECK((t->result == RelayTestReply::Result::Sent) == p.reply.ok);

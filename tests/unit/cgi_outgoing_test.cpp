@@ -7,6 +7,7 @@
 // form through config::parse_config; queue actions and the login as
 // requests to boxmaild), and the credentials file boxmaild writes.
 #include "cgi/ini_edit.hpp"
+#include "cgi_page_fixture.hpp"
 #include "cgi/pages.hpp"
 #include "control/control_protocol.hpp"
 #include "control/control_replies.hpp"
@@ -257,26 +258,14 @@ const std::string kIni =
     "accept_domains = *\n\n[relay]\nroute = mx\n\n[aliases]\n";
 
 Model model(std::string ini = kIni) {
-  Model m;
-  m.ini_path = "/etc/boxmail/boxmail.ini";
-  m.ini_text = std::move(ini);
-  auto p = config::parse_config(m.ini_text, m.ini_path);
-  m.config = p.config;
-  m.config_errors = p.errors;
-  m.csrf = "0123456789abcdef0123456789abcdef";
+  Model m = fixture::page_model(std::move(ini));
   m.daemon.reached = true;
   m.daemon.status.relay = control::RelayStatus{{"mx"}, 1, std::nullopt};
   return m;
 }
 
 Request request(std::string_view method, std::string_view body = "", std::string_view query = "") {
-  Request r;
-  r.method = std::string(method);
-  r.path = "/outgoing";
-  r.script = "/cgi-bin/boxmail.cgi";
-  r.form = parse_urlencoded(body);
-  r.query = parse_urlencoded(query);
-  return r;
+  return fixture::page_request("/outgoing", method, body, query);
 }
 
 std::string render(const Model& m, const View& v = {}) {

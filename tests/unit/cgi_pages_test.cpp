@@ -4,6 +4,7 @@
 #include "cgi/archive.hpp"
 #include "cgi/ini_edit.hpp"
 #include "cgi/pages.hpp"
+#include "cgi_page_fixture.hpp"
 #include "control/control_protocol.hpp"
 #include "net/stats.hpp"
 
@@ -57,24 +58,14 @@ TEST(CgiArchive, RoundTripAndRejects) {
 }
 
 Model model(std::string ini = kIni) {
-  Model m;
-  m.ini_path = "/etc/boxmail/boxmail.ini";
-  m.ini_text = std::move(ini);
-  auto p = config::parse_config(m.ini_text, m.ini_path);
-  m.config = p.config;
-  m.config_errors = p.errors;
+  Model m = fixture::page_model(std::move(ini));
   m.accounts = config::parse_passwd("alice:{SHA512-CRYPT}$6$x$y::::::\n").table;
-  m.csrf = "0123456789abcdef0123456789abcdef";
   m.hash_password = [](std::string_view pw) { return "{TEST}" + std::string(pw); };
   return m;
 }
 
 Outcome post(std::string_view path, std::string_view body, const Model& m) {
-  Request r;
-  r.method = "POST";
-  r.path = std::string(path);
-  r.script = "/cgi-bin/boxmail.cgi";
-  r.form = parse_urlencoded(body);
+  const Request r = fixture::page_request(path, "POST", body);
   EXPECT_EQ(r.form.error, "");
   return find_page(path)->post(r, m);
 }

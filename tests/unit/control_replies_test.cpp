@@ -138,9 +138,9 @@ TEST(ControlReplies, StatusRefusesMalformedInput) {
 }
 
 TEST(ControlReplies, StatsRoundTripAndErrors) {
-  StatsReply s{7, 1, {{1700000000, 3, 1}, {1700003600, 4, 0}}, 5, 2};
+  StatsReply s{7, 1, {{1700000000, 3, 1}, {1700003600, 4, 0}}, 5, 2, 3, std::nullopt};
   const Reply r = encode(s);
-  EXPECT_EQ(r.lines, (std::vector<std::string>{"today accepted=7 refused=1", "blocked dnsbl=5 reverse_dns=2",
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"today accepted=7 refused=1", "blocked dnsbl=5 reverse_dns=2 bans=3",
                                                "hour 1700000000 accepted=3 refused=1",
                                                "hour 1700003600 accepted=4 refused=0"}));
   const auto d = decode_stats(over_the_wire(r));
@@ -162,6 +162,50 @@ TEST(ControlReplies, StatsRoundTripAndErrors) {
   ASSERT_TRUE(old) << old.error;
   EXPECT_EQ(old->blocked_dnsbl_today, 0u);
   EXPECT_FALSE(decode_stats(Reply{false, "unknown request", {}}));
+  // bans= and firewall_drops= are optional (an older daemon; the firewall off); when there, numbers.
+  const auto older = decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1 reverse_dns=0"}));
+  ASSERT_TRUE(older) << older.error;
+  EXPECT_EQ(older->bans_today, 0u);
+  EXPECT_FALSE(older->firewall_drops);
+  StatsReply fw{1, 0, {}, 0, 0, 4, 1234};
+  EXPECT_EQ(encode(fw).lines[1], "blocked dnsbl=0 reverse_dns=0 bans=4 firewall_drops=1234");
+  const auto back = decode_stats(over_the_wire(encode(fw)));
+  ASSERT_TRUE(back) << back.error;
+  EXPECT_EQ(*back, fw);
+  EXPECT_FALSE(decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1 reverse_dns=0 bans=x"})));
+  EXPECT_FALSE(decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1 reverse_dns=0 firewall_drops=-1"})));
+  EXPECT_FALSE(decode_stats(reply_of({"today accepted=1 refused=1", "blocked dnsbl=1 reverse_dns=0 bans=1 bans=2"})));
+}
+
+TEST(ControlReplies, BansRoundTripAndRefusals) {
+  const BansReply b{{{"192.0.2.7", 3599, "manual"}, {"2001:db8::7", 60, "login"}}};
+  const Reply r = encode(b);
+  EXPECT_TRUE(r.ok);
+  EXPECT_EQ(r.head, "2 banned");
+  EXPECT_EQ(r.lines, (std::vector<std::string>{"192.0.2.7 3599 manual", "2001:db8::7 60 login"}));
+  const auto d = decode_bans(over_the_wire(r));
+  ASSERT_TRUE(d) << d.error;
+  EXPECT_EQ(*d, b);
+  const auto none = decode_bans(Reply{true, "0 banned", {}});
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->bans.empty());
+  // A hostile reason stays one word on its line and comes back as it was.
+  const BansReply hostile{{{"192.0.2.8", 10, "<script>alert(1)</script>\r\nstop x=1"}}};
+  const Reply hr = encode(hostile);
+  ASSERT_EQ(hr.lines.size(), 1u);
+  EXPECT_EQ(hr.lines[0].find('\n'), std::string::npos);
+  const auto hd = decode_bans(over_the_wire(hr));
+  ASSERT_TRUE(hd) << hd.error;
+  EXPECT_EQ(*hd, hostile);
+  // The firewall off: boxmaild's own words.
+  const auto off = decode_bans(Reply{false, "the firewall is off ([firewall] enabled = no)", {}});
+  EXPECT_FALSE(off);
+  EXPECT_EQ(off.error, "the firewall is off ([firewall] enabled = no)");
+  for (std::string_view bad : {"192.0.2.7 60", "192.0.2.7 x manual", "192.0.2.7 60 manual extra",
+                               "not-an-address 60 manual", "192.0.2.0/24 60 manual", "192.0.2.7 60 manual k=1",
+                               "192.0.2.7 -1 manual", "", "192.0.2.7  60 manual", "192.0.2.7 60 %ZZ"}) {
+    EXPECT_FALSE(decode_bans(reply_of({std::string(bad)}))) << bad;
+  }
 }
 
 TEST(ControlReplies, LogLinesKeepDotsAndLoseLineEnds) {

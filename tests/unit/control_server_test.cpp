@@ -52,6 +52,42 @@ TEST(ControlServer, RepliesDecodeToWhatTheHandlersFilledIn) {
   EXPECT_FALSE(decode_stats(server.answer("stats now")));
 }
 
+TEST(ControlServer, BansTakenCountTodayAndStatsCarryTheDrops) {
+  boost::asio::io_context io;
+  ControlServer::Handlers h;
+  std::vector<std::string> asked;
+  h.firewall = [&asked](const Request& req) {
+    asked.push_back(req.address);
+    if (req.verb == Verb::Bans) return encode(BansReply{{{"192.0.2.7", 50, "manual"}}});
+    return Reply{req.address != "192.0.2.99", req.address == "192.0.2.99" ? "refused" : "banned", {}};
+  };
+  ControlServer server(io, "/nonexistent/control.sock", h);
+  EXPECT_TRUE(server.answer("ban 192.0.2.7 60 manual").ok);
+  EXPECT_FALSE(server.answer("ban 192.0.2.99 60").ok);   // refused: not counted
+  EXPECT_TRUE(server.answer("unban 192.0.2.7").ok);      // an unban is no ban
+  const auto b = decode_bans(server.answer("bans"));
+  ASSERT_TRUE(b) << b.error;
+  EXPECT_EQ(b->bans.size(), 1u);
+  server.count(net::MessageEvent::Banned);   // the auto-ban's, counted by the wiring
+  const auto st = decode_stats(parse_reply(format_reply(server.answer("stats", {}, 77))).reply);
+  ASSERT_TRUE(st) << st.error;
+  EXPECT_EQ(st->bans_today, 2u);
+  EXPECT_EQ(st->firewall_drops, 77u);
+  EXPECT_EQ(st->accepted_today + st->refused_today, 0u);   // a ban is no message
+  const auto off = decode_stats(server.answer("stats"));
+  ASSERT_TRUE(off);
+  EXPECT_FALSE(off->firewall_drops);
+  EXPECT_EQ(asked, (std::vector<std::string>{"192.0.2.7", "192.0.2.99", "192.0.2.7", ""}));
+  // A new day starts from zero.
+  net::MessageStats s;
+  s.record(net::MessageEvent::Banned, 1700000000, 10);
+  s.record(net::MessageEvent::Banned, 1700000001, 10);
+  EXPECT_EQ(s.bans_today(10), 2u);
+  s.record(net::MessageEvent::Banned, 1700090000, 11);
+  EXPECT_EQ(s.bans_today(11), 1u);
+  EXPECT_EQ(s.bans_today(10), 0u);
+}
+
 TEST(ControlServer, TlsVerbsReachTheirHandlersWithTheUploadSplit) {
   boost::asio::io_context io;
   ControlServer::Handlers h;

@@ -186,6 +186,34 @@ TEST(FwRuleset, ReadsNftsListing) {
   EXPECT_TRUE(parse_listing("elements = { 127.0.0.1 timeout 1m expires 1s }").empty());   // not in a banned set
 }
 
+TEST(FwRuleset, ReadsTheDropCounter) {
+  const std::string out =
+      "table inet boxmail {\n\tcounter banned_drops {\n\t\tpackets 17 bytes 1020\n\t}\n\n"
+      "\tset banned4 {\n\t\ttype ipv4_addr\n\t\tflags timeout\n\t}\n}\n";
+  EXPECT_EQ(parse_drop_counter(out), 17u);
+  EXPECT_EQ(parse_drop_counter("counter banned_drops {\n packets 0 bytes 0\n}"), 0u);
+  EXPECT_FALSE(parse_drop_counter("table inet boxmail {\n}\n"));
+  EXPECT_FALSE(parse_drop_counter("counter banned_drops {\n}\n packets 5"));   // not inside its block
+  EXPECT_FALSE(parse_drop_counter("counter banned_drops { packets x bytes 0 }"));
+  EXPECT_FALSE(parse_drop_counter("counter other { packets 3 bytes 0 }"));
+  EXPECT_FALSE(parse_drop_counter("counter banned_drops { packets 99999999999999999999999 bytes 0 }"));
+}
+
+TEST(FwReply, ListHeadCarriesTheDrops) {
+  EXPECT_EQ(list_head_text(2, 17), "2 banned drops=17");
+  EXPECT_EQ(list_head_text(0, std::nullopt), "0 banned");
+  EXPECT_EQ(listed_drops("2 banned drops=17"), 17u);
+  EXPECT_EQ(listed_drops(list_head_text(500, 0)), 0u);
+  for (std::string_view bad : {"2 banned", "banned drops=1", "x banned drops=1", "2 banned drops=", "2 banned drops=1 ",
+                               "2 banned drops=-1", "2 banned  drops=1", "no ruleset applied yet"}) {
+    EXPECT_FALSE(listed_drops(bad)) << bad;
+  }
+  // Through the datagram as boxmaild reads it (the head only).
+  const ReplyParse p = parse_reply_head(format_reply(Reply{true, list_head_text(1, 42), {{"192.0.2.1", 5, "x"}}}));
+  ASSERT_TRUE(p.reply) << p.error;
+  EXPECT_EQ(listed_drops(p.reply->text), 42u);
+}
+
 TEST(FwRuleset, NftDurations) {
   EXPECT_EQ(parse_nft_duration("10m"), 600u);
   EXPECT_EQ(parse_nft_duration("59s904ms"), 60u);

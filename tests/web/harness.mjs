@@ -1,8 +1,10 @@
 // harness.mjs - what the browser tests share (panel.test.mjs,
-// panel_https.test.mjs, outgoing.test.mjs): the panel's servers (tests/web/panel_env.py) as a
-// child process, headless Debian Chromium through playwright-core, and the
-// list of console errors every test file checks at its end, and a small
+// panel_https.test.mjs, outgoing.test.mjs, security.test.mjs): the panel's
+// servers (tests/web/panel_env.py) as a child process, headless Debian
+// Chromium through playwright-core, and the list of console errors every
+// test file checks at its end, the page helpers (pageTools) and a small
 // SMTP client.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
@@ -47,6 +49,31 @@ export async function openBrowser(extraArgs, consoleErrors) {
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
   page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
   return { browser, context, page };
+}
+
+/** What the page tests do on the panel's pages, for the page `getPage()`
+ * returns (set in a test's before()): `shot(name)` saves a full-page
+ * screenshot as ARTIFACTS/PREFIX-NAME.png; `go(p)` opens `base + p` and
+ * expects 200; `notices()` resolves to the page's notices (ok or not)
+ * joined with " | "; `submit(button)` clicks a submit button and resolves
+ * to the notices of the page the POST answered with (every POST's answer
+ * has one); `button(name)` is the button of that exact accessible name. */
+export function pageTools(getPage, base, prefix) {
+  const notices = () => getPage().locator('.notice').allInnerTexts().then((t) => t.join(' | '));
+  return {
+    shot: (name) => getPage().screenshot({ path: path.join(ARTIFACTS, `${prefix}-${name}.png`), fullPage: true }),
+    go: async (p) => {
+      const r = await getPage().goto(base + p);
+      assert.equal(r.status(), 200, `GET ${p}`);
+    },
+    notices,
+    submit: async (button) => {
+      await button.click();
+      await getPage().locator('.notice').first().waitFor();
+      return notices();
+    },
+    button: (name) => getPage().getByRole('button', { name, exact: true }),
+  };
 }
 
 /** Closes the browser, stops panel_env.py and removes `dir` (kept with

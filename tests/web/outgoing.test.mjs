@@ -23,7 +23,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
-import { ARTIFACTS, closeAll, openBrowser, sendSmtp, startEnv } from './harness.mjs';
+import { closeAll, openBrowser, pageTools, sendSmtp, startEnv } from './harness.mjs';
 
 const HTTP_PORT = 18090, SMTP_PORT = 12535, POP3_PORT = 11110, SINK_PORT = 12536, HOSTILE_PORT = 12537;
 const HOSTILE = `550 5.7.1 <script>alert('boxmail')</script><img src=x onerror="alert(2)"> & no`;
@@ -40,26 +40,7 @@ const sinks = [];
 const consoleErrors = [];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function shot(name) {
-  await page.screenshot({ path: path.join(ARTIFACTS, `outgoing-${name}.png`), fullPage: true });
-}
-
-async function go(p) {
-  const r = await page.goto(BASE + p);
-  assert.equal(r.status(), 200, `GET ${p}`);
-}
-
-/** The notices on the page (ok or not), joined. */
-const notices = () => page.locator('.notice').allInnerTexts().then((t) => t.join(' | '));
-
-/** Clicks a submit button and resolves to the notices of the page the POST
- * answered with (every POST's answer has one). */
-async function submit(button) {
-  await button.click();
-  await page.locator('.notice').first().waitFor();
-  return notices();
-}
-const button = (name) => page.getByRole('button', { name, exact: true });
+const { shot, go, submit, button } = pageTools(() => page, BASE, 'outgoing');
 
 before(async () => {
   // Port 1 on loopback: nothing answers, every MX lookup times out after 1 s.

@@ -12,7 +12,8 @@ nf_tables ruleset, never the host's):
       touched.
   (2) `boxmailctl ban 127.0.0.5 SECONDS`: 127.0.0.5 is in banned4, an SMTP
       and a POP3 connection from it (client socket bound to 127.0.0.5)
-      get nothing, 127.0.0.2 gets its greetings, the drop counter counts;
+      get nothing, 127.0.0.2 gets its greetings, the drop counter counts
+      (and `stats` reports it as firewall_drops=, with bans=1 today);
       `bans` lists it with its time left and reason; the ban expires (the
       address gets its greeting again, `bans` is empty).
   (3) An allow-listed address (127.0.0.3, and 127.0.0.1) cannot be banned:
@@ -163,7 +164,13 @@ def main():
         assert not greets(box.pop3_port, "127.0.0.5")
         assert greets(box.port, "127.0.0.2", b"220")
         assert greets(box.pop3_port, "127.0.0.2", b"+OK")
-        assert re.search(r"packets [1-9]", nft("list", "counter", "inet", "boxmail", "banned_drops").stdout)
+        drops = int(re.search(r"packets (\d+)", nft("list", "counter", "inet", "boxmail", "banned_drops").stdout).group(1))
+        assert drops >= 1
+        # `stats` reads the same counter through the helper (the Status
+        # page's blocked connections) and counts the ban as one of today's.
+        blocked = [l for l in box.control("stats") if l.startswith("blocked ")]
+        fields = dict(kv.split("=") for kv in blocked[0].split()[1:])
+        assert int(fields["firewall_drops"]) >= drops and fields["bans"] == "1", blocked
         # `boxmail-fw show` (for boxes without the nft program) lists the same table.
         shown = subprocess.run([FW, "show"], capture_output=True, text=True, timeout=30)
         assert shown.returncode == 0, shown.stderr
@@ -274,7 +281,7 @@ def main():
         assert replies[3] == "1 ok banned 127.0.0.9 for 60 s", replies
         assert replies[4] == "1 ok banned 2001:db8::1 for 60 s", replies
         head, *bans = replies[5].split("\n")
-        assert head == "1 ok 2 banned", replies[5]
+        assert head == "1 ok 2 banned drops=0", replies[5]   # the counter banned_drops, nothing dropped yet
         assert [b.split()[0] for b in bans] == ["127.0.0.9", "2001:db8::1"] and bans[0].endswith(" manual"), bans
         assert banned4() == ["127.0.0.9"]
         [r] = ask("1 unban 127.0.0.9")
