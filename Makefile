@@ -92,6 +92,7 @@ bench: deps build static
 	/usr/bin/python3 tests/bench/tls_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/guess_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/dnscheck_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
+	/usr/bin/python3 tests/bench/ban_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/panel_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/relay_bench.py --build $(BUILD) --bin $(STATIC_BUILD)
 	/usr/bin/python3 tests/bench/soak.py --build $(BUILD) --seconds $(BENCH_SOAK_SECONDS)

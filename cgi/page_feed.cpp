@@ -14,7 +14,7 @@ const std::vector<FieldSpec>& feed_specs() {
       {"smtp", "max_message_size", "Maximum message size"},
       {"smtp", "max_recipients", "Maximum recipients per message"},
       {"smtp", "banner", "Welcome banner"},
-      {"smtp", "feed_servers", "Servers you accept SMTP mail from", true},
+      {"smtp", "feed_servers", "Servers you accept SMTP mail from (only they may use port 25; empty: anyone)", true},
   };
   return specs;
 }
@@ -53,7 +53,8 @@ Html feed_render(const Request& r, const Model& m, const View& v) {
              "<section class=\"note\"><h2>Port 25 on your router</h2><p>For mail to reach this box, the ISP router "
              "must forward TCP port 25 from the Internet to this box's LAN address (often under \"port forwarding\" "
              "or \"virtual server\"), and your domain's MX record must point at your public address. Many ISPs "
-             "instead deliver to the box over their own feed: list their servers above for reference.</p>"
+             "instead deliver to the box over their own feed: list their servers above, and port 25 then takes "
+             "mail only from them (your own users send on the submission ports).</p>"
              "</section>\n");
   return out;
 }

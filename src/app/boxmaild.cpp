@@ -490,6 +490,15 @@ int main(int argc, char** argv) {
     for (const std::string& n : ban_list->load()) net::log_info(n);
     ban_list->set_allow(never_banned(*cfg));
     ban_list->apply(mail_ports(*start_cfg));
+    // The daemon refuses banned clients itself too (a dead helper, a
+    // table deleted by hand): a hash lookup per accepted connection.
+    auto banned = [&ban_list](const std::string& address) { return ban_list->banned(address); };
+    server.set_ban_check(banned);
+    if (pop3_server) pop3_server->set_ban_check(banned);
+    // [smtp] feed_servers into the table's feed sets, as resolved.
+    server.set_feed_sink([&ban_list](std::vector<std::uint16_t> ports, std::vector<net::IpNetwork> from) {
+      ban_list->set_feed(std::move(ports), std::move(from));
+    });
   }
   // The auto-ban (net/abuse_score.hpp): the sessions' offences and every
   // failed login, scored per client address with the [firewall] ban_*

@@ -70,7 +70,8 @@ struct SmtpConfig {
   std::vector<ListenAddress> submissions_listen;  ///< submission over implicit TLS (RFC 8314 3.3, port 465); empty: off
   std::string banner;                         ///< text after "220 <hostname> ESMTP"
   std::vector<std::string> accept_domains;    ///< "*" (any) or patterns like "*.example.org", lower case
-  std::vector<std::string> feed_servers;      ///< servers the feed comes from: reference only, no effect
+  std::vector<std::string> feed_servers;      ///< the only servers the feed port serves (with [firewall] allow); empty: anyone (smtp/feed_list.hpp)
+  std::uint32_t feed_refresh = 0;             ///< seconds between lookups of feed_servers' host names
   std::string catch_all;                      ///< mailbox for unknown local-parts; empty = none
   bool vrfy = false;                          ///< VRFY answers (else 252 2.5.0 always)
   std::uint64_t max_message_size = 0;         ///< octets, SIZE= and actual (552 5.3.4)

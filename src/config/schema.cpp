@@ -622,15 +622,25 @@ const std::vector<Row>& rows() {
                "and *.example.org (sub-domains only); others get 550 5.7.1."},
        [](Config& c, const Value& v) { c.smtp.accept_domains = v.domains; }},
       {{.section = "smtp", .key = "feed_servers", .type = KeyType::String, .default_value = "",
-        .doc = "Servers you accept SMTP mail from (your ISP's mail servers: host names or IP "
-               "addresses). Addresses and networks listed here are exempt from dnsbl_zones and "
-               "reverse_dns (host names are not resolved for that); they do not yet restrict who may "
-               "connect."},
+        .doc = "Servers you accept SMTP mail from (your ISP's mail servers: host names, IP "
+               "addresses or networks). Empty: anyone may connect to the feed port (listen). Set: "
+               "the feed port serves only these and [firewall] allow (the box itself; not "
+               "[relay] relay_networks: LAN users submit on 587/465); others get a 554 5.7.1 "
+               "greeting and, with the firewall on, are dropped by it. Host names are resolved "
+               "(A, AAAA) at start, reload and every feed_refresh; a failed lookup keeps the last "
+               "addresses, a name not resolved yet admits nobody. Addresses and networks listed "
+               "here are exempt from dnsbl_zones and reverse_dns. Submission and POP3 are not "
+               "affected."},
        [](Config& c, const Value& v) {
          c.smtp.feed_servers.clear();
          for (std::string_view item : split_list(v.text)) c.smtp.feed_servers.push_back(text::ascii_lower(item));
        },
        check_feed_servers},
+      {{.section = "smtp", .key = "feed_refresh", .type = KeyType::Seconds, .min = 1, .max = 86400,
+        .default_value = "3600",
+        .doc = "How often the host names in feed_servers are looked up again (seconds after the "
+               "last round ended)."},
+       [](Config& c, const Value& v) { c.smtp.feed_refresh = narrow<std::uint32_t>(v.number); }},
       {{.section = "smtp", .key = "catch_all", .type = KeyType::Mailbox, .default_value = "",
         .doc = "Mailbox for mail to unknown local-parts; empty refuses them with 550 5.1.1."},
        [](Config& c, const Value& v) { c.smtp.catch_all = v.text; }},

@@ -47,31 +47,57 @@ std::vector<std::string> BanList::load() {
   return notes;
 }
 
+namespace {
+/// `ports` ascending, each once, no 0, at most kMaxPorts (a handful: no std::sort).
+std::vector<std::uint16_t> port_list(const std::vector<std::uint16_t>& ports, const char* what) {
+  std::vector<std::uint16_t> out;
+  for (const std::uint16_t p : ports) {
+    auto at = out.begin();
+    while (at != out.end() && *at < p) ++at;
+    if (p != 0 && (at == out.end() || *at != p)) out.insert(at, p);
+  }
+  if (out.size() > kMaxPorts) {
+    net::log_warning(std::string("firewall: more than ") + std::to_string(kMaxPorts) + " " + what + " ports; only the first are guarded");
+    out.resize(kMaxPorts);
+  }
+  return out;
+}
+}  // namespace
+
 void BanList::apply(const std::vector<std::uint16_t>& ports) {
   if (client_ == nullptr) return;
+  ports_ = port_list(ports, "mail");
+  if (ports_.empty()) return;
+  send_apply();
+  const std::int64_t t = now();
+  table_.expire(t);
+  for (const Ban& b : table_.bans()) send_ban(b, t);
+}
+
+void BanList::set_feed(std::vector<std::uint16_t> ports, std::vector<net::IpNetwork> from) {
+  feed_ports_ = port_list(ports, "feed");
+  feed_ = std::move(from);
+  if (feed_.size() > kMaxFeed) {
+    net::log_warning("firewall: more than " + std::to_string(kMaxFeed) + " feed server networks; only the first are sent");
+    feed_.resize(kMaxFeed);
+  }
+  if (client_ != nullptr && !ports_.empty()) send_apply();
+}
+
+void BanList::send_apply() {
   Request a;
   a.verb = Verb::Apply;
-  for (const std::uint16_t p : ports) {   // ascending, each once (a handful: no std::sort)
-    auto at = a.ports.begin();
-    while (at != a.ports.end() && *at < p) ++at;
-    if (p != 0 && (at == a.ports.end() || *at != p)) a.ports.insert(at, p);
-  }
-  if (a.ports.size() > kMaxPorts) {
-    net::log_warning("firewall: more than " + std::to_string(kMaxPorts) + " mail ports; only the first are guarded");
-    a.ports.resize(kMaxPorts);
-  }
-  if (a.ports.empty()) return;
+  a.ports = ports_;
   a.allow = allow_;
   if (a.allow.size() > kMaxAllow) {   // INI lines cannot hold that many; never seen
     net::log_warning("firewall: more than " + std::to_string(kMaxAllow) + " allowed networks; only the first are sent");
     a.allow.resize(kMaxAllow);
   }
+  a.feed_ports = feed_ports_;
+  if (!a.feed_ports.empty()) a.feed = feed_;
   client_->send(a, [](const Reply& r) {
     if (r.ok) net::log_info("firewall: " + r.text);
   });
-  const std::int64_t t = now();
-  table_.expire(t);
-  for (const Ban& b : table_.bans()) send_ban(b, t);
 }
 
 void BanList::send_ban(const Ban& b, std::int64_t at) {

@@ -44,8 +44,19 @@ class BanList {
   void set_allow(std::vector<net::IpNetwork> allow) { allow_ = std::move(allow); }
 
   /// Sends `apply` with `ports` (the mail ports, at most kMaxPorts of
-  /// them are taken) and the allowed networks, then every running ban.
+  /// them are taken), the allowed networks and the feed restriction
+  /// (set_feed), then every running ban.
   void apply(const std::vector<std::uint16_t>& ports);
+
+  /// The feed restriction ([smtp] feed_servers): the feed ports take
+  /// connections only from `from` (the first kMaxFeed networks); no
+  /// `ports`: none. After the first apply() it is applied at once (an
+  /// `apply` without the bans, which the table keeps).
+  void set_feed(std::vector<std::uint16_t> ports, std::vector<net::IpNetwork> from);
+
+  /// True when `address` (as net::client_address writes a peer) is
+  /// banned now (a hash lookup: for every accepted connection).
+  bool banned(const std::string& address) const { return table_.banned(address, now()); }
 
   /// The result of a change: done or refused, and a sentence for the
   /// administrator.
@@ -75,11 +86,15 @@ class BanList {
  private:
   std::string save();
   void send_ban(const Ban& b, std::int64_t at);
+  void send_apply();
 
   std::string path_;
   Client* client_;
   BanTable table_;
   std::vector<net::IpNetwork> allow_;
+  std::vector<std::uint16_t> ports_;        // of the last apply() (empty before it)
+  std::vector<std::uint16_t> feed_ports_;
+  std::vector<net::IpNetwork> feed_;
 };
 
 }  // namespace boxmail::firewall

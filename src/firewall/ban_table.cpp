@@ -30,6 +30,7 @@ bool BanTable::ban(const std::string& address, std::int64_t expires, const std::
   const bool had = unban(address);
   if (!had && bans_.size() >= kMaxBans) return false;
   bans_.push_back(Ban{address, expires, reason});
+  ends_[address] = static_cast<std::uint32_t>(std::clamp<std::int64_t>(expires, 0, UINT32_MAX));
   return true;
 }
 
@@ -37,12 +38,13 @@ bool BanTable::unban(const std::string& address) {
   const auto it = std::find_if(bans_.begin(), bans_.end(), [&](const Ban& b) { return b.address == address; });
   if (it == bans_.end()) return false;
   bans_.erase(it);
+  ends_.erase(address);
   return true;
 }
 
 std::size_t BanTable::expire(std::int64_t now) {
   const std::size_t before = bans_.size();
-  std::erase_if(bans_, [now](const Ban& b) { return b.expires <= now; });
+  std::erase_if(bans_, [&](const Ban& b) { return b.expires <= now && ends_.erase(b.address) <= 1; });
   return before - bans_.size();
 }
 

@@ -24,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace boxmail::firewall {
@@ -58,9 +59,17 @@ class BanTable {
   const std::vector<Ban>& bans() const { return bans_; }
   /// The ban of `address`, or nullptr.
   const Ban* find(std::string_view address) const;
+  /// True when `address` (canonical, as net::client_address writes a
+  /// socket's peer) has a ban running at `now`: one hash lookup, no
+  /// allocation (the accept path asks it for every connection).
+  bool banned(const std::string& address, std::int64_t now) const {
+    const auto it = ends_.find(address);
+    return it != ends_.end() && it->second > now;
+  }
 
  private:
   std::vector<Ban> bans_;
+  std::unordered_map<std::string, std::uint32_t> ends_;   // address -> expires (Unix seconds), as in bans_
 };
 
 /// The state file's text for `bans`.

@@ -217,7 +217,9 @@ std::string done_text(const Request& r) {
   switch (r.verb) {
     case Verb::Apply:
       return "applied: " + std::to_string(r.ports.size()) + " ports, " + std::to_string(r.allow.size()) +
-             " allowed networks";
+             " allowed networks" +
+             (r.feed_ports.empty() ? std::string()
+                                   : ", feed ports only from " + std::to_string(r.feed.size()) + " networks");
     case Verb::Ban: return "banned " + r.address.to_string() + " for " + std::to_string(r.seconds) + " s";
     case Verb::Unban: return "unbanned " + r.address.to_string();
     case Verb::List: return "listed";

@@ -36,38 +36,55 @@ std::optional<std::uint32_t> canonical_number(std::string_view s, std::uint32_t 
   return n.value;
 }
 
-/// "ports=..." of an apply into `r`; "" or the error.
-std::string parse_ports(std::string_view field, Request& r) {
-  if (!field.starts_with("ports=")) return "apply: expected ports=P,P,... as its first field";
-  const auto items = split_at(field.substr(6), ',');
-  if (!items) return "apply: the ports are a comma-separated list without empty items";
-  if (items->size() > kMaxPorts) return "apply: more than " + std::to_string(kMaxPorts) + " ports";
+/// A "NAME=P,P,..." field of an apply into `out`; "" or the error.
+std::string parse_port_list(std::string_view field, std::string_view name, std::vector<std::uint16_t>& out) {
+  const std::string head = std::string(name) + "=";
+  if (!field.starts_with(head)) return "apply: expected " + head + "P,P,...";
+  const auto items = split_at(field.substr(head.size()), ',');
+  if (!items) return "apply: the " + std::string(name) + " are a comma-separated list without empty items";
+  if (items->size() > kMaxPorts) return "apply: more than " + std::to_string(kMaxPorts) + " " + std::string(name);
   for (std::string_view item : *items) {
     const auto p = canonical_number(item, 1, 65535);
     if (!p) return "apply: " + shown(item) + " is not a port (1..65535, no leading zero)";
-    if (!r.ports.empty() && *p <= r.ports.back()) return "apply: the ports must be ascending and each given once";
-    r.ports.push_back(static_cast<std::uint16_t>(*p));
+    if (!out.empty() && *p <= out.back()) return "apply: the ports must be ascending and each given once";
+    out.push_back(static_cast<std::uint16_t>(*p));
   }
   return {};
 }
 
-/// "allow=..." of an apply into `r`; "" or the error.
-std::string parse_allow(std::string_view field, Request& r) {
-  if (!field.starts_with("allow=")) return "apply: expected allow=N,N,... or allow=- as its second field";
-  const std::string_view list = field.substr(6);
+/// A "NAME=N,N,..." or "NAME=-" field of an apply into `out` (at most
+/// `max`); "" or the error.
+std::string parse_network_list(std::string_view field, std::string_view name, std::size_t max,
+                               std::vector<net::IpNetwork>& out) {
+  const std::string head = std::string(name) + "=";
+  if (!field.starts_with(head)) return "apply: expected " + head + "N,N,... or " + head + "-";
+  const std::string_view list = field.substr(head.size());
   if (list == "-") return {};
   const auto items = split_at(list, ',');
-  if (!items) return "apply: the allowed networks are a comma-separated list without empty items (or -)";
-  if (items->size() > kMaxAllow) return "apply: more than " + std::to_string(kMaxAllow) + " allowed networks";
+  if (!items) return "apply: the networks of " + head + " are a comma-separated list without empty items (or -)";
+  if (items->size() > max) return "apply: more than " + std::to_string(max) + " networks in " + head;
   for (std::string_view item : *items) {
     std::string why;
     const bool plain = item.find_first_not_of("0123456789abcdef.:/") == std::string_view::npos;
     const auto n = plain ? net::parse_network(item, why) : std::nullopt;
     if (!n || n->to_string() != item) return "apply: " + shown(item) + " is not a network in canonical form";
     if (n->prefix == 0) return "apply: " + shown(item) + " holds every address";
-    r.allow.push_back(*n);
+    out.push_back(*n);
   }
   return {};
+}
+
+std::string networks_text(const std::vector<net::IpNetwork>& networks) {
+  if (networks.empty()) return "-";
+  std::string out;
+  for (std::size_t i = 0; i < networks.size(); ++i) out += (i ? "," : "") + networks[i].to_string();
+  return out;
+}
+
+std::string ports_text(const std::vector<std::uint16_t>& ports) {
+  std::string out;
+  for (std::size_t i = 0; i < ports.size(); ++i) out += (i ? "," : "") + std::to_string(ports[i]);
+  return out;
 }
 
 /// `text` with every octet outside printable ASCII replaced by '?'.
@@ -165,13 +182,13 @@ RequestParse parse_request(std::string_view d) {
     if (!want(2, verb == "list" ? "1 list" : "1 stop")) return out;
     r.verb = verb == "list" ? Verb::List : Verb::Stop;
   } else if (verb == "apply") {
-    if (!want(4, "1 apply ports=P,P,... allow=N,N,...|-")) return out;
+    if (w.size() != 4 && !want(6, "1 apply ports=P,P,... allow=N,N,...|- [feed=P,P,... from=N,N,...|-]")) return out;
     r.verb = Verb::Apply;
-    if (std::string e = parse_ports(w[2], r); !e.empty()) {
-      out.error = std::move(e);
-      return out;
-    }
-    if (std::string e = parse_allow(w[3], r); !e.empty()) {
+    std::string e = parse_port_list(w[2], "ports", r.ports);
+    if (e.empty()) e = parse_network_list(w[3], "allow", kMaxAllow, r.allow);
+    if (e.empty() && w.size() == 6) e = parse_port_list(w[4], "feed", r.feed_ports);
+    if (e.empty() && w.size() == 6) e = parse_network_list(w[5], "from", kMaxFeed, r.feed);
+    if (!e.empty()) {
       out.error = std::move(e);
       return out;
     }
@@ -194,14 +211,10 @@ std::string format_request(const Request& r) {
       return out + " list";
     case Verb::Stop:
       return out + " stop";
-    case Verb::Apply: {
-      out += " apply ports=";
-      for (std::size_t i = 0; i < r.ports.size(); ++i) out += (i ? "," : "") + std::to_string(r.ports[i]);
-      out += " allow=";
-      if (r.allow.empty()) out += "-";
-      for (std::size_t i = 0; i < r.allow.size(); ++i) out += (i ? "," : "") + r.allow[i].to_string();
+    case Verb::Apply:
+      out += " apply ports=" + ports_text(r.ports) + " allow=" + networks_text(r.allow);
+      if (!r.feed_ports.empty()) out += " feed=" + ports_text(r.feed_ports) + " from=" + networks_text(r.feed);
       return out;
-    }
   }
   return out;
 }

@@ -27,6 +27,10 @@
 //        that are never banned (canonical CIDR as net::IpNetwork
 //        writes it, a host without /32 or /128; none of /0; at most
 //        kMaxAllow; "-" for none)
+//   1 apply ports=P,P,... allow=N,N,...|- feed=P,P,... from=N,N,...|-
+//        the same, and the feed ports ([smtp] listen) take connections
+//        only from the networks after from= (at most kMaxFeed; "-" for
+//        none: only allow= passes) ([smtp] feed_servers)
 //   1 stop           deletes the table; the helper exits
 //
 // An empty datagram cannot be told from the end of the stream on a
@@ -53,8 +57,9 @@ namespace boxmail::firewall {
 
 /// The protocol version both sides write first.
 inline constexpr std::string_view kVersion = "1";
-/// The longest request datagram, octets (an apply with kMaxAllow IPv6 networks fits).
-inline constexpr std::size_t kMaxRequest = 4096;
+/// The longest request datagram, octets (an apply with kMaxAllow and
+/// kMaxFeed IPv6 networks fits).
+inline constexpr std::size_t kMaxRequest = 8192;
 /// The longest reply datagram, octets.
 inline constexpr std::size_t kMaxReply = 32768;
 /// Ban lengths, seconds: one second to 30 days.
@@ -65,6 +70,8 @@ inline constexpr std::size_t kMaxReasonLength = 24;
 /// At most this many ports and allowed networks in an apply.
 inline constexpr std::size_t kMaxPorts = 16;
 inline constexpr std::size_t kMaxAllow = 64;
+/// At most this many networks after from= (the feed servers' addresses).
+inline constexpr std::size_t kMaxFeed = 64;
 /// At most this many bans in a `list` reply (the rest are counted).
 inline constexpr std::size_t kMaxListed = 500;
 
@@ -78,6 +85,11 @@ struct Request {
   std::string reason;                  ///< Ban: a token (see above)
   std::vector<std::uint16_t> ports;    ///< Apply: ascending, unique, not empty
   std::vector<net::IpNetwork> allow;   ///< Apply: canonical networks, none of them /0
+  /// Apply: the feed ports (ascending, unique; empty: no feed= and from=,
+  /// the feed is not restricted) and the networks they take (canonical,
+  /// none of them /0; may be empty).
+  std::vector<std::uint16_t> feed_ports;
+  std::vector<net::IpNetwork> feed;
 };
 
 /// A request, or why the datagram is not one (a sentence for the log;

@@ -16,6 +16,15 @@ std::string port_set(const std::vector<std::uint16_t>& ports) {
   return out + " }";
 }
 
+/// "add element TABLE SET { N, N }\n" for the networks of one family; "" for none.
+std::string elements(const std::string& table, const char* set, const std::vector<net::IpNetwork>& networks, bool v6) {
+  std::string list;
+  for (const net::IpNetwork& n : networks) {
+    if (n.v6 == v6) list += (list.empty() ? "" : ", ") + n.to_string();
+  }
+  return list.empty() ? list : "add element " + table + set + " { " + list + " }\n";
+}
+
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
@@ -54,17 +63,26 @@ std::string apply_script(const Request& a) {
   s += "add set " + t + " banned6 { type ipv6_addr; flags timeout; }\n";
   s += "add set " + t + " allow4 { type ipv4_addr; flags interval; auto-merge; }\n";
   s += "add set " + t + " allow6 { type ipv6_addr; flags interval; auto-merge; }\n";
+  s += "add set " + t + " feed4 { type ipv4_addr; flags interval; auto-merge; }\n";
+  s += "add set " + t + " feed6 { type ipv6_addr; flags interval; auto-merge; }\n";
   s += "add counter " + t + " banned_drops\n";
+  s += "add counter " + t + " feed_drops\n";
   s += "add chain " + t + " input { type filter hook input priority -10; policy accept; }\n";
   s += "flush chain " + t + " input\n";
   s += "flush set " + t + " allow4\n";
   s += "flush set " + t + " allow6\n";
+  s += "flush set " + t + " feed4\n";
+  s += "flush set " + t + " feed6\n";
   for (const bool v6 : {false, true}) {
-    std::string elements;
-    for (const net::IpNetwork& n : a.allow) {
-      if (n.v6 == v6) elements += (elements.empty() ? "" : ", ") + n.to_string();
-    }
-    if (!elements.empty()) s += "add element " + t + (v6 ? " allow6 { " : " allow4 { ") + elements + " }\n";
+    s += elements(t, v6 ? " allow6" : " allow4", a.allow, v6);
+    s += elements(t, v6 ? " feed6" : " feed4", a.feed, v6);
+  }
+  if (!a.feed_ports.empty()) {
+    // Before the allow rules: [relay] relay_networks (in allow4) is not a
+    // feed server; the daemon puts [firewall] allow into the feed list.
+    const std::string feed = port_set(a.feed_ports);
+    s += "add rule " + t + " input tcp dport " + feed + " ip saddr != @feed4 counter name feed_drops drop\n";
+    s += "add rule " + t + " input tcp dport " + feed + " ip6 saddr != @feed6 counter name feed_drops drop\n";
   }
   s += "add rule " + t + " input ip saddr @allow4 accept\n";
   s += "add rule " + t + " input ip6 saddr @allow6 accept\n";

@@ -9,8 +9,13 @@
 //     set banned6 { type ipv6_addr; flags timeout; }   each with its timeout
 //     set allow4  { type ipv4_addr; flags interval; auto-merge; }  never
 //     set allow6  { type ipv6_addr; flags interval; auto-merge; }  banned
+//     set feed4   { type ipv4_addr; flags interval; auto-merge; }  who may
+//     set feed6   { type ipv6_addr; flags interval; auto-merge; }  use the feed ports
 //     counter banned_drops                     packets dropped for a ban
+//     counter feed_drops                       packets dropped for not being a feed server
 //     chain input { type filter hook input priority -10; policy accept; }
+//       tcp dport { FEED PORTS } ip saddr != @feed4 counter name feed_drops drop   (only with
+//       tcp dport { FEED PORTS } ip6 saddr != @feed6 counter name feed_drops drop   feed=)
 //       ip saddr @allow4 accept
 //       ip6 saddr @allow6 accept
 //       tcp dport { MAIL PORTS } ip saddr @banned4 counter name banned_drops drop
@@ -19,11 +24,12 @@
 // Priority -10 runs the chain before a filter table at the usual priority
 // 0; its policy is accept and its only verdicts are accept (which ends
 // this chain only: every other table still sees the packet) and drop for
-// a banned source on a mail port, so it never cuts other traffic.
+// a banned source on a mail port or a source not in the feed sets on a
+// feed port ([smtp] feed_servers set), so it never cuts other traffic.
 // apply_script is one nft transaction (nft_run_cmd_from_buffer of the
 // whole text): it creates what is missing (`add` of an existing table,
 // set, counter or chain changes nothing), then flushes and rebuilds the
-// chain and the allow sets. The banned sets are never flushed there, so
+// chain and the allow and feed sets. The banned sets are never flushed there, so
 // re-applying (a reload, a restart of the helper) keeps the bans.
 #pragma once
 

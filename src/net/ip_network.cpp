@@ -143,6 +143,11 @@ bool network_contains(const IpNetwork& network, std::string_view address) {
   return same_prefix(a->address.data(), network.address.data(), network.prefix);
 }
 
+bool network_contains(const IpNetwork& network, const IpNetwork& inner) {
+  return inner.v6 == network.v6 && inner.prefix >= network.prefix &&
+         same_prefix(inner.address.data(), network.address.data(), network.prefix);
+}
+
 bool in_networks(const std::vector<IpNetwork>& networks, std::string_view address) {
   for (const IpNetwork& n : networks) {
     if (network_contains(n, address)) return true;

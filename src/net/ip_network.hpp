@@ -50,6 +50,9 @@ std::optional<IpNetwork> parse_address(std::string_view address);
 /// is not an address is in no network.
 bool network_contains(const IpNetwork& network, std::string_view address);
 
+/// True when the host (or network) `inner` lies wholly in `network`.
+bool network_contains(const IpNetwork& network, const IpNetwork& inner);
+
 /// True when `address` lies in any of `networks`.
 bool in_networks(const std::vector<IpNetwork>& networks, std::string_view address);
 

@@ -135,6 +135,11 @@ asio::awaitable<void> Listener::accept_loop(tcp::acceptor& acceptor, int tag) {
     const auto remote = socket.remote_endpoint(rec);
     if (rec) continue;
     std::string address = client_address(remote);
+    if (banned_ && banned_(address)) {   // the firewall's bans, also when its table is gone
+      log_warning(service_ + ": client=" + address + " refused: banned");
+      asio::co_spawn(io_, refuse(std::move(socket), banned_reply_()), asio::detached);
+      continue;
+    }
     const auto [max_total, max_per_address] = hooks_.limits();
     auto verdict = limits_.try_acquire(address, max_total, max_per_address);
     if (verdict == ConnectionLimits::Verdict::TooMany && limits_.from(address) >= max_per_address)

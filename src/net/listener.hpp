@@ -6,7 +6,8 @@
 // bound), accepts connections, counts them against the service's total and
 // per-address limits and either hands the socket to the service (`accepted`)
 // or writes the service's refusal (421) and closes. The service calls
-// release(address) when a session ends.
+// release(address) when a session ends. A client the service's ban check
+// (set_ban_check) says is banned is refused before it is counted.
 //
 // When the total limit is reached (and the client's address is under its
 // own limit) the Listener first asks the service to make room
@@ -98,6 +99,15 @@ class Listener {
 
   void set_before_accept(std::function<void()> f) { hooks_.before_accept = std::move(f); }
 
+  /// Refuses banned clients at accept, before the limits count them:
+  /// `banned(address)` (a hash lookup: it runs for every connection)
+  /// true, the client gets `reply()` and is closed, with a log line
+  /// ("smtp: client=ADDR refused: banned"). Null: no check.
+  void set_ban_check(std::function<bool(const std::string&)> banned, std::function<std::string()> reply) {
+    banned_ = std::move(banned);
+    banned_reply_ = std::move(reply);
+  }
+
  private:
   boost::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, int tag);
   boost::asio::awaitable<void> refuse(boost::asio::ip::tcp::socket socket, std::string reply);
@@ -109,6 +119,8 @@ class Listener {
   boost::asio::io_context& io_;
   std::string service_;
   Hooks hooks_;
+  std::function<bool(const std::string&)> banned_;
+  std::function<std::string()> banned_reply_;
   std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_;
   ConnectionLimits limits_;
   bool closed_ = false;

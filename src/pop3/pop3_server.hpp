@@ -51,6 +51,7 @@
 #include "proto/login.hpp"
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
+#include "pop3/reply.hpp"
 #include "store/usage_table.hpp"
 
 #include <chrono>
@@ -102,6 +103,11 @@ class Pop3Server {
   void set_accounts(std::shared_ptr<const config::AccountTable> accounts);
   /// Called at each new connection (to re-read the passwd-file if it changed).
   void set_before_accept(std::function<void()> f) { listener_.set_before_accept(std::move(f)); }
+  /// Refuses the clients `banned` says are banned, at accept, with
+  /// -ERR [SYS/PERM] and a close (net::Listener::set_ban_check). Null: no check.
+  void set_ban_check(std::function<bool(const std::string&)> banned) {
+    listener_.set_ban_check(std::move(banned), [] { return format_reply(ReplyId::Banned); });
+  }
 
   /// Stops accepting; sessions waiting for a command get -ERR [SYS/TEMP] and
   /// are closed without saving (RFC 1939: no UPDATE), a RETR in progress

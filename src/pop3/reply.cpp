@@ -64,6 +64,7 @@ constexpr std::array kTable{
     Row{ReplyId::MessageDamaged, {false, "SYS/TEMP", "Message <arg> cannot be sent: its file does not match its size", Next::Keep}},
     Row{ReplyId::IdleEvicted, {false, "", "Disconnected for inactivity to make room for another client", Next::Close}},
     Row{ReplyId::NoDescriptors, {false, "SYS/TEMP", "Server out of resources, try again later", Next::Close}},
+    Row{ReplyId::Banned, {false, "SYS/PERM", "Your address is banned here for a time", Next::Close}},
 };
 
 constexpr bool table_in_order() {

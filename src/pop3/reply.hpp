@@ -66,6 +66,7 @@ enum class ReplyId {
   MessageDamaged,     // -ERR [SYS/TEMP] Message <arg> cannot be sent: its file does not match its size
   IdleEvicted,        // -ERR Disconnected for inactivity to make room for another client
   NoDescriptors,      // -ERR [SYS/TEMP] Server out of resources, try again later
+  Banned,             // -ERR [SYS/PERM] Your address is banned here for a time (firewall/ban_list.hpp)
 };
 
 /// The fixed parts of a reply.

@@ -40,12 +40,9 @@ bool client_checked(const config::Config& config, std::string_view address, bool
   const config::SmtpConfig& smtp = config.smtp;
   if (!feed_port) return false;
   if (smtp.dnsbl_zones.empty() && smtp.reverse_dns == config::ReverseDnsPolicy::Off) return false;
+  // A restricted feed port serves only feed servers (smtp/feed_list.hpp): none is checked.
+  if (!smtp.feed_servers.empty()) return false;
   if (net::in_networks(config.relay.relay_networks, address)) return false;
-  for (const std::string& server : smtp.feed_servers) {
-    std::string ignored;
-    // Addresses and networks exempt; host names are not resolved here.
-    if (const auto n = net::parse_network(server, ignored); n && net::network_contains(*n, address)) return false;
-  }
   return true;
 }
 

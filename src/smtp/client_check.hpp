@@ -2,11 +2,11 @@
 // an SMTP verdict (pure).
 //
 // Who is checked (client_checked): a client of the feed port ([smtp]
-// listen; never submission, never POP3) whose address is neither in
-// [relay] relay_networks nor an address or network listed in [smtp]
-// feed_servers (host names there are not resolved for this: list the
-// ISP's addresses to exempt them), while [smtp] dnsbl_zones is set or
-// [smtp] reverse_dns is not off. A client that logs in (AUTH) on the feed
+// listen; never submission, never POP3) whose address is not in [relay]
+// relay_networks, while [smtp] dnsbl_zones is set or [smtp] reverse_dns
+// is not off, and [smtp] feed_servers is empty (set, the feed port serves
+// only the feed servers and [firewall] allow, smtp/feed_list.hpp, and
+// refuses everyone else at accept: nobody there is checked). A client that logs in (AUTH) on the feed
 // port is exempt too: the session ignores the verdict then.
 //
 // What is looked up (smtp/client_check_runner.hpp does it, all at once,

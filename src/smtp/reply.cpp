@@ -79,6 +79,9 @@ constexpr std::array kTable{
     Row{ReplyId::ClientHostUnknown, {550, "5.7.25", "Client host rejected: cannot find your hostname, ", Next::Keep}},
     Row{ReplyId::ClientHostMismatch, {550, "5.7.25", "Client host rejected: your hostname does not resolve to your address: ", Next::Keep}},
     Row{ReplyId::ClientHostTempFail, {450, "4.7.25", "Client host rejected: cannot find your hostname (DNS failed; try again later), ", Next::Keep}},
+    Row{ReplyId::ClientBanned, {421, "4.7.0", "Error: your address is banned here for a time", Next::Close}},
+    Row{ReplyId::NotFeedServer, {554, "5.7.1", "No SMTP service here for client host ", Next::Keep}},
+    Row{ReplyId::NoServiceHere, {503, "5.5.1", "Error: no SMTP service here; send QUIT", Next::Keep}},
 };
 
 constexpr bool table_in_order() {

@@ -83,6 +83,9 @@ enum class ReplyId {
   ClientHostUnknown,  // 550 5.7.25 Client host rejected: cannot find your hostname, <arg: [ADDR]> (RFC 7372 3.3)
   ClientHostMismatch, // 550 5.7.25 Client host rejected: your hostname does not resolve to your address: <arg>
   ClientHostTempFail, // 450 4.7.25 Client host rejected: cannot find your hostname (DNS failed; try again later), <arg>
+  ClientBanned,       // 421 4.7.0 <host> Error: your address is banned here for a time (firewall/ban_list.hpp)
+  NotFeedServer,      // 554 5.7.1 No SMTP service here for client host <arg: [ADDR]>: not one of this port's feed servers (greeting, RFC 5321 3.1)
+  NoServiceHere,      // 503 5.5.1 Error: no SMTP service here; send QUIT (after the 554 greeting, RFC 5321 3.1)
 };
 
 /// The fixed parts of a reply.

@@ -106,6 +106,10 @@ Session::SteadyTime Session::deadline() const {
 
 Output Session::greet() {
   Output out;
+  if (security_.refused) {
+    out.replies = format_reply(ReplyId::NotFeedServer, "[" + client_.address + "]: not one of this port's feed servers");
+    return out;
+  }
   out.replies = "220 " + hostname_ + " ESMTP boxmail";
   if (!config_->smtp.banner.empty()) {
     out.replies += ' ';
@@ -179,6 +183,10 @@ Output Session::on_input(std::string_view in, TimePoint now, std::string& body, 
 void Session::handle_line(std::string_view line, TimePoint now, Output& out) {
   const Command cmd = parse_command(line);
   const CommandRow* row = find_row(cmd.verb);
+  if (security_.refused && cmd.verb != Verb::Quit) {   // RFC 5321 3.1: 503 until QUIT
+    error(out, ReplyId::NoServiceHere);
+    return;
+  }
   if (row == nullptr) {
     error(out, ReplyId::Unrecognized);
     return;

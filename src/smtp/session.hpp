@@ -119,6 +119,11 @@ struct Security {
   bool tls_active = false;      ///< TLS is on from the start (implicit TLS, RFC 8314)
   bool submission = false;      ///< a submission port (RFC 6409): AUTH required before MAIL
   bool plaintext_auth = false;  ///< the client may AUTH without TLS ([server] plaintext_login_networks)
+  /// No service for this client (the feed port, a client not in [smtp]
+  /// feed_servers): the greeting is 554 5.7.1 and every command but QUIT
+  /// gets 503 5.5.1 (counted against max_errors) until the client quits
+  /// (RFC 5321 3.1).
+  bool refused = false;
 };
 
 /// The outcome of the glue's credential check (Action::Authenticate).
@@ -203,7 +208,7 @@ class Session {
   /// (quota): see store/quota.hpp for the rules.
   void set_store_query(StoreQuery query) { store_ = std::move(query); }
 
-  /// The 220 greeting.
+  /// The 220 greeting (554 5.7.1 when Security::refused).
   Output greet();
 
   /// Feeds input bytes received in command or data mode. Processes commands

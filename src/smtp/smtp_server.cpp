@@ -11,6 +11,7 @@
 #include "store/spool_file.hpp"
 #include "tls/random.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <cstring>
@@ -70,7 +71,8 @@ SmtpServer::SmtpServer(asio::io_context& io, config::ConfigPtr config,
                     },
                     nullptr,
                     [this] { return sessions_.evict_idlest(Steady::now(), std::chrono::seconds(config_->smtp.evict_idle)); },
-                    [this] { return format_reply(ReplyId::NoDescriptors, {}, hostname_); }}) {}
+                    [this] { return format_reply(ReplyId::NoDescriptors, {}, hostname_); }}),
+      feed_timer_(io) {}
 
 void SmtpServer::start() {
   committer_ = std::make_unique<store::Committer>(config_->store.mail_dir, config_->store.sync);
@@ -78,6 +80,92 @@ void SmtpServer::start() {
   if (relay_.queue) committer_->set_queue(relay_.queue);
   spool_pool_dir_ = config_->store.spool_dir + "/tmp";
   spool_pool_ = std::make_unique<store::SpoolPool>(spool_pool_dir_);
+  configure_feed();
+}
+
+void SmtpServer::set_ban_check(std::function<bool(const std::string&)> banned) {
+  listener_.set_ban_check(std::move(banned), [this] {
+    if (event_sink_) event_sink_(Event{EventKind::ConnectionRefused, 0});
+    return format_reply(ReplyId::ClientBanned, {}, hostname_);
+  });
+}
+
+void SmtpServer::configure_feed() {
+  feed_.configure(config_->smtp.feed_servers, config_->firewall.allow);
+  std::size_t waiting = 0;
+  for (const FeedList::Name& n : feed_.names()) waiting += n.resolved ? 0 : 1;
+  if (waiting > 0) {
+    net::log_info("feed_servers: resolving " + std::to_string(waiting) +
+                  " host name(s); until they answer, the feed port takes only the addresses listed and [firewall] allow");
+  }
+  notify_feed();
+  resolve_feed();
+}
+
+void SmtpServer::notify_feed() {
+  if (!feed_sink_) return;
+  std::vector<std::uint16_t> ports;
+  if (feed_.active()) ports = feed_ports_;
+  feed_sink_(std::move(ports), feed_.networks());
+}
+
+void SmtpServer::resolve_feed() {
+  const std::uint64_t round = ++feed_round_;
+  feed_timer_.cancel();
+  feed_left_ = feed_.names().size();
+  if (feed_left_ == 0) return;
+  const std::shared_ptr<dns::Resolver> resolver = check_resolver();
+  if (!resolver) {   // logged by check_resolver; the names keep their addresses
+    feed_left_ = 1;
+    feed_name_done({}, {}, {});
+    return;
+  }
+  struct Pending {
+    std::vector<net::IpNetwork> found;
+    std::string failures;
+    int left = 2;   // A and AAAA
+  };
+  for (const FeedList::Name& n : feed_.names()) {
+    auto pending = std::make_shared<Pending>();
+    for (const bool v6 : {false, true}) {
+      std::string name = n.name;
+      resolver->async_address(name, v6, [this, round, pending, name, v6](dns::AddressAnswer a) {
+        if (round != feed_round_) return;
+        if (a.status == dns::LookupStatus::Ok) {
+          for (const auto& addr : a.addresses) {
+            if (const auto host = net::parse_address(addr.to_string())) pending->found.push_back(*host);
+          }
+        } else {
+          pending->failures += std::string(v6 ? " AAAA " : " A ") + std::string(dns::to_string(a.status));
+        }
+        if (--pending->left == 0) feed_name_done(name, std::move(pending->found), pending->failures);
+      });
+    }
+  }
+}
+
+void SmtpServer::feed_name_done(const std::string& name, std::vector<net::IpNetwork> found,
+                                const std::string& failures) {
+  if (!name.empty()) {
+    const auto it = std::find_if(feed_.names().begin(), feed_.names().end(),
+                                 [&](const FeedList::Name& n) { return n.name == name; });
+    const bool had = it != feed_.names().end() && it->resolved;
+    if (found.empty()) {
+      net::log_warning("feed_servers: " + name + " did not resolve (" + failures.substr(1) + "); " +
+                       (had ? "its last addresses stay admitted" : "not admitted until it does"));
+    } else if (feed_.resolved(name, found)) {
+      std::string list;
+      for (const net::IpNetwork& n : found) list += " " + n.to_string();
+      net::log_info("feed_servers: " + name + " is" + list);
+      notify_feed();
+    }
+  }
+  if (--feed_left_ > 0) return;
+  const std::uint64_t round = feed_round_;
+  feed_timer_.expires_after(std::chrono::seconds(config_->smtp.feed_refresh));
+  feed_timer_.async_wait([this, round](const boost::system::error_code& ec) {
+    if (!ec && round == feed_round_) resolve_feed();
+  });
 }
 
 store::CommitterStats SmtpServer::commit_stats() const {
@@ -87,6 +175,7 @@ store::CommitterStats SmtpServer::commit_stats() const {
 SmtpServer::~SmtpServer() = default;
 
 std::string SmtpServer::listen() {
+  for (const auto& a : config_->smtp.listen) feed_ports_.push_back(a.port);
   if (auto e = listener_.listen(config_->smtp.listen, kFeed, "smtp"); !e.empty()) return e;
   if (auto e = listener_.listen(config_->smtp.submission_listen, kSubmission, "submission"); !e.empty()) return e;
   return listener_.listen(config_->smtp.submissions_listen, kSubmissions, "submissions");
@@ -95,8 +184,13 @@ std::string SmtpServer::listen() {
 void SmtpServer::set_config(config::ConfigPtr config, std::string hostname) {
   // smtp.listen is read at start only (config::restart_needed says so).
   if (committer_) committer_->set_mode(config->store.sync);
+  const bool feed_changed = config->smtp.feed_servers != config_->smtp.feed_servers ||
+                            config->firewall.allow != config_->firewall.allow ||
+                            dns::resolver_options(config->dns) != dns::resolver_options(config_->dns) ||
+                            config->smtp.feed_refresh != config_->smtp.feed_refresh;
   config_ = std::move(config);
   hostname_ = std::move(hostname);
+  if (feed_changed && committer_) configure_feed();   // started: the names again, at once
 }
 
 void SmtpServer::set_accounts(std::shared_ptr<const config::AccountTable> accounts) {
@@ -423,6 +517,11 @@ asio::awaitable<void> SmtpServer::run_session(std::shared_ptr<Connection> conn, 
     security.tls_available = context != nullptr;
     security.submission = tag != kFeed;
     security.plaintext_auth = net::in_networks(config_->server.plaintext_login_networks, conn->address);
+    security.refused = tag == kFeed && !feed_.admits(conn->address);
+    if (security.refused) {
+      net::log_warning("smtp: client=" + conn->address + " refused: not a feed server ([smtp] feed_servers); 554 5.7.1");
+      if (event_sink_) event_sink_(Event{EventKind::ConnectionRefused, 0});
+    }
     const bool checked = client_checked(*config_, conn->address, tag == kFeed);
     Glue glue(*this, conn, security, checked);   // an unused spool file is removed when it goes
     co_await proto::run_connection(conn, glue, kReadBuffer, context, tag == kSubmissions);

@@ -36,6 +36,16 @@
 // them (Action::ClientCheck). The lookups run on a dns::Resolver of the
 // server's own, made from [dns] at the first checked client and made again
 // when [dns] changes; a session that ends cancels its lookups.
+// Feed servers (smtp/feed_list.hpp, docs/firewall.md): with [smtp]
+// feed_servers set, a feed-port client it does not admit gets a 554 5.7.1
+// greeting and 503 to everything but QUIT (RFC 5321 3.1; Security::refused),
+// logged. Its host names are resolved (A and AAAA, on the same resolver as
+// the checks) at start(), at each set_config that changes feed_servers,
+// [firewall] allow or [dns], and every [smtp] feed_refresh seconds after a
+// round ends; a failed lookup keeps the name's last addresses (logged), a
+// change goes to the feed sink (the firewall's feed sets).
+// Bans (set_ban_check): a banned client is refused at accept with
+// 421 4.7.0 on every SMTP port (net::Listener::set_ban_check).
 // Counters: the sessions' typed events (smtp::Event, e.g. MessageAccepted,
 // RecipientRefused) and the connections refused by the limits
 // (ConnectionRefused) go to the sink of set_event_sink as they happen.
@@ -48,6 +58,7 @@
 #include "net/listener.hpp"
 #include "net/session_table.hpp"
 #include "proto/login.hpp"
+#include "smtp/feed_list.hpp"
 #include "smtp/session.hpp"
 #include "store/committer.hpp"
 #include "store/spool_pool.hpp"
@@ -65,6 +76,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 namespace boxmail::tls {
 class ServerContext;
@@ -114,6 +126,18 @@ class SmtpServer {
     offence_sink_ = std::move(f);
   }
 
+  /// Refuses the clients `banned` says are banned, at accept, with
+  /// 421 4.7.0 (counted as a refused connection). Null: no check.
+  void set_ban_check(std::function<bool(const std::string&)> banned);
+  /// Where the feed restriction goes at start() and whenever it changes:
+  /// the feed ports (smtp.listen as bound; empty when feed_servers is
+  /// not set) and FeedList::networks(). Set before start().
+  void set_feed_sink(std::function<void(std::vector<std::uint16_t>, std::vector<net::IpNetwork>)> f) {
+    feed_sink_ = std::move(f);
+  }
+  /// The feed restriction as it stands (tests, the status page).
+  const FeedList& feed() const { return feed_; }
+
   /// Stops accepting; idle sessions get 421 4.3.2, busy ones finish their
   /// message first. `on_empty` runs once no session is left.
   void shutdown(std::function<void()> on_empty);
@@ -153,6 +177,10 @@ class SmtpServer {
   std::optional<std::uint64_t> free_space(const std::string& mail_dir);
   std::optional<std::uint64_t> mailbox_usage(const std::string& root);
   std::shared_ptr<dns::Resolver> check_resolver();
+  void configure_feed();
+  void resolve_feed();
+  void feed_name_done(const std::string& name, std::vector<net::IpNetwork> found, const std::string& failures);
+  void notify_feed();
 
   boost::asio::io_context& io_;
   config::ConfigPtr config_;
@@ -172,6 +200,12 @@ class SmtpServer {
   Relay relay_;
   std::shared_ptr<dns::Resolver> resolver_;   // for the connection checks; made when first needed
   config::ConfigPtr resolver_config_;          // the snapshot resolver_ was made from
+  FeedList feed_;                              // who may use the feed port
+  std::function<void(std::vector<std::uint16_t>, std::vector<net::IpNetwork>)> feed_sink_;
+  std::vector<std::uint16_t> feed_ports_;      // smtp.listen's ports, as bound
+  boost::asio::steady_timer feed_timer_;       // the next round of feed lookups
+  std::uint64_t feed_round_ = 0;               // answers of an older round are ignored
+  std::size_t feed_left_ = 0;                  // names of this round not answered yet
   // statvfs of mail_dir, cached for kFreeSpaceCache (checked at every MAIL).
   std::optional<std::uint64_t> free_cached_;
   std::chrono::steady_clock::time_point free_checked_{};

@@ -51,6 +51,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       case Verb::Apply:
         FUZZ_CHECK(!r.ports.empty() && r.ports.size() <= kMaxPorts && r.allow.size() <= kMaxAllow);
         for (const auto& n : r.allow) FUZZ_CHECK(n.prefix > 0);
+        FUZZ_CHECK(r.feed_ports.size() <= kMaxPorts && r.feed.size() <= kMaxFeed);
+        FUZZ_CHECK(!r.feed_ports.empty() || r.feed.empty());
+        for (const auto& n : r.feed) FUZZ_CHECK(n.prefix > 0);
         check_script(apply_script(r));
         break;
       case Verb::List:

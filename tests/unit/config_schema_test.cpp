@@ -152,6 +152,7 @@ std::string show(const Config& c, std::string_view key, std::string_view section
     return s.reverse_dns == ReverseDnsPolicy::Reject ? "reject" : s.reverse_dns == ReverseDnsPolicy::Log ? "log" : "off";
   }
   if (key == "client_check_timeout") return std::to_string(s.client_check_timeout);
+  if (key == "feed_refresh") return std::to_string(s.feed_refresh);
   if (key == "mail_dir") return c.store.mail_dir;
   if (key == "spool_dir") return c.store.spool_dir;
   if (key == "sync") return c.store.sync == SyncMode::Fsync ? "fsync" : "syncfs";
@@ -240,6 +241,7 @@ TEST(ConfigSchema, EmbeddedDefaultIsTheSchemaDefault) {
       {"min_free_space", "16777216"},
       {"min_data_rate", "500"}, {"evict_idle", "30"}, {"plaintext_login_networks", ""},
       {"dnsbl_zones", ""}, {"reverse_dns", "off"}, {"client_check_timeout", "10"},
+      {"feed_refresh", "3600"},
       {"submission_listen", "127.0.0.1:5587"}, {"submissions_listen", "127.0.0.1:4465"},
       {"certificate", "./var/tls/cert.pem"}, {"key", "./var/tls/key.pem"},
   };
@@ -391,7 +393,7 @@ const ValueCase kValueCases[] = {
     {"smtp", "banner", "Welcome to Example Ltd", "Welcome to Example Ltd", true},
     {"smtp", "banner", "a;b", "a;b", true},
     {"smtp", "banner", "", "", true},
-    // feed_servers: host names or addresses (reference only)
+    // feed_servers: host names, addresses or networks
     {"smtp", "feed_servers", "mx1.isp.example, 192.0.2.10 2001:db8::/32", "mx1.isp.example 192.0.2.10 2001:db8::/32", true},
     {"smtp", "feed_servers", "MX.ISP.Example", "mx.isp.example", true},
     {"smtp", "feed_servers", "", "", true},
@@ -410,6 +412,10 @@ const ValueCase kValueCases[] = {
     {"smtp", "client_check_timeout", "30s", "30", true},
     {"smtp", "client_check_timeout", "0", "out of range (1s..1m)", false},
     {"smtp", "client_check_timeout", "61", "out of range", false},
+    {"smtp", "feed_refresh", "1h", "3600", true},
+    {"smtp", "feed_refresh", "2", "2", true},
+    {"smtp", "feed_refresh", "0", "out of range", false},
+    {"smtp", "feed_refresh", "86401", "out of range", false},
     // control_socket
     {"server", "control_socket", "/run/boxmail/control.sock", "/run/boxmail/control.sock", true},
     {"server", "control_socket", "", "a path is required", false},

@@ -129,11 +129,16 @@ TEST(FwRuleset, ApplyScriptBuildsOnlyBoxmailsTable) {
             "add set inet boxmail banned6 { type ipv6_addr; flags timeout; }\n"
             "add set inet boxmail allow4 { type ipv4_addr; flags interval; auto-merge; }\n"
             "add set inet boxmail allow6 { type ipv6_addr; flags interval; auto-merge; }\n"
+            "add set inet boxmail feed4 { type ipv4_addr; flags interval; auto-merge; }\n"
+            "add set inet boxmail feed6 { type ipv6_addr; flags interval; auto-merge; }\n"
             "add counter inet boxmail banned_drops\n"
+            "add counter inet boxmail feed_drops\n"
             "add chain inet boxmail input { type filter hook input priority -10; policy accept; }\n"
             "flush chain inet boxmail input\n"
             "flush set inet boxmail allow4\n"
             "flush set inet boxmail allow6\n"
+            "flush set inet boxmail feed4\n"
+            "flush set inet boxmail feed6\n"
             "add element inet boxmail allow4 { 127.0.0.1, 192.168.1.0/24 }\n"
             "add element inet boxmail allow6 { fd00::/8 }\n"
             "add rule inet boxmail input ip saddr @allow4 accept\n"
@@ -145,6 +150,64 @@ TEST(FwRuleset, ApplyScriptBuildsOnlyBoxmailsTable) {
   EXPECT_EQ(s.find("delete"), std::string::npos);
   // No allowed networks: no element line.
   EXPECT_EQ(apply_script(parsed("1 apply ports=25 allow=-")).find("add element"), std::string::npos);
+}
+
+TEST(FwRequest, ApplyWithFeedServers) {
+  for (const char* d : {"1 apply ports=25,587 allow=127.0.0.1 feed=25 from=-",
+                        "1 apply ports=25,110 allow=- feed=25,2525 from=127.0.0.1,192.0.2.0/28,2001:db8::25"}) {
+    EXPECT_EQ(format_request(parsed(d)), d);
+  }
+  const Request a = parsed("1 apply ports=25,110 allow=- feed=25 from=192.0.2.0/28,2001:db8::25");
+  EXPECT_EQ(a.feed_ports, (std::vector<std::uint16_t>{25}));
+  ASSERT_EQ(a.feed.size(), 2u);
+  EXPECT_EQ(a.feed[0].to_string(), "192.0.2.0/28");
+  EXPECT_TRUE(parsed("1 apply ports=25 allow=-").feed_ports.empty());
+  std::string many = "1 apply ports=25 allow=- feed=25 from=";
+  for (int n = 1; n <= static_cast<int>(kMaxFeed) + 1; ++n) many += (n > 1 ? ",10.0.0." : "10.0.0.") + std::to_string(n);
+  for (const std::string& bad :
+       {std::string("1 apply ports=25 allow=- feed=25"), std::string("1 apply ports=25 allow=- from=- feed=25"),
+        std::string("1 apply ports=25 allow=- feed= from=-"), std::string("1 apply ports=25 allow=- feed=25 from="),
+        std::string("1 apply ports=25 allow=- feed=25 from=0.0.0.0/0"),
+        std::string("1 apply ports=25 allow=- feed=25 from=::/0"),
+        std::string("1 apply ports=25 allow=- feed=25,25 from=-"),
+        std::string("1 apply ports=25 allow=- feed=25 from=192.0.2.1/24"),
+        std::string("1 apply ports=25 allow=- feed=25 from=mx.isp.example"),
+        std::string("1 apply ports=25 allow=- feed=25 from=- extra"), many}) {
+    EXPECT_FALSE(parse_request(bad).request) << bad;
+  }
+  // The largest apply fits a request.
+  std::string nets;
+  for (int n = 0; n < static_cast<int>(kMaxAllow); ++n)
+    nets += (n ? "," : "") + std::string("2001:db8:ffff:ffff:ffff:ffff:ffff:") + std::to_string(1000 + n);
+  const std::string largest = "1 apply ports=25 allow=" + nets + " feed=25 from=" + nets;
+  EXPECT_LE(largest.size(), kMaxRequest);
+  EXPECT_TRUE(parse_request(largest).request);
+}
+
+TEST(FwRuleset, FeedSetsAndRules) {
+  const std::string s = apply_script(parsed("1 apply ports=25,110 allow=127.0.0.1,192.168.1.0/24 feed=25 from="
+                                            "127.0.0.1,192.0.2.0/28,2001:db8::25"));
+  // The sets and their elements (flushed and refilled at each apply).
+  EXPECT_NE(s.find("flush set inet boxmail feed4\nflush set inet boxmail feed6\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("add element inet boxmail feed4 { 127.0.0.1, 192.0.2.0/28 }\n"), std::string::npos) << s;
+  EXPECT_NE(s.find("add element inet boxmail feed6 { 2001:db8::25 }\n"), std::string::npos) << s;
+  // The drop rules, on the feed ports only, before the allow-list's accept
+  // (relay_networks in allow4 is not a feed server).
+  const auto drop4 = s.find("add rule inet boxmail input tcp dport { 25 } ip saddr != @feed4 counter name feed_drops drop\n");
+  const auto drop6 = s.find("add rule inet boxmail input tcp dport { 25 } ip6 saddr != @feed6 counter name feed_drops drop\n");
+  const auto allow = s.find("add rule inet boxmail input ip saddr @allow4 accept\n");
+  ASSERT_NE(drop4, std::string::npos) << s;
+  ASSERT_NE(drop6, std::string::npos) << s;
+  EXPECT_LT(drop4, allow);
+  EXPECT_LT(drop6, allow);
+  // Restricted with no address: the rules stay, the sets stay empty.
+  const std::string empty = apply_script(parsed("1 apply ports=25 allow=- feed=25 from=-"));
+  EXPECT_NE(empty.find("ip saddr != @feed4"), std::string::npos);
+  EXPECT_EQ(empty.find("add element"), std::string::npos);
+  // Not restricted: the sets exist (a later apply may fill them), no rule.
+  const std::string open = apply_script(parsed("1 apply ports=25 allow=-"));
+  EXPECT_NE(open.find("add set inet boxmail feed4"), std::string::npos);
+  EXPECT_EQ(open.find("feed_drops drop"), std::string::npos);
 }
 
 TEST(FwRuleset, BanUnbanAndStopScripts) {

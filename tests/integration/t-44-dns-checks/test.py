@@ -22,8 +22,10 @@ boxmaild does:
       clean line of printable ASCII under 512 octets, and the next reply
       read is the next command's own.
   (4) Exempt clients are not looked up: 127.0.0.10 (listed, but in [relay]
-      relay_networks) and 127.0.0.11 (listed, but an address in [smtp]
-      feed_servers) get their mail through, with no check logged.
+      relay_networks) gets its mail through, with no check logged; so does
+      127.0.0.11 (listed, but an address in [smtp] feed_servers, set by a
+      reload for this step only: set, it restricts the feed port to the
+      servers listed, t-47-feed-servers).
   (5) `stats` counts the blocked connections (blocked dnsbl=N).
   (6) A list that never answers (dead.test) or fails (SERVFAIL from the
       responder): the greeting still comes at once, the RCPT is answered
@@ -173,7 +175,7 @@ def main():
     try:
         v6_port = boxtest.free_port()
         box = Box({"smtp": {"accept_domains": "example.com", "dnsbl_zones": "bl.test evil.test",
-                            "reverse_dns": "off", "client_check_timeout": "2", "feed_servers": "mx.isp.test 127.0.0.11"},
+                            "reverse_dns": "off", "client_check_timeout": "2"},
                    "relay": {"relay_networks": "127.0.0.10"}},
                   name="t44")
         proc, dns_port = start_dnsmasq(box.dir, responder.port, silent.getsockname()[1])
@@ -231,9 +233,12 @@ def main():
 
         # (4) exempt clients are not checked (listed, yet delivered; nothing logged for them).
         for source in ("127.0.0.10", "127.0.0.11"):
+            if source == "127.0.0.11":
+                reload(box, {"feed_servers": "mx.isp.test 127.0.0.11"})
             _, replies, final, _ = transaction(box, source)
             assert replies[0][0] == 250 and final[0] == 250, (source, replies, final)
             assert f"client={source} dnsbl=" not in box.log()[mark:], source
+        reload(box, {"feed_servers": ""})
 
         # (5) the counter: 127.0.0.5, .7, .9 blocked.
         assert stats(box) == {"dnsbl": "3", "reverse_dns": "0", "bans": "0"}, stats(box)
