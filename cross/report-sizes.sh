@@ -10,9 +10,10 @@ stage=$dir/stage
 case $arch in aarch64) t=aarch64-linux-gnu ;; armhf) t=arm-linux-gnueabihf ;; *) t=$arch ;; esac
 {
   echo "# stripped sizes, $arch ($(date -u +%Y-%m-%d))"
-  for p in boxmail boxmail-fw; do
-    f=$(find "$stage" -name "$p" -type f 2>/dev/null | head -1)
-    if [ -z "$f" ]; then
+  for p in lib/boxmail/boxmail sbin/boxmail-fw; do
+    f=$stage/usr/$p
+    p=${p##*/}
+    if [ ! -f "$f" ] || [ -L "$f" ]; then
       echo "$p: not built"
       continue
     fi
