@@ -23,6 +23,10 @@
 // install time are never changed by the panel (pages.hpp post_page). Edits
 // are serialized with flock(2) on the INI's directory (as boxmailctl does on
 // the passwd-file's).
+//
+// A role of the multi-call program boxmail (app/roles.hpp):
+// boxmail_cgi_main runs when it is started as boxmail.cgi.
+#include "app/roles.hpp"
 #include "cgi/archive.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
@@ -31,10 +35,10 @@
 #include "cgi/session.hpp"
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
+#include "process/os_random.hpp"
 #include "text/number.hpp"
 #include "control/control_client.hpp"
 #include "tls/digest.hpp"
-#include "tls/random.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -201,7 +205,7 @@ Response error_page(int status, const std::string& script, const std::string& te
 
 Random128 random128() {
   Random128 b{};
-  tls::random_bytes(b.data(), b.size());
+  process::os_random_bytes(b.data(), b.size());
   return b;
 }
 
@@ -822,7 +826,7 @@ Response handle() {
 
 }  // namespace
 
-int main() {
+int boxmail::app::boxmail_cgi_main(int, char**) {
   try {
     send(handle());
   } catch (const std::exception& e) {

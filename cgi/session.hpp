@@ -28,7 +28,7 @@
 // mac the first 16 octets (hex) of HMAC-SHA-256 under the panel's secret of
 // login_token_data(nonce, issued). A client cannot make one up, and one
 // older than kLoginTokenSeconds is refused. The random octets come from the caller (the
-// glue draws them from mbedTLS's CTR_DRBG), so everything here is pure.
+// glue draws them from getrandom(2), process/os_random.hpp), so everything here is pure.
 #pragma once
 
 #include <array>

@@ -27,13 +27,21 @@
 // unreachable or refusing a queue command, a test message not sent), 2 usage
 // or configuration error (bad arguments, bad name, bad config file).
 // Errors go to stderr prefixed "boxmailctl: ". See docs/boxmailctl.8.
+//
+// One role of the multi-call binary boxmail (app/roles.hpp): no iostreams
+// and no std::filesystem (output is collected in a string and written with
+// write(2); directories are made with store::make_dirs), so that what the
+// daemon does not use is not linked in for this tool either.
+#include "app/roles.hpp"
 #include "config/account.hpp"
 #include "config/passwd_file.hpp"
 #include "config/password.hpp"
+#include "config/reload_rule.hpp"
 #include "config/schema.hpp"
 #include "control/control_client.hpp"
 #include "control/control_replies.hpp"
 #include "store/maildir_name.hpp"
+#include "store/spool_file.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -41,13 +49,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <concepts>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <filesystem>
-#include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -120,11 +128,53 @@ struct Failure {
   std::string message;
 };
 
-void say_error(const std::string& message) { std::cerr << "boxmailctl: " << message << "\n"; }
+/// Writes all of `s` to `fd` (short writes, EINTR). False when it could not.
+bool write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = ::write(fd, s.data(), s.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+/// Standard output, collected and written by flush() (at the end of the
+/// command, or before an error that follows printed lines).
+class Output {
+ public:
+  Output& operator<<(std::string_view s) {
+    text_.append(s);
+    return *this;
+  }
+  Output& operator<<(char c) {
+    text_.push_back(c);
+    return *this;
+  }
+  template <std::integral T>
+  Output& operator<<(T v) {
+    text_ += std::to_string(v);
+    return *this;
+  }
+  /// Writes what was collected; false once a write failed.
+  bool flush() {
+    ok_ = ok_ && write_all(1, text_);
+    text_.clear();
+    return ok_;
+  }
+
+ private:
+  std::string text_;
+  bool ok_ = true;
+};
+
+Output out;
+
+void say_error(const std::string& message) { write_all(2, "boxmailctl: " + message + "\n"); }
 
 int usage_error(const std::string& message) {
   say_error(message);
-  std::cerr << kSynopsis;
+  write_all(2, kSynopsis);
   return kExitUsage;
 }
 
@@ -238,9 +288,22 @@ std::string errno_text() { return std::strerror(errno); }
 /// The first line of standard input, without its line end.
 std::string read_password_stdin() {
   std::string line;
-  if (!std::getline(std::cin, line) && line.empty()) {
-    throw Failure{kExitUsage, "no password on standard input"};
+  bool newline = false;
+  char c = 0;
+  // Octet by octet (nothing past the line is taken from stdin), at most one
+  // octet over the longest password.
+  while (line.size() <= kMaxPasswordLength) {
+    const ssize_t n = ::read(0, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Failure{kExitFail, "cannot read standard input: " + errno_text()};
+    if (n == 0) break;
+    if (c == '\n') {
+      newline = true;
+      break;
+    }
+    line.push_back(c);
   }
+  if (!newline && line.empty()) throw Failure{kExitUsage, "no password on standard input"};
   if (!line.empty() && line.back() == '\r') line.pop_back();
   if (line.empty()) throw Failure{kExitUsage, "the password on standard input is empty"};
   if (line.size() > kMaxPasswordLength) {
@@ -255,16 +318,14 @@ std::string read_password_stdin() {
 class PasswdLock {
  public:
   explicit PasswdLock(const std::string& passwd_path) {
-    namespace fs = std::filesystem;
-    fs::path dir = fs::path(passwd_path).parent_path();
-    if (dir.empty()) dir = ".";
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Failure{kExitFail, dir.string() + ": cannot create directory: " + ec.message()};
+    const std::string dir = parent_directory(passwd_path);
+    if (const int e = boxmail::store::make_dirs(dir, 0777); e != 0) {
+      throw Failure{kExitFail, dir + ": cannot create directory: " + std::strerror(e)};
+    }
     fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd_ < 0) throw Failure{kExitFail, dir.string() + ": cannot open: " + errno_text()};
+    if (fd_ < 0) throw Failure{kExitFail, dir + ": cannot open: " + errno_text()};
     while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno != EINTR) throw Failure{kExitFail, dir.string() + ": cannot lock: " + errno_text()};
+      if (errno != EINTR) throw Failure{kExitFail, dir + ": cannot lock: " + errno_text()};
     }
   }
   ~PasswdLock() { ::close(fd_); }
@@ -292,7 +353,8 @@ void save(const std::string& path, const AccountTable& table) {
 }
 
 std::string maildir_of(const Config& config, const std::string& name) {
-  return (std::filesystem::path(config.store.mail_dir) / name).string();
+  const std::string& dir = config.store.mail_dir;
+  return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + name;
 }
 
 /// mkdirat + open without following a symlink; gives the new directory the
@@ -321,11 +383,10 @@ int make_dir(int parent, const std::string& parent_name, const char* name, const
 /// Creates MAIL_DIR/NAME/{tmp,new,cur} (mode 0700); an existing Maildir is
 /// kept. Returns false when the Maildir was there already.
 bool create_maildir(const Config& config, const std::string& name) {
-  namespace fs = std::filesystem;
   const std::string root = config.store.mail_dir;
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  if (ec) throw Failure{kExitFail, root + ": cannot create directory: " + ec.message()};
+  if (const int e = boxmail::store::make_dirs(root, 0777); e != 0) {
+    throw Failure{kExitFail, root + ": cannot create directory: " + std::strerror(e)};
+  }
   const int root_fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (root_fd < 0) throw Failure{kExitFail, root + ": cannot open: " + errno_text()};
   struct stat owner {};
@@ -382,7 +443,7 @@ int user_add(const Config& config, const Args& a, const std::optional<std::strin
   account.password = hash_password(password);
   table.accounts.push_back(std::move(account));
   save(path, table);
-  if (!given) std::cout << a.name << ": " << password << "\n";
+  if (!given) out << a.name << ": " << password << "\n";
   return kExitOk;
 }
 
@@ -394,7 +455,7 @@ int user_del(const Config& config, const Args& a) {
   if (!found) throw Failure{kExitFail, "no mailbox '" + a.name + "' in " + path};
   table.accounts.erase(table.accounts.begin() + (found - table.accounts.data()));
   save(path, table);
-  std::cout << "removed mailbox '" << a.name << "'; its Maildir is kept in " << maildir_of(config, a.name)
+  out << "removed mailbox '" << a.name << "'; its Maildir is kept in " << maildir_of(config, a.name)
             << "\n";
   for (const std::string& ref : references_to(config, a.name)) {
     say_error("warning: " + ref + " in " + config.source + " still names '" + a.name + "'");
@@ -411,14 +472,14 @@ int user_passwd(const Config& config, const Args& a, const std::optional<std::st
   if (!found) throw Failure{kExitFail, "no mailbox '" + a.name + "' in " + path};
   table.accounts[static_cast<std::size_t>(found - table.accounts.data())].password = hash_password(password);
   save(path, table);
-  if (!given) std::cout << a.name << ": " << password << "\n";
+  if (!given) out << a.name << ": " << password << "\n";
   return kExitOk;
 }
 
 int user_list(const Config& config) {
   const PasswdLoad l = load_passwd_file(config.server.passwd_file, true);
   for (const Account& account : l.table.accounts) {
-    std::cout << account.name << "\t" << maildir_of(config, account.name) << "\n";
+    out << account.name << "\t" << maildir_of(config, account.name) << "\n";
   }
   for (const std::string& e : l.errors) say_error(e);
   return l.errors.empty() ? kExitOk : kExitFail;
@@ -433,7 +494,7 @@ int user_pop3(const Config& config, const Args& a) {
   Account& account = table.accounts[static_cast<std::size_t>(found - table.accounts.data())];
   set_flag(account, "nopop3", a.value == "off");
   save(path, table);
-  std::cout << a.name << ": POP3 " << (pop3_allowed(account) ? "on" : "off")
+  out << a.name << ": POP3 " << (pop3_allowed(account) ? "on" : "off")
             << (login_allowed(account) ? "" : " (logins are disabled by nologin)") << "\n";
   return kExitOk;
 }
@@ -461,8 +522,8 @@ int admin_passwd(const Args& a, const std::optional<std::string>& password) {
   admin.password = hash_password(plain);
   table.accounts.push_back(std::move(admin));
   if (auto err = save_passwd_file(path, table); !err.empty()) throw Failure{kExitFail, err};
-  if (!password) std::cout << "admin: " << plain << "\n";
-  std::cout << "boxmailctl: panel administrator 'admin' set in " << path << "\n";
+  if (!password) out << "admin: " << plain << "\n";
+  out << "boxmailctl: panel administrator 'admin' set in " << path << "\n";
   return kExitOk;
 }
 
@@ -478,24 +539,24 @@ int queue_command(const Config& config, const Args& a) {
   if (!r.reached) throw Failure{kExitFail, "cannot ask boxmaild (" + r.error + ")"};
   if (!r.reply.ok) throw Failure{kExitFail, "boxmaild: " + r.reply.head};
   if (action != "list") {
-    std::cout << r.reply.head << "\n";
-    for (const std::string& l : r.reply.lines) std::cout << "  " << l << "\n";
+    out << r.reply.head << "\n";
+    for (const std::string& l : r.reply.lines) out << "  " << l << "\n";
     return kExitOk;
   }
   const auto q = boxmail::control::decode_queue_list(r.reply);
   if (!q) throw Failure{kExitFail, "boxmaild's reply is malformed: " + q.error};
   if (q->messages.empty()) {
-    std::cout << "the queue is empty\n";
+    out << "the queue is empty\n";
     return kExitOk;
   }
-  std::cout << "QUEUE-ID\tAGE\tNEXT\tSENDER\tRECIPIENTS\tLAST-ERROR\n";
+  out << "QUEUE-ID\tAGE\tNEXT\tSENDER\tRECIPIENTS\tLAST-ERROR\n";
   for (const auto& m : q->messages) {
     std::string rcpts;
     for (const std::string& t : m.recipients) rcpts += (rcpts.empty() ? "" : ",") + t;
     std::string error = m.error.empty() ? "-" : m.error;
     for (char& c : error)
       if (c == '\t') c = ' ';
-    std::cout << m.id << "\t" << m.age << "\t" << m.next << "\t<" << m.sender << ">\t" << rcpts << "\t" << error
+    out << m.id << "\t" << m.age << "\t" << m.next << "\t<" << m.sender << ">\t" << rcpts << "\t" << error
               << "\n";
   }
   return kExitOk;
@@ -512,12 +573,12 @@ int relay_test_command(const Config& config, const Args& a) {
   const auto t = boxmail::control::decode_relay_test(r.reply);
   if (!t) throw Failure{kExitFail, "boxmaild's reply is malformed: " + t.error};
   using Result = boxmail::control::RelayTestReply::Result;
-  for (const std::string& l : t->transcript) std::cout << l << "\n";
+  for (const std::string& l : t->transcript) out << l << "\n";
   if (t->result == Result::Sent) {
-    std::cout << "sent: " << t->message << (t->relay.empty() ? "" : " (" + t->relay + ")") << "\n";
+    out << "sent: " << t->message << (t->relay.empty() ? "" : " (" + t->relay + ")") << "\n";
     return kExitOk;
   }
-  std::cout.flush();
+  out.flush();
   throw Failure{kExitFail, std::string(t->result == Result::Failed ? "failed: " : "refused: ") + t->message};
 }
 
@@ -531,18 +592,18 @@ int ban_command(const Config& config, const Args& a) {
   if (!r.reached) throw Failure{kExitFail, "cannot ask boxmaild (" + r.error + ")"};
   if (!r.reply.ok) throw Failure{kExitFail, "boxmaild: " + r.reply.head};
   if (a.verb != "bans") {
-    std::cout << r.reply.head << "\n";
+    out << r.reply.head << "\n";
     return kExitOk;
   }
   if (r.reply.lines.empty()) {
-    std::cout << "no address is banned\n";
+    out << "no address is banned\n";
     return kExitOk;
   }
-  std::cout << "ADDRESS\tSECONDS-LEFT\tREASON\n";
+  out << "ADDRESS\tSECONDS-LEFT\tREASON\n";
   for (std::string l : r.reply.lines) {
     for (char& c : l)
       if (c == ' ') c = '\t';
-    std::cout << l << "\n";
+    out << l << "\n";
   }
   return kExitOk;
 }
@@ -551,7 +612,7 @@ int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
   if (a.help) {
-    std::cout << kSynopsis << kHelp;
+    out << kSynopsis << kHelp;
     return kExitOk;
   }
   if (!a.name.empty()) {
@@ -587,20 +648,21 @@ int run(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+int boxmail::app::boxmailctl_main(int argc, char** argv) {
+  std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
     const int status = run(args);
-    std::cout.flush();
-    if (!std::cout) {
+    if (!out.flush()) {
       say_error("cannot write to standard output");
       return kExitFail;
     }
     return status;
   } catch (const Failure& f) {
+    out.flush();
     say_error(f.message);
     return f.status;
   } catch (const std::exception& e) {
+    out.flush();
     say_error(e.what());
     return kExitFail;
   }

@@ -7,6 +7,10 @@
 // mailboxes whose passwords it prints once. SIGHUP reloads the configuration
 // and the passwd-file; SIGTERM/SIGINT stop accepting, let sessions finish the
 // message at hand (at most 30 s) and exit 0.
+//
+// A role of the multi-call program boxmail (app/roles.hpp): boxmaild_main
+// runs when it is started as boxmaild.
+#include "app/roles.hpp"
 #include "config/passwd_file.hpp"
 #include "config/passwd_watcher.hpp"
 #include "config/reload_rule.hpp"
@@ -111,7 +115,7 @@ std::vector<net::IpNetwork> never_banned(const config::Config& c) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int boxmail::app::boxmaild_main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {

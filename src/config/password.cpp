@@ -2,8 +2,8 @@
 // (see password.hpp).
 #include "config/password.hpp"
 
+#include "process/os_random.hpp"
 #include "proto/sasl.hpp"
-#include "tls/random.hpp"
 
 #include <crypt.h>
 
@@ -55,7 +55,7 @@ std::string hash_password(std::string_view plain) {
     throw std::invalid_argument("password contains a NUL octet");
   }
   std::array<unsigned char, kSaltLength> raw{};
-  tls::random_bytes(raw.data(), raw.size());
+  process::os_random_bytes(raw.data(), raw.size());
   std::string setting = "$6$";
   for (unsigned char b : raw) setting += kSaltAlphabet[b & 63];
   const std::string hash = crypt_string(std::string(plain), setting);
@@ -90,7 +90,7 @@ std::string random_password(std::size_t length) {
   out.reserve(length);
   std::array<unsigned char, 64> buf{};
   while (out.size() < length) {
-    tls::random_bytes(buf.data(), buf.size());
+    process::os_random_bytes(buf.data(), buf.size());
     for (unsigned char b : buf) {
       if (b >= limit) continue;
       out += kPasswordAlphabet[b % n];

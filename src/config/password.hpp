@@ -2,7 +2,7 @@
 //
 // hash_password makes "{SHA512-CRYPT}$6$<16 salt chars>$<hash>" with libxcrypt's
 // crypt_r (the same algorithm Dovecot, glibc and shadow use) and a salt drawn
-// from mbedTLS's CTR_DRBG (tls/random.hpp). verify_password accepts the schemes
+// from the kernel, getrandom(2) (process/os_random.hpp). verify_password accepts the schemes
 // Dovecot writes with crypt(3): SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT, CRYPT.
 // Plaintext schemes ({PLAIN}, {CLEARTEXT}) are refused: verify returns false.
 #pragma once

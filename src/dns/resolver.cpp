@@ -2,6 +2,7 @@
 #include "dns/resolver.hpp"
 
 #include "dns/domain_name.hpp"
+#include "process/os_random.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -638,7 +639,7 @@ asio::awaitable<Route> Resolver::route(std::string domain, RouteOptions options,
 }
 
 RandomIndex default_random() {
-  auto engine = std::make_shared<std::minstd_rand>(std::random_device{}());
+  auto engine = std::make_shared<std::minstd_rand>(static_cast<std::minstd_rand::result_type>(process::os_random_u64()));
   return [engine](std::size_t n) {
     std::uniform_int_distribution<std::size_t> pick(0, n - 1);
     return pick(*engine);

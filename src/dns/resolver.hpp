@@ -188,7 +188,7 @@ class Resolver {
   std::shared_ptr<Impl> impl_;
 };
 
-/// A RandomIndex over a std::minstd_rand seeded from std::random_device
+/// A RandomIndex over a std::minstd_rand seeded from getrandom(2)
 /// (MX load spreading needs no secret randomness).
 RandomIndex default_random();
 

@@ -4,6 +4,7 @@
 #include "control/smarthost_login.hpp"
 #include "dns/resolver.hpp"
 #include "net/log.hpp"
+#include "process/os_random.hpp"
 #include "relay/dsn.hpp"
 #include "relay/schedule.hpp"
 #include "relay/test_message.hpp"
@@ -12,7 +13,6 @@
 #include "store/queue_envelope.hpp"
 #include "store/spool_file.hpp"
 #include "tls/client_context.hpp"
-#include "tls/random.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -482,7 +482,7 @@ asio::awaitable<QueueRunner::RouteResult> QueueRunner::send_by_route(std::string
       method_name = "mx";
       dns::RouteOptions ro;
       ro.mx.own_names = {sources_.hostname};
-      dns::RandomIndex random = [](std::size_t n) { return static_cast<std::size_t>(tls::random_u64() % n); };
+      dns::RandomIndex random = [](std::size_t n) { return static_cast<std::size_t>(process::os_random_u64() % n); };
       dns::Resolver& r = resolver();
       dns::Route route = co_await r.route(dest, ro, random);
       for (const std::string& n : route.notes) {
@@ -646,7 +646,7 @@ asio::awaitable<void> QueueRunner::run_test(std::string address, std::string sen
   TestMessageInput in;
   in.hostname = sources_.hostname;
   in.to = address;
-  in.id = store::queue_id_from(tls::random_u64());
+  in.id = store::queue_id_from(process::os_random_u64());
   in.now = now();
   const std::string text = compose_test_message(in);
   // The SMTP client reads bodies from a descriptor (pread): a memory file.
@@ -831,7 +831,7 @@ asio::awaitable<void> QueueRunner::finish(std::string queue_id, std::vector<std:
     in.reporting_mta = sources_.hostname;
     in.to = route == NoticeRoute::Postmaster ? "postmaster" : e.reverse_path;
     in.queue_id = e.queue_id;
-    in.notice_id = store::queue_id_from(tls::random_u64());
+    in.notice_id = store::queue_id_from(process::os_random_u64());
     in.arrival = e.arrival;
     in.now = t;
     in.received_from_mta = e.client;
@@ -905,7 +905,7 @@ asio::awaitable<void> QueueRunner::send_notice(Notice n) {
       co_return;
     }
     const std::string data = "Return-Path: <>\n" + body;
-    const std::string qid = store::queue_id_from(tls::random_u64());
+    const std::string qid = store::queue_id_from(process::os_random_u64());
     std::string spool = sources_.spool_tmp;
     int err = 0;
     std::unique_ptr<store::SpoolFile> file;
@@ -940,7 +940,7 @@ asio::awaitable<void> QueueRunner::send_notice(Notice n) {
     co_return;
   }
   store::QueueEnvelope e;
-  e.queue_id = store::queue_id_from(tls::random_u64());
+  e.queue_id = store::queue_id_from(process::os_random_u64());
   e.arrival = now();
   e.kind = n.kind;
   store::QueueRecipient r;

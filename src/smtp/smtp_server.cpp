@@ -3,13 +3,13 @@
 
 #include "dns/resolver.hpp"
 #include "net/log.hpp"
+#include "process/os_random.hpp"
 #include "proto/driver.hpp"
 #include "smtp/client_check_runner.hpp"
 #include "smtp/session.hpp"
 #include "store/maildir_name.hpp"
 #include "text/ascii.hpp"
 #include "store/spool_file.hpp"
-#include "tls/random.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -197,7 +197,7 @@ void SmtpServer::set_accounts(std::shared_ptr<const config::AccountTable> accoun
   accounts_ = std::move(accounts);
 }
 
-std::string SmtpServer::new_queue_id() { return store::queue_id_from(tls::random_u64()); }
+std::string SmtpServer::new_queue_id() { return store::queue_id_from(process::os_random_u64()); }
 
 void SmtpServer::set_usage(std::shared_ptr<store::UsageTable> usage) {
   usage_ = usage;

@@ -1,8 +1,8 @@
 // spool_pool.cpp - see spool_pool.hpp.
 #include "store/spool_pool.hpp"
 
+#include "process/os_random.hpp"
 #include "store/maildir_name.hpp"
-#include "tls/random.hpp"
 
 #include <cerrno>
 #include <chrono>
@@ -30,7 +30,7 @@ SpoolPool::~SpoolPool() {
 
 SpoolPool::Entry SpoolPool::create(int& err) {
   Entry e;
-  e.queue_id = queue_id_from(tls::random_u64());
+  e.queue_id = queue_id_from(process::os_random_u64());
   e.path = dir_ + "/" + e.queue_id;
   e.fd = ::open(e.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   err = e.fd < 0 ? errno : 0;

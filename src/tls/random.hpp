@@ -1,6 +1,7 @@
 // random.hpp - the process's random generator: mbedTLS CTR_DRBG seeded from
-// the system entropy source. Used for queue ids, password salts and (later)
-// session cookies and TLS. Not thread-safe: call from one thread, or hold the
+// the system entropy source. The random source of TLS and of certificates
+// (keys, serial numbers); salts, session ids and queue ids come from
+// getrandom(2) instead (process/os_random.hpp). Not thread-safe: call from one thread, or hold the
 // returned lock (random_bytes takes an internal mutex).
 #pragma once
 

@@ -148,11 +148,25 @@ def check_deb(deb):
     for d in dirs:
         if d and (d.startswith("usr/local") or not any(f == d or f.startswith(d + "/") for f in files)):
             raise Fail(f"the package has the directory /{d}, outside boxmail's own paths")
-    for f in ("usr/sbin/boxmaild", "usr/sbin/boxmail-fw", "usr/bin/boxmailctl", "usr/lib/boxmail/boxmail.cgi",
-              "usr/share/boxmail/www/cgi-bin/boxmail.cgi", "lib/systemd/system/boxmail.service",
-              "usr/lib/tmpfiles.d/boxmail.conf", "usr/share/doc/boxmail/copyright") + tuple(c[1:] for c in CONFFILES):
+    for f in ("usr/lib/boxmail/boxmail", "usr/sbin/boxmaild", "usr/sbin/boxmail-fw", "usr/bin/boxmailctl",
+              "usr/lib/boxmail/boxmail.cgi", "usr/share/boxmail/www/cgi-bin/boxmail.cgi",
+              "lib/systemd/system/boxmail.service", "usr/lib/tmpfiles.d/boxmail.conf",
+              "usr/share/doc/boxmail/copyright") + tuple(c[1:] for c in CONFFILES):
         if f not in files:
             raise Fail(f"the package lacks /{f}")
+    # One multi-call program (docs/firmware.md, "One program, three names"):
+    # the daemon, the tool and the CGI are relative links to it.
+    links = {}
+    for line in run(["dpkg-deb", "-c", deb]).stdout.splitlines():
+        if line.startswith("l") and " -> " in line:
+            name, _, to = line.split(None, 5)[5].partition(" -> ")
+            links[name.lstrip(".").lstrip("/")] = to
+    for f, to in (("usr/sbin/boxmaild", "../lib/boxmail/boxmail"), ("usr/bin/boxmailctl", "../lib/boxmail/boxmail"),
+                  ("usr/lib/boxmail/boxmail.cgi", "boxmail")):
+        if links.get(f) != to:
+            raise Fail(f"/{f} is not a link to {to} (links: {links})")
+    if "usr/lib/boxmail/boxmail" in links:
+        raise Fail("/usr/lib/boxmail/boxmail is a link, not the program")
 
     members = run(["sh", "-c", f"dpkg-deb --ctrl-tarfile '{deb}' | tar -t"]).stdout.split()
     for m in ("./conffiles", "./postinst", "./prerm", "./postrm", "./md5sums"):
