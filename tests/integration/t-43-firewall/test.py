@@ -44,42 +44,10 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
+from fwtest import banned4, greets, nft, table  # noqa: E402
 
 FW = os.path.join(boxtest.BUILD, "boxmail-fw")
 CAP_NET_ADMIN = 12
-
-
-def nft(*args, check=True):
-    p = subprocess.run(["nft", *args], capture_output=True, text=True, timeout=30)
-    if check and p.returncode != 0:
-        raise AssertionError(f"nft {args}: {p.stderr}")
-    return p
-
-
-def table():
-    """`nft list table inet boxmail`'s text, or None when there is none."""
-    p = nft("list", "table", "inet", "boxmail", check=False)
-    return p.stdout if p.returncode == 0 else None
-
-
-def banned4():
-    t = nft("list", "set", "inet", "boxmail", "banned4").stdout
-    m = re.search(r"elements = \{([^}]*)\}", t)
-    return [e.strip().split()[0] for e in m.group(1).split(",")] if m else []
-
-
-def greets(port, source, expect=b"", timeout=2.0):
-    """True when a connection from SOURCE to 127.0.0.1:PORT gets a greeting
-    starting with EXPECT; False when the connection gets nothing."""
-    with socket.socket() as s:
-        s.bind((source, 0))
-        s.settimeout(timeout)
-        try:
-            s.connect(("127.0.0.1", port))
-            data = s.recv(512)
-        except (socket.timeout, TimeoutError, ConnectionError):
-            return False
-        return data.startswith(expect)
 
 
 def nft_seconds(text):

@@ -23,36 +23,14 @@ ban_after_unknown_recipients 4, ban_time 4 s, ban_time_max 60 s.
       relay once (2/3 + 1/2 >= 1): banned, reason login.
 """
 import os
-import re
-import socket
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
+from fwtest import banned4, greets  # noqa: E402
 
 FW = os.path.join(boxtest.BUILD, "boxmail-fw")
-
-
-def banned4():
-    t = subprocess.run(["nft", "list", "set", "inet", "boxmail", "banned4"], capture_output=True, text=True,
-                       timeout=30).stdout
-    m = re.search(r"elements = \{([^}]*)\}", t)
-    return sorted(e.strip().split()[0] for e in m.group(1).split(",")) if m else []
-
-
-def greets(port, source, expect=b"", timeout=2.0):
-    """True when a connection from SOURCE gets a greeting starting with
-    EXPECT; False when it gets nothing (dropped by the firewall)."""
-    with socket.socket() as s:
-        s.bind((source, 0))
-        s.settimeout(timeout)
-        try:
-            s.connect(("127.0.0.1", port))
-            return s.recv(512).startswith(expect)
-        except (socket.timeout, TimeoutError, ConnectionError):
-            return False
 
 
 def failed_login(box, source):

@@ -30,22 +30,15 @@ import ipaddress
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import boxtest  # noqa: E402
+from fwtest import greeting, nft  # noqa: E402
 
 FW = os.path.join(boxtest.BUILD, "boxmail-fw")
-
-
-def nft(*args, check=True):
-    p = subprocess.run(["nft", *args], capture_output=True, text=True, timeout=30)
-    if check and p.returncode != 0:
-        raise AssertionError(f"nft {args}: {p.stderr}")
-    return p
 
 
 def feed4():
@@ -67,19 +60,6 @@ def feed4():
 def feed_drops():
     t = nft("list", "counter", "inet", "boxmail", "feed_drops").stdout
     return int(re.search(r"packets (\d+)", t).group(1))
-
-
-def greeting(port, source, timeout=1.5):
-    """The first line a connection from SOURCE gets; None when it gets nothing."""
-    with socket.socket() as s:
-        s.bind((source, 0))
-        s.settimeout(timeout)
-        try:
-            s.connect(("127.0.0.1", port))
-            data = s.recv(512)
-        except (socket.timeout, TimeoutError, ConnectionError):
-            return None
-        return data.decode("ascii", "replace").split("\r\n")[0]
 
 
 def greeted(port, source):
