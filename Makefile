@@ -24,7 +24,7 @@ DEB_PACKAGES := g++ cmake make pkg-config libboost1.81-dev libmbedtls-dev libini
                 libnftables-dev g++-aarch64-linux-gnu g++-arm-linux-gnueabihf qemu-user \
                 qemu-system-arm binutils-aarch64-linux-gnu openssl msmtp testssl.sh python3-cryptography \
                 libnet-ssleay-perl patch xz-utils lighttpd lighttpd-mod-mbedtls nftables \
-                mmdebstrap lintian
+                mmdebstrap lintian u-boot-tools e2fsprogs
 
 .PHONY: all deps accounts build static run test bench bench-relay soak fuzz clean testssl
 
@@ -172,19 +172,35 @@ _cross:
 test-cross: cross
 	cd $(CROSS_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-image: deps
+# The firmware's version and the key its update file is signed with
+# (docs/firmware.md, "Signing keys"). Without FIRMWARE_KEY a development key
+# is made once per build tree, in $(BUILD)/firmware-key/ (never in the
+# repository, never beside the image): a vendor builds releases with
+# `make image FIRMWARE_KEY=/path/to/their-key.pem FIRMWARE_VERSION=...`.
+FIRMWARE_VERSION ?= $(shell sed -n 's/^project.boxmail VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)+$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo dev)
+DEV_FIRMWARE_KEY = $(BUILD)/firmware-key/development.pem
+FIRMWARE_KEY ?= $(DEV_FIRMWARE_KEY)
+
+$(DEV_FIRMWARE_KEY):
+	mkdir -p $(dir $@) && chmod 0700 $(dir $@)
+	/usr/bin/python3 board/common/sign_firmware.py make-key --key $@ --public $(@:.pem=.pub.pem)
+	@echo "make: a development signing key $@ was made: images signed with it take only update files from this build tree"
+
+image: deps $(FIRMWARE_KEY)
 	@test -f board/$(BOARD)/board.conf || { echo "make image: no board/$(BOARD)/board.conf"; exit 2; }
 	$(MAKE) _cross ARCH=$(BOARD_ARCH)
 	/usr/bin/python3 board/common/build_image.py --board board/$(BOARD) \
 	  --stage $(BUILD)/cross-$(BOARD_ARCH)/stage --sysroot $(BUILD)/cross/$(BOARD_ARCH)/sysroot \
-	  --apt-state $(BUILD)/cross/$(BOARD_ARCH)/apt --out $(BOARD_OUT)
+	  --apt-state $(BUILD)/cross/$(BOARD_ARCH)/apt --out $(BOARD_OUT) \
+	  --version '$(FIRMWARE_VERSION)' --signing-key $(FIRMWARE_KEY)
 
 # POWER_CUTS: the power-cut rounds of the boot test (3 in CI, about 15 s
 # each; e.g. `make boot-test POWER_CUTS=30` for a longer run).
 POWER_CUTS ?= 3
 boot-test: image
 	/usr/bin/python3 tests/firmware/boot_test.py --board board/$(BOARD) --image $(BOARD_OUT) \
-	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus --power-cuts $(POWER_CUTS)
+	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus --power-cuts $(POWER_CUTS) \
+	  --version '$(FIRMWARE_VERSION)' --key $(FIRMWARE_KEY)
 
 # make install DESTDIR=/staging/root: the host build; with ARCH=aarch64|armhf
 # the cross build (programs, /etc/boxmail, the web root, the busybox-init

@@ -17,9 +17,17 @@ Inputs
                helper's shared libraries and the glibc loader come from here.
   --apt-state  the private apt state of the target architecture
                (cross/debian-fetch.sh) used to fetch the kernel and busybox.
+  --version    the firmware version, written to /usr/share/boxmail/release
+               (with the board's name and the slots' parts)
+  --signing-key  the private key (sign_firmware.py make-key) update files
+               are signed with; only its public half goes into the image
+               (/usr/share/boxmail/firmware-key.pem)
   --out        receives Image (the kernel), initramfs.cpio.gz, modules.txt
                and sizes.txt; OUTDIR/cache keeps the downloaded .debs and the
-               extracted kernel.
+               extracted kernel. A board with BOOTLOADER_PACKAGE also gets
+               pack_firmware.py's outputs: the signed update file
+               boxmail-BOARD-VERSION.bmfw, the disk boxmail-BOARD-VERSION.img
+               and u-boot.bin.
   --extra-overlay  a directory packed as a second cpio archive appended to
                the initramfs (the boot test's own files); the output is then
                initramfs-test.cpio.gz and the product image is left alone.
@@ -56,6 +64,10 @@ import sys
 import tarfile
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pack_firmware  # noqa: E402
+
+VERSION_RE = re.compile(r"[A-Za-z0-9.+~_-]{1,64}\Z")   # update_file.hpp's version alphabet
 FETCH = os.path.join(SOURCE, "cross", "debian-fetch.sh")
 MTIME = 1700000000
 
@@ -116,7 +128,8 @@ def fetch(debarch, apt_state, dest, packages):
                          "apt sources; the image needs them (see the messages above)")
     out = []
     for name in packages:
-        found = [f for f in os.listdir(dest) if f.startswith(name + "_") and f.endswith(f"_{debarch}.deb")]
+        found = [f for f in os.listdir(dest) if f.startswith(name + "_")
+                 and (f.endswith(f"_{debarch}.deb") or f.endswith("_all.deb"))]
         if not found:
             raise ImageError(f"{name}: no .deb in {dest}")
         out.append(os.path.join(dest, sorted(found)[-1]))
@@ -422,6 +435,8 @@ def build(args):
         kernel_pkg = p.stdout.strip()
     busybox_deb, kernel_deb = fetch(debarch, args.apt_state, os.path.join(cache, "debs"),
                                     [conf["BUSYBOX_PACKAGE"], kernel_pkg])
+    if conf.get("BOOTLOADER_PACKAGE"):    # for pack_firmware.py (u-boot.bin)
+        fetch(debarch, args.apt_state, os.path.join(cache, "debs"), [conf["BOOTLOADER_PACKAGE"]])
     image, moddir, kver = extract_kernel(kernel_deb, cache)
     web_root, web_libs = fetch_files(debarch, args.apt_state, cache, "web-server", WEB_SERVER_PACKAGES,
                                      WEB_SERVER_FILES, WEB_SERVER_LIBRARY_PACKAGES)
@@ -431,7 +446,7 @@ def build(args):
     rootfs = os.path.join(out, "rootfs")
     shutil.rmtree(rootfs, ignore_errors=True)
     for d in ("bin", "sbin", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "tmp", "run",
-              "var", "root", "lib", "mnt"):
+              "var", "root", "lib", "mnt", "boot"):
         os.makedirs(os.path.join(rootfs, d), exist_ok=True)
     os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
     os.chmod(os.path.join(rootfs, "root"), 0o700)
@@ -475,6 +490,8 @@ def build(args):
     if os.path.isdir(os.path.join(board, "rootfs")):
         copy_tree(os.path.join(board, "rootfs"), rootfs)
     libs = copy_shared_libs(rootfs, os.path.abspath(args.sysroot), triplet, [web_libs, data_libs])
+    board_name = os.path.basename(board.rstrip("/"))
+    write_release(rootfs, board_name, args.version, args.signing_key)
 
     shutil.copy2(image, os.path.join(out, "Image"))
     initramfs = os.path.join(out, "initramfs.cpio.gz")
@@ -501,6 +518,37 @@ def build(args):
     print(f"build_image: kernel {kver} ({sizes['Image_bytes']} bytes), initramfs {initramfs} "
           f"({sizes['initramfs_gz_bytes']} bytes gzip, {sizes['rootfs_bytes']} bytes unpacked), "
           f"{len(order)} modules, shared libs: {sizes['shared_libs']}")
+    if conf.get("BOOTLOADER_PACKAGE"):
+        try:
+            r = pack_firmware.pack(board, out, args.version, args.signing_key)
+        except pack_firmware.PackError as e:
+            raise ImageError(str(e))
+        sizes.update({"kernel_gz_bytes": r["kernel_gz_bytes"], "update_file": os.path.basename(r["update"]),
+                      "update_file_bytes": os.path.getsize(r["update"]), "disk": os.path.basename(r["disk"]),
+                      "version": args.version})
+        with open(os.path.join(out, "sizes.txt"), "w") as f:
+            f.write("".join(f"{k}={v}\n" for k, v in sizes.items()))
+        print(f"build_image: update file {r['update']} ({sizes['update_file_bytes']} bytes), disk {r['disk']}")
+
+
+def write_release(rootfs, board_name, version, signing_key):
+    """/usr/share/boxmail/release (what the box is and which parts its slots
+    take: read by boxmailctl firmware and the panel) and
+    /usr/share/boxmail/firmware-key.pem (the public key update files must be
+    signed with, derived from the private signing key, which never enters
+    the image)."""
+    if not VERSION_RE.match(version):
+        raise ImageError(f"--version {version!r}: letters, digits and .+~_- only, at most 64")
+    share = os.path.join(rootfs, "usr", "share", "boxmail")
+    os.makedirs(share, exist_ok=True)
+    with open(os.path.join(share, "release"), "w") as f:
+        f.write(f"board={board_name}\nversion={version}\nparts=kernel initramfs\n")
+    from cryptography.hazmat.primitives import serialization
+    with open(signing_key, "rb") as f:
+        key = serialization.load_pem_private_key(f.read(), password=None)
+    with open(os.path.join(share, "firmware-key.pem"), "wb") as f:
+        f.write(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                              serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 def main():
@@ -511,9 +559,13 @@ def main():
     ap.add_argument("--apt-state")
     ap.add_argument("--out", required=True)
     ap.add_argument("--extra-overlay")
+    ap.add_argument("--version", help="the firmware version (the release file, the update file)")
+    ap.add_argument("--signing-key", help="the private key update files are signed with (its public "
+                    "half goes into the image)")
     args = ap.parse_args()
-    if not args.extra_overlay and not (args.stage and args.sysroot and args.apt_state):
-        ap.error("--stage, --sysroot and --apt-state are required to build an image")
+    if not args.extra_overlay and not (args.stage and args.sysroot and args.apt_state and args.version
+                                       and args.signing_key):
+        ap.error("--stage, --sysroot, --apt-state, --version and --signing-key are required to build an image")
     try:
         build(args)
     except ImageError as e:

@@ -1,8 +1,12 @@
 # boxmail's A/B boot script for u-boot (docs/firmware.md "A/B slots and the
-# fallback"); made into boot.scr with `mkimage -A arm64 -T script`. u-boot's
-# distro boot runs it from the first partition of the virtio disk. The
-# boot-state sector (src/firmware/boot_state.hpp) is block 0x7f0, in the
-# gap before that partition; only the bm_* names are imported from it.
+# fallback"); made into boot.scr with `mkimage -A arm64 -T script` by
+# board/common/pack_firmware.py. u-boot's distro boot runs it from the first
+# partition of the virtio disk, which holds the slots /a/ and /b/, each with
+# `kernel` (Debian's arm64 Image, gzip: booti unpacks it through
+# kernel_comp_addr_r) and `initramfs`. The boot-state sector
+# (src/firmware/boot_state.hpp) is block 0x7f0, in the gap before that
+# partition; only the bm_* names are imported from it.
+setenv kernel_comp_addr_r 0x48000000
 setenv bm_active a
 setenv bm_try
 setenv bm_tries 0
@@ -27,15 +31,17 @@ if test "${bm_try}" = "a" || test "${bm_try}" = "b"; then
   virtio write ${loadaddr} 0x7f0 1
 fi
 echo "boxmail: booting slot ${bm_slot} (active ${bm_active}, trial ${bm_try}, boot ${bm_tries})"
-if ext4load virtio 0:1 ${kernel_addr_r} /${bm_slot}/Image; then
-  if ext4load virtio 0:1 ${ramdisk_addr_r} /${bm_slot}/initramfs.cpio.gz; then
+if ext4load virtio 0:1 ${kernel_addr_r} /${bm_slot}/kernel; then
+  setenv kernel_comp_size ${filesize}
+  if ext4load virtio 0:1 ${ramdisk_addr_r} /${bm_slot}/initramfs; then
     setenv bootargs "console=ttyAMA0 quiet panic=-1 boxmail.slot=${bm_slot}"
     booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}
   fi
 fi
 # The slot could not be loaded: the known-good one, at once.
 echo "boxmail: slot ${bm_slot} cannot be loaded: booting slot ${bm_active}"
-ext4load virtio 0:1 ${kernel_addr_r} /${bm_active}/Image
-ext4load virtio 0:1 ${ramdisk_addr_r} /${bm_active}/initramfs.cpio.gz
+ext4load virtio 0:1 ${kernel_addr_r} /${bm_active}/kernel
+setenv kernel_comp_size ${filesize}
+ext4load virtio 0:1 ${ramdisk_addr_r} /${bm_active}/initramfs
 setenv bootargs "console=ttyAMA0 quiet panic=-1 boxmail.slot=${bm_active}"
 booti ${kernel_addr_r} ${ramdisk_addr_r}:${filesize} ${fdtcontroladdr}

@@ -73,6 +73,7 @@ import shutil
 import smtplib
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -84,6 +85,8 @@ SOURCE = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration", "lib"))
 import boxtest  # noqa: E402
 import corpus  # noqa: E402
+sys.path.insert(0, os.path.join(SOURCE, "board", "common"))
+import pack_firmware  # noqa: E402
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "boot-test-only-password"   # tests/firmware/overlay/etc/boxmail/firstboot-accounts
@@ -96,7 +99,6 @@ BOXMAIL_LIMIT = 5 * 512 * 1024                # the multi-call program (was 2 Mi
 INITRAMFS_LIMIT = 8 * 1000 * 1000
 CERT_SWITCH_DEADLINE = 30.0                   # s for HTTPS to serve a replaced certificate
 PANEL = "/cgi-bin/boxmail.cgi"
-DATA_DISK_BYTES = 64 * 1024 * 1024            # the data partition's disk image (sparse)
 BOOT_RUN_DEADLINE = 150.0                     # s for each later boot (reboot, resets, power cuts)
 PERSIST_ALIAS = "persist-check"               # the setting changed on the panel before a reboot
 
@@ -363,22 +365,31 @@ class Guest:
     volatile cache); each boot's console in IMAGE/boot-test-console-NAME.log
     (the first boot's in boot-test-console.log)."""
 
-    def __init__(self, kernel, initrd, disk, ports, image_dir):
-        self.kernel, self.initrd, self.disk, self.ports, self.image_dir = kernel, initrd, disk, ports, image_dir
+    def __init__(self, bios, kernel, initrd, disk, ports, image_dir):
+        self.bios, self.kernel, self.initrd, self.disk = bios, kernel, initrd, disk
+        self.ports, self.image_dir = ports, image_dir
         self.qemu = None
         self.log = os.path.join(image_dir, "boot-test-console.log")
 
     def start(self, name, append="", deadline=BOOT_RUN_DEADLINE):
+        """Boots as the box does: u-boot (-bios) runs boot.scr from the
+        disk's boot partition, which picks the slot; a guest reboot is a
+        reset of the machine (u-boot again), as on a board. With APPEND (the
+        factory-reset flag, the stand-in for a reset button), QEMU loads
+        slot a's kernel and initramfs itself with that command line."""
         fwd = ",".join(f"hostfwd=tcp:127.0.0.1:{self.ports[k]}-:{g}"
                        for k, g in (("smtp", 25), ("pop3", 110), ("http", 80), ("https", 443)))
         cmd = ["qemu-system-aarch64", "-M", "virt", "-cpu", "cortex-a53", "-m", "256", "-smp", "1",
-               "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio",
-               "-no-reboot", "-kernel", self.kernel, "-initrd", self.initrd,
-               "-append", ("console=ttyAMA0 quiet panic=-1 " + append).strip(),
-               "-netdev", f"user,id=n0,restrict=on,{fwd}",
-               "-device", "virtio-net-device,netdev=n0",
-               "-drive", f"file={self.disk},format=raw,if=none,id=data,cache=writethrough",
-               "-device", "virtio-blk-device,drive=data"]
+               "-accel", "tcg", "-display", "none", "-monitor", "none", "-serial", "stdio"]
+        if append:
+            cmd += ["-kernel", self.kernel, "-initrd", self.initrd,
+                    "-append", "console=ttyAMA0 quiet panic=-1 boxmail.slot=a " + append]
+        else:
+            cmd += ["-bios", self.bios]
+        cmd += ["-netdev", f"user,id=n0,restrict=on,{fwd}",
+                "-device", "virtio-net-device,netdev=n0",
+                "-drive", f"file={self.disk},format=raw,if=none,id=disk,cache=writethrough",
+                "-device", "virtio-blk-device,drive=disk"]
         print(f"boot-test: [{name}] " + " ".join(cmd), flush=True)
         t0 = time.monotonic()
         self.qemu = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -424,7 +435,7 @@ def data_state(console, name, fresh=False):
         raise BootTestError(f"[{name}] the data partition is not mounted read-write:\n{console.text()[-3000:]}")
     if fresh:
         return None, []
-    m = re.search(r"data: fsck /dev/vda: exit (\d+)", console.text())
+    m = re.search(r"data: fsck /dev/vda2: exit (\d+)", console.text())
     if not m:
         raise BootTestError(f"[{name}] no e2fsck result on the console:\n{console.text()[-3000:]}")
     lines = re.findall(r"^data: e2fsck: (.*?)\r?$", console.text(), re.M)
@@ -544,7 +555,7 @@ def host_fsck(disk, report):
     if not os.path.exists(e2fsck):
         return None, []
     copy = disk + ".fsck"
-    subprocess.run(["cp", "--sparse=always", disk, copy], check=True)
+    copy_partition(disk, 2, copy)
     try:
         p = subprocess.run([e2fsck, "-f", "-y", copy], capture_output=True, text=True, timeout=120)
     finally:
@@ -559,6 +570,45 @@ def host_fsck(disk, report):
         elif line.strip():
             last = line.strip()
     return p.returncode, fixed
+
+
+def partition(disk, n):
+    """(first octet, octets) of MBR partition n (1..4) of the disk image."""
+    with open(disk, "rb") as f:
+        mbr = f.read(512)
+    if mbr[510:512] != b"\x55\xaa":
+        raise BootTestError(f"{disk}: no MBR")
+    first, blocks = struct.unpack_from("<II", mbr, 446 + 16 * (n - 1) + 8)
+    if blocks == 0:
+        raise BootTestError(f"{disk}: no partition {n}")
+    return first * 512, blocks * 512
+
+
+def copy_partition(disk, n, dest):
+    """Partition n of the disk into the file dest (holes stay holes)."""
+    start, size = partition(disk, n)
+    with open(disk, "rb") as src, open(dest, "wb") as dst:
+        dst.truncate(size)
+        src.seek(start)
+        done = 0
+        while done < size:
+            block = src.read(min(1 << 20, size - done))
+            if not block:
+                break
+            if block.count(0) != len(block):
+                dst.seek(done)
+                dst.write(block)
+            done += len(block)
+
+
+def write_partition(disk, n, src_path):
+    """The file src_path written back over partition n."""
+    start, size = partition(disk, n)
+    if os.path.getsize(src_path) != size:
+        raise BootTestError(f"{src_path}: not the size of partition {n}")
+    with open(src_path, "rb") as src, open(disk, "r+b") as dst:
+        dst.seek(start)
+        shutil.copyfileobj(src, dst, 1 << 20)
 
 
 def power_cut_message(tag, n):
@@ -698,7 +748,244 @@ def storage_tests(guest, tls_ctx, first_fp, first_admin, expected, figures, args
     guest.poweroff(console)
     figures["power_cuts"] = table
     print_power_cuts(table)
-    check_failed_fsck(guest, tls_ctx, figures)
+    return check_failed_fsck(guest, tls_ctx, figures)
+
+
+# -- firmware upgrades (docs/firmware.md, "A/B slots and the fallback") ------
+
+UPGRADE_DEADLINE = 900.0      # s for the upgrade phases' one QEMU run (several boots)
+UPGRADE_MESSAGES = 6          # messages delivered before the upgrades
+
+
+def test_firmware(args, initrd, name, version, files):
+    """A variant of the test image: INITRD with one more cpio archive
+    holding the release file for VERSION and FILES ({path: (mode, bytes)}),
+    packed and signed as an update file. Returns its path."""
+    import build_image   # board/common, on sys.path
+    work = os.path.join(args.image, f"{name}-overlay")
+    shutil.rmtree(work, ignore_errors=True)
+    board = os.path.basename(os.path.abspath(args.board).rstrip("/"))
+    files = dict(files)
+    files["usr/share/boxmail/release"] = (0o644, f"board={board}\nversion={version}\nparts=kernel initramfs\n"
+                                          .encode())
+    for path, (mode, data) in files.items():
+        dest = os.path.join(work, path)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        with open(dest, "wb") as f:
+            f.write(data)
+        os.chmod(dest, mode)
+    extra = os.path.join(args.image, f"{name}-extra.cpio.gz")
+    build_image.write_initramfs(extra, work, [])
+    variant = os.path.join(args.image, f"initramfs-{name}.cpio.gz")
+    with open(variant, "wb") as out:
+        for part in (initrd, extra):
+            with open(part, "rb") as src:
+                shutil.copyfileobj(src, out)
+    os.unlink(extra)
+    shutil.rmtree(work)
+    try:
+        return pack_firmware.pack(args.board, os.path.abspath(args.image), version, args.key, variant, name,
+                                  update_only=True)["update"]
+    except pack_firmware.PackError as e:
+        raise BootTestError(f"cannot pack the test firmware {name}: {e}")
+
+
+def multipart(fields, file_field, file_name, data):
+    """A multipart/form-data body: the plain fields first (the CSRF token
+    must come before the file), then the file. (content type, body)."""
+    boundary = "----boottest" + os.urandom(8).hex()
+    out = []
+    for k, v in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+    out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; filename="{file_name}"\r\n'
+               f'Content-Type: application/octet-stream\r\n\r\n'.encode())
+    out.append(data)
+    out.append(f"\r\n--{boundary}--\r\n".encode())
+    return f"multipart/form-data; boundary={boundary}", b"".join(out)
+
+
+def firmware_status(ports, tls_ctx, session):
+    """The Firmware page's text (tags dropped)."""
+    page, _ = panel_page(ports, tls_ctx, session, "/firmware")
+    return page, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def upload_firmware(ports, tls_ctx, session, path):
+    """POST the file to the Firmware page like the browser's form: (status, page text)."""
+    page, _ = panel_page(ports, tls_ctx, session, "/firmware")
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    if not token:
+        raise BootTestError(f"no csrf field on /firmware: {page[:300]!r}")
+    with open(path, "rb") as f:
+        data = f.read()
+    ctype, body = multipart({"csrf": token.group(1)}, "firmware", os.path.basename(path), data)
+    status, _, page, _ = web_request(ports["https"], "POST", PANEL + "/firmware", tls_ctx, body,
+                                     {"Content-Type": ctype, "Cookie": session})
+    return status, re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+def wait_reboot(console, start, timeout):
+    """The guest rebooted by itself (u-boot's banner again after START on
+    the console): the console offset of the new boot."""
+    m = console.wait_for(r"U-Boot 20\d\d", timeout, start)
+    return m.start()
+
+
+def running_version(console, start):
+    """The version and slot the guest says it runs (its console, from START)."""
+    console.wait_for(r"Please press Enter to activate this console", 120, start)
+    console.send("")
+    time.sleep(0.5)
+    out = console.run("sed -n 's/^version=//p' /usr/share/boxmail/release; "
+                      "sed 's/.*boxmail.slot=\\([ab]\\).*/slot=\\1/' /proc/cmdline")
+    v = re.search(r"^([A-Za-z0-9.+~_-]+)\r?$", out, re.M)
+    slot = re.search(r"^slot=([ab])\r?$", out, re.M)
+    return (v.group(1) if v else None), (slot.group(1) if slot else None)
+
+
+def upgrade_tests(guest, tls_ctx, admin, figures, args):
+    """On the box as the storage tests left it (booted through u-boot from
+    now on): mail and a setting; an upgrade through the panel to a new
+    version (it must run, from the other slot, with the mail and the
+    setting); a tampered file refused; a firmware whose boxmaild cannot
+    start (the box must come back on the good slot by itself); a factory
+    reset from the panel."""
+    ports = guest.ports
+    initrd = guest.initrd
+    v2, v3 = args.version + ".upgrade", args.version + ".broken"
+    good = test_firmware(args, initrd, "boot-test-2", v2, {})
+    broken = test_firmware(args, initrd, "boot-test-3", v3, {
+        "usr/sbin/boxmaild": (0o755, b"#!/bin/sh\necho 'boxmaild: the boot test\'s broken firmware' >&2\nexit 1\n")})
+    tampered = good + ".tampered"
+    with open(good, "rb") as f:
+        data = bytearray(f.read())
+    data[len(data) - 1000] ^= 0x01        # one octet of the last part (the initramfs)
+    with open(tampered, "wb") as f:
+        f.write(data)
+    figures["update_file_bytes"] = os.path.getsize(good)
+
+    qemu, console, t0 = guest.start("upgrade", deadline=UPGRADE_DEADLINE)
+    wait_greeting(ports["smtp"], t0, t0 + BOOT_DEADLINE, qemu)
+    version, slot = running_version(console, 0)
+    if version != args.version or slot != "a":
+        raise BootTestError(f"[upgrade] the box runs {version} from slot {slot}, not {args.version} from a")
+    # mail and a setting, to be found after each upgrade
+    messages = [power_cut_message(f"upgrade-{n}", n) for n in range(UPGRADE_MESSAGES)]
+    client = corpus.FeedClient(ports["smtp"], timeout=60)
+    refused = client.connect()
+    if refused:
+        raise BootTestError(f"[upgrade] SMTP session refused: {refused}")
+    for m in messages:
+        stage, code, text = client.send_message("feed@relay.isp.example", [f"{DEMO_USER}@box.example"],
+                                                boxtest.to_crlf_dotstuffed(m))
+        if stage != "final" or code != 250:
+            raise BootTestError(f"[upgrade] a message refused: {stage} {code} {text}")
+    client.quit()
+    expected = [corpus.stored_form(m) for m in messages]
+    session = panel_login(ports, tls_ctx, admin)
+    if not session:
+        raise BootTestError("[upgrade] the admin login is refused")
+    panel_add_alias(ports, tls_ctx, session, PERSIST_ALIAS, DEMO_USER)
+
+    # -- a tampered file: refused, nothing changes ---------------------------
+    status, text = upload_firmware(ports, tls_ctx, session, tampered)
+    if status != 200 or "firmware: installing" in console.text():
+        raise BootTestError(f"[upgrade] the tampered update file: {status} {text[:500]}")
+    print(f"boot-test: panel: a tampered update file refused: {text[:200]}", flush=True)
+    time.sleep(2 * 2 + 1)   # the root side polls every 2 s: it must find no request
+    if "firmware: installing" in console.text():
+        raise BootTestError("[upgrade] the box began to install the tampered file")
+
+    # -- the upgrade: upload, install into slot b, reboot, confirm -------------
+    t_up = time.monotonic()
+    mark = len(console.text())
+    status, text = upload_firmware(ports, tls_ctx, session, good)
+    t_uploaded = time.monotonic()
+    if status != 200:
+        raise BootTestError(f"[upgrade] the upload of {v2}: {status} {text[:500]}")
+    boot2 = wait_reboot(console, mark, 300)
+    t_reboot = time.monotonic()
+    m = console.wait_for(r"boxmail: booting slot (\w) \(active (\w), trial (\w*), boot (\d)\)", 60, boot2)
+    if m.groups() != ("b", "a", "b", "1"):
+        raise BootTestError(f"[upgrade] after the install u-boot says: {m.group(0)}")
+    wait_greeting(ports["smtp"], t_reboot, t_reboot + BOOT_DEADLINE, qemu)
+    t_new = time.monotonic()
+    console.wait_for(r"firmware: slot b confirmed", 120, boot2)
+    version, slot = running_version(console, boot2)
+    if version != v2 or slot != "b":
+        raise BootTestError(f"[upgrade] after the upgrade the box runs {version} from slot {slot}")
+    same_messages(pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD), expected, "after the upgrade")
+    check_alias(ports, tls_ctx, admin, True, "after the upgrade")
+    session = panel_login(ports, tls_ctx, admin)
+    _, text = firmware_status(ports, tls_ctx, session)
+    if v2 not in text:
+        raise BootTestError(f"[upgrade] the Firmware page does not show {v2}: {text[:500]}")
+    figures["upgrade"] = {"upload_s": round(t_uploaded - t_up, 1), "install_and_reboot_s": round(t_reboot - t_uploaded, 1),
+                          "upload_to_new_greeting_s": round(t_new - t_up, 1)}
+    figure(figures, "upgrade_text", f"{v2}: upload {t_uploaded - t_up:.1f} s, install until the reboot "
+           f"{t_reboot - t_uploaded:.1f} s, upload start to the new version's greeting {t_new - t_up:.1f} s; "
+           f"slot b confirmed, {len(expected)} messages and the alias kept")
+
+    # -- a firmware that cannot start boxmaild: back to slot b by itself -------
+    mark = len(console.text())
+    t_bad = time.monotonic()
+    status, text = upload_firmware(ports, tls_ctx, session, broken)
+    if status != 200:
+        raise BootTestError(f"[upgrade] the upload of {v3}: {status} {text[:500]}")
+    boots = []
+    at = mark
+    for n in (1, 2, 3):
+        at = wait_reboot(console, at, 300)
+        m = console.wait_for(r"boxmail: booting slot (\w) \(active (\w), trial (\w*), boot (\d)\)", 60, at)
+        boots.append(m.group(0))
+        if m.groups() != ("a", "b", "a", str(n)):
+            raise BootTestError(f"[upgrade] boot {n} of the broken firmware: u-boot says {m.group(0)}")
+        console.wait_for(r"firmware: slot a is on trial and unhealthy", 240, at)
+        at += 1
+    at = wait_reboot(console, at, 300)
+    console.wait_for(r"boxmail: slot a did not come up in 3 boots: back to slot b", 60, at)
+    m = console.wait_for(r"boxmail: booting slot (\w) \(active (\w), trial (\w*), boot (\d)\)", 60, at)
+    if m.group(1) != "b":
+        raise BootTestError(f"[upgrade] after three failed boots u-boot says {m.group(0)}")
+    t_back = time.monotonic()
+    wait_greeting(ports["smtp"], t_back, t_back + BOOT_DEADLINE, qemu)
+    t_fallback = time.monotonic() - t_bad
+    version, slot = running_version(console, at)
+    if version != v2 or slot != "b":
+        raise BootTestError(f"[upgrade] after the fallback the box runs {version} from slot {slot}")
+    same_messages(pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD), expected, "after the fallback")
+    session = panel_login(ports, tls_ctx, admin)
+    _, text = firmware_status(ports, tls_ctx, session)
+    if v3 not in text and "did not come up" not in text:
+        raise BootTestError(f"[upgrade] the Firmware page does not report the failed {v3}: {text[:600]}")
+    figure(figures, "fallback", f"{v3} (boxmaild exits at once): 3 boots of slot a, then slot b ({v2}) again "
+           f"by itself, {t_fallback:.1f} s from the upload to the old version's greeting; mail kept")
+
+    # -- factory reset from the panel, keeping the mail ------------------------
+    page, _ = firmware_status(ports, tls_ctx, session)
+    token = re.search(r'name="csrf" value="([^"]+)"', page)
+    body = urllib.parse.urlencode({"csrf": token.group(1), "password": admin, "choice": "keep-mail"})
+    mark = len(console.text())
+    status, _, page, _ = web_request(ports["https"], "POST", PANEL + "/firmware/reset", tls_ctx, body,
+                                     {"Content-Type": "application/x-www-form-urlencoded", "Cookie": session})
+    if status not in (200, 303):
+        raise BootTestError(f"[upgrade] POST /firmware/reset: {status} {page[:300]}")
+    at = wait_reboot(console, mark, 120)
+    console.wait_for(r"data: factory reset: \d+ settings entries", 120, at)
+    t = time.monotonic()
+    wait_greeting(ports["smtp"], t, t + BOOT_DEADLINE, qemu)
+    m = re.findall(r"web panel login \(user admin; password shown only now\):\s*password: (\S+)",
+                   console.text()[at:])
+    if not m or m[-1] == admin:
+        raise BootTestError("[upgrade] the factory reset from the panel printed no new admin password")
+    same_messages(pop3_messages(ports, tls_ctx, DEMO_USER, DEMO_PASSWORD), expected,
+                  "after the factory reset from the panel")
+    if panel_login(ports, tls_ctx, admin) is not None:
+        raise BootTestError("[upgrade] after the factory reset from the panel the old admin password logs in")
+    check_alias(ports, tls_ctx, m[-1], False, "after the factory reset from the panel")
+    figure(figures, "panel_factory_reset", "keep-mail from the panel: new admin password, alias gone, "
+           f"{len(expected)} messages kept")
+    guest.poweroff(console)
 
 
 def check_failed_fsck(guest, tls_ctx, figures):
@@ -711,15 +998,19 @@ def check_failed_fsck(guest, tls_ctx, figures):
     debugfs = shutil.which("debugfs") or "/usr/sbin/debugfs"
     if not os.path.exists(debugfs):
         raise BootTestError("debugfs (e2fsprogs) is not installed on the host")
+    data = guest.disk + ".data"
+    copy_partition(guest.disk, 2, data)
     for request in (f"clri /var/mail/{DEMO_USER}", "ssv state 2"):
-        p = subprocess.run([debugfs, "-w", "-R", request, guest.disk], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([debugfs, "-w", "-R", request, data], capture_output=True, text=True, timeout=60)
         said = [line for line in p.stderr.splitlines() if line.strip() and not line.startswith("debugfs 1.")]
         if p.returncode != 0 or said:   # debugfs exits 0 after a failed request; it says so on stderr
-            raise BootTestError(f"debugfs -R '{request}' on {guest.disk}: {p.stderr}")
+            raise BootTestError(f"debugfs -R '{request}' on the data partition: {p.stderr}")
+    write_partition(guest.disk, 2, data)
+    os.unlink(data)
     name = "fsck-fails"
     qemu, console, t0 = guest.start(name)
     state = console.wait_for(r"data: state (\w+)", BOOT_DEADLINE).group(1)
-    rc = re.search(r"data: fsck /dev/vda: exit (\d+)", console.text())
+    rc = re.search(r"data: fsck /dev/vda2: exit (\d+)", console.text())
     if state != "ro" or not rc or int(rc.group(1)) < 4:
         raise BootTestError(f"[{name}] a Maildir's inode cleared: state {state}, e2fsck {rc and rc.group(1)} "
                             f"(read-only and exit >= 4 expected):\n{console.text()[-3000:]}")
@@ -732,9 +1023,13 @@ def check_failed_fsck(guest, tls_ctx, figures):
     data_state(console, "fsck-fails-wipe", fresh=True)
     if pop3_messages(guest.ports, tls_ctx, DEMO_USER, DEMO_PASSWORD):
         raise BootTestError("after the wipe of a damaged partition the mailbox is not empty")
+    admin = printed_admin_password(console)
+    if not admin:
+        raise BootTestError("after the wipe of a damaged partition no admin password was printed")
     guest.poweroff(console)
     figure(figures, "failed_fsck", f"e2fsck -p exit {rc.group(1)}: mounted read-only, no SMTP greeting; a "
            f"factory reset (wipe) brought the box back (greeting {greeting} s)")
+    return admin
 
 
 def greets(port, seconds, qemu):
@@ -863,6 +1158,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="leave the console log")
     ap.add_argument("--power-cuts", type=int, default=3, help="power-cut rounds (SIGKILL of QEMU while mail is fed)")
     ap.add_argument("--seed", type=int, default=None, help="the power cuts' random moments (default: random)")
+    ap.add_argument("--version", required=True, help="the image's firmware version (make image's FIRMWARE_VERSION)")
+    ap.add_argument("--key", required=True, help="the key the image takes update files from (FIRMWARE_KEY)")
     args = ap.parse_args()
     t_start = time.monotonic()
     figures = {}
@@ -892,18 +1189,22 @@ def main():
         messages = pick_messages(files, MESSAGES)
 
         ports = {"smtp": free_port(), "pop3": free_port(), "http": free_port(), "https": free_port()}
-        # A blank data disk: the first boot makes its file system.
-        disk = os.path.join(args.image, "data.img")
-        if os.path.exists(disk):
-            os.unlink(disk)
-        with open(disk, "wb") as f:
-            f.truncate(DATA_DISK_BYTES)
-        guest = Guest(kernel, initrd, disk, ports, args.image)
+        # The box's disk as `make image` makes it (pack_firmware.py): the
+        # boot partition with this test image in slot a, a blank data
+        # partition (the first boot makes its file system).
+        try:
+            packed = pack_firmware.pack(args.board, os.path.abspath(args.image), args.version, args.key,
+                                        initrd, "boot-test-1")
+        except pack_firmware.PackError as e:
+            raise BootTestError(f"cannot make the test's disk: {e}")
+        disk = packed["disk"]
+        figures["disk_bytes"] = os.path.getsize(disk)
+        guest = Guest(packed["bios"], kernel, initrd, disk, ports, args.image)
         qemu, console, t0 = guest.start("first-boot", deadline=RUN_DEADLINE)
         figures["greeting_s"] = round(wait_greeting(ports["smtp"], t0, t0 + BOOT_DEADLINE, qemu), 2)
         print(f"boot-test: first SMTP greeting {figures['greeting_s']} s after QEMU start (first boot: "
               "the data partition's file system made)", flush=True)
-        if not re.search(r"data: made an ext4 file system on /dev/vda", console.text()) or \
+        if not re.search(r"data: made an ext4 file system on /dev/vda2", console.text()) or \
                 not re.search(r"data: state rw ", console.text()):
             raise BootTestError("the first boot did not make and mount the data partition:\n" + console.text()[-3000:])
 
@@ -1115,17 +1416,20 @@ def main():
             raise BootTestError("the guest did not power off within 60 s of `poweroff`")
         figures["qemu_total_s"] = round(time.monotonic() - t0, 1)
         print(f"boot-test: guest powered off; QEMU ran {figures['qemu_total_s']} s", flush=True)
-        if not re.search(r"data: state rw \(/dev/vda on /data: (\d+) KiB used, (\d+) KiB free\)", console.text()):
+        if not re.search(r"data: state rw \(/dev/vda2 on /data: (\d+) KiB used, (\d+) KiB free\)", console.text()):
             raise BootTestError("no data partition state on the console")
-        used, free = (int(x) for x in re.search(r"data: state rw \(/dev/vda on /data: (\d+) KiB used, "
+        used, free = (int(x) for x in re.search(r"data: state rw \(/dev/vda2 on /data: (\d+) KiB used, "
                                                 r"(\d+) KiB free\)", console.text()).groups())
-        figures["data_disk_kib"] = DATA_DISK_BYTES // 1024
+        figures["data_disk_kib"] = partition(disk, 2)[1] // 1024
         figures["data_fs_free_after_mkfs_kib"] = free
         qemu = guest.qemu = None
 
         # -- the data partition: reboots, factory resets, power cuts ---------
         expected = [corpus.stored_form(d) for _, d in messages]
-        storage_tests(guest, tls_ctx, cert_fp, admin.group(1), expected, figures, args)
+        admin_now = storage_tests(guest, tls_ctx, cert_fp, admin.group(1), expected, figures, args)
+
+        # -- firmware upgrades through the panel, the fallback, the reset ---
+        upgrade_tests(guest, tls_ctx, admin_now, figures, args)
     except (BootTestError, AssertionError, OSError, corpus.ConnectionCut, poplib.error_proto) as e:
         print(f"boot-test: FAILED: {e}", file=sys.stderr)
         if qemu is not None and qemu.poll() is None:
