@@ -21,7 +21,8 @@
 // staged; the factory reset with a wrong password refused (its field), a
 // bad choice word refused, the right one writing "factory-reset wipe\n";
 // a 20 MB file staged whole while the CGI's peak RSS (VmHWM, read from
-// /proc while it runs) stays small. Screenshots go to
+// /proc while it runs) stays small and lighttpd keeps under 1 MiB of it in
+// /tmp at a time (streamed: ~80 KiB; buffered it would hold all 20 MB). Screenshots go to
 // BOXMAIL_BUILD/web-artifacts/firmware-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,12 +78,21 @@ async function submitUpload(file) {
   return resp;
 }
 
-/** The highest VmHWM (KiB) of any boxmail.cgi process seen while `fn` runs. */
+/** The highest VmHWM (KiB) of any boxmail.cgi process seen while `fn`
+ * runs, and how many request-body files lighttpd had in /tmp meanwhile
+ * (server.upload-dirs: it makes lighttpd-upload-* there when it buffers). */
 async function peakCgiRss(fn) {
-  let peak = 0, seen = 0;
+  let peak = 0, seen = 0, tempBytes = 0;
+  const tempNames = new Set();
   let running = true;
   const poll = (async () => {
     while (running) {
+      let bytes = 0;
+      for (const n of fs.readdirSync('/tmp').filter((f) => f.startsWith('lighttpd-upload-'))) {
+        tempNames.add(n);
+        try { bytes += fs.statSync(path.join('/tmp', n)).size; } catch { /* gone */ }
+      }
+      tempBytes = Math.max(tempBytes, bytes);
       for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
         try {
           if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'boxmail.cgi') continue;
@@ -96,7 +106,7 @@ async function peakCgiRss(fn) {
   const result = await fn();
   running = false;
   await poll;
-  return { result, peak, seen };
+  return { result, peak, seen, tempFiles: tempNames.size, tempBytes };
 }
 
 before(async () => {
@@ -220,7 +230,7 @@ test('a 20 MB firmware is streamed: staged whole, the CGI stays small', async ()
   await go('/firmware');
   await page.setInputFiles('#f-firmware', big);
   const t0 = Date.now();
-  const { result: r, peak, seen } = await peakCgiRss(() => submitUpload(null));
+  const { result: r, peak, seen, tempFiles, tempBytes } = await peakCgiRss(() => submitUpload(null));
   const seconds = (Date.now() - t0) / 1000;
   assert.equal(r.status(), 200);
   assert.match(await page.locator('.notice').first().innerText(), /is signed by this box's key and complete/);
@@ -228,10 +238,13 @@ test('a 20 MB firmware is streamed: staged whole, the CGI stays small', async ()
   assert.ok(fs.readFileSync(path.join(staging, 'firmware.bin')).equals(fs.readFileSync(big)), 'byte-exact');
   const size = fs.statSync(big).size;
   console.log(`firmware upload: ${size} octets in ${seconds.toFixed(2)} s; boxmail.cgi peak RSS ${peak} KiB ` +
-    `(${seen} samples)`);
+    `(${seen} samples); lighttpd temporary files in /tmp: ${tempFiles}, at most ${tempBytes} octets at once`);
   fs.writeFileSync(path.join(ARTIFACTS, 'firmware-upload.txt'), `octets ${size}\nseconds ${seconds.toFixed(2)}\n` +
-    `cgi_peak_rss_kib ${peak}\nsamples ${seen}\n`);
+    `cgi_peak_rss_kib ${peak}\nsamples ${seen}\nlighttpd_temp_files ${tempFiles}\nlighttpd_temp_max_octets ${tempBytes}\n`);
   assert.ok(seen > 0, 'the CGI was seen running');
+  // Streamed, lighttpd still passes the body through small temporary files
+  // (about 80 KiB in /tmp at a time); buffered, one file holds all of it.
+  assert.ok(tempBytes < 1024 * 1024, `lighttpd streamed the body: at most ${tempBytes} octets in /tmp at once`);
   assert.ok(peak < 16 * 1024, `boxmail.cgi peak RSS ${peak} KiB`);
   for (const f of stagedNow()) fs.rmSync(path.join(staging, f));
 });
