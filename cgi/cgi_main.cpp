@@ -26,7 +26,8 @@
 // Writes: the passwd-file via config::save_passwd_file, the INI file via
 // tmp + fsync + link as .bak + rename + fsync of the directory; then
 // `reload`. Both change together or not at all: when a write fails or
-// boxmaild refuses the reload, both are put back (apply). Paths fixed at
+// boxmaild refuses the reload, both are put back (apply). The Firmware
+// page writes only in its staging directory (firmware_upload.hpp). Paths fixed at
 // install time are never changed by the panel (pages.hpp post_page). Edits
 // are serialized with flock(2) on the INI's directory (as boxmailctl does on
 // the passwd-file's).
