@@ -755,6 +755,12 @@ Response factory_reset(const Paths& p, const Session& session, const Request& re
   v.outcome = &o;
   const std::string who = "admin '" + session.record.user + "' from " + remote;
   const FirmwarePaths fp = firmware_paths();
+  const int lock = lock_staging(fp.staging);   // held until this process exits
+  if (lock < 0) {
+    o.error = "Nothing was changed: a firmware upload or another reset is going on (or " + fp.staging +
+              " cannot be opened).";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
   if (const std::string pending = pending_request(fp.staging); !pending.empty()) {
     o.error = "Nothing was changed: the box is already asked to " + pending + ".";
     return firmware_page(p, session.record.csrf, req, now, v);

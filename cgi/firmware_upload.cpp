@@ -4,6 +4,7 @@
 #include "cgi/session.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -33,6 +34,19 @@ FirmwareUpload::~FirmwareUpload() {
     ::close(fd_);
     ::unlink(partial().c_str());
   }
+  if (lock_ >= 0) ::close(lock_);
+}
+
+int lock_staging(const std::string& staging) {
+  const int fd = ::open(staging.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;   // EWOULDBLOCK: held by another
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
 }
 
 std::string FirmwareUpload::refuse(std::string why) {
@@ -65,6 +79,13 @@ std::string FirmwareUpload::begin_part(const std::string& name, const std::optio
   }
   if (file_seen_) return refuse("send one firmware file at a time");
   file_seen_ = true;
+  lock_ = lock_staging(s_.staging);
+  if (lock_ < 0) {
+    return refuse(errno == EWOULDBLOCK ? std::string("another firmware upload or a factory reset is going on; try again "
+                                                     "when it is done")
+                                       : "cannot open the staging directory " + s_.staging + ": " +
+                                             std::strerror(errno));
+  }
   if (const std::string p = pending_request(s_.staging); !p.empty()) {
     return refuse("the box is already asked to " + p + "; wait until that is done");
   }

@@ -13,7 +13,9 @@
 // removed, nothing else changes, the rest of the body is drained):
 //   1. the CSRF field must come, and match, before the file part (else
 //      Forbidden: the file is never opened);
-//   2. a pending request (an install or reset not yet taken) refuses;
+//   2. the staging directory's lock (flock, without waiting; held until the
+//      sink is destroyed): another upload or a reset going on refuses;
+//      then a pending request (an install or reset not yet taken) refuses;
 //      else a stale upload.partial and a firmware.bin that no request
 //      names any more are removed before upload.partial is made;
 //   3. the header, as soon as its blank line has come (or kMaxHeader
@@ -93,6 +95,7 @@ class FirmwareUpload final : public MultipartSink {
   bool file_seen_ = false;
   bool file_done_ = false;
   int fd_ = -1;
+  int lock_ = -1;                // the staging directory, flock'ed
   std::string head_;             // octets before the header parsed
   std::optional<firmware::UpdateHeader> header_;
   std::unique_ptr<firmware::PayloadCheck> check_;
@@ -104,6 +107,12 @@ class FirmwareUpload final : public MultipartSink {
   bool write_all(std::string_view data);
   bool payload(std::string_view data);
 };
+
+/// Takes the staging directory's lock (flock(2) LOCK_EX without waiting on
+/// the directory itself): one upload or reset at a time. The descriptor to
+/// close when done, or -1 when another one holds it (errno EWOULDBLOCK)
+/// or the directory cannot be opened (errno says why).
+int lock_staging(const std::string& staging);
 
 /// Writes STAGING/request = `text` (tmp + fsync + rename + fsync of the
 /// directory) and removes a stale STAGING/result. "" on success, else why.

@@ -323,6 +323,21 @@ TEST(CgiFirmwareUpload, TheTokenMustComeFirstAndMatch) {
   EXPECT_EQ(r.message, "choose a firmware file to upload");
 }
 
+TEST(CgiFirmwareUpload, OneUploadOrResetAtATime) {
+  Staging st;
+  const int held = lock_staging(st.dir);   // a reset (or another upload) going on
+  ASSERT_GE(held, 0);
+  EXPECT_EQ(lock_staging(st.dir), -1);
+  const auto r = upload(settings(st.dir), body_of(good_form(slurp(kData + "sample.bmfw"))));
+  EXPECT_EQ(r.kind, UploadResult::Kind::Refused);
+  EXPECT_NE(r.message.find("another firmware upload or a factory reset is going on"), std::string::npos) << r.message;
+  EXPECT_TRUE(entries(st.dir).empty());
+  ::close(held);
+  EXPECT_EQ(upload(settings(st.dir), body_of(good_form(slurp(kData + "sample.bmfw")))).kind,
+            UploadResult::Kind::Accepted);
+  EXPECT_EQ(lock_staging(st.dir + "/none"), -1);
+}
+
 TEST(CgiFirmwareUpload, APendingRequestRefusesAnotherOne) {
   Staging st;
   ASSERT_EQ(write_staging_request(st.dir, reset_request("keep-mail")), "");
