@@ -15,11 +15,19 @@
 //                        tokens, session stamps), the failed-login record
 //                        and the login slot locks      /run/boxmail/panel
 // The control socket and the passwd-file are the ones the INI names.
+// The Firmware page (docs/firmware.md, "The Firmware page"):
+//   BOXMAIL_FIRMWARE_DIR     the staging directory   /var/spool/boxmail-firmware
+//   BOXMAIL_FIRMWARE_KEY     the firmware public key /usr/share/boxmail/firmware-key.pem
+//   BOXMAIL_RELEASE          what this image is      /usr/share/boxmail/release
+//   BOXMAIL_FIRMWARE_STATUS  the boot's slot status  /run/boxmail/firmware
+// POST /firmware is the one body read in chunks (FirmwareUpload, up to
+// kMaxFirmwareBody): a firmware file never sits in memory.
 //
 // Writes: the passwd-file via config::save_passwd_file, the INI file via
 // tmp + fsync + link as .bak + rename + fsync of the directory; then
 // `reload`. Both change together or not at all: when a write fails or
-// boxmaild refuses the reload, both are put back (apply). Paths fixed at
+// boxmaild refuses the reload, both are put back (apply). The Firmware
+// page writes only in its staging directory (firmware_upload.hpp). Paths fixed at
 // install time are never changed by the panel (pages.hpp post_page). Edits
 // are serialized with flock(2) on the INI's directory (as boxmailctl does on
 // the passwd-file's).
@@ -28,6 +36,8 @@
 // boxmail_cgi_main runs when it is started as boxmail.cgi.
 #include "app/roles.hpp"
 #include "cgi/archive.hpp"
+#include "cgi/firmware_panel.hpp"
+#include "cgi/firmware_upload.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
 #include "cgi/login_throttle.hpp"
@@ -594,6 +604,219 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
   return done(msg + " boxmaild reloaded the configuration.", true);
 }
 
+// ---- the Firmware page ------------------------------------------------------------------
+
+struct FirmwarePaths {
+  std::string staging, key, release, status;
+};
+
+FirmwarePaths firmware_paths() {
+  return FirmwarePaths{env("BOXMAIL_FIRMWARE_DIR", "/var/spool/boxmail-firmware"),
+                       env("BOXMAIL_FIRMWARE_KEY", "/usr/share/boxmail/firmware-key.pem"),
+                       env("BOXMAIL_RELEASE", "/usr/share/boxmail/release"),
+                       env("BOXMAIL_FIRMWARE_STATUS", "/run/boxmail/firmware")};
+}
+
+/// The first line of `path` (at most 512 octets read), cleaned; its mtime
+/// in `*time`. nullopt when it cannot be opened.
+std::optional<std::string> first_line(const std::string& path, std::int64_t* time) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  char buf[512];
+  const ssize_t n = ::read(fd, buf, sizeof buf);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && time) *time = st.st_mtime;
+  ::close(fd);
+  std::string_view text(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  return clean_text(text.substr(0, text.find('\n')), 400);
+}
+
+FirmwareView load_firmware_view(const FirmwarePaths& f) {
+  FirmwareView v;
+  v.status_path = f.status;
+  std::string text;
+  if (read_file(f.status, text)) v.status = parse_firmware_status(std::string_view(text).substr(0, 16384));
+  if (read_file(f.release, text)) v.release = parse_release(std::string_view(text).substr(0, 16384));
+  if (auto r = first_line(f.staging + "/result", &v.result_time)) v.result = r->empty() ? "(no reason given)" : *r;
+  v.pending = pending_request(f.staging, &v.pending_time);
+  return v;
+}
+
+/// The Firmware page, whole, with `view` (an upload's or a reset's outcome).
+Response firmware_page(const Paths& p, const std::string& csrf, const Request& req, std::int64_t now,
+                       const View& view, int status = 200) {
+  Model model = load_model(p);
+  model.csrf = csrf;
+  model.now = now;
+  model.firmware = load_firmware_view(firmware_paths());
+  const PageInfo* page = find_page("/firmware");
+  Response r;
+  r.status = status;
+  r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
+  return r;
+}
+
+/// Reads and drops up to `len` octets of the request body (so that the web
+/// server never resets the connection over an unread body).
+void drain_body(std::uint64_t len) {
+  char buf[65536];
+  while (len > 0) {
+    const std::size_t n = std::fread(buf, 1, static_cast<std::size_t>(std::min<std::uint64_t>(len, sizeof buf)), stdin);
+    if (n == 0) break;
+    len -= n;
+  }
+}
+
+/// POST /firmware: the body streamed through MultipartReader into
+/// FirmwareUpload (firmware_upload.hpp), 64 KiB at a time. Without a
+/// session the body is drained, not parsed (403).
+Response firmware_upload(const Paths& p, const std::optional<Session>& session, const Request& req,
+                         std::int64_t now, const std::string& remote) {
+  const auto length = text::parse_unsigned<std::uint64_t>(env("CONTENT_LENGTH", "0"));
+  if (!length && (length.error == text::NumberError::Empty || length.error == text::NumberError::NotANumber))
+    return error_page(400, req.script, "Bad Content-Length.");
+  if (!session) {
+    if (length && length.value <= kMaxFirmwareBody) drain_body(length.value);
+    return error_page(403, req.script, "Not logged in.");
+  }
+  const std::string who = "admin '" + session->record.user + "' from " + remote;
+  if (!length || length.value > kMaxFirmwareBody) {
+    log_line(LOG_WARNING, who + ": firmware upload refused: the body is over the limit (" +
+                              env("CONTENT_LENGTH") + " octets)");
+    Outcome o;
+    o.errors["firmware"] = "the upload is larger than 128 MiB (too big); nothing was stored";
+    View v;
+    v.outcome = &o;
+    return firmware_page(p, session->record.csrf, req, now, v, 413);
+  }
+  const auto boundary = multipart_boundary(env("CONTENT_TYPE"));
+  if (!boundary) {
+    drain_body(length.value);
+    return error_page(400, req.script, "The firmware form is sent as multipart/form-data.");
+  }
+  const FirmwarePaths fp = firmware_paths();
+  UploadSettings s;
+  s.staging = fp.staging;
+  s.key_path = fp.key;
+  std::string text;
+  if (read_file(fp.key, text) && text.size() < 16384) s.public_key = text;
+  s.release_path = fp.release;
+  if (read_file(fp.release, text)) s.release = parse_release(std::string_view(text).substr(0, 16384));
+  s.csrf = session->record.csrf;
+  FirmwareUpload sink(std::move(s));
+  const Limits limits;
+  MultipartReader reader(*boundary, limits, sink);
+  std::string reader_error;
+  std::uint64_t left = length.value;
+  std::vector<char> buf(65536);
+  while (left > 0) {
+    const std::size_t n = std::fread(buf.data(), 1, static_cast<std::size_t>(std::min<std::uint64_t>(left, buf.size())), stdin);
+    if (n == 0) break;
+    left -= n;
+    if (reader_error.empty()) reader_error = reader.feed(std::string_view(buf.data(), n));
+  }
+  if (reader_error.empty()) {
+    reader_error = left > 0 ? "the connection ended after " + std::to_string(length.value - left) + " of " +
+                                  std::to_string(length.value) + " octets"
+                            : reader.finish();
+  }
+  const UploadResult r = sink.finish(reader_error);
+  if (r.kind == UploadResult::Kind::Forbidden) {
+    log_line(LOG_WARNING, "POST /firmware without a valid CSRF token from " + remote + " (" + r.message + ")");
+    return error_page(403, req.script,
+                      "Forbidden: the form's security token is missing or wrong. Nothing was changed.");
+  }
+  Outcome o;
+  const std::string what = r.header ? "firmware " + r.header->version + " (board " + r.header->board + ", " +
+                                          std::to_string(r.octets) + " octets)"
+                                    : "a file of " + std::to_string(r.octets) + " octets";
+  if (r.kind == UploadResult::Kind::Refused) {
+    log_line(LOG_WARNING, who + ": firmware upload refused: " + what + ": " + r.message);
+    o.errors["firmware"] = r.message;
+  } else {
+    log_line(LOG_NOTICE, who + ": " + what + " accepted; install requested");
+    o.info = "Firmware " + r.header->version + " (board " + r.header->board +
+             ") is signed by this box's key and complete. The box installs it into the other slot and restarts; "
+             "that takes about " + std::to_string(kInstallMinutes) + " minutes. Mail and settings are kept.";
+  }
+  View v;
+  v.outcome = &o;
+  return firmware_page(p, session->record.csrf, req, now, v);
+}
+
+/// POST /firmware/reset (session and CSRF token already checked): the
+/// choice, then the administrator's password (throttled and counted like a
+/// login), then STAGING/request = "factory-reset WORD".
+Response factory_reset(const Paths& p, const Session& session, const Request& req, std::int64_t now,
+                       const std::string& remote) {
+  Outcome o;
+  View v;
+  v.form = &req.form;
+  v.outcome = &o;
+  const std::string who = "admin '" + session.record.user + "' from " + remote;
+  const FirmwarePaths fp = firmware_paths();
+  const int lock = lock_staging(fp.staging);   // held until this process exits
+  if (lock < 0) {
+    o.error = "Nothing was changed: a firmware upload or another reset is going on (or " + fp.staging +
+              " cannot be opened).";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
+  if (const std::string pending = pending_request(fp.staging); !pending.empty()) {
+    o.error = "Nothing was changed: the box is already asked to " + pending + ".";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
+  const auto word = reset_choice(req.form.value("choice"));
+  if (!word) {
+    o.errors["choice"] = "choose whether the mail is kept or wiped";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
+  const std::string address = valid_client_address(remote) ? remote : "unknown";
+  const int slot = take_login_slot(p);
+  if (slot < 0) {
+    o.errors["password"] = "the box is checking other passwords right now; try again in a moment";
+    return firmware_page(p, session.record.csrf, req, now, v, 429);
+  }
+  {
+    FailureRecord failures(p);
+    const LoginVerdict verdict = check_login(failures.record, address, now);
+    if (!verdict.allowed) {
+      ::close(slot);
+      log_line(LOG_WARNING, who + ": factory reset refused without a check: too many failed passwords");
+      o.errors["password"] = "too many wrong passwords from your address: wait " +
+                             std::to_string(verdict.retry_after) + " seconds";
+      return firmware_page(p, session.record.csrf, req, now, v, 429);
+    }
+    record_attempt(failures.record, address, now);
+    failures.save();
+  }
+  const std::string hash = admin_hash(p, session.record.user);
+  const bool right = !hash.empty() && config::verify_password(req.form.value("password"), hash);
+  ::close(slot);
+  if (!right) {
+    log_line(LOG_WARNING, who + ": factory reset refused: wrong password");
+    report_failed_login(p, address);
+    ::sleep(kLoginFailureDelay);
+    o.errors["password"] = "wrong password; nothing was changed";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
+  {
+    FailureRecord failures(p);
+    record_success(failures.record, address);
+    failures.save();
+  }
+  if (const std::string e = write_staging_request(fp.staging, reset_request(*word)); !e.empty()) {
+    log_line(LOG_ERR, who + ": factory reset (" + *word + ") not asked: " + e);
+    o.error = "Nothing was changed: " + e + ".";
+    return firmware_page(p, session.record.csrf, req, now, v);
+  }
+  log_line(LOG_NOTICE, who + ": factory reset (" + *word + ") requested");
+  o.info = "Factory reset (" + *word + ") asked: the box restarts with its factory settings" +
+           (*word == "wipe" ? std::string(" and without any mail") : std::string(", the mail kept")) +
+           ". A new administrator password is printed on its console, as on the first boot.";
+  v.form = nullptr;
+  return firmware_page(p, session.record.csrf, req, now, v);
+}
+
 // ---- the request ---------------------------------------------------------------------
 
 Response handle() {
@@ -624,6 +847,7 @@ Response handle() {
   // only the login form's body is ever looked at.
   auto session = load_session(paths, now);
   const bool login = req.path == "/login";
+  if (req.method == "POST" && req.path == "/firmware") return firmware_upload(paths, session, req, now, remote);
   if (req.method == "POST") {
     const Limits limits;
     const std::string type = env("CONTENT_TYPE");
@@ -748,6 +972,10 @@ Response handle() {
     log_line(LOG_WARNING, "POST " + req.path + " without a valid CSRF token from " + remote);
     return error_page(403, req.script, "Forbidden: the form's security token is missing or wrong. Nothing was changed.");
   }
+  if (req.path == "/firmware/reset") {
+    if (req.method != "POST") return redirect(req.script + "/firmware");
+    return factory_reset(paths, *session, req, now, remote);
+  }
   if (req.path == "/logout") {
     if (req.method != "POST") return redirect(req.script + "/status");
     ::unlink((paths.state + "/" + session->id).c_str());
@@ -819,6 +1047,7 @@ Response handle() {
   if (page->path == "/certificate") ask_tls(model);
   if (page->path == "/outgoing") ask_outgoing(model);
   if (page->path == "/security") ask_security(model);
+  if (page->path == "/firmware") model.firmware = load_firmware_view(firmware_paths());
   Response r;
   r.body = layout(req.script, page->title, menu(), page->path, model.csrf, page->render(req, model, view)).str();
   return r;

@@ -3,7 +3,8 @@
 //
 // Each page lives in its own file (page_status.cpp, page_mailboxes.cpp,
 // page_aliases.cpp, page_feed.cpp, page_retrieval.cpp, page_backup.cpp,
-// page_certificate.cpp, page_outgoing.cpp, page_security.cpp, page_login.cpp); pages.cpp holds the table that
+// page_certificate.cpp, page_outgoing.cpp, page_security.cpp, page_firmware.cpp,
+// page_login.cpp); pages.cpp holds the table that
 // names them. The helpers here are the small text utilities the forms
 // need, the notices every page shows, and the settings forms over schema
 // keys (apply_settings / settings_fields), which the feed, retrieval and
@@ -92,6 +93,7 @@ Outcome outgoing_post(const Request& r, const Model& m);
 Html security_render(const Request& r, const Model& m, const View& v);
 Outcome security_post(const Request& r, const Model& m);
 Html backup_render(const Request& r, const Model& m, const View& v);
+Html firmware_render(const Request& r, const Model& m, const View& v);
 Outcome backup_post(const Request& r, const Model& m);
 
 }  // namespace boxmail::cgi::detail

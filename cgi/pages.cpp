@@ -28,6 +28,9 @@ const std::vector<PageInfo>& pages() {
       {"/security", "Security", security_render, security_post},
       {"/certificate", "Certificate", certificate_render, certificate_post},
       {"/backup", "Backup and restore", backup_render, backup_post},
+      // POST /firmware (the upload) and /firmware/reset are the glue's:
+      // the upload is streamed to disk, never a Form (firmware_upload.hpp).
+      {"/firmware", "Firmware", firmware_render, nullptr},
   };
   return table;
 }

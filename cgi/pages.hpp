@@ -14,6 +14,7 @@
 // path, menu title, render function, post function.
 #pragma once
 
+#include "cgi/firmware_panel.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
 #include "config/account.hpp"
@@ -70,6 +71,7 @@ struct Model {
   std::string csrf;                              ///< of the logged-in session
   DaemonView daemon;
   std::int64_t now = 0;                          ///< Unix seconds of the request (certificate expiry)
+  FirmwareView firmware;                         ///< the Firmware page's files (read for that page only)
   /// Hashes a new mailbox password ("{SHA512-CRYPT}..."); injected so pages stay pure.
   std::function<std::string(std::string_view)> hash_password;
 };

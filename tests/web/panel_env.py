@@ -24,8 +24,10 @@ boxmaild on its first start, as on the box) and answering every request on
   passwd        with --demo: mailboxes alice and bob, passwords printed once
 and each time: www/ (index.html -> the panel, cgi-bin/boxmail.cgi copied
 from the build), then starts boxmaild -c DIR/boxmail.ini and the web server
-with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in the CGI's environment (lighttpd
-only after boxmaild made its certificate). As root, lighttpd reads the key
+with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in the CGI's environment, and the
+Firmware page's BOXMAIL_FIRMWARE_DIR, BOXMAIL_FIRMWARE_KEY, BOXMAIL_RELEASE
+and BOXMAIL_FIRMWARE_STATUS when set in this one (lighttpd only after
+boxmaild made its certificate). As root, lighttpd reads the key
 (boxmail's, 0600) and drops to boxmail-web, like busybox httpd. Prints one
 line "panel-env: ready URL" when all answer, then waits; SIGTERM, SIGINT
 (Ctrl-C) or the end of stdin (with --stdin-stop) stops them.
@@ -252,6 +254,11 @@ def main():
     daemon = subprocess.Popen([os.path.join(build, "boxmaild"), "-c", ini], stdout=log, stderr=log,
                               stdin=subprocess.DEVNULL)
     cgi_env = dict(BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
+    # The Firmware page's files (tests/web/firmware.test.mjs points them at
+    # its own): passed through from this environment.
+    for k in ("BOXMAIL_FIRMWARE_DIR", "BOXMAIL_FIRMWARE_KEY", "BOXMAIL_RELEASE", "BOXMAIL_FIRMWARE_STATUS"):
+        if k in os.environ:
+            cgi_env[k] = os.environ[k]
     httpd = None
 
     def stop(*_):
