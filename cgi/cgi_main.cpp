@@ -20,6 +20,9 @@
 //   BOXMAIL_FIRMWARE_KEY     the firmware public key /usr/share/boxmail/firmware-key.pem
 //   BOXMAIL_RELEASE          what this image is      /usr/share/boxmail/release
 //   BOXMAIL_FIRMWARE_STATUS  the boot's slot status  /run/boxmail/firmware
+//   BOXMAIL_FIRMWARE_RESULT  the last request's outcome, written by root's
+//                            watcher (/etc/init.d/firmware)
+//                                                    /run/boxmail/firmware-result
 // POST /firmware is the one body read in chunks (FirmwareUpload, up to
 // kMaxFirmwareBody): a firmware file never sits in memory.
 //
@@ -607,14 +610,15 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
 // ---- the Firmware page ------------------------------------------------------------------
 
 struct FirmwarePaths {
-  std::string staging, key, release, status;
+  std::string staging, key, release, status, result;
 };
 
 FirmwarePaths firmware_paths() {
   return FirmwarePaths{env("BOXMAIL_FIRMWARE_DIR", "/var/spool/boxmail-firmware"),
                        env("BOXMAIL_FIRMWARE_KEY", "/usr/share/boxmail/firmware-key.pem"),
                        env("BOXMAIL_RELEASE", "/usr/share/boxmail/release"),
-                       env("BOXMAIL_FIRMWARE_STATUS", "/run/boxmail/firmware")};
+                       env("BOXMAIL_FIRMWARE_STATUS", "/run/boxmail/firmware"),
+                       env("BOXMAIL_FIRMWARE_RESULT", "/run/boxmail/firmware-result")};
 }
 
 /// The first line of `path` (at most 512 octets read), cleaned; its mtime
@@ -637,7 +641,7 @@ FirmwareView load_firmware_view(const FirmwarePaths& f) {
   std::string text;
   if (read_file(f.status, text)) v.status = parse_firmware_status(std::string_view(text).substr(0, 16384));
   if (read_file(f.release, text)) v.release = parse_release(std::string_view(text).substr(0, 16384));
-  if (auto r = first_line(f.staging + "/result", &v.result_time)) v.result = r->empty() ? "(no reason given)" : *r;
+  if (auto r = first_line(f.result, &v.result_time)) v.result = r->empty() ? "(no reason given)" : *r;
   v.pending = pending_request(f.staging, &v.pending_time);
   return v;
 }

@@ -80,7 +80,7 @@ struct FirmwareView {
   std::optional<FirmwareStatus> status;   ///< nullopt: the status file is missing
   std::string status_path;                ///< where it was looked for
   std::optional<ReleaseInfo> release;     ///< nullopt: the release file cannot be read
-  std::string result;                     ///< STAGING/result's first line ("" when none)
+  std::string result;                     ///< the watcher's last failure, first line ("" when none)
   std::int64_t result_time = 0;           ///< its mtime (Unix seconds)
   std::string pending;                    ///< STAGING/request's first line while one waits
   std::int64_t pending_time = 0;

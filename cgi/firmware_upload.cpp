@@ -283,7 +283,6 @@ std::string write_staging_request(const std::string& staging, const std::string&
     ::unlink(tmp.c_str());
     return "cannot write " + tmp + ": " + std::strerror(err);
   }
-  ::unlink((staging + "/result").c_str());   // the last request's outcome
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const std::string e = std::strerror(errno);
     ::unlink(tmp.c_str());

@@ -26,8 +26,7 @@
 //   4. each part's size and SHA-256 as the octets stream in (PayloadCheck);
 //   5. at the end: the body must be complete, PayloadCheck::finish() "".
 // Then upload.partial is fsynced and renamed to firmware.bin, the
-// directory fsynced, and the request written (tmp + fsync + rename);
-// a stale STAGING/result (the watcher's last failure) is removed.
+// directory fsynced, and the request written (tmp + fsync + rename).
 #pragma once
 
 #include "cgi/firmware_panel.hpp"
@@ -115,7 +114,7 @@ class FirmwareUpload final : public MultipartSink {
 int lock_staging(const std::string& staging);
 
 /// Writes STAGING/request = `text` (tmp + fsync + rename + fsync of the
-/// directory) and removes a stale STAGING/result. "" on success, else why.
+/// directory). "" on success, else why.
 std::string write_staging_request(const std::string& staging, const std::string& text);
 
 /// The first line of STAGING/request while one waits ("" when none), and

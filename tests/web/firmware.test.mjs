@@ -123,6 +123,7 @@ before(async () => {
   Object.assign(process.env, {
     BOXMAIL_FIRMWARE_DIR: staging, BOXMAIL_FIRMWARE_KEY: path.join(fwdir, 'firmware-key.pem'),
     BOXMAIL_RELEASE: path.join(fwdir, 'release'), BOXMAIL_FIRMWARE_STATUS: path.join(fwdir, 'status'),
+    BOXMAIL_FIRMWARE_RESULT: path.join(fwdir, 'result'),
   });
   env = await startEnv(['--dir', dir, '--http', `127.0.0.1:${HTTP_PORT}`, '--https', `127.0.0.1:${HTTPS_PORT}`,
     '--smtp-port', String(SMTP_PORT), '--pop3-port', String(POP3_PORT), '--admin-password', ADMIN_PW]);
@@ -141,7 +142,7 @@ after(async () => {
 
 test('log in; the Firmware page shows the slots, the failed trial and the last result', async () => {
   assert.equal(process.getuid(), 0, 'runs as root in its own network namespace (tests/netns-run)');
-  fs.writeFileSync(path.join(staging, 'result'), 'install failed: <b>slot b</b> write error\n');
+  fs.writeFileSync(path.join(fwdir, 'result'), 'install failed: <b>slot b</b> write error\n');
   await page.goto(BASE + '/login');
   await page.fill('#f-password', ADMIN_PW);
   await page.click('button[type=submit]');
@@ -168,7 +169,7 @@ test('a good signed file is staged byte-exact with the install request', async (
     'complete\\. The box installs it into the other slot and restarts; that takes about \\d+ minutes\\. Mail and ' +
     'settings are kept\\.'));
   assert.match(notices, /The box is asked to install/);
-  assert.deepEqual(stagedNow(), ['firmware.bin', 'request']);   // the old result is gone with the new request
+  assert.deepEqual(stagedNow(), ['firmware.bin', 'request']);
   assert.ok(fs.readFileSync(path.join(staging, 'firmware.bin')).equals(fs.readFileSync(good)), 'byte-exact');
   assert.equal(fs.readFileSync(path.join(staging, 'request'), 'utf8'), 'install\n');
   assert.equal(fs.statSync(path.join(staging, 'firmware.bin')).mode & 0o777, 0o600);

@@ -256,7 +256,8 @@ def main():
     cgi_env = dict(BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
     # The Firmware page's files (tests/web/firmware.test.mjs points them at
     # its own): passed through from this environment.
-    for k in ("BOXMAIL_FIRMWARE_DIR", "BOXMAIL_FIRMWARE_KEY", "BOXMAIL_RELEASE", "BOXMAIL_FIRMWARE_STATUS"):
+    for k in ("BOXMAIL_FIRMWARE_DIR", "BOXMAIL_FIRMWARE_KEY", "BOXMAIL_RELEASE", "BOXMAIL_FIRMWARE_STATUS",
+              "BOXMAIL_FIRMWARE_RESULT"):
         if k in os.environ:
             cgi_env[k] = os.environ[k]
     httpd = None
