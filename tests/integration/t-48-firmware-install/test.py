@@ -24,6 +24,9 @@ boot-state sector, the test key and release file of tests/unit/data/firmware.
       renamed over the path, and it goes on: the first file is installed
       byte-exact. Then the same with the unread rest of the file rewritten
       in place: refused (the SHA-256 of what was read), slot unchanged.
+  (7) a boot partition too small (a 64 KiB tmpfs in a mount namespace of
+      its own): ENOSPC refused with the path, slot a's old files kept,
+      no .new left, the sector unchanged.
 """
 import hashlib
 import os
@@ -308,6 +311,38 @@ def swapped_mid_way(rig, top):
     print(f"(6b) rewritten in place after offset {pos}: refused, slot a unchanged, its trial cleared: ok")
 
 
+NO_SPACE_SCRIPT = r"""
+set -e
+mount -t tmpfs -o size=64k tmpfs "$1"
+mkdir "$1/a" "$1/b"
+printf 'old kernel of a' > "$1/a/kernel"
+printf 'old initramfs of a' > "$1/a/initramfs"
+printf '0.8.0+test\n' > "$1/a/version"
+set +e
+"$2" firmware install --disk "$3" --boot "$1" --release "$4" --key "$5" --running b "$6"
+echo "status=$?"
+ls -A "$1/a"
+cat "$1/a/kernel" "$1/a/initramfs" "$1/a/version"
+"""
+
+
+def no_space(rig, top):
+    """A boot partition too small for the parts (a 64 KiB tmpfs, in a mount
+    namespace of its own): ENOSPC is refused like any error."""
+    boot = os.path.join(top, "small-boot")
+    os.makedirs(boot)
+    sector = rig.sector()
+    assert sector == "bm_active=b\n", sector   # b runs, a is written: nothing to change first
+    r = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", NO_SPACE_SCRIPT, "sh", boot,
+                        boxtest.BOXMAILCTL, rig.disk, rig.release, rig.key, os.path.join(DATA, "sample.bmfw")],
+                       capture_output=True, timeout=60)
+    assert r.stdout.decode() == ("status=1\ninitramfs\nkernel\nversion\n"
+                                 "old kernel of aold initramfs of a0.8.0+test\n"), r
+    assert r.stderr == f"boxmailctl: {boot}/a/initramfs.new: No space left on device\n".encode(), r.stderr
+    assert rig.sector() == sector
+    print("(7) no space left on the boot partition: refused, slot a unchanged: ok")
+
+
 def main():
     top = tempfile.mkdtemp(prefix="boxmail-t48-")
     try:
@@ -317,6 +352,7 @@ def main():
         refusals(rig, top)
         usage_errors(rig)
         swapped_mid_way(rig, top)
+        no_space(rig, top)
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
