@@ -12,6 +12,11 @@
 //   boxmailctl [-c FILE] ban ADDRESS SECONDS [REASON]
 //   boxmailctl [-c FILE] unban ADDRESS
 //   boxmailctl [-c FILE] bans
+//   boxmailctl firmware install [--key F] [--release F] [--running a|b] [--disk F]
+//                               [--state-sector N] [--boot DIR] FILE
+//   boxmailctl firmware confirm [--disk F] [--state-sector N] [--running a|b]
+//   boxmailctl firmware status [--disk F] [--state-sector N] [--running a|b]
+//                              [--boot DIR] [--release F]
 //   boxmailctl --help
 //
 // Wiring only: the configuration comes from config/schema.hpp (the embedded
@@ -21,7 +26,8 @@
 // notices the new file by itself (mtime), so nothing is signalled. The
 // queue, relay-test and ban commands ask the running boxmaild over its
 // control socket (control/control_client.hpp; the queue and the bans are
-// the daemon's).
+// the daemon's). The firmware commands (run as root by the appliance's init
+// script) are firmware/installer.hpp's: they need no configuration.
 //
 // Exit status: 0 done, 1 operational error (exists, not found, I/O, boxmaild
 // unreachable or refusing a queue command, a test message not sent), 2 usage
@@ -40,14 +46,17 @@
 #include "config/schema.hpp"
 #include "control/control_client.hpp"
 #include "control/control_replies.hpp"
+#include "firmware/installer.hpp"
 #include "store/maildir_name.hpp"
 #include "store/spool_file.hpp"
+#include "text/number.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <concepts>
 #include <cstdlib>
@@ -56,6 +65,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -82,6 +92,11 @@ constexpr char kSynopsis[] =
     "       boxmailctl [-c FILE] ban ADDRESS SECONDS [REASON]\n"
     "       boxmailctl [-c FILE] unban ADDRESS\n"
     "       boxmailctl [-c FILE] bans\n"
+    "       boxmailctl firmware install [--key FILE] [--release FILE] [--running a|b]\n"
+    "                  [--disk FILE] [--state-sector N] [--boot DIR] UPDATE-FILE\n"
+    "       boxmailctl firmware confirm [--disk FILE] [--state-sector N] [--running a|b]\n"
+    "       boxmailctl firmware status [--disk FILE] [--state-sector N] [--running a|b]\n"
+    "                  [--boot DIR] [--release FILE]\n"
     "       boxmailctl --help\n";
 constexpr char kHelp[] =
     "\n"
@@ -119,6 +134,17 @@ constexpr char kHelp[] =
     "                    an allow-listed address (asks boxmaild; [firewall] enabled)\n"
     "  unban ADDRESS     lift a ban\n"
     "  bans              the running bans: address, seconds left, reason\n"
+    "\n"
+    "  firmware install UPDATE-FILE\n"
+    "                    check a signed update file and write it to the slot not\n"
+    "                    running, then put that slot on trial for the next boots\n"
+    "  firmware confirm  make the running slot the active one when it is on trial\n"
+    "  firmware status   the slots and the boot state as key=value lines\n"
+    "  (root; no -c) --key FILE: the trusted public key (default\n"
+    "  /usr/share/boxmail/firmware-key.pem); --release FILE: board, version and\n"
+    "  parts (default /usr/share/boxmail/release); --running a|b (default\n"
+    "  boxmail.slot= of /proc/cmdline, else a); --disk FILE (default /dev/vda);\n"
+    "  --state-sector N (default 2032); --boot DIR: the boot partition (default /boot)\n"
     "\n"
     "Exit status: 0 done, 1 operational error, 2 usage or configuration error.\n";
 
@@ -189,15 +215,75 @@ struct Args {
   std::string address;               // for 'relay-test'
   std::string sender;                // for 'relay-test': "" none given
   std::vector<std::string> ban_words;   // for 'ban', 'unban': the arguments as given
+  std::string firmware_file;            // for 'firmware install'
+  std::vector<std::pair<std::string, std::string>> firmware_options;   // --name, value: as given, once each
   bool password_stdin = false;
   bool help = false;
 };
 
+/// The firmware commands' options (each takes a value).
+constexpr std::string_view kFirmwareOptions[] = {"--key", "--release", "--running", "--disk", "--state-sector",
+                                                 "--boot"};
+
+/// The value of a firmware option in `a`, or nullptr.
+const std::string* firmware_option(const Args& a, std::string_view name) {
+  for (const auto& [n, v] : a.firmware_options) {
+    if (n == name) return &v;
+  }
+  return nullptr;
+}
+
+/// The `firmware` words after the options were taken out: which command,
+/// its file, and which options it takes.
+std::optional<std::string> parse_firmware(const std::vector<std::string>& words, Args& a) {
+  if (words.size() < 2) return "'firmware' needs install, confirm or status";
+  const std::string& cmd = words[1];
+  std::vector<std::string_view> allowed = {"--disk", "--state-sector", "--running"};
+  std::size_t want = 2;
+  if (cmd == "install") {
+    allowed.assign(std::begin(kFirmwareOptions), std::end(kFirmwareOptions));
+    want = 3;
+    if (words.size() < 3) return "'firmware install' needs an update FILE";
+    a.firmware_file = words[2];
+  } else if (cmd == "status") {
+    allowed.insert(allowed.end(), {"--boot", "--release"});
+  } else if (cmd != "confirm") {
+    return "unknown command 'firmware " + cmd + "'";
+  }
+  if (words.size() > want) return "unexpected argument '" + words[want] + "'";
+  for (const auto& [name, value] : a.firmware_options) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {
+      return name + " does not go with 'firmware " + cmd + "'";
+    }
+    if (value.empty()) return name + " needs a value";
+  }
+  if (const std::string* r = firmware_option(a, "--running"); r && *r != "a" && *r != "b") {
+    return "--running takes a or b, not '" + *r + "'";
+  }
+  if (const std::string* n = firmware_option(a, "--state-sector");
+      n && !boxmail::text::parse_unsigned<std::uint64_t>(*n, boxmail::firmware::kMaxStateSector)) {
+    return "--state-sector takes a sector number, not '" + *n + "'";
+  }
+  if (a.config_file) return "-c does not go with 'firmware'";
+  if (a.password_stdin) return "--password-stdin goes with 'user add' and 'user passwd'";
+  a.verb = "firmware-" + cmd;
+  return std::nullopt;
+}
+
 /// Parses argv; returns an error message for a usage error.
 std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args& a) {
   std::vector<std::string> words;
+  bool only_words = false;   // after "--"
   for (std::size_t i = 0; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
+    const std::string option_name = arg.substr(0, arg.find('='));
+    const bool firmware_opt =
+        std::find(std::begin(kFirmwareOptions), std::end(kFirmwareOptions), option_name) != std::end(kFirmwareOptions);
+    if (only_words || arg == "--") {
+      if (only_words) words.push_back(arg);
+      only_words = true;
+      continue;
+    }
     if (arg == "-h" || arg == "--help") {
       a.help = true;
       return std::nullopt;
@@ -211,6 +297,16 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
       a.config_file = arg.substr(9);
     } else if (arg == "--password-stdin") {
       a.password_stdin = true;
+    } else if (firmware_opt) {
+      std::string value;
+      if (option_name.size() < arg.size()) {
+        value = arg.substr(option_name.size() + 1);
+      } else {
+        if (i + 1 >= argv.size()) return "option " + arg + " needs a value";
+        value = argv[++i];
+      }
+      if (firmware_option(a, option_name)) return option_name + " given twice";
+      a.firmware_options.emplace_back(option_name, value);
     } else if (arg.size() > 1 && arg[0] == '-') {
       return "unknown option '" + arg + "'";
     } else {
@@ -218,6 +314,8 @@ std::optional<std::string> parse_args(const std::vector<std::string>& argv, Args
     }
   }
   if (words.empty()) return "no command given";
+  if (words[0] == "firmware") return parse_firmware(words, a);
+  if (!a.firmware_options.empty()) return a.firmware_options[0].first + " goes with 'firmware'";
   if (words[0] == "admin") {
     if (words.size() < 2 || words[1] != "passwd") return "'admin' needs passwd";
     if (words.size() > 2) return "unexpected argument '" + words[2] + "'";
@@ -608,6 +706,91 @@ int ban_command(const Config& config, const Args& a) {
   return kExitOk;
 }
 
+// ---- firmware ----------------------------------------------------------------------
+
+constexpr char kDefaultFirmwareKey[] = "/usr/share/boxmail/firmware-key.pem";
+constexpr char kDefaultRelease[] = "/usr/share/boxmail/release";
+constexpr char kCmdline[] = "/proc/cmdline";
+constexpr std::size_t kMaxKeyFile = 16 * 1024;
+
+std::string firmware_option_or(const Args& a, std::string_view name, const char* fallback) {
+  const std::string* v = firmware_option(a, name);
+  return v ? *v : std::string(fallback);
+}
+
+boxmail::firmware::BootPaths boot_paths(const Args& a) {
+  boxmail::firmware::BootPaths p;
+  if (const std::string* v = firmware_option(a, "--disk")) p.disk = *v;
+  if (const std::string* v = firmware_option(a, "--boot")) p.boot_dir = *v;
+  if (const std::string* v = firmware_option(a, "--state-sector")) {
+    p.state_sector = boxmail::text::parse_unsigned<std::uint64_t>(*v).value;   // checked by parse_firmware
+  }
+  return p;
+}
+
+/// The running slot: --running, else boxmail.slot= on the kernel command
+/// line ('a' without one). nullopt with `*error` when it cannot be known.
+std::optional<boxmail::firmware::Slot> running_slot(const Args& a, std::string* error) {
+  if (const std::string* v = firmware_option(a, "--running")) return (*v)[0];
+  std::string cmdline;
+  if (std::string e = boxmail::firmware::read_small_file(kCmdline, 64 * 1024, &cmdline); !e.empty()) {
+    *error = "cannot tell the running slot: " + e;
+    return std::nullopt;
+  }
+  const auto slot = boxmail::firmware::slot_from_cmdline(cmdline);
+  if (!slot) *error = "cannot tell the running slot: boxmail.slot= in " + std::string(kCmdline) + " is not a or b";
+  return slot;
+}
+
+/// `firmware install FILE`: see firmware/installer.hpp; one line on
+/// success, the refusal on stderr with exit status 1.
+int firmware_install(const Args& a) {
+  using namespace boxmail::firmware;
+  InstallRequest rq;
+  rq.file = a.firmware_file;
+  rq.paths = boot_paths(a);
+  const std::string key_path = firmware_option_or(a, "--key", kDefaultFirmwareKey);
+  if (std::string e = read_small_file(key_path, kMaxKeyFile, &rq.public_key); !e.empty()) {
+    throw Failure{kExitFail, "the firmware key: " + e};
+  }
+  const ReleaseParse release = load_release(firmware_option_or(a, "--release", kDefaultRelease));
+  if (!release.release) throw Failure{kExitFail, release.error};
+  rq.release = *release.release;
+  std::string error;
+  const std::optional<Slot> running = running_slot(a, &error);
+  if (!running) throw Failure{kExitFail, error};
+  rq.running = *running;
+  const InstallResult r = install_update(rq);
+  if (!r.error.empty()) throw Failure{kExitFail, r.error};
+  out << "firmware " << r.version << " installed in slot " << r.slot << "; reboot to try it (" << kMaxTries
+      << " boots, then back to slot " << rq.running << ")\n";
+  return kExitOk;
+}
+
+/// `firmware confirm`: the running slot on trial becomes the active one.
+int firmware_confirm(const Args& a) {
+  using namespace boxmail::firmware;
+  std::string error;
+  const std::optional<Slot> running = running_slot(a, &error);
+  if (!running) throw Failure{kExitFail, error};
+  const ConfirmResult r = confirm_running(boot_paths(a), *running);
+  if (!r.error.empty()) throw Failure{kExitFail, r.error};
+  if (r.changed) out << "slot " << *running << " confirmed\n";
+  return kExitOk;
+}
+
+/// `firmware status`: key=value lines; what cannot be read is empty, with
+/// an error= line, and the exit status is still 0.
+int firmware_status(const Args& a) {
+  using namespace boxmail::firmware;
+  StatusRequest rq;
+  rq.paths = boot_paths(a);
+  rq.running = running_slot(a, &rq.running_error);
+  rq.release_path = firmware_option_or(a, "--release", kDefaultRelease);
+  out << status_report(rq);
+  return kExitOk;
+}
+
 int run(const std::vector<std::string>& argv) {
   Args a;
   if (auto err = parse_args(argv, a)) return usage_error(*err);
@@ -615,6 +798,9 @@ int run(const std::vector<std::string>& argv) {
     out << kSynopsis << kHelp;
     return kExitOk;
   }
+  if (a.verb == "firmware-install") return firmware_install(a);
+  if (a.verb == "firmware-confirm") return firmware_confirm(a);
+  if (a.verb == "firmware-status") return firmware_status(a);
   if (!a.name.empty()) {
     if (auto err = mailbox_name_error(a.name)) {
       say_error("'" + a.name + "': " + *err);

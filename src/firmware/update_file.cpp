@@ -97,6 +97,9 @@ struct PublicKey {
 
 }  // namespace
 
+bool is_update_name(std::string_view s) { return is_name(s); }
+bool is_update_version(std::string_view s) { return is_version(s); }
+
 std::uint64_t UpdateHeader::payload_size() const {
   std::uint64_t n = 0;
   for (const Part& p : parts) n += p.size;

@@ -95,6 +95,14 @@ std::string verify_signature(std::string_view header_bytes, const UpdateHeader& 
 /// be read.
 std::string key_id(std::string_view public_key);
 
+/// True for a part or board name as the header spells it: [a-z0-9-], 1..32
+/// characters.
+bool is_update_name(std::string_view s);
+
+/// True for a version as the header spells it: [A-Za-z0-9.+~_-], 1..64
+/// characters.
+bool is_update_version(std::string_view s);
+
 /// Checks the payload as it streams in (the octets after the header, in
 /// any chunking): each part's size and SHA-256, and that nothing follows
 /// the last part. Cheap enough to run on the upload itself; the caller
