@@ -181,7 +181,7 @@ FIRMWARE_VERSION ?= $(shell sed -n 's/^project.boxmail VERSION \([0-9.]*\).*/\1/
 DEV_FIRMWARE_KEY = $(BUILD)/firmware-key/development.pem
 FIRMWARE_KEY ?= $(DEV_FIRMWARE_KEY)
 
-$(DEV_FIRMWARE_KEY):
+$(DEV_FIRMWARE_KEY): | deps
 	mkdir -p $(dir $@) && chmod 0700 $(dir $@)
 	/usr/bin/python3 board/common/sign_firmware.py make-key --key $@ --public $(@:.pem=.pub.pem)
 	@echo "make: a development signing key $@ was made: images signed with it take only update files from this build tree"
