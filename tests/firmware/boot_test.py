@@ -63,6 +63,7 @@ than 10 s is reported as over its target.
 """
 import argparse
 import hashlib
+import html
 import http.client
 import os
 import poplib
@@ -822,7 +823,7 @@ def upload_firmware(ports, tls_ctx, session, path):
     status, _, page, _ = web_request(ports["https"], "POST", PANEL + "/firmware", tls_ctx, body,
                                      {"Content-Type": ctype, "Cookie": session})
     refused = re.search(r'id="f-firmware-err">Refused: ([^<]*)', page)
-    return status, (refused.group(1) if refused else None), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    return status, (html.unescape(refused.group(1)) if refused else None), re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
 
 
 def wait_reboot(console, start, timeout):
