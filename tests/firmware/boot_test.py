@@ -845,6 +845,42 @@ def running_version(console, start):
     return (v.group(1) if v else None), (slot.group(1) if slot else None)
 
 
+def hostile_requests(console, figures):
+    """What boxmail-web (the CGI's user, which owns the staging directory)
+    can put there must not make root follow a link, install anything
+    unsigned or reset the box: a request that is a link to /etc/shadow,
+    an unknown factory-reset word, and `install` of a file that is not an
+    update file. Each is removed and reported in root's result file; the
+    box does not reboot."""
+    web = "su -s /bin/sh boxmail-web -c"
+    cases = [
+        ("a link as the request", f"{web} 'ln -s /etc/shadow request'",
+         "the panel's request was not a regular file: ignored"),
+        ("an unknown reset word", f"{web} 'printf \"factory-reset everything\\n\" > request'",
+         "factory reset 'everything' is not keep-mail or wipe: ignored"),
+        ("an unsigned file", f"{web} 'echo junk > firmware.bin && printf \"install\\n\" > request'",
+         "not installed: "),
+    ]
+    shadow = console.run("ls -l /etc/shadow | cut -c1-10")
+    for what, command, said in cases:
+        mark = len(console.text())
+        out = console.run(f"cd /var/spool/boxmail-firmware && rm -f /run/boxmail/firmware-result && {command}; "
+                          "i=0; while [ -e request ] || [ -L request ]; do sleep 1; i=$((i+1)); "
+                          "[ $i -gt 20 ] && break; done; sleep 1; echo \"LEFT:$(ls -A | tr '\\n' ' ')\"; "
+                          "echo \"RESULT:$(cat /run/boxmail/firmware-result)\"; cd /", timeout=60)
+        left = re.search(r"^LEFT:(.*)$", out, re.M)
+        result = re.search(r"^RESULT:(.*)$", out, re.M)
+        if not left or not result or left.group(1).strip() or said not in result.group(1):
+            raise BootTestError(f"[upgrade] {what} in the staging directory: {out!r}")
+        acted = console.text()[mark:]
+        if "U-Boot" in acted or ("firmware: installing" in acted and "install" not in command):
+            raise BootTestError(f"[upgrade] {what}: the box acted on it: {acted[-2000:]}")
+    if console.run("ls -l /etc/shadow | cut -c1-10") != shadow:
+        raise BootTestError("[upgrade] /etc/shadow changed while the web user's requests were handled")
+    figure(figures, "hostile_requests", "a link to /etc/shadow as the request, an unknown reset word and an "
+           "unsigned file, each written as the web user: removed and refused by root's watcher, no reboot")
+
+
 def upgrade_tests(guest, tls_ctx, admin, figures, args):
     """On the box as the storage tests left it (booted through u-boot from
     now on): mail and a setting; an upgrade through the panel to a new
@@ -888,6 +924,9 @@ def upgrade_tests(guest, tls_ctx, admin, figures, args):
     if not session:
         raise BootTestError("[upgrade] the admin login is refused")
     panel_add_alias(ports, tls_ctx, session, PERSIST_ALIAS, DEMO_USER)
+
+    # -- a hostile web user (the CGI's uid) talking to root's watcher --------
+    hostile_requests(console, figures)
 
     # -- a tampered file: refused, nothing changes ---------------------------
     status, refused, text = upload_firmware(ports, tls_ctx, session, tampered)
