@@ -254,9 +254,12 @@ std::string left_out_reason(std::string_view name, LeftOut why, std::string_view
     case LeftOut::Absent:
       return relay ? "not on this box (no smarthost login is stored)" : "not on this box";
     case LeftOut::Private:
-      if (name == "tls/key.pem" || name == "tls/")
+      if (name == "tls/key.pem")
         return "boxmaild's private key, not readable by the panel: the restored box keeps its own certificate; "
                "upload yours again on the Certificate page";
+      if (name == "tls/")
+        return "boxmaild's certificate and private key, not readable by the panel: the restored box keeps its "
+               "own certificate; upload yours again on the Certificate page";
       if (relay) return "the smarthost password, boxmaild's, not readable by the panel: enter it again on the "
                         "Outgoing mail page";
       return "another user's file, not readable by the panel";
