@@ -43,6 +43,20 @@ bool parse_octal(std::string_view f, std::uint64_t& out) {
 }
 }  // namespace
 
+bool valid_member_name(std::string_view name) {
+  if (name.empty() || name.size() > 99) return false;
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t slash = name.find('/', start);
+    const std::string_view part = name.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    for (char c : part)
+      if (c < '!' || c > '~') return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
 std::string make_tar(const std::vector<TarMember>& members, std::int64_t mtime) {
   std::string out;
   for (const TarMember& m : members) {
@@ -90,9 +104,11 @@ TarRead read_tar(std::string_view a, std::size_t max_files, std::size_t max_size
     // At most 99 octets and a NUL, as make_tar writes it: a name filling
     // all 100 octets could not be written back the same (fuzz_archive).
     const std::string_view name(h, strnlen(h, 100));
-    if (name.empty() || name.size() > 99 || name.find('/') != std::string_view::npos || name == "." ||
-        name == "..")
-      return fail("unexpected file name in the archive");
+    if (name.size() > 99 || !valid_member_name(name) || h[345] != '\0')
+      return fail("unexpected file name in the archive (an absolute path, '..' or a character a backup never "
+                  "holds)");
+    for (const TarMember& seen : r.members)
+      if (seen.name == name) return fail("'" + std::string(name) + "' is twice in the archive");
     if (size > max_size) return fail("file '" + std::string(name) + "' in the archive is too large");
     if (r.members.size() == max_files) return fail("too many files in the archive");
     pos += kBlock;

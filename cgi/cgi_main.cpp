@@ -11,6 +11,9 @@
 // Files (environment variable, then the compiled default):
 //   BOXMAIL_CONFIG       the INI file            /etc/boxmail/boxmail.ini
 //   BOXMAIL_ADMIN        the admin credentials   <dir of the INI>/admin
+//   BOXMAIL_CONFFILES    the list of the box's settings, what a backup
+//                        holds and a restore takes (conffiles.hpp)
+//                                                /usr/share/boxmail/conffiles
 //   BOXMAIL_PANEL_STATE  session files (0600), the panel's secret (login
 //                        tokens, session stamps), the failed-login record
 //                        and the login slot locks      /run/boxmail/panel
@@ -26,10 +29,11 @@
 // POST /firmware is the one body read in chunks (FirmwareUpload, up to
 // kMaxFirmwareBody): a firmware file never sits in memory.
 //
-// Writes: the passwd-file via config::save_passwd_file, the INI file via
-// tmp + fsync + link as .bak + rename + fsync of the directory; then
-// `reload`. Both change together or not at all: when a write fails or
-// boxmaild refuses the reload, both are put back (apply). The Firmware
+// Writes: the passwd-file via config::save_passwd_file, the admin file (a
+// restore only) and the INI file via tmp + fsync + link as .bak + rename +
+// fsync of the directory; then `reload`. They change together or not at
+// all: when a write fails or boxmaild refuses the reload, all are put back
+// (apply). The Firmware
 // page writes only in its staging directory (firmware_upload.hpp). Paths fixed at
 // install time are never changed by the panel (pages.hpp post_page). Edits
 // are serialized with flock(2) on the INI's directory (as boxmailctl does on
@@ -39,6 +43,7 @@
 // boxmail_cgi_main runs when it is started as boxmail.cgi.
 #include "app/roles.hpp"
 #include "cgi/archive.hpp"
+#include "cgi/conffiles.hpp"
 #include "cgi/firmware_panel.hpp"
 #include "cgi/firmware_upload.hpp"
 #include "cgi/form.hpp"
@@ -223,7 +228,7 @@ Random128 random128() {
 }
 
 struct Paths {
-  std::string ini, admin, state;
+  std::string ini, admin, state, conffiles;
 };
 
 // ---- the state directory: secret, failed logins, login slots ---------------------------
@@ -506,6 +511,23 @@ Outcome send_daemon_change(const Model& m, const DaemonChange& c) {
   return daemon_change_outcome(c, r.reached, r.error, r.reply);
 }
 
+/// The Backup page's view: the conffiles list read (at most 64 KiB, it is
+/// a short text) and the files it names looked at; into `members` when
+/// given (the download).
+BackupView load_backup(const Paths& p, const Model& m, std::vector<TarMember>* members) {
+  std::string text;
+  ConfList list;
+  if (!read_file(p.conffiles, text)) {
+    list.error = std::strerror(errno);
+  } else if (text.size() > 64 * 1024) {
+    list.error = "it is larger than 64 KiB";
+  } else {
+    list = parse_conffiles(text);
+  }
+  const BackupSources src{p.ini, m.config ? m.config->server.passwd_file : std::string(), p.admin};
+  return collect_backup(list, p.conffiles, src, members);
+}
+
 /// A file as it was before a change, to be put back when boxmaild refuses
 /// the change (or a later step fails).
 struct Kept {
@@ -528,18 +550,19 @@ Kept keep(const std::string& path) {
 
 /// Puts a kept file back (tmp + fsync + rename, as it was written), or
 /// removes the file when there was none. "" or what failed.
-std::string put_back(const Kept& k) {
-  if (k.existed) return write_file_atomic(k.path, k.text, 0640, false);
+std::string put_back(const Kept& k, mode_t mode = 0640) {
+  if (k.existed) return write_file_atomic(k.path, k.text, mode, false);
   if (::unlink(k.path.c_str()) != 0 && errno != ENOENT) return "cannot remove " + k.path + ": " + std::strerror(errno);
   return {};
 }
 
 /// Writes a page's change; returns the notice and whether all went well.
 ///
-/// The INI file and the passwd-file change together or not at all: both
-/// are read (kept) under the lock first; the passwd-file is written, then
-/// the INI file, then boxmaild is asked to reload. When a write fails or
-/// boxmaild refuses the reload, every file already written is put back.
+/// The INI file, the passwd-file and (a restore) the admin file change
+/// together or not at all: all are read (kept) under the lock first; the
+/// passwd-file is written, then the admin file, then the INI file, then
+/// boxmaild is asked to reload. When a write fails or boxmaild refuses the
+/// reload, every file already written is put back.
 /// (boxmaild rereads the passwd-file before each connection, so it may see
 /// the new accounts for the moment between the write and the put-back.)
 std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change& c) {
@@ -558,13 +581,20 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
   const bool write_accounts = c.accounts && !passwd_path.empty();
   const Kept old_passwd = write_accounts ? keep(passwd_path) : Kept{};
   const Kept old_ini = c.ini ? keep(p.ini) : Kept{};
+  const Kept old_admin = c.admin ? keep(p.admin) : Kept{};
   if (!old_passwd.error.empty()) return done("Nothing saved: " + old_passwd.error, false);
   if (!old_ini.error.empty()) return done("Nothing saved: " + old_ini.error, false);
+  if (!old_admin.error.empty()) return done("Nothing saved: " + old_admin.error, false);
+  bool admin_written = false;
   // Puts back what was written; the text says what could not be.
   auto roll_back = [&](bool ini_written) {
     std::string failed;
     if (ini_written) {
       if (auto e = put_back(old_ini); !e.empty()) failed += " Putting back the configuration failed: " + e + ".";
+    }
+    if (admin_written) {
+      if (auto e = put_back(old_admin, 0600); !e.empty())
+        failed += " Putting back the administrator password failed: " + e + ".";
     }
     if (write_accounts) {
       if (auto e = put_back(old_passwd); !e.empty()) failed += " Putting back the mailbox accounts failed: " + e + ".";
@@ -576,6 +606,11 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
   if (write_accounts) {
     if (auto e = config::save_passwd_file(passwd_path, *c.accounts); !e.empty())
       return done("Nothing saved: " + e, false);
+  }
+  if (c.admin) {
+    if (auto e = write_file_atomic(p.admin, *c.admin, 0600, true); !e.empty())
+      return done("Nothing saved: " + e + "." + roll_back(false), false);
+    admin_written = true;
   }
   if (!c.ini) {
     if (c.accounts) msg += " boxmaild reads the accounts at the next connection.";
@@ -595,7 +630,9 @@ std::pair<std::string, bool> apply(const Paths& p, const Model& m, const Change&
     const std::string failed = roll_back(true);
     return done("boxmaild refused the new configuration (" +
                     (reload.errors.empty() ? reload.message : reload.errors.front()) + "); the previous " +
-                    (write_accounts ? "configuration and mailbox accounts were" : "configuration was") +
+                    (write_accounts ? (admin_written ? "configuration, mailbox accounts and administrator password were"
+                                                     : "configuration and mailbox accounts were")
+                                    : "configuration was") +
                     " put back." + failed,
                 false);
   }
@@ -830,6 +867,7 @@ Response handle() {
   paths.admin = env("BOXMAIL_ADMIN");
   if (paths.admin.empty()) paths.admin = dir_of(paths.ini) + "/admin";
   paths.state = env("BOXMAIL_PANEL_STATE", "/run/boxmail/panel");
+  paths.conffiles = env("BOXMAIL_CONFFILES", "/usr/share/boxmail/conffiles");
   // Secure cookies under TLS, from the server's variable only (session.hpp).
   const bool secure = served_over_https(std::getenv("HTTPS"));
   const std::string remote = env("REMOTE_ADDR", "-");
@@ -993,11 +1031,14 @@ Response handle() {
   model.now = now;
 
   if (req.path == "/backup/download") {
+    // What the conffiles list names, as the Backup page shows it; no list,
+    // no backup (one that looks complete and is not is worse than none).
     std::vector<TarMember> members;
-    members.push_back(TarMember{"boxmail.ini", model.ini_text});
-    std::string passwd;
-    if (model.config) read_file(model.config->server.passwd_file, passwd);
-    members.push_back(TarMember{"passwd", passwd});
+    const BackupView b = load_backup(paths, model, &members);
+    if (!b.list_error.empty())
+      return error_page(500, req.script,
+                        "No backup was made: the list of the box's settings (" + b.list_path +
+                            ") cannot be read: " + b.list_error + ".");
     Response r;
     r.content_type = "application/x-tar";
     char day[32];
@@ -1014,6 +1055,7 @@ Response handle() {
   if (!page) return error_page(404, req.script, "No such page.");
   View view;
   Outcome outcome;
+  if (page->path == "/backup") model.backup = load_backup(paths, model, nullptr);
   if (req.method == "POST") {
     if (!page->post) return error_page(405, req.script, "This page takes no form.");
     outcome = post_page(*page, req, model);
@@ -1040,6 +1082,7 @@ Response handle() {
       model = load_model(paths);
       model.csrf = session->record.csrf;
       model.now = now;
+      if (page->path == "/backup") model.backup = load_backup(paths, model, nullptr);
       view.notice = msg;
       view.notice_ok = ok;
     } else {

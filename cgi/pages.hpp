@@ -14,6 +14,7 @@
 // path, menu title, render function, post function.
 #pragma once
 
+#include "cgi/conffiles.hpp"
 #include "cgi/firmware_panel.hpp"
 #include "cgi/form.hpp"
 #include "cgi/html.hpp"
@@ -72,6 +73,11 @@ struct Model {
   DaemonView daemon;
   std::int64_t now = 0;                          ///< Unix seconds of the request (certificate expiry)
   FirmwareView firmware;                         ///< the Firmware page's files (read for that page only)
+  /// The Backup page's list (conffiles.hpp): what a backup holds and leaves
+  /// out, and the member names a restore takes. Read for that page only;
+  /// not `loaded` (a model without it): a restore takes boxmail.ini and
+  /// passwd only.
+  BackupView backup;
   /// Hashes a new mailbox password ("{SHA512-CRYPT}..."); injected so pages stay pure.
   std::function<std::string(std::string_view)> hash_password;
 };
@@ -100,6 +106,10 @@ struct Change {
   std::string done;                                   ///< "Mailbox bob added."
   std::optional<TlsChange> tls = std::nullopt;        ///< a certificate change (the files are boxmaild's)
   std::optional<DaemonChange> daemon = std::nullopt;  ///< a queue or smarthost-login request to boxmaild
+  /// New admin file content (a restore), already validated with
+  /// config::parse_passwd; written with the INI file and the passwd-file,
+  /// put back with them.
+  std::optional<std::string> admin = std::nullopt;
 };
 
 struct Outcome {

@@ -27,9 +27,11 @@ void check_read(const TarRead& r) {
   FUZZ_CHECK(r.members.size() <= kFiles);
   for (const TarMember& m : r.members) {
     FUZZ_CHECK(m.data.size() <= kSize);
-    FUZZ_CHECK(!m.name.empty() && m.name.size() <= 99 && m.name != "." && m.name != "..");
-    FUZZ_CHECK(m.name.find('/') == std::string::npos && m.name.find('\0') == std::string::npos);
+    FUZZ_CHECK(boxmail::cgi::valid_member_name(m.name));
+    FUZZ_CHECK(m.name.front() != '/' && m.name.find("..") != 0 && m.name.find("/../") == std::string::npos);
   }
+  for (std::size_t i = 0; i < r.members.size(); ++i)
+    for (std::size_t j = i + 1; j < r.members.size(); ++j) FUZZ_CHECK(r.members[i].name != r.members[j].name);
 }
 
 void check_same(const std::vector<TarMember>& members) {
@@ -61,12 +63,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     end = in.find('\0', pos);
     std::string body(in.substr(pos, end == std::string_view::npos ? end : end - pos));
     pos = end == std::string_view::npos ? in.size() : end + 1;
+    // Printable, '/' kept only between other octets, made unique.
     std::string clean;
     for (char c : name) {
-      if (c != '/') clean += c;
+      if (c >= '!' && c <= '~' && c != '.') clean += c;
     }
-    if (clean.size() > 99) clean.resize(99);
-    if (clean.empty() || clean == "." || clean == "..") clean = "file";
+    while (!clean.empty() && clean.front() == '/') clean.erase(0, 1);
+    for (std::size_t s; (s = clean.find("//")) != std::string::npos;) clean.erase(s, 1);
+    if (clean.size() > 90) clean.resize(90);
+    while (!clean.empty() && clean.back() == '/') clean.pop_back();
+    if (clean.empty()) clean = "file";
+    clean += "-" + std::to_string(made.size());
     if (body.size() > kSize) body.resize(kSize);
     made.push_back(TarMember{clean, body});
   }

@@ -52,7 +52,7 @@ TEST(CgiArchive, RoundTripAndRejects) {
   std::string bad = tar;
   bad[0] = 'X';   // checksum no longer matches
   EXPECT_EQ(read_tar(bad).error, "bad tar header checksum (not a boxmail backup?)");
-  EXPECT_EQ(read_tar(make_tar({{"../etc", "x"}}, 0)).error, "unexpected file name in the archive");
+  EXPECT_EQ(read_tar(make_tar({{"../etc", "x"}}, 0)).error.rfind("unexpected file name in the archive", 0), 0u);
   EXPECT_EQ(read_tar(make_tar({{"a", "x"}, {"b", "y"}}, 0), 1).error, "too many files in the archive");
   EXPECT_NE(read_tar(tar.substr(0, 1024)).error, "");
 }

@@ -24,7 +24,9 @@ boxmaild on its first start, as on the box) and answering every request on
   passwd        with --demo: mailboxes alice and bob, passwords printed once
 and each time: www/ (index.html -> the panel, cgi-bin/boxmail.cgi copied
 from the build), then starts boxmaild -c DIR/boxmail.ini and the web server
-with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE in the CGI's environment, and the
+with BOXMAIL_CONFIG/BOXMAIL_PANEL_STATE and BOXMAIL_CONFFILES (DIR/conffiles:
+the image's list of settings with /etc/boxmail as DIR) in the CGI's
+environment, and the
 Firmware page's BOXMAIL_FIRMWARE_DIR, BOXMAIL_FIRMWARE_KEY, BOXMAIL_RELEASE
 and BOXMAIL_FIRMWARE_STATUS when set in this one (lighttpd only after
 boxmaild made its certificate). As root, lighttpd reads the key
@@ -253,7 +255,13 @@ def main():
     log = open(os.path.join(d, "boxmaild.log"), "ab")
     daemon = subprocess.Popen([os.path.join(build, "boxmaild"), "-c", ini], stdout=log, stderr=log,
                               stdin=subprocess.DEVNULL)
-    cgi_env = dict(BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state)
+    # The image's settings list, its /etc/boxmail being this directory.
+    with open(os.path.join(SOURCE, "rootfs-overlay/usr/share/boxmail/conffiles")) as f:
+        shipped = f.read()
+    conffiles = os.path.join(d, "conffiles")
+    with open(conffiles, "w") as f:
+        f.write(shipped.replace("\n/etc/boxmail/", "\n" + d + "/"))
+    cgi_env = dict(BOXMAIL_CONFIG=ini, BOXMAIL_ADMIN=admin, BOXMAIL_PANEL_STATE=state, BOXMAIL_CONFFILES=conffiles)
     # The Firmware page's files (tests/web/firmware.test.mjs points them at
     # its own): passed through from this environment.
     for k in ("BOXMAIL_FIRMWARE_DIR", "BOXMAIL_FIRMWARE_KEY", "BOXMAIL_RELEASE", "BOXMAIL_FIRMWARE_STATUS",
