@@ -26,6 +26,7 @@ if test "${bm_try}" = "a" || test "${bm_try}" = "b"; then
     echo "boxmail: slot ${bm_try} did not come up in 3 boots: back to slot ${bm_active}"
     setenv bm_failed ${bm_try}
     setenv bm_try
+    setenv bm_tries 0
     env export -t -s 0x200 ${loadaddr} bm_active bm_failed
   fi
   virtio write ${loadaddr} 0x7f0 1
