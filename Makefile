@@ -177,7 +177,9 @@ test-cross: cross
 # is made once per build tree, in $(BUILD)/firmware-key/ (never in the
 # repository, never beside the image): a vendor builds releases with
 # `make image FIRMWARE_KEY=/path/to/their-key.pem FIRMWARE_VERSION=...`.
-FIRMWARE_VERSION ?= $(shell sed -n 's/^project.boxmail VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)+$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo dev)
+ifndef FIRMWARE_VERSION
+FIRMWARE_VERSION := $(shell sed -n 's/^project.boxmail VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)+$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo dev)
+endif
 DEV_FIRMWARE_KEY = $(BUILD)/firmware-key/development.pem
 FIRMWARE_KEY ?= $(DEV_FIRMWARE_KEY)
 
@@ -200,7 +202,7 @@ POWER_CUTS ?= 3
 boot-test: image
 	/usr/bin/python3 tests/firmware/boot_test.py --board board/$(BOARD) --image $(BOARD_OUT) \
 	  --build $(BUILD)/cross-$(BOARD_ARCH) --corpus $(BUILD)/corpus --power-cuts $(POWER_CUTS) \
-	  --version '$(FIRMWARE_VERSION)' --key $(FIRMWARE_KEY)
+	  --key $(FIRMWARE_KEY)
 
 # make install DESTDIR=/staging/root: the host build; with ARCH=aarch64|armhf
 # the cross build (programs, /etc/boxmail, the web root, the busybox-init

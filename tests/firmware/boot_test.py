@@ -1202,7 +1202,6 @@ def main():
     ap.add_argument("--keep", action="store_true", help="leave the console log")
     ap.add_argument("--power-cuts", type=int, default=3, help="power-cut rounds (SIGKILL of QEMU while mail is fed)")
     ap.add_argument("--seed", type=int, default=None, help="the power cuts' random moments (default: random)")
-    ap.add_argument("--version", required=True, help="the image's firmware version (make image's FIRMWARE_VERSION)")
     ap.add_argument("--key", required=True, help="the key the image takes update files from (FIRMWARE_KEY)")
     args = ap.parse_args()
     t_start = time.monotonic()
@@ -1218,6 +1217,12 @@ def main():
             raise BootTestError(f"no image in {args.image}: `make image BOARD=qemu-aarch64` failed or "
                                 "was not run (the kernel or busybox package could not be fetched?)")
         check_sizes(args.build, args.image, figures)
+        # The version the image was built with (build_image.py's sizes.txt).
+        with open(os.path.join(args.image, "sizes.txt")) as f:
+            built = re.search(r"^version=(\S+)$", f.read(), re.M)
+        if not built:
+            raise BootTestError(f"{args.image}/sizes.txt names no version: rebuild the image (make image)")
+        args.version = built.group(1)
         pop3 = has_pop3(args.build)
         p = subprocess.run([sys.executable, os.path.join(SOURCE, "board", "common", "build_image.py"),
                             "--board", args.board, "--out", args.image,
