@@ -54,6 +54,14 @@ silently):
      / found / duplicates / found without acknowledgement); last a
      partition damaged with debugfs must be mounted read-only with no
      SMTP greeting, and a wipe must bring the box back.
+ 10. upgrades (every boot but the kernel-command-line resets goes through
+     u-boot and the disk's A/B slots, as `make image` makes them): the web
+     user's hostile requests refused by root's watcher; a tampered update
+     file refused on the panel's Firmware page; a good one (another
+     version, signed with --key) installed, booted on trial in slot b and
+     confirmed, with the mail and a setting kept; one whose boxmaild
+     cannot start tried three times and then left by u-boot for slot b;
+     a factory reset (keep-mail) from the panel.
 Figures are printed and written to IMAGE/boot-test.txt. Hard limits: the
 multi-call program boxmail (boxmaild, boxmailctl and boxmail.cgi; stripped)
 < 2.5 MiB (docs/firmware.md, "One program, three names"), initramfs without
