@@ -56,7 +56,6 @@ import argparse
 import gzip
 import os
 import re
-import shlex
 import shutil
 import stat
 import subprocess
@@ -93,30 +92,19 @@ DATA_FS_FILES = ["sbin/mke2fs", "sbin/e2fsck", "etc/mke2fs.conf"]
 DATA_FS_LIBRARY_PACKAGES = ["libext2fs2", "libcom-err2", "libblkid1", "libuuid1"]
 
 
-class ImageError(Exception):
+class ImageError(pack_firmware.PackError):
     pass
 
 
+run = pack_firmware.run   # a command's stdout, or PackError with its stderr
+
+
 def read_conf(path):
-    conf = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            k, _, v = line.partition("=")
-            conf[k.strip()] = " ".join(shlex.split(v))
+    conf = pack_firmware.read_conf(path)
     for k in ("ARCH", "DEBARCH", "KERNEL_PACKAGE", "BUSYBOX_PACKAGE", "MODULES", "TRIPLET"):
         if k not in conf:
             raise ImageError(f"{path}: {k}= is missing")
     return conf
-
-
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    if p.returncode != 0:
-        raise ImageError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr.strip()}")
-    return p.stdout
 
 
 def fetch(debarch, apt_state, dest, packages):
@@ -519,10 +507,7 @@ def build(args):
           f"({sizes['initramfs_gz_bytes']} bytes gzip, {sizes['rootfs_bytes']} bytes unpacked), "
           f"{len(order)} modules, shared libs: {sizes['shared_libs']}")
     if conf.get("BOOTLOADER_PACKAGE"):
-        try:
-            r = pack_firmware.pack(board, out, args.version, args.signing_key)
-        except pack_firmware.PackError as e:
-            raise ImageError(str(e))
+        r = pack_firmware.pack(board, out, args.version, args.signing_key)
         sizes.update({"kernel_gz_bytes": r["kernel_gz_bytes"], "update_file": os.path.basename(r["update"]),
                       "update_file_bytes": os.path.getsize(r["update"]), "disk": os.path.basename(r["disk"]),
                       "version": args.version})
@@ -568,7 +553,7 @@ def main():
         ap.error("--stage, --sysroot, --apt-state, --version and --signing-key are required to build an image")
     try:
         build(args)
-    except ImageError as e:
+    except pack_firmware.PackError as e:   # ImageError too
         print(f"build_image: ERROR: {e}", file=sys.stderr)
         return 1
     return 0

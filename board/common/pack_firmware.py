@@ -35,6 +35,7 @@ Exit status 0, or 1 with the reason.
 import argparse
 import gzip
 import os
+import shlex
 import shutil
 import struct
 import subprocess
@@ -54,20 +55,23 @@ class PackError(Exception):
 
 
 def read_conf(path):
+    """A board.conf: KEY=VALUE lines (sh words: quotes removed), # comments."""
     conf = {}
     with open(path) as f:
         for line in f:
             line = line.strip()
-            if line and not line.startswith("#") and "=" in line:
-                k, v = line.split("=", 1)
-                conf[k] = v.strip('"')
+            if not line or line.startswith("#"):
+                continue
+            k, _, v = line.partition("=")
+            conf[k.strip()] = " ".join(shlex.split(v))
     return conf
 
 
 def run(cmd, **kw):
+    """The command's stdout; PackError with its stderr when it fails."""
     p = subprocess.run(cmd, capture_output=True, text=True, **kw)
     if p.returncode != 0:
-        raise PackError(f"{' '.join(cmd)} failed ({p.returncode}): {p.stderr.strip()}")
+        raise PackError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr.strip()}")
     return p.stdout
 
 
